@@ -1,0 +1,84 @@
+"""The faust application: one agent per input topic, concurrency 1, batches taken without auto-ack.
+
+Acks happen only after the batch is committed to PostgreSQL or dead-lettered, in order. `stream_wait_empty` is off:
+a batch left unacked (the worker stopping or rebalancing during an outage) must not block the rebalance; it is
+redelivered from the committed offset to whoever owns the partition next.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from agents.batch import BatchProcessor, Decoder, Source
+from agents.decoders import json_decoders
+from agents.runtime import Runtime
+from service.config import Settings
+from service.logs import get_logger
+from topics.catalogue import CATALOGUE, X12_INBOUND
+
+log = get_logger("denials.agents")
+
+
+def create_app(settings: Settings, runtime: Runtime, bootstrap: str, *,
+               extra_decoders: dict[str, tuple[Decoder, bool]] | None = None) -> faust.App:
+    fetch_bytes = max(4 * 1_048_576, settings.x12_max_bytes + 1_048_576)
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{host}" for host in bootstrap.split(",")],
+        store="memory://",
+        datadir=str(settings.data_dir / "faust"),
+        web_enabled=False,
+        autodiscover=False,
+        topic_allow_declare=True,
+        topic_partitions=settings.topic_partitions,
+        consumer_auto_offset_reset="earliest",
+        stream_wait_empty=False,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 5),
+        broker_request_timeout=max(30.0, settings.session_timeout_s * 3),
+        broker_max_poll_records=500,
+        broker_commit_interval=1.0,
+        consumer_max_fetch_size=fetch_bytes,
+        producer_max_request_size=fetch_bytes,
+        stream_buffer_maxsize=max(4096, settings.batch_max * 4),
+        logging_config=None,
+    )
+    runtime.app = app
+
+    decoders: dict[str, tuple[Decoder, bool]] = {
+        name: (decoder, False) for name, decoder in json_decoders(settings.max_record_bytes).items()}
+    decoders.update(extra_decoders or {})
+    for topic_name, (decoder, in_executor) in decoders.items():
+        _register_agent(app, runtime, settings, topic_name, decoder, in_executor)
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(sender, assigned, **kwargs) -> None:  # noqa: ARG001 - faust signal signature
+        runtime.health.assigned = True
+        log.info("partitions.assigned", count=len(assigned))
+
+    @app.on_partitions_revoked.connect
+    async def _revoked(sender, revoked, **kwargs) -> None:  # noqa: ARG001
+        runtime.health.assigned = False
+
+    return app
+
+
+def _register_agent(app: faust.App, runtime: Runtime, settings: Settings, topic_name: str, decoder: Decoder,
+                    in_executor: bool) -> None:
+    spec = CATALOGUE[topic_name]
+    topic = app.topic(topic_name, key_serializer="raw", value_serializer="raw", partitions=spec.partitions)
+    processor = BatchProcessor(runtime, topic_name, decoder, decode_in_executor=in_executor)
+    batch_max = 1 if topic_name == X12_INBOUND else settings.batch_max
+
+    async def consume(stream) -> None:
+        manual = stream.noack()
+        async for events in manual.noack_take(batch_max, within=settings.batch_within_s):
+            sources = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key,
+                              e.message.value) for e in events]
+            done = await processor.handle(sources)  # never raises, except cancellation
+            if done:
+                for event in events:
+                    await manual.ack(event)
+
+    app.agent(topic, name=f"denials.agents.{topic_name}", concurrency=1)(consume)

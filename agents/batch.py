@@ -1,0 +1,258 @@
+"""Process one batch of records from an input topic: decode, apply in one unit of work, dead-letter the bad ones.
+
+The retry policy lives here, around the service layer (dramatiq-style): transient failures (PostgreSQL or the broker
+unavailable, timeouts) are retried with capped backoff and never dead-lettered; permanent ones (not JSON, schema
+violation, oversize, a record the service cannot apply) become dead letters so the partition keeps moving.
+`handle` never raises (except cancellation): an exception escaping a faust agent would ack and lose the event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+from aiokafka.errors import KafkaError
+
+from agents.runtime import Runtime
+from service.adapters import postgres
+from service.adapters.store import PostgresUnitOfWork, record_dead_letter
+from service.domain.model import Event
+from service.logs import get_logger
+from service.service_layer.handlers import Inbound, process_batch
+from topics.catalogue import DEADLETTER
+from topics.codec import ContractError, encode
+from topics.outputs import DeadLetterEvent
+
+log = get_logger("denials.agent")
+
+_DONE = object()
+_ABANDONED = object()
+
+# A dead-letter record keeps at most this much of the original value; the table keeps all of it.
+DEADLETTER_VALUE_CAP = 512 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a record came from (faust's message, reduced to what we need)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(slots=True)
+class Decoded:
+    events: list[Event] = field(default_factory=list)
+    errors: list[ContractError] = field(default_factory=list)
+
+
+Decoder = Callable[[bytes | None], Decoded]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    source: Source
+    error_class: str
+    reason: str
+    index: int = 0
+    source_event_id: str | None = None
+    first_failed_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    attempts: int = 1
+
+    @property
+    def dead_letter_id(self) -> str:
+        s = self.source
+        digest = hashlib.sha256(f"{s.topic}\x1f{s.partition}\x1f{s.offset}\x1f{self.index}".encode()).hexdigest()
+        return f"dl-{digest[:32]}"
+
+    def record(self) -> DeadLetterEvent:
+        value = self.source.value or b""
+        return DeadLetterEvent(
+            event_id=self.dead_letter_id, occurred_at=dt.datetime.now(dt.UTC), source_topic=self.source.topic,
+            source_partition=self.source.partition, source_offset=self.source.offset,
+            source_event_id=self.source_event_id,
+            key_b64=base64.b64encode(self.source.key).decode() if self.source.key is not None else None,
+            value_b64=base64.b64encode(value[:DEADLETTER_VALUE_CAP]).decode(),
+            value_truncated=len(value) > DEADLETTER_VALUE_CAP, value_size=len(value),
+            error_class=self.error_class, reason=self.reason, attempts=self.attempts,
+            first_failed_at=self.first_failed_at,
+        )
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, KafkaError):
+        return True  # broker unavailable, timeouts, leadership moves: all worth waiting for
+    return postgres.is_transient(exc)
+
+
+class BatchProcessor:
+    def __init__(self, runtime: Runtime, topic: str, decode: Decoder, *, decode_in_executor: bool = False) -> None:
+        self.runtime = runtime
+        self.topic = topic
+        self.decode = decode
+        self.decode_in_executor = decode_in_executor
+
+    async def handle(self, sources: Sequence[Source]) -> bool:
+        """True when every record is committed or dead-lettered (ack them); False when the batch was given up
+        because the worker is stopping or rebalancing (leave it unacked: it will be redelivered)."""
+        if not self.runtime.begin():
+            return False
+        try:
+            return await self._handle(sources)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - last line of defence: never let an exception reach faust
+            log.error("batch.unexpected", topic=self.topic, error=type(exc).__name__)
+            return False
+        finally:
+            self.runtime.end()
+
+    async def _decode(self, source: Source) -> Decoded:
+        if self.decode_in_executor:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, self.decode, source.value)
+        return self.decode(source.value)
+
+    async def _handle(self, sources: Sequence[Source]) -> bool:
+        pairs: list[tuple[Inbound, Source]] = []
+        letters: list[DeadLetter] = []
+        for source in sources:
+            try:
+                decoded = await self._decode(source)
+            except Exception as exc:  # noqa: BLE001 - a decoder bug on one record must not block the partition
+                decoded = Decoded(errors=[ContractError("decode_error", f"{type(exc).__name__} while decoding")])
+            for event in decoded.events:
+                pairs.append((Inbound(self.topic, event, source.partition, source.offset), source))
+            for index, err in enumerate(decoded.errors):
+                letters.append(DeadLetter(source, err.error_class, err.reason, index=index))
+
+        if letters:
+            outcome = await self._retrying(lambda: self._dead_letter(letters))
+            if outcome is not _DONE:
+                return False
+        if not pairs:
+            return True
+        items = [item for item, _ in pairs]
+        outcome = await self._retrying(lambda: self._apply(items))
+        if outcome is _DONE:
+            if log.is_enabled_for(10):  # DEBUG: one line per event, with its context bound
+                for item in items:
+                    with self.event_context(item):
+                        log.debug("event.applied")
+            return True
+        if outcome is _ABANDONED:
+            return False
+        # Something in this batch cannot be applied (the transaction rolled back): apply one at a time to find it.
+        log.warning("batch.isolating", topic=self.topic, size=len(items), error=type(outcome).__name__)
+        return await self._apply_one_by_one(pairs)
+
+    def event_context(self, item: Inbound):
+        """Per-event log context: where it came from, its id, and a keyed pseudonym of the claim (never the id)."""
+        return structlog.contextvars.bound_contextvars(
+            topic=item.topic, partition=item.partition, offset=item.offset, event_id=item.event_id,
+            claim=self.runtime.pseudonyms.claim(getattr(item.event, "claim_id", None)))
+
+    async def _apply_one_by_one(self, pairs: list[tuple[Inbound, Source]]) -> bool:
+        letters: list[DeadLetter] = []
+        for item, source in pairs:
+            with self.event_context(item):
+                outcome = await self._retrying(lambda item=item: self._apply([item]))
+                if outcome is _ABANDONED:
+                    return False
+                if outcome is not _DONE:
+                    log.error("event.unprocessable", error=type(outcome).__name__)
+                letters.append(DeadLetter(
+                    source, "processing_error",
+                    f"{type(outcome).__name__} while applying the event (see the service logs)",
+                    index=1000 + len(letters), source_event_id=item.event_id))
+        if letters:
+            return await self._retrying(lambda: self._dead_letter(letters)) is _DONE
+        return True
+
+    async def _retrying(self, operation: Callable[[], Awaitable[object]]) -> object:
+        """Run `operation` until it succeeds (_DONE), fails permanently (the exception) or the batch must be given
+        up (_ABANDONED). Transient failures are retried with capped backoff, each attempt under a timeout."""
+        attempt = 0
+        while True:
+            try:
+                result = await asyncio.wait_for(operation(), timeout=self._op_timeout)
+                if hasattr(result, "applied"):
+                    self.runtime.health.processed += result.applied
+                self._recovered(attempt)
+                return _DONE
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - sorted into transient and permanent here
+                if not is_transient(exc):
+                    return exc
+                attempt += 1
+                if not await self._wait_transient(exc, attempt):
+                    return _ABANDONED
+
+    @property
+    def _op_timeout(self) -> float:
+        return self.runtime.settings.db_command_timeout_s * 4 + 20
+
+    async def _apply(self, items: list[Inbound]):
+        assert self.runtime.pool is not None
+        uow = PostgresUnitOfWork(self.runtime.pool, acquire_timeout=self.runtime.settings.db_connect_timeout_s)
+        return await process_batch(items, uow, self.runtime.classifier)
+
+    async def _wait_transient(self, exc: BaseException, attempt: int) -> bool:
+        """Back off after a transient failure; False when the batch should be given up (stop or rebalance)."""
+        health = self.runtime.health
+        health.paused_by_failure = True
+        health.retries += 1
+        health.last_failure = type(exc).__name__
+        if isinstance(exc, KafkaError):
+            health.broker = False
+        else:
+            health.database = False
+        log.warning("batch.transient_failure", topic=self.topic, error=type(exc).__name__, attempt=attempt)
+        if self.runtime.should_abandon():
+            return False
+        await self.runtime.backoff(attempt)
+        return not self.runtime.should_abandon()
+
+    def _recovered(self, attempt: int) -> None:
+        health = self.runtime.health
+        if attempt or health.paused_by_failure:
+            log.info("batch.recovered", topic=self.topic, attempts=attempt)
+        health.paused_by_failure = False
+        health.database = True
+        health.broker = True
+
+    async def _dead_letter(self, letters: list[DeadLetter]) -> None:
+        """Publish each dead letter and wait for the broker's acknowledgement, then store it (idempotent)."""
+        producer, pool = self.runtime.producer, self.runtime.pool
+        assert producer is not None and pool is not None
+        timeout = self.runtime.settings.db_command_timeout_s + 20
+        futures = []
+        for letter in letters:
+            futures.append(await asyncio.wait_for(producer.send(
+                DEADLETTER, key=letter.source.key, value=encode(letter.record()),
+                headers=[("event_id", letter.dead_letter_id.encode())]), timeout=timeout))
+        await asyncio.wait_for(asyncio.gather(*futures), timeout=timeout)
+        async with pool.acquire(timeout=self.runtime.settings.db_connect_timeout_s) as conn:
+            async with conn.transaction():
+                for letter in letters:
+                    s = letter.source
+                    await record_dead_letter(
+                        conn, dead_letter_id=letter.dead_letter_id, source_topic=s.topic,
+                        source_partition=s.partition, source_offset=s.offset,
+                        source_event_id=letter.source_event_id, key=s.key, value=s.value,
+                        error_class=letter.error_class, reason=letter.reason, attempts=letter.attempts,
+                        first_failed_at=letter.first_failed_at)
+        for letter in letters:
+            self.runtime.health.dead_letters += 1
+            log.warning("event.dead_lettered", topic=letter.source.topic, partition=letter.source.partition,
+                        offset=letter.source.offset, error_class=letter.error_class, reason=letter.reason,
+                        dead_letter_id=letter.dead_letter_id)

@@ -1,0 +1,177 @@
+"""What the agents share in one worker process: the database pool, the producer, the relay, readiness state.
+
+A `mode.Service` started by the faust Worker before the app and stopped after it, so the pool outlives the agents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+
+import asyncpg
+import mode
+from aiokafka import AIOKafkaProducer
+
+from service.adapters import postgres
+from service.adapters.kafka import ensure_topics
+from service.adapters.migrate import migrate
+from service.adapters.relay import OutboxRelay
+from service.config import Settings
+from service.domain.classification import Classifier, load_classifier
+from service.logs import get_logger
+from service.privacy import Pseudonymizer
+from topics.catalogue import CATALOGUE
+
+log = get_logger("denials.runtime")
+
+
+@dataclass(slots=True)
+class Health:
+    """Readiness parts; `/ready` is true only when every part is."""
+
+    database: bool = False
+    broker: bool = False
+    paused_by_failure: bool = False
+    assigned: bool = False
+    last_failure: str | None = None
+    processed: int = 0
+    dead_letters: int = 0
+    retries: int = 0
+    details: dict[str, object] = field(default_factory=dict)
+
+
+class Runtime(mode.Service):
+    """Owns the pool, the producer and the relay for the worker's lifetime."""
+
+    def __init__(self, settings: Settings, database_url: str, bootstrap: str, *, run_relay: bool = True,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.database_url = database_url
+        self.bootstrap = bootstrap
+        self.run_relay = run_relay
+        self.pool: asyncpg.Pool | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self.classifier: Classifier = load_classifier()
+        self.pseudonyms = Pseudonymizer(settings.pseudonym_key.get_secret_value())
+        self.health = Health()
+        self.draining = asyncio.Event()
+        self.inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.app = None  # set by create_app: lets the agents ask whether a rebalance is under way
+
+    # -- lifecycle --
+
+    async def on_start(self) -> None:
+        self.pool = await self._with_retry("database", self._open_pool)
+        claim_keyed = {name: self.settings.topic_partitions for name, spec in CATALOGUE.items()
+                       if spec.key == "claim_id"}
+        await self._with_retry("topics", lambda: ensure_topics(self.bootstrap, partitions=claim_keyed))
+        self.producer = await self._with_retry("broker", self._open_producer)
+        if self.run_relay:
+            self.relay = OutboxRelay(self.settings, self.database_url, self.producer)
+            self.add_future(self.relay.run())
+
+    async def _open_pool(self) -> asyncpg.Pool:
+        conn = await postgres.connect(self.database_url, self.settings)
+        try:
+            applied = await migrate(conn)
+            if applied:
+                log.info("migrations.applied", versions=applied)
+        finally:
+            await conn.close()
+        pool = await postgres.create_pool(self.database_url, self.settings)
+        self.health.database = True
+        return pool
+
+    async def _open_producer(self) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5,
+                                    request_timeout_ms=15_000, enable_idempotence=False,
+                                    max_request_size=max(1_048_576, self.settings.max_record_bytes + 65_536))
+        await asyncio.wait_for(producer.start(), timeout=30)
+        self.health.broker = True
+        return producer
+
+    async def _with_retry(self, what: str, opener):
+        attempt = 0
+        while True:
+            try:
+                return await opener()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - start-up waits for its servers, with capped backoff
+                attempt += 1
+                delay = min(self.settings.retry_max_s, self.settings.retry_initial_s * 2 ** min(attempt, 10))
+                log.warning("startup.waiting", dependency=what, error=type(exc).__name__, attempt=attempt)
+                await asyncio.sleep(delay)
+
+    async def on_stop(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+        if self.producer is not None:
+            try:
+                await asyncio.wait_for(self.producer.stop(), timeout=10)
+            except Exception:  # noqa: BLE001 - best effort at shutdown
+                pass
+        if self.pool is not None:
+            try:
+                await asyncio.wait_for(self.pool.close(), timeout=10)
+            except Exception:  # noqa: BLE001
+                self.pool.terminate()
+
+    # -- draining (graceful shutdown) --
+
+    def begin(self) -> bool:
+        """An agent starts a batch; False when draining (the batch must be left unacked for redelivery)."""
+        if self.draining.is_set():
+            return False
+        self.inflight += 1
+        self._idle.clear()
+        return True
+
+    def end(self) -> None:
+        self.inflight -= 1
+        if self.inflight <= 0:
+            self.inflight = 0
+            self._idle.set()
+
+    async def drain(self, deadline_s: float) -> bool:
+        """Stop taking batches and wait (bounded) for those in flight; True when everything finished."""
+        self.draining.set()
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout=deadline_s)
+            return True
+        except TimeoutError:
+            return False
+
+    def should_abandon(self) -> bool:
+        """A batch still failing transiently is given up (left unacked) when the worker stops or rebalances."""
+        app = self.app
+        return self.draining.is_set() or self.should_stop or bool(app is not None and app.rebalancing)
+
+    async def backoff(self, attempt: int) -> None:
+        delay = min(self.settings.retry_max_s, self.settings.retry_initial_s * 2 ** min(attempt, 10))
+        delay *= random.uniform(0.5, 1.0)
+        try:
+            await asyncio.wait_for(self.draining.wait(), timeout=delay)
+        except TimeoutError:
+            pass
+
+    def ready(self) -> tuple[bool, dict[str, object]]:
+        relay = self.relay.stats if self.relay else None
+        parts = {
+            "database": self.health.database,
+            "broker": self.health.broker,
+            "assigned": self.health.assigned,
+            "paused_by_failure": self.health.paused_by_failure,
+            "draining": self.draining.is_set(),
+            "relay_leader": relay.is_leader if relay else None,
+            "relay_healthy": relay.healthy if relay else None,
+        }
+        ok = (self.health.database and self.health.broker and self.health.assigned
+              and not self.health.paused_by_failure and not self.draining.is_set()
+              and (relay is None or relay.healthy))
+        return ok, parts

@@ -1,0 +1,1 @@
+"""Denial-management service: configuration, pure domain, service layer, adapters and entry points."""

@@ -1,0 +1,67 @@
+"""Thin aiokafka helpers shared by the relay, the CLI publishers and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from topics.catalogue import CATALOGUE
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+@asynccontextmanager
+async def producer(bootstrap: str, *, linger_ms: int = 5, request_timeout_ms: int = 15_000,
+                   max_request_size: int = 1_048_576):
+    """A started producer. acks=all; not idempotent (the test broker has no InitProducerId): consumers dedupe by
+    event_id, which is what makes at-least-once safe."""
+    prod = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=linger_ms, request_timeout_ms=request_timeout_ms,
+        max_request_size=max_request_size, enable_idempotence=False,
+    )
+    await asyncio.wait_for(prod.start(), timeout=request_timeout_ms / 1000 + 5)
+    try:
+        yield prod
+    finally:
+        await asyncio.wait_for(prod.stop(), timeout=request_timeout_ms / 1000 + 5)
+
+
+async def send_all(prod: AIOKafkaProducer, records: Iterable[Record]) -> int:
+    """Send records and wait until the broker acknowledged every one (raises on the first failure)."""
+    futures = [await prod.send(r.topic, key=r.key, value=r.value) for r in records]
+    for fut in futures:
+        await fut
+    return len(futures)
+
+
+async def ensure_topics(bootstrap: str, *, partitions: dict[str, int] | None = None, timeout_s: float = 20) -> None:
+    """Create every catalogue topic that does not exist yet (idempotent)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    await asyncio.wait_for(admin.start(), timeout=timeout_s)
+    try:
+        existing = set(await asyncio.wait_for(admin.list_topics(), timeout=timeout_s))
+        wanted = [
+            NewTopic(name=name, num_partitions=(partitions or {}).get(name, spec.partitions), replication_factor=1,
+                     topic_configs={"max.message.bytes": str(spec.max_message_bytes)} if spec.max_message_bytes
+                     else {})
+            for name, spec in CATALOGUE.items()
+            if name not in existing
+        ]
+        for topic in wanted:
+            try:
+                await asyncio.wait_for(admin.create_topics([topic]), timeout=timeout_s)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()

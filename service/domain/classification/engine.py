@@ -1,0 +1,609 @@
+"""The denial classifier: one decision per adjustment of a remittance, in DESIGN.md's precedence.
+
+1. non-denial kinds: reversals, predeterminations and crossovers by CLP02; cost share, contractual and informational
+   adjustments by CARC;
+2. a remark that names the cause of a generic CARC (16, 96, A1, 234, 129 ...) gives the category;
+3. otherwise the CARC's category;
+4. claim history, for generic necessity/frequency codes only (a limit exceeded makes it `frequency_limit`;
+   a missing prerequisite is named);
+5. the pain-management layer explains and routes coding, bundling, duplicate and authorization denials;
+6. payer-type routes, then remarks that change the route (action, appealability, queue; never the category);
+7. liability: PR denials bill the patient, CO/PI/OA never do, and the patient is billed only once every payer on the
+   claim has adjudicated;
+8. queue, the two clocks, the checklist and a one-sentence explanation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from service.domain import model
+from service.domain.checklists import ChecklistBook
+from service.domain.classification.codes import CarcRow, CodeTables, Lookup, RarcRow
+from service.domain.classification.routing import Routing
+from service.domain.classification.status import StatusClassifier
+from service.domain.classification.vocabulary import ACTION_PHRASES, APPEAL_WINDOW_ACTIONS, FILING_ACTIONS
+from service.domain.clocks import Clock, Clocks, PayerPolicy, appeal_deadline, filing_deadline, reopening_deadline
+from service.domain.pain import PainRules
+from service.domain.pain.bundling import addon_finding, pair_finding
+from service.domain.pain.duplicates import duplicate_finding
+from service.domain.pain.history import frequency_finding, prerequisite_finding, region_words
+from service.domain.pain.modifiers import modifier_findings
+from service.domain.ruledata import PACKAGE_DATA, RuleFiles
+
+QMB_REMARK = "N782"
+
+
+@dataclass
+class _Draft:
+    """A decision being made: each precedence step may change it and says why."""
+
+    category: str
+    is_denial: bool
+    action: str
+    appealable: bool
+    recoverability: float
+    rule_id: str
+    clauses: list[str] = field(default_factory=list)
+    queue: str | None = None  # set when a rule names the team; else routing decides
+    extra_items: list[model.ChecklistItem] = field(default_factory=list)
+
+    def route(self, action: str, rule_id: str, clause: str | None = None, *, appealable: bool | None = None,
+              recoverability: float | None = None) -> None:
+        self.action = action
+        self.rule_id = rule_id
+        if appealable is not None:
+            self.appealable = appealable
+        if recoverability is not None:
+            self.recoverability = recoverability
+        if clause:
+            self.clauses.append(clause)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """What the engine knows about the remittance being classified."""
+
+    remit: model.Remittance
+    facts: model.ClaimFacts | None
+    policy: PayerPolicy
+    part: str | None  # Medicare part A or B
+    reading: str  # processed | denied | forwarded | reversal | not_ours | predetermination
+    same_claim: tuple[model.HistorySession, ...]
+    history: tuple[model.HistorySession, ...]  # earlier sessions plus this claim's lines
+    pending_payers: tuple[str, ...]
+    as_of: dt.date | None
+
+    @property
+    def payer_type(self) -> str:
+        return self.remit.payer.type
+
+    @property
+    def part_b(self) -> bool:
+        return self.payer_type == "medicare" and self.part == "B"
+
+
+def _session(remit: model.Remittance, line: model.RemitLine) -> model.HistorySession:
+    service_date = line.service_date or remit.first_service_date or remit.production_date
+    return model.HistorySession(claim_id=remit.claim_id, line_id=line.line_id, service_date=service_date,
+                                procedure=line.procedure, paid=line.paid > 0)
+
+
+def _procedure_text(procedure: model.Procedure | None) -> str:
+    if procedure is None:
+        return ""
+    return "-".join((procedure.code, *procedure.modifiers))
+
+
+def _pending_payers(remit: model.Remittance, facts: model.ClaimFacts | None) -> tuple[str, ...]:
+    """Payers on the claim (the submission's payer and its other payers) that have not adjudicated it yet."""
+    if facts is None or facts.submission is None:
+        return ()
+    on_claim = [facts.submission.payer.id, *(p.id for p in facts.submission.other_payers)]
+    done = set(facts.adjudicated_payers) | {remit.payer.id}
+    return tuple(dict.fromkeys(p for p in on_claim if p not in done))
+
+
+class Classifier:
+    """Loads the rule tables once; `classify` and `classify_status` are pure functions of their arguments."""
+
+    def __init__(self, files: RuleFiles | None = None, *, clocks: Clocks | None = None):
+        files = files or RuleFiles()
+        self.rules_version: str = files.version()
+        self.codes = CodeTables.load(files)
+        self.routing = Routing.load(files)
+        self.pain = PainRules.load(files)
+        self.clocks = clocks or Clocks.load(files)
+        self.checklists = ChecklistBook.load(files)
+        self.status = StatusClassifier(self.codes, self.routing, self.checklists, self.rules_version)
+        # Codes the tables do not know, as "CARC:<code>" / "RARC:<code>"; the raw code is also kept on the decision.
+        self.unknown_codes: Counter[str] = Counter()
+
+    def with_payer_overrides(self, overrides: dict[str, dict[str, Any]]) -> Classifier:
+        """The same rules with per-payer-id policy overrides (a clinic's contract windows)."""
+        clone = object.__new__(Classifier)
+        clone.__dict__.update(self.__dict__)
+        clone.clocks = self.clocks.with_overrides(overrides)
+        clone.unknown_codes = Counter()
+        return clone
+
+    # ----------------------------------------------------------------------------------------------- remittances
+
+    def classify(self, remit: model.Remittance, *, facts: model.ClaimFacts | None,
+                 history: Sequence[model.HistorySession], as_of: dt.date | None = None) -> list[model.Decision]:
+        """One decision per adjustment: claim-level adjustments first, then each line's in order."""
+        claim = self._claim(remit, facts, history, as_of)
+        decisions = [self._decide(claim, None, index, adj, remit.remarks)
+                     for index, adj in enumerate(remit.adjustments)]
+        for line in remit.lines:
+            remarks = tuple(dict.fromkeys((*line.remarks, *remit.remarks)))
+            decisions.extend(self._decide(claim, line, index, adj, remarks)
+                             for index, adj in enumerate(line.adjustments))
+        return decisions
+
+    def classify_status(self, report: model.StatusReport, *,
+                        facts: model.ClaimFacts | None = None) -> list[model.StatusDecision]:
+        """One decision for the claim-level status plus one per line status."""
+        policy = self.clocks.policies.for_payer(report.payer)
+        return self.status.classify(report, facts, policy, self.clocks.holidays)
+
+    def _claim(self, remit: model.Remittance, facts: model.ClaimFacts | None,
+               history: Sequence[model.HistorySession], as_of: dt.date | None) -> _Claim:
+        same_claim = tuple(_session(remit, line) for line in remit.lines)
+        keys = {(s.claim_id, s.line_id) for s in same_claim}
+        merged = tuple(s for s in history if (s.claim_id, s.line_id) not in keys) + same_claim
+        reading = self.codes.claim_statuses.get(remit.status_code, {}).get("reading", "processed")
+        part = None
+        if remit.payer.type == "medicare":
+            part = "A" if (remit.filing_indicator or "").upper() == "MA" else "B"
+        return _Claim(remit=remit, facts=facts, policy=self.clocks.policies.for_payer(remit.payer), part=part,
+                      reading=reading, same_claim=same_claim, history=merged,
+                      pending_payers=_pending_payers(remit, facts), as_of=as_of)
+
+    # ----------------------------------------------------------------------------------------------- one adjustment
+
+    def _decide(self, claim: _Claim, line: model.RemitLine | None, index: int, adj: model.Adjustment,
+                remarks: tuple[str, ...]) -> model.Decision:
+        remit = claim.remit
+        on = remit.production_date
+        carc = self.codes.carc.lookup(adj.reason, on)
+        rarcs = [self.codes.rarc.lookup(code, on) for code in remarks]
+        for lookup in rarcs:
+            if lookup.row is None:
+                self.unknown_codes[f"RARC:{lookup.code}"] += 1
+        target = _session(remit, line) if line is not None else None
+        family = self.pain.catalog.family(line.procedure.code) if line is not None else None
+
+        draft = self._status_kind(claim, adj)
+        if draft is None:
+            draft = self._code_kind(claim, line, adj, carc, rarcs)
+        if draft.is_denial and carc.row is not None and carc.row.category:
+            self._cause_from_remark(draft, carc.row, rarcs)
+            if target is not None:
+                self._history(draft, claim, carc.row, target)
+                self._pain_layer(draft, claim, carc.row, line, target)
+            self._authorization(draft, claim, carc.row)
+            self._payer_route(draft, claim, carc.row)
+            self._remark_routes(draft, rarcs)
+            self._liability(draft, claim, adj, line)
+        if draft.action == "bill_patient":
+            self._patient_billing(draft, claim, remarks)
+        unknown_remarks = [lookup.code for lookup in rarcs if lookup.row is None]
+        if unknown_remarks:
+            draft.clauses.append(f"remark {', '.join(unknown_remarks)} is not in the rule tables (kept as sent)")
+        return self._finish(draft, claim, line, index, adj, remarks, carc, family)
+
+    def _status_kind(self, claim: _Claim, adj: model.Adjustment) -> _Draft | None:
+        """Claim statuses and groups that make every adjustment non-denial."""
+        if claim.reading == "reversal":
+            return _Draft("informational", False, "none", False, 0.0, "status.reversal",
+                          ["CLP02 22 reverses an earlier payment (link it to the original; the re-adjudication that "
+                           "follows is classified on its own)"])
+        if claim.reading == "predetermination":
+            return _Draft("informational", False, "none", False, 0.0, "status.predetermination",
+                          ["CLP02 25 is predetermination pricing only, no payment"])
+        if claim.reading == "not_ours":
+            return _Draft("informational", False, "wait", False, 0.0, "status.not_ours",
+                          ["CLP02 23: the payer says the claim is not theirs and forwarded it, so track the other "
+                           "payer"])
+        if adj.group == "CR":
+            return _Draft("informational", False, "none", False, 0.0, "group.cr",
+                          ["group CR is a 4010 correction or reversal, not a new adjudication"])
+        return None
+
+    def _code_kind(self, claim: _Claim, line: model.RemitLine | None, adj: model.Adjustment,
+                   carc: Lookup[CarcRow], rarcs: list[Lookup[RarcRow]]) -> _Draft:
+        row = carc.row
+        if row is None or not row.category:
+            self.unknown_codes[f"CARC:{carc.code}"] += 1
+            why = ("the CARC is not in the rule tables" if row is None
+                   else "the retired CARC has no verified legacy meaning")
+            return _Draft("unclassified", True, "review", True, 0.3, "carc.unknown" if row is None else "carc.unmapped",
+                          [f"{why}, so the raw code is kept for manual review"])
+        rule_id = f"carc.{row.code}" + (".legacy" if carc.standing == "retired" else "")
+        clauses = []
+        if carc.standing == "retired":
+            clauses.append("a retired code read with its legacy meaning")
+        elif carc.standing == "not_yet_effective":
+            clauses.append(f"the code is not yet effective on {claim.remit.production_date.isoformat()}")
+        kind = row.kind if row.kind != "legacy" else (
+            "contractual" if row.category == "contractual" else "denial")
+        if kind == "cost_share" or (kind == "contractual" and adj.group == "PR"):
+            return _Draft("patient_responsibility", False, "bill_patient", False, 1.0, rule_id, clauses)
+        if kind == "contractual":
+            return _Draft("contractual", False, "none", False, 0.0, rule_id, clauses)
+        if kind == "contractual_partial":
+            paid = line.paid if line is not None else claim.remit.total_paid
+            if paid > 0:
+                return _Draft("contractual", False, "none", False, 0.0, rule_id,
+                              clauses + ["a partial reduction applied as the payment rules say"])
+            clauses.append("it zeroes the payment, which the rule never does on its own")
+            return _Draft(row.category, True, row.action, row.appealable, row.recoverability,
+                          f"{rule_id}.zero_pay", clauses)
+        if kind == "informational":
+            return _Draft(row.category, False, row.action, False, 0.0, rule_id, clauses)
+        return _Draft(row.category, True, row.action, row.appealable, row.recoverability, rule_id, clauses)
+
+    def _cause_from_remark(self, draft: _Draft, row: CarcRow, rarcs: list[Lookup[RarcRow]]) -> None:
+        """A remark names the cause of a generic CARC (line remarks come before claim remarks)."""
+        if not row.rarc_cause:
+            return
+        for lookup in rarcs:
+            rarc = lookup.row
+            if rarc is None or rarc.kind != "cause" or not rarc.category:
+                continue
+            if row.rarc_cause == "frequency" and rarc.category != "frequency_limit":
+                continue
+            draft.category = rarc.category
+            draft.action = rarc.action or draft.action
+            if rarc.appealable is not None:
+                draft.appealable = rarc.appealable
+            if rarc.recoverability is not None:
+                draft.recoverability = rarc.recoverability
+            draft.rule_id = f"rarc.{rarc.code}"
+            draft.clauses.append(f"remark {rarc.code} names the cause: {rarc.meaning} (reference {rarc.ref})")
+            return
+        if row.rarc_cause == "any":
+            draft.clauses.append("no remark names the cause, so the CARC's default reading applies")
+
+    def _history(self, draft: _Draft, claim: _Claim, row: CarcRow, target: model.HistorySession) -> None:
+        """History decides only for generic necessity/frequency codes (never 197, 29, 18, 16)."""
+        generic = row.history_generic or (row.code == "96" and draft.category == "medical_necessity")
+        if not generic or draft.category not in ("medical_necessity", "frequency_limit"):
+            return
+        freq = frequency_finding(target, claim.history, self.pain)
+        if freq is not None and freq.exceeded:
+            draft.category = "frequency_limit"
+            draft.route("appeal", f"history.{freq.rule.id}", f"claim history shows {freq.describe()}",
+                        recoverability=0.2)
+            draft.extra_items.append(model.ChecklistItem(
+                id="sessions-counted",
+                text=f"Sessions that count ({freq.dates}): show any was another region, level or a new injury"))
+            return
+        if freq is not None and draft.category == "frequency_limit":
+            draft.clauses.append(f"claim history shows only {freq.describe()}, so the payer may have counted "
+                                 "another provider's sessions: appeal with the session log")
+            draft.recoverability = max(draft.recoverability, 0.45)
+            draft.rule_id = f"history.{freq.rule.id}.under_limit"
+            draft.extra_items.append(model.ChecklistItem(
+                id="sessions-counted", text=f"Session log on file ({freq.dates}) showing the limit was not reached"))
+        prereq = prerequisite_finding(target, claim.same_claim, claim.history, self.pain)
+        if prereq is None or draft.category != "medical_necessity":
+            return
+        if prereq.missing:
+            draft.route("appeal", f"history.{prereq.rule.id}", f"claim history shows {prereq.describe(self.pain)}",
+                        recoverability=0.2)
+            draft.extra_items.append(model.ChecklistItem(id=prereq.rule.id, text=prereq.rule.checklist))
+        else:
+            dates = ", ".join(s.service_date.isoformat() for s in prereq.found)
+            if not prereq.satisfied_by_repeat:
+                draft.clauses.append(f"the prerequisite sessions are on file ({dates}): send their records")
+                draft.extra_items.append(model.ChecklistItem(
+                    id=prereq.rule.id, text=f"{prereq.rule.checklist} (on file: {dates})"))
+            else:
+                draft.clauses.append(prereq.describe(self.pain))
+
+    def _pain_layer(self, draft: _Draft, claim: _Claim, row: CarcRow, line: model.RemitLine,
+                    target: model.HistorySession) -> None:
+        same_date = [s for s in claim.history if s.service_date == target.service_date]
+        if draft.category == "duplicate" and row.code == "18":
+            self._duplicate(draft, claim, target)
+            return
+        if draft.category == "bundling":
+            self._bundling(draft, claim, row, target, same_date)
+            return
+        findings = modifier_findings(target, line.units, claim.same_claim, claim.history, claim.payer_type,
+                                     self.pain)
+        kx = next((f for f in findings if f.id == "kx_missing"), None)
+        if draft.category == "medical_necessity" and kx is not None and row.history_generic:
+            draft.category = "coding"
+            draft.route("corrected_claim", "pain.modifier.kx_missing",
+                        f"{kx.problem} (reference 5.3), so the necessity denial follows from the missing "
+                        f"attestation: {kx.fix}", recoverability=0.6)
+            return
+        if draft.category == "coding":
+            submitted = self._submitted_modifiers(claim, line)
+            dropped = sorted(submitted - set(line.procedure.modifiers)) if submitted is not None else []
+            if row.code == "4" and dropped:
+                action = "reopening" if claim.payer_type == "medicare" else "appeal"
+                draft.route(action, "pain.modifier.dropped_by_payer",
+                            f"the submitted claim carried {', '.join(dropped)}, which the payer did not apply",
+                            appealable=action == "appeal", recoverability=0.7)
+                return
+            if findings:
+                first = findings[0]
+                draft.rule_id = f"pain.modifier.{first.id}"
+                draft.clauses.append("; ".join(f"{f.problem}: {f.fix}" for f in findings))
+        if draft.category == "medical_necessity" and target.procedure.has(self.pain.modifiers.abn_on_file) \
+                and line is not None and claim.payer_type == "medicare":
+            draft.clauses.append("the line carries GA (ABN on file) yet the provider was made liable: appeal "
+                                 "with the signed ABN")
+            draft.rule_id = "pain.liability.ga_not_honoured"
+        elif draft.category == "medical_necessity" and target.procedure.has(self.pain.modifiers.no_abn):
+            draft.route("write_off", "pain.liability.gz",
+                        "GZ says no ABN was issued, so the provider is liable and an appeal helps only if the LCD "
+                        "criteria were in fact met", recoverability=0.1)
+
+    def _submitted_modifiers(self, claim: _Claim, line: model.RemitLine) -> set[str] | None:
+        submission = claim.facts.submission if claim.facts else None
+        if submission is None:
+            return None
+        for submitted in submission.lines:
+            if submitted.line_id == line.line_id and submitted.procedure.code == line.procedure.code:
+                return set(submitted.procedure.modifiers)
+        return None
+
+    def _duplicate(self, draft: _Draft, claim: _Claim, target: model.HistorySession) -> None:
+        finding = duplicate_finding(target, claim.same_claim, claim.history, self.pain)
+        where = ""
+        if finding.match is not None:
+            where = f" (claim line {finding.match.line_id} of {finding.match.service_date.isoformat()})"
+        if finding.verdict == "false":
+            draft.route("corrected_claim", "pain.duplicate.false",
+                        f"a false duplicate: {finding.reason}{where}, so resubmit with the modifier that shows it "
+                        "(50/RT/LT/76/XE)", appealable=True, recoverability=0.7)
+            draft.queue = "coding"
+        elif finding.verdict == "true":
+            draft.route("none", "pain.duplicate.true",
+                        f"a true duplicate: {finding.reason}{where}, so nothing is lost and nothing is recoverable",
+                        appealable=False, recoverability=0.0)
+        else:
+            draft.clauses.append(f"{finding.reason}{where}: check whether the original was paid")
+
+    def _bundling(self, draft: _Draft, claim: _Claim, row: CarcRow, target: model.HistorySession,
+                  same_date: list[model.HistorySession]) -> None:
+        addon = addon_finding(target, same_date, self.pain)
+        if addon is not None and (addon.partner is None or row.code == "B15" or draft.rule_id == "rarc.N122"):
+            if addon.partner is None:
+                if claim.part_b:
+                    draft.route("new_claim", "pain.bundling.addon_without_primary",
+                                f"add-on {target.procedure.code} has no primary ({' or '.join(addon.primaries)}) on "
+                                "file that date, and an omitted service is not a clerical reopening on Medicare",
+                                recoverability=0.6)
+                else:
+                    draft.route("corrected_claim", "pain.bundling.addon_without_primary",
+                                f"add-on {target.procedure.code} has no primary ({' or '.join(addon.primaries)}) on "
+                                "file that date: add the primary line", recoverability=0.6)
+            else:
+                paid = {True: "paid", False: "denied", None: "not yet adjudicated"}[addon.partner.paid]
+                if addon.partner.paid is False:
+                    draft.route("corrected_claim", "pain.bundling.addon_primary_denied",
+                                f"its primary {addon.partner.procedure.code} on file that date was {paid}: fix the "
+                                "primary's denial first", recoverability=0.4)
+                else:
+                    action = "reopening" if claim.payer_type == "medicare" else "appeal"
+                    draft.route(action, "pain.bundling.addon_primary_on_file",
+                                f"its primary {addon.partner.procedure.code} is on file that date ({paid}), so the "
+                                "payer should pay the add-on with it", appealable=action == "appeal",
+                                recoverability=0.6)
+            return
+        pair = pair_finding(target, same_date, self.pain)
+        if pair is None:
+            return
+        partner = _procedure_text(pair.partner.procedure)
+        base = (f"{target.procedure.code} bundles into {partner} the same date: {pair.pair.why} "
+                f"(reference {pair.pair.ref})")
+        rule = f"pain.ncci.{pair.pair.id}"
+        if not pair.recoverable:
+            draft.route("write_off", rule, f"{base}, never separately payable", appealable=False,
+                        recoverability=0.0)
+        elif pair.pair.id == "block_at_ablated_level" and not pair.other_side:
+            draft.route("write_off", rule, f"{base}; unless the block was at another level, write it off",
+                        recoverability=0.05)
+        elif pair.other_side:
+            draft.route("corrected_claim", rule, f"{base}, but it was on the other side: resubmit with XS",
+                        recoverability=0.6)
+        elif pair.bypass_present:
+            draft.route("appeal", rule, f"{base}; the line already carries {'/'.join(pair.pair.bypass)}: appeal "
+                        "with the documentation of the distinct service", recoverability=0.4)
+        else:
+            draft.route("corrected_claim", rule, f"{base}; add {pair.pair.bypass[0]} only if the documentation shows "
+                        "a distinct service", recoverability=0.35)
+
+    def _authorization(self, draft: _Draft, claim: _Claim, row: CarcRow) -> None:
+        if row.code != "197" or draft.category != "authorization":
+            return
+        submission = claim.facts.submission if claim.facts else None
+        if submission is None:
+            draft.clauses.append("if an authorization exists, correct the claim with its number (REF*G1)")
+        elif submission.prior_authorization:
+            draft.route("appeal", "auth.on_claim", "the submitted claim carried an authorization number, so the "
+                        "payer failed to match it: appeal with the approval letter", recoverability=0.6)
+        else:
+            draft.clauses.append("no authorization number was on the submitted claim")
+
+    def _payer_route(self, draft: _Draft, claim: _Claim, row: CarcRow) -> None:
+        route = self.routing.payer_route(claim.payer_type, claim.part, row.code, draft.category, draft.action)
+        if route is not None:
+            draft.route(route.action, route.rule_id, f"{route.why} (reference {route.ref})",
+                        appealable=route.appealable, recoverability=route.recoverability)
+
+    def _remark_routes(self, draft: _Draft, rarcs: list[Lookup[RarcRow]]) -> None:
+        """Remarks that change the route: action, appealability and queue, never the category."""
+        for lookup in rarcs:
+            rarc = lookup.row
+            if rarc is None or not rarc.route:
+                continue
+            rule = f"rarc.route.{rarc.code}"
+            clause = f"remark {rarc.code}: {rarc.meaning}"
+            if rarc.route == "no_appeal":
+                if draft.action in ("appeal", "reopening"):
+                    correctable = draft.category in self.routing.no_appeal_correctable
+                    draft.route("corrected_claim" if correctable else "write_off", rule, clause, appealable=False)
+                else:
+                    draft.appealable = False
+                    draft.clauses.append(clause)
+            elif rarc.route == "no_resubmit":
+                if draft.action in ("corrected_claim", "new_claim"):
+                    draft.route("appeal" if draft.appealable else "write_off", rule, clause)
+                else:
+                    draft.clauses.append(clause)
+            else:
+                draft.route(rarc.route, rule, clause, appealable=rarc.appealable)
+                if rarc.route == "new_claim" and rarc.code == "MA130":
+                    draft.clauses.append("an unprocessable claim was never filed, so the timely-filing clock runs on")
+
+    def _liability(self, draft: _Draft, claim: _Claim, adj: model.Adjustment, line: model.RemitLine | None) -> None:
+        gz = line is not None and line.procedure.has(self.pain.modifiers.no_abn)
+        if adj.group == "PR":
+            if gz:
+                draft.route("write_off", "pain.liability.gz_over_pr",
+                            "the line carries GZ (no ABN), so the provider, not the patient, is liable despite "
+                            "group PR", recoverability=0.1)
+                return
+            if draft.action in ("write_off", "bill_patient", "rebill_other_payer", "none", "review") or \
+                    draft.category in ("medical_necessity", "non_covered", "eligibility", "frequency_limit",
+                                       "coordination_of_benefits"):
+                note = None
+                if claim.payer_type == "medicare" and draft.category == "medical_necessity":
+                    note = ("GA on the line: the ABN makes the patient liable" if line is not None and line.procedure
+                            .has(self.pain.modifiers.abn_on_file) else "confirm the signed ABN before billing")
+                draft.route("bill_patient", draft.rule_id if draft.rule_id.startswith("history.") else
+                            "group.pr.patient_liable", note or "group PR makes the patient liable")
+            return
+        if draft.action == "bill_patient":
+            draft.route("write_off", "group.provider_liable",
+                        f"group {adj.group} leaves the provider liable, so the patient may not be billed")
+
+    def _patient_billing(self, draft: _Draft, claim: _Claim, remarks: tuple[str, ...]) -> None:
+        """The patient is billed only once every payer on the claim has adjudicated; a QMB patient never is."""
+        forwarded = claim.reading == "forwarded"
+        if QMB_REMARK in remarks:
+            if forwarded or claim.pending_payers:
+                draft.route("wait", "cob.qmb_wait", "remark N782: a QMB patient may not be billed, and the cost "
+                            "share is with the next payer")
+            else:
+                draft.route("rebill_other_payer", "cob.qmb_medicaid", "remark N782: a QMB patient may not be "
+                            "billed, so send the cost share to Medicaid")
+            return
+        if forwarded:
+            draft.route("wait", "cob.forwarded", f"CLP02 {claim.remit.status_code}: the payer forwarded the claim to "
+                        "the next payer, so bill the patient only after it adjudicates")
+        elif claim.pending_payers:
+            draft.route("wait", "cob.payers_pending", f"payer {', '.join(claim.pending_payers)} on the claim has not "
+                        "adjudicated yet, so bill the patient after it does")
+
+    # ----------------------------------------------------------------------------------------------- output
+
+    def _clocks(self, draft: _Draft, claim: _Claim, line: model.RemitLine | None) -> tuple[Clock | None, Clock | None]:
+        remit = claim.remit
+        holidays = self.clocks.holidays
+        deadline = None
+        if draft.action == "reopening":
+            deadline = reopening_deadline(claim.policy, remit.production_date, holidays)
+        elif draft.action in APPEAL_WINDOW_ACTIONS:
+            deadline = appeal_deadline(claim.policy, remit.production_date, holidays)
+        filing = None
+        if draft.action in FILING_ACTIONS:
+            policy = claim.policy
+            if draft.action == "rebill_other_payer":
+                policy = self._other_payer_policy(claim)
+            service = (line.service_date if line is not None else None) or remit.first_service_date
+            if claim.part == "A" and remit.service_date_to:
+                service = remit.service_date_to  # institutional claims count from the "through" date
+            if policy is not None and service is not None:
+                filing = filing_deadline(policy, service, holidays)
+        return deadline, filing
+
+    def _other_payer_policy(self, claim: _Claim) -> PayerPolicy | None:
+        submission = claim.facts.submission if claim.facts else None
+        if submission is None:
+            return None
+        for other in submission.other_payers:
+            if other.id != claim.remit.payer.id and other.id not in (claim.facts.adjudicated_payers if claim.facts
+                                                                     else ()):
+                return self.clocks.policies.for_payer(model.Payer(id=other.id, type=other.type, name=other.name))
+        return None
+
+    def _finish(self, draft: _Draft, claim: _Claim, line: model.RemitLine | None, index: int,
+                adj: model.Adjustment, remarks: tuple[str, ...], carc: Lookup[CarcRow],
+                family: str | None) -> model.Decision:
+        deadline, filing = self._clocks(draft, claim, line)
+        if claim.as_of is not None:
+            for clock, what in ((deadline, "window"), (filing if draft.action in ("corrected_claim", "new_claim")
+                                                       else None, "timely-filing window")):
+                if clock is not None and clock.date < claim.as_of:
+                    draft.clauses.append(f"the {what} closed on {clock.date.isoformat()} (as of "
+                                         f"{claim.as_of.isoformat()})")
+                    draft.recoverability = 0.0
+        queue = draft.queue if draft.queue and draft.is_denial else self.routing.queue(
+            draft.action, draft.category, draft.is_denial)
+        checklist: tuple[model.ChecklistItem, ...] = ()
+        if draft.action not in ("none", "wait", "write_off") and (draft.is_denial or draft.action == "bill_patient"):
+            checklist = self.checklists.for_decision(draft.category, family, draft.extra_items)
+        return model.Decision(
+            line_id=line.line_id if line is not None else None,
+            adjustment_index=index,
+            group=adj.group,
+            reason=adj.reason,
+            amount=adj.amount,
+            remarks=remarks,
+            category=draft.category,
+            is_denial=draft.is_denial,
+            action=draft.action,
+            queue=queue,
+            appealable=draft.appealable,
+            recoverability=round(max(0.0, min(1.0, draft.recoverability)), 2),
+            explanation=self._explain(draft, adj, remarks, line, carc),
+            rule_id=draft.rule_id,
+            rules_version=self.rules_version,
+            deadline=deadline.date if deadline else None,
+            deadline_basis=deadline.basis if deadline else None,
+            filing_deadline=filing.date if filing else None,
+            checklist=checklist,
+            procedure=line.procedure if line is not None else None,
+            service_date=(line.service_date if line is not None else None) or claim.remit.service_date_from,
+        )
+
+    def _explain(self, draft: _Draft, adj: model.Adjustment, remarks: tuple[str, ...], line: model.RemitLine | None,
+                 carc: Lookup[CarcRow]) -> str:
+        head = f"{adj.group}-{adj.reason}"
+        if remarks:
+            head += f" with {', '.join(remarks)}"
+        if line is not None:
+            head += f" on {_procedure_text(line.procedure)}"
+            info = self.pain.catalog.get(line.procedure.code)
+            if info is not None and info.region:
+                head += f" ({region_words(info.region)})"
+        meaning = f"{carc.row.meaning} (reference {carc.row.ref})" if carc.row is not None else "unknown code"
+        parts = [f"{head}: {meaning}", *draft.clauses, ACTION_PHRASES[draft.action]]
+        return "; ".join(parts) + "."
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(root: Path) -> Classifier:
+    return Classifier(RuleFiles(root))
+
+
+def load_classifier(data_dir: Path | str | None = None) -> Classifier:
+    """The classifier over the packaged rule tables (or another directory), loaded once and cached."""
+    return _cached(Path(data_dir) if data_dir is not None else PACKAGE_DATA)
+
+
+__all__ = ["Classifier", "load_classifier"]

@@ -1,0 +1,253 @@
+"""Value objects the domain reasons about. Built from the wire contracts by the service layer (`mapping.py`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+PayerType = Literal["medicare", "medicare_advantage", "medicaid", "commercial", "workers_comp", "other"]
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True, slots=True)
+class Payer:
+    id: str
+    type: PayerType
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    code: str
+    modifiers: tuple[str, ...] = ()
+
+    def has(self, *modifiers: str) -> bool:
+        return any(m in self.modifiers for m in modifiers)
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """One CAS triplet. `amount` is negative on reversals."""
+
+    group: str  # CO PR OA PI (CR from 4010 files)
+    reason: str  # CARC
+    amount: Decimal
+    quantity: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemitLine:
+    line_id: str
+    procedure: Procedure
+    charge: Decimal
+    paid: Decimal
+    units: Decimal = Decimal(1)
+    allowed: Decimal | None = None
+    service_date: dt.date | None = None
+    adjustments: tuple[Adjustment, ...] = ()
+    remarks: tuple[str, ...] = ()
+    line_control_number: str | None = None
+    adjudicated_procedure: Procedure | None = None
+    units_paid: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Remittance:
+    """One CLP loop of an 835: how one payer adjudicated one claim."""
+
+    event_id: str
+    occurred_at: dt.datetime
+    payer: Payer
+    claim_id: str
+    status_code: str  # CLP02
+    total_charge: Decimal
+    total_paid: Decimal
+    production_date: dt.date  # DTM*405: appeal windows count from here
+    payer_claim_number: str | None = None
+    filing_indicator: str | None = None  # CLP06
+    patient_responsibility: Decimal | None = None
+    service_date_from: dt.date | None = None
+    service_date_to: dt.date | None = None
+    patient_key: str | None = None  # patient_ref, else member id: the history key (PHI: never logged)
+    trace_number: str | None = None
+    payment_date: dt.date | None = None
+    received_date: dt.date | None = None
+    adjustments: tuple[Adjustment, ...] = ()  # claim level
+    remarks: tuple[str, ...] = ()  # claim level (MOA/MIA)
+    lines: tuple[RemitLine, ...] = ()
+    balanced: bool = True
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.status_code == "22"
+
+    @property
+    def first_service_date(self) -> dt.date | None:
+        dates = [line.service_date for line in self.lines if line.service_date]
+        return min(dates) if dates else self.service_date_from
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedLine:
+    line_id: str
+    procedure: Procedure
+    charge: Decimal
+    units: Decimal = Decimal(1)
+    service_date: dt.date | None = None
+    diagnosis_pointers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OtherPayer:
+    id: str
+    type: PayerType = "other"
+    responsibility: str = "unknown"
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What was billed (837 semantics): a `submitted` claim-status event."""
+
+    event_id: str
+    occurred_at: dt.datetime
+    payer: Payer
+    claim_id: str
+    frequency_code: str = "1"  # 1 original, 7 replacement, 8 void
+    original_payer_claim_number: str | None = None
+    total_charge: Decimal | None = None
+    service_date_from: dt.date | None = None
+    service_date_to: dt.date | None = None
+    patient_key: str | None = None
+    billing_npi: str | None = None
+    rendering_npi: str | None = None
+    diagnoses: tuple[str, ...] = ()
+    prior_authorization: str | None = None
+    other_payers: tuple[OtherPayer, ...] = ()
+    lines: tuple[SubmittedLine, ...] = ()
+
+    @property
+    def is_correction(self) -> bool:
+        return self.frequency_code in ("7", "8")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCode:
+    category: str  # STC01-1
+    code: str | None = None  # STC01-2
+    entity: str | None = None  # STC01-3
+    action_code: str | None = None  # STC03
+    effective_date: dt.date | None = None
+    line_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """A 277CA acknowledgement or a 277 status for one claim (claim_id None: a batch-level status)."""
+
+    event_id: str
+    occurred_at: dt.datetime
+    kind: Literal["acknowledgement", "status"]
+    payer: Payer
+    status: StatusCode
+    claim_id: str | None = None
+    payer_claim_number: str | None = None
+    total_charge: Decimal | None = None
+    service_date_from: dt.date | None = None
+    line_statuses: tuple[StatusCode, ...] = ()
+    scope_level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAdjustment:
+    """One PLB adjustment (recoupment WO, interest L6, forward balance FB ...)."""
+
+    event_id: str
+    occurred_at: dt.datetime
+    payer: Payer
+    payee_npi: str
+    reason: str
+    amount: Decimal
+    production_date: dt.date
+    reference: str | None = None
+    claim_id: str | None = None
+    trace_number: str | None = None
+
+
+Event = Remittance | Submission | StatusReport | ProviderAdjustment
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    id: str
+    text: str
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The verdict on one adjustment. `line_id` None means a claim-level adjustment."""
+
+    line_id: str | None
+    adjustment_index: int
+    group: str
+    reason: str
+    amount: Decimal
+    remarks: tuple[str, ...]
+    category: str
+    is_denial: bool
+    action: str
+    queue: str | None
+    appealable: bool
+    recoverability: float
+    explanation: str
+    rule_id: str
+    rules_version: str
+    deadline: dt.date | None = None
+    deadline_basis: str | None = None
+    filing_deadline: dt.date | None = None
+    checklist: tuple[ChecklistItem, ...] = ()
+    procedure: Procedure | None = None
+    service_date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySession:
+    """One earlier procedure session of a patient, as the claim history knows it (for frequency and prerequisites)."""
+
+    claim_id: str
+    line_id: str
+    service_date: dt.date
+    procedure: Procedure
+    paid: bool | None = None  # None: not adjudicated yet
+
+
+@dataclass(slots=True)
+class ClaimFacts:
+    """What the store knows about a claim before an event: the submission and the payers that adjudicated it."""
+
+    claim_id: str
+    submission: Submission | None = None
+    adjudicated_payers: set[str] = field(default_factory=set)
+    forwarded: bool = False  # a payer processed it and forwarded it (CLP02 19/20/21)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusDecision:
+    """The verdict on a 277/277CA status: its bucket (rejected, denied, info_requested, pending, paid ...), what to do
+    and who does it. `category`/`queue`/`action` are set when the status opens work (a rejection, a records request)."""
+
+    bucket: str
+    action: str
+    explanation: str
+    rule_id: str
+    rules_version: str
+    category: str | None = None
+    queue: str | None = None
+    due_date: dt.date | None = None
+    filing_deadline: dt.date | None = None
+    line_id: str | None = None
+    checklist: tuple[ChecklistItem, ...] = ()

@@ -1,0 +1,66 @@
+"""Modifier checks that explain coding denials (reference 5.3, 5.5): 50 with units or levels, KX on diagnostic facet
+injections, JW/JZ on drug lines, liability modifiers that may not be combined."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from service.domain.model import HistorySession
+from service.domain.pain.history import subtype_of
+from service.domain.pain.rules import PainRules
+
+
+@dataclass(frozen=True, slots=True)
+class ModifierFinding:
+    id: str
+    problem: str
+    fix: str
+
+
+def modifier_findings(target: HistorySession, units: Decimal, same_claim: Sequence[HistorySession],
+                      history: Sequence[HistorySession], payer_type: str, rules: PainRules) -> list[ModifierFinding]:
+    m = rules.modifiers
+    mods = set(target.procedure.modifiers)
+    info = rules.catalog.get(target.procedure.code)
+    found: list[ModifierFinding] = []
+    if m.bilateral in mods:
+        if units > 1:
+            found.append(ModifierFinding("bilateral_units", f"modifier 50 billed with {units.normalize()} units",
+                                         "bill one line with 50 and 1 unit"))
+        if mods & set(m.laterality):
+            found.append(ModifierFinding("bilateral_with_side", "modifier 50 combined with RT/LT on one line",
+                                         "keep 50 alone (or RT and LT on two lines if the payer wants them)"))
+        if info is not None and info.bilateral is False:
+            found.append(ModifierFinding("bilateral_not_allowed", f"{target.procedure.code} takes no bilateral "
+                                         "payment (indicator 0)", "remove 50 and bill the service once"))
+    if info is not None and not info.is_addon:
+        side = mods & set(m.laterality)
+        for other in same_claim:
+            if (other.line_id != target.line_id and other.procedure.code == target.procedure.code
+                    and other.service_date == target.service_date
+                    and (set(other.procedure.modifiers) & set(m.laterality)) == side
+                    and not (set(other.procedure.modifiers) & set(m.distinct + m.repeat))):
+                found.append(ModifierFinding(
+                    "levels_on_one_side", f"{target.procedure.code} billed twice on one side the same date",
+                    "bill the second level with its add-on code, not a second primary or 50"))
+                break
+    if (info is not None and info.family in m.kx_families and payer_type in m.kx_payer_types and "KX" not in mods
+            and subtype_of(target, history, rules) == m.kx_subtype):
+        found.append(ModifierFinding("kx_missing", "KX missing on a diagnostic facet injection",
+                                     "add KX (the LCD's diagnostic-block requirements are met) by correction"))
+    if info is not None and info.family in m.drug_families and target.service_date >= m.jz_required_from:
+        if {"JW", "JZ"} <= mods:
+            found.append(ModifierFinding("jw_jz_both", "JW and JZ on one drug line",
+                                         "JZ when nothing was discarded, else JW on a separate waste line"))
+        elif not mods & {"JW", "JZ"}:
+            found.append(ModifierFinding("jw_jz_missing", "neither JW nor JZ on a single-dose drug line",
+                                         "add JZ (nothing discarded) or a JW line for the discarded amount"))
+    liability = mods & {m.abn_on_file, m.no_abn, m.statutory_exclusion}
+    if len(liability) > 1:
+        found.append(ModifierFinding("liability_combined", f"{'/'.join(sorted(liability))} combined on one line",
+                                     "keep the one liability modifier that fits the ABN status"))
+    if m.abn_on_file in mods and "KX" in mods:
+        found.append(ModifierFinding("kx_with_ga", "KX combined with GA", "KX and GA may not be combined"))
+    return found

@@ -1,0 +1,1 @@
+"""Entry points: the `denials` CLI, the worker, the HTTP API."""

@@ -1,0 +1,1 @@
+"""One module per `denials` sub-command; each defines `register(app)`."""

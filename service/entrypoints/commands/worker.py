@@ -1,0 +1,67 @@
+"""`denials worker`: the agents, the outbox relay and the HTTP server, against the configured Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import signal
+
+import typer
+
+from service.config import Settings, get_settings
+from service.errors import ConfigurationError
+
+
+def build_worker(settings: Settings, *, bootstrap: str, database_url: str, with_web: bool | None = None):
+    """Wire the worker (the bootstrap of the stream side): runtime, faust app, web server."""
+    import faust
+
+    from agents.app import create_app
+    from agents.runtime import Runtime
+    from agents.web import WebServer
+    from agents.x12 import x12_decoders
+
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    runtime = Runtime(settings, database_url, bootstrap)
+    app = create_app(settings, runtime, bootstrap, extra_decoders=x12_decoders(settings))
+    services: list = [runtime]
+    if settings.api_enabled if with_web is None else with_web:
+        services.append(WebServer(runtime, settings.api_host, settings.api_port))
+
+    class DenialsWorker(faust.Worker):
+        """On SIGTERM/SIGINT: stop taking batches, let the ones in flight finish (bounded), then stop."""
+
+        async def _stop_on_signal(self, sig: signal.Signals) -> None:
+            drained = await runtime.drain(settings.shutdown_drain_s)
+            from service.logs import get_logger
+
+            get_logger("denials.worker").info("worker.stopping", signal=sig.name, drained=drained,
+                                              inflight=runtime.inflight)
+            await super()._stop_on_signal(sig)
+
+    worker = DenialsWorker(app, *services, loglevel=settings.log_level.lower(), override_logging=False,
+                           quiet=True, redirect_stdouts=False)
+    return worker, runtime, app
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def worker(
+        no_api: bool = typer.Option(False, "--no-api", help="Do not serve the HTTP API (health endpoints too)."),
+    ) -> None:
+        """Run the stream agents, the outbox relay and the API against KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL."""
+        from service import logs
+        from service.adapters.postgres import resolve_database_url
+
+        settings = get_settings()
+        logs.configure(settings.log_level, settings.log_format)
+        if not settings.kafka_bootstrap_servers:
+            typer.echo("error: KAFKA_BOOTSTRAP_SERVERS is not set (host:port of the Kafka brokers). "
+                       "`denials demo` starts a local broker for you.", err=True)
+            raise typer.Exit(2)
+        try:
+            database_url = resolve_database_url(settings)
+        except ConfigurationError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        w, _, _ = build_worker(settings, bootstrap=settings.kafka_bootstrap_servers, database_url=database_url,
+                               with_web=False if no_api else None)
+        w.execute_from_commandline()

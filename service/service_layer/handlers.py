@@ -1,0 +1,198 @@
+"""Use cases: apply a batch of decoded input events in one unit of work.
+
+The agents decode and validate; this module dedupes (inbox), loads the claims and the patients' history the batch
+touches, lets the domain decide, and hands every resulting row to the unit of work in one `save`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from service.domain.claim import Claim
+from service.domain.events import TaskChanged
+from service.domain.identity import remittance_business_key
+from service.domain.model import (
+    ClaimFacts,
+    Decision,
+    Event,
+    HistorySession,
+    ProviderAdjustment,
+    Remittance,
+    StatusDecision,
+    StatusReport,
+    Submission,
+)
+from service.domain.tasks import task_id_for
+from service.service_layer.outbox import build_records
+from service.service_layer.unit_of_work import Changes, DecisionRow, InboxItem, UnitOfWork
+
+# Frequency windows are 12 months and prerequisites (diagnostic blocks, SCS trials) older; two years is plenty.
+HISTORY_LOOKBACK = dt.timedelta(days=730)
+
+
+class Classifier(Protocol):
+    rules_version: str
+
+    def classify(self, remit: Remittance, *, facts: ClaimFacts | None, history: Sequence[HistorySession],
+                 as_of: dt.date | None = None) -> list[Decision]: ...
+
+    def classify_status(self, report: StatusReport, *, facts: ClaimFacts | None = None) -> list[StatusDecision]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One decoded input record and where it came from."""
+
+    topic: str
+    event: Event
+    partition: int | None = None
+    offset: int | None = None
+
+    @property
+    def event_id(self) -> str:
+        return self.event.event_id
+
+
+@dataclass(slots=True)
+class BatchReport:
+    applied: int = 0
+    redelivered: int = 0
+    duplicates: int = 0
+    decisions: int = 0
+    denials: int = 0
+    outbox: int = 0
+    by_topic: dict[str, int] = field(default_factory=dict)
+
+
+def _claim_id(event: Event) -> str | None:
+    return getattr(event, "claim_id", None)
+
+
+def _sessions_from(claim_id: str, lines, paid_of) -> list[HistorySession]:
+    return [HistorySession(claim_id=claim_id, line_id=line.line_id, service_date=line.service_date,
+                           procedure=line.procedure, paid=paid_of(line))
+            for line in lines if line.service_date is not None]
+
+
+class _History:
+    """Patient history for the batch: loaded once, extended as the batch's own events are applied."""
+
+    def __init__(self, loaded: dict[str, list[HistorySession]]) -> None:
+        self._by_patient = {k: {(s.claim_id, s.line_id): s for s in v} for k, v in loaded.items()}
+
+    def for_claim(self, patient_key: str | None, claim_id: str) -> list[HistorySession]:
+        if not patient_key:
+            return []
+        return sorted((s for s in self._by_patient.get(patient_key, {}).values() if s.claim_id != claim_id),
+                      key=lambda s: (s.service_date, s.claim_id, s.line_id))
+
+    def add(self, patient_key: str | None, sessions: list[HistorySession]) -> None:
+        if not patient_key:
+            return
+        known = self._by_patient.setdefault(patient_key, {})
+        for s in sessions:
+            previous = known.get((s.claim_id, s.line_id))
+            if previous is None or s.paid is not None or previous.paid is None:
+                known[(s.claim_id, s.line_id)] = s
+
+
+async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: Classifier, *,
+                        as_of: dt.date | None = None) -> BatchReport:
+    """Apply a batch atomically: every new event's rows (or none) commit together; redeliveries change nothing."""
+    report = BatchReport()
+    async with uow:
+        unique: dict[str, Inbound] = {}
+        for item in items:
+            unique.setdefault(item.event_id, item)
+        new_ids = await uow.claim_inbox(
+            InboxItem(i.event_id, i.topic, i.partition, i.offset) for i in unique.values())
+        fresh = [i for i in unique.values() if i.event_id in new_ids]
+        report.redelivered = len(items) - len(fresh)
+        if not fresh:
+            await uow.commit()
+            return report
+
+        changes = Changes()
+        claim_ids = {cid for i in fresh if (cid := _claim_id(i.event)) and not isinstance(i.event, ProviderAdjustment)}
+        # A PLB names a claim we may or may not hold: link it only to a claim that exists.
+        plb_refs = {i.event.claim_id for i in fresh if isinstance(i.event, ProviderAdjustment) and i.event.claim_id}
+        if plb_refs - claim_ids:
+            claim_ids |= await uow.known_claims(plb_refs - claim_ids)
+        claims = await uow.load_claims(claim_ids)
+        remits = [i.event for i in fresh if isinstance(i.event, Remittance)]
+        keys = {r.event_id: remittance_business_key(r) for r in remits}
+        originals = await uow.find_originals(set(keys.values())) if keys else {}
+        patient_keys = {k for i in fresh if (k := getattr(i.event, "patient_key", None))}
+        patient_keys |= {c.patient_key for c in claims.values() if c.patient_key}
+        dates = [d for r in remits if (d := r.first_service_date)]
+        since = (min(dates) if dates else dt.date.today()) - HISTORY_LOOKBACK
+        history = _History(await uow.load_history(patient_keys, since) if patient_keys else {})
+
+        def claim_for(claim_id: str) -> Claim:
+            claim = claims.get(claim_id)
+            if claim is None:
+                claim = claims[claim_id] = Claim(claim_id=claim_id)
+            return claim
+
+        for item in fresh:
+            ev = item.event
+            report.by_topic[item.topic] = report.by_topic.get(item.topic, 0) + 1
+            if isinstance(ev, Remittance):
+                key = keys[ev.event_id]
+                original = originals.get(key)
+                if original is not None and original != ev.event_id:
+                    changes.remittances.append((ev, key, original))
+                    changes.inbox_outcomes[ev.event_id] = "duplicate_business_key"
+                    report.duplicates += 1
+                    continue
+                originals[key] = ev.event_id
+                claim = claim_for(ev.claim_id)
+                patient = claim.patient_key or ev.patient_key
+                decisions = classifier.classify(ev, facts=claim.facts(), history=history.for_claim(
+                    patient, ev.claim_id), as_of=as_of)
+                claim.record_remittance(ev, decisions)
+                changes.remittances.append((ev, key, None))
+                for d in decisions:
+                    tid = task_id_for(ev.claim_id, ev.payer.id, d.category) if d.is_denial else None
+                    changes.decisions.append(DecisionRow(ev, d, tid))
+                report.decisions += len(decisions)
+                report.denials += sum(1 for d in decisions if d.is_denial)
+                if not ev.is_reversal:
+                    history.add(patient, _sessions_from(ev.claim_id, ev.lines, lambda line: line.paid > 0))
+            elif isinstance(ev, Submission):
+                claim = claim_for(ev.claim_id)
+                claim.record_submission(ev)
+                changes.submissions.append(ev)
+                history.add(claim.patient_key, _sessions_from(ev.claim_id, ev.lines, lambda line: None))
+            elif isinstance(ev, StatusReport):
+                if ev.claim_id is None:
+                    changes.batch_statuses.append(ev)
+                    changes.inbox_outcomes[ev.event_id] = "batch_status"
+                    continue
+                claim = claim_for(ev.claim_id)
+                claim.record_status(ev, classifier.classify_status(ev, facts=claim.facts()))
+            elif isinstance(ev, ProviderAdjustment):
+                linked = bool(ev.claim_id and ev.claim_id in claims)
+                changes.provider_adjustments.append((ev, linked))
+                if linked:
+                    claim_for(ev.claim_id).record_provider_adjustment(ev)
+            report.applied += 1
+
+        for claim in claims.values():
+            if not claim.changed:
+                continue
+            timeline, events = claim.drain()
+            changes.claims.append(claim)
+            changes.timeline.extend(timeline)
+            for ev in events:
+                if isinstance(ev, TaskChanged):
+                    changes.task_audit.append((ev.task.task_id, ev.at, ev.actor, ev.change, ev.from_state,
+                                               ev.to_state, ev.note, ev.causation_id))
+            changes.outbox.extend(build_records(events))
+        report.outbox = len(changes.outbox)
+        await uow.save(changes)
+        await uow.commit()
+    return report

@@ -1,0 +1,151 @@
+"""Wire contracts (topics) to domain values, and domain values back to output records."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from service.domain import model as d
+from topics.provider_adjustment import ProviderAdjustmentEvent
+from topics.remittance import RemittanceEvent
+from topics.status import StatusEvent
+
+
+def _payer(p) -> d.Payer:
+    return d.Payer(id=p.id, type=p.type, name=p.name)
+
+
+def _procedure(p) -> d.Procedure | None:
+    if p is None:
+        return None
+    return d.Procedure(code=p.code.upper(), modifiers=tuple(m.upper() for m in p.modifiers))
+
+
+def _adjustments(items) -> tuple[d.Adjustment, ...]:
+    return tuple(d.Adjustment(group=a.group, reason=a.reason.upper(), amount=a.amount, quantity=a.quantity)
+                 for a in items)
+
+
+def patient_key(patient) -> str | None:
+    """The key claim history is kept under: the practice's record number, else the member id."""
+    return patient.patient_ref or patient.member_id
+
+
+def remittance(ev: RemittanceEvent) -> d.Remittance:
+    c = ev.claim
+    return d.Remittance(
+        event_id=ev.event_id,
+        occurred_at=ev.occurred_at,
+        payer=_payer(ev.payer),
+        claim_id=c.claim_id,
+        status_code=c.status_code,
+        total_charge=c.total_charge,
+        total_paid=c.total_paid,
+        production_date=ev.remit.production_date,
+        payer_claim_number=c.payer_claim_number,
+        filing_indicator=c.filing_indicator,
+        patient_responsibility=c.patient_responsibility,
+        service_date_from=c.service_date_from,
+        service_date_to=c.service_date_to,
+        patient_key=patient_key(c.patient),
+        trace_number=ev.remit.trace_number,
+        payment_date=ev.remit.payment_date,
+        received_date=ev.remit.received_date,
+        adjustments=_adjustments(c.adjustments),
+        remarks=tuple(r.upper() for r in c.remarks),
+        lines=tuple(
+            d.RemitLine(
+                line_id=line.line_id,
+                procedure=_procedure(line.procedure),
+                charge=line.charge,
+                paid=line.paid,
+                units=line.units,
+                allowed=line.allowed,
+                service_date=line.service_date or c.service_date_from,
+                adjustments=_adjustments(line.adjustments),
+                remarks=tuple(r.upper() for r in line.remarks),
+                line_control_number=line.line_control_number,
+                adjudicated_procedure=_procedure(line.adjudicated_procedure),
+                units_paid=line.units_paid,
+            )
+            for line in c.lines
+        ),
+        balanced=c.balance.balanced if c.balance else True,
+    )
+
+
+def submission(ev: StatusEvent) -> d.Submission:
+    c = ev.claim
+    assert c is not None and ev.kind == "submitted"
+    return d.Submission(
+        event_id=ev.event_id,
+        occurred_at=ev.occurred_at,
+        payer=_payer(ev.payer),
+        claim_id=c.claim_id,
+        frequency_code=c.frequency_code or "1",
+        original_payer_claim_number=c.original_payer_claim_number,
+        total_charge=c.total_charge,
+        service_date_from=c.service_date_from,
+        service_date_to=c.service_date_to,
+        patient_key=patient_key(c.patient),
+        billing_npi=c.provider.billing_npi if c.provider else None,
+        rendering_npi=c.provider.rendering_npi if c.provider else None,
+        diagnoses=tuple(c.diagnoses),
+        prior_authorization=c.prior_authorization,
+        other_payers=tuple(
+            d.OtherPayer(id=o.id, type=o.type, responsibility=o.responsibility, name=o.name) for o in c.other_payers
+        ),
+        lines=tuple(
+            d.SubmittedLine(
+                line_id=line.line_id,
+                procedure=_procedure(line.procedure),
+                charge=line.charge,
+                units=line.units,
+                service_date=line.service_date or c.service_date_from,
+                diagnosis_pointers=tuple(line.diagnosis_pointers),
+            )
+            for line in c.lines
+        ),
+    )
+
+
+def _status_code(s, line_id: str | None = None) -> d.StatusCode:
+    return d.StatusCode(category=s.category.upper(), code=s.code, entity=s.entity, action_code=s.action_code,
+                        effective_date=s.effective_date, line_id=line_id)
+
+
+def status_report(ev: StatusEvent) -> d.StatusReport:
+    assert ev.kind != "submitted" and ev.status is not None
+    c = ev.claim
+    return d.StatusReport(
+        event_id=ev.event_id,
+        occurred_at=ev.occurred_at,
+        kind=ev.kind,
+        payer=_payer(ev.payer),
+        status=_status_code(ev.status),
+        claim_id=c.claim_id if c else None,
+        payer_claim_number=(c.payer_claim_number if c else None),
+        total_charge=c.total_charge if c else None,
+        service_date_from=c.service_date_from if c else None,
+        line_statuses=tuple(_status_code(s, s.line_id) for s in ev.line_statuses),
+        scope_level=ev.scope.level if ev.scope else None,
+    )
+
+
+def status_event(ev: StatusEvent) -> d.Submission | d.StatusReport:
+    return submission(ev) if ev.kind == "submitted" else status_report(ev)
+
+
+def provider_adjustment(ev: ProviderAdjustmentEvent) -> d.ProviderAdjustment:
+    a = ev.adjustment
+    return d.ProviderAdjustment(
+        event_id=ev.event_id,
+        occurred_at=ev.occurred_at,
+        payer=_payer(ev.payer),
+        payee_npi=ev.payee.npi,
+        reason=a.reason.upper(),
+        amount=Decimal(a.amount),
+        production_date=ev.remit.production_date,
+        reference=a.reference,
+        claim_id=a.claim_id,
+        trace_number=ev.remit.trace_number,
+    )

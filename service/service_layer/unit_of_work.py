@@ -1,0 +1,80 @@
+"""The unit-of-work port: one transaction in which a batch of events is read and written.
+
+The asyncpg adapter (`service.adapters.store`) implements it; unit tests use an in-memory fake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from service.domain.claim import Claim
+from service.domain.events import TimelineEntry
+from service.domain.model import Decision, HistorySession, ProviderAdjustment, Remittance, StatusReport, Submission
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    event_id: str
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    event_id: str
+    topic: str
+    key: bytes | None
+    payload: bytes
+    causation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    remittance: Remittance
+    decision: Decision
+    task_id: str | None
+
+
+@dataclass(slots=True)
+class Changes:
+    """Everything one batch writes, gathered so the adapter can write each table with one set-based statement."""
+
+    inbox_outcomes: dict[str, str] = field(default_factory=dict)  # event_id -> outcome, when not 'applied'
+    claims: list[Claim] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    remittances: list[tuple[Remittance, str, str | None]] = field(default_factory=list)  # (remit, key, duplicate_of)
+    decisions: list[DecisionRow] = field(default_factory=list)
+    submissions: list[Submission] = field(default_factory=list)
+    batch_statuses: list[StatusReport] = field(default_factory=list)
+    provider_adjustments: list[tuple[ProviderAdjustment, bool]] = field(default_factory=list)  # (adj, linked)
+    task_audit: list[tuple[str, dt.datetime, str, str, str | None, str, str | None, str]] = field(default_factory=list)
+    outbox: list[OutboxRecord] = field(default_factory=list)
+
+
+class UnitOfWork(Protocol):
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def claim_inbox(self, items: Iterable[InboxItem]) -> set[str]:
+        """Record the event ids; return those seen for the first time (the rest are redeliveries)."""
+
+    async def load_claims(self, claim_ids: Iterable[str]) -> dict[str, Claim]:
+        """The claims, locked for this transaction and created empty when new, with their tasks."""
+
+    async def known_claims(self, claim_ids: Iterable[str]) -> set[str]:
+        """Which of these claims exist (without locking or creating them)."""
+
+    async def load_history(self, patient_keys: Iterable[str], since: dt.date) -> dict[str, list[HistorySession]]:
+        """Procedure sessions per patient on or after `since`."""
+
+    async def find_originals(self, business_keys: Iterable[str]) -> dict[str, str]:
+        """business key -> event id of the remittance first recorded with it."""
+
+    async def save(self, changes: Changes) -> None: ...
+
+    async def commit(self) -> None: ...

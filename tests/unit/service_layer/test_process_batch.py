@@ -1,0 +1,132 @@
+"""The batch use case over an in-memory unit of work: dedupe, tasks, follow-ups, ordering guards."""
+
+from __future__ import annotations
+
+import json
+
+from service.service_layer import mapping
+from service.service_layer.handlers import Inbound, process_batch
+from tests.support import events
+from tests.unit.service_layer.fakes import FakeUnitOfWork, TableClassifier
+from topics.remittance import RemittanceEvent
+from topics.status import StatusEvent
+
+
+def remit(event_id: str, claim_id: str = "PC-1", **kw) -> Inbound:
+    record = RemittanceEvent.model_validate_json(json.dumps(events.remittance(event_id, claim_id, **kw)))
+    return Inbound("claims.remittance.v1", mapping.remittance(record), 0, 0)
+
+
+def status(record: dict) -> Inbound:
+    return Inbound("claims.status.v1", mapping.status_event(StatusEvent.model_validate_json(json.dumps(record))), 0, 0)
+
+
+def outbox_topics(uow: FakeUnitOfWork) -> list[str]:
+    return [r.topic for ch in uow.saved for r in ch.outbox]
+
+
+async def test_a_denial_opens_one_task_and_emits_classification_task_and_followup():
+    uow = FakeUnitOfWork()
+    report = await process_batch([remit("rm-1")], uow, TableClassifier())
+    assert report.applied == 1 and report.denials == 1
+    (claim,) = uow.claims.values()
+    (task,) = claim.tasks.values()
+    assert (task.category, task.queue, task.state) == ("authorization", "authorization", "open")
+    assert outbox_topics(uow) == ["denials.classified.v1", "appeals.tasks.v1", "followups.authorization.v1"]
+
+
+async def test_a_redelivered_event_changes_nothing():
+    uow = FakeUnitOfWork()
+    await process_batch([remit("rm-1")], uow, TableClassifier())
+    report = await process_batch([remit("rm-1")], uow, TableClassifier())
+    assert report.applied == 0 and report.redelivered == 1
+    assert len(uow.saved) == 1
+
+
+async def test_the_same_event_twice_in_one_batch_is_applied_once():
+    uow = FakeUnitOfWork()
+    report = await process_batch([remit("rm-1"), remit("rm-1")], uow, TableClassifier())
+    assert report.applied == 1 and report.redelivered == 1
+    assert outbox_topics(uow).count("followups.authorization.v1") == 1
+
+
+async def test_a_resent_remittance_under_a_new_event_id_is_recorded_as_a_duplicate():
+    uow = FakeUnitOfWork()
+    await process_batch([remit("rm-1", trace_number="EFT-1")], uow, TableClassifier())
+    report = await process_batch([remit("rm-2", trace_number="EFT-1")], uow, TableClassifier())
+    assert report.duplicates == 1 and report.applied == 0
+    assert uow.saved[-1].inbox_outcomes == {"rm-2": "duplicate_business_key"}
+    assert not uow.saved[-1].outbox
+
+
+async def test_two_denials_of_one_cause_on_two_lines_make_one_task_with_both_lines():
+    lines = [events.line("1", "64483", ["RT"], charge=1200, paid=0,
+                         adjustments=[{"group": "CO", "reason": "197", "amount": 1200}]),
+             events.line("2", "64484", ["RT"], charge=600, paid=0,
+                         adjustments=[{"group": "CO", "reason": "197", "amount": 600}])]
+    uow = FakeUnitOfWork()
+    await process_batch([remit("rm-1", lines=lines)], uow, TableClassifier())
+    (task,) = uow.claims["PC-1"].tasks.values()
+    assert [line.line_id for line in task.lines] == ["1", "2"]
+    assert str(task.amount_at_risk) == "1800.00" or float(task.amount_at_risk) == 1800
+
+
+async def test_a_later_remittance_paying_the_denied_line_closes_the_task_as_won():
+    uow = FakeUnitOfWork()
+    await process_batch([remit("rm-1")], uow, TableClassifier())
+    paid = [events.line("1", "64483", ["RT"], charge=1200, paid=900,
+                        adjustments=[{"group": "CO", "reason": "45", "amount": 300}])]
+    await process_batch([remit("rm-2", lines=paid, occurred_at="2026-04-01T10:00:00Z")], uow, TableClassifier())
+    (task,) = uow.claims["PC-1"].tasks.values()
+    assert task.state == "won"
+    assert float(task.recovered_amount) == 900
+
+
+async def test_a_late_older_remittance_does_not_reopen_or_rewrite_a_newer_task_state():
+    uow = FakeUnitOfWork()
+    await process_batch([remit("rm-1", occurred_at="2026-03-02T10:00:00Z")], uow, TableClassifier())
+    paid = [events.line("1", "64483", ["RT"], charge=1200, paid=900,
+                        adjustments=[{"group": "CO", "reason": "45", "amount": 300}])]
+    await process_batch([remit("rm-2", lines=paid, occurred_at="2026-04-01T10:00:00Z")], uow, TableClassifier())
+    # an older denial of the same cause arrives late
+    await process_batch([remit("rm-0", occurred_at="2026-02-20T10:00:00Z", trace_number="EFT-old")], uow,
+                        TableClassifier())
+    (task,) = uow.claims["PC-1"].tasks.values()
+    assert task.state == "won"
+    assert uow.claims["PC-1"].state == "paid"
+
+
+async def test_a_corrected_claim_resolves_the_fix_and_resubmit_task_it_answers():
+    coding = [events.line("1", "64483", [], charge=1200, paid=0,
+                          adjustments=[{"group": "CO", "reason": "4", "amount": 1200}])]
+    uow = FakeUnitOfWork()
+    await process_batch([remit("rm-1", lines=coding)], uow, TableClassifier())
+    correction = events.submitted("st-2", "PC-1", frequency_code="7", original_payer_claim_number="ICN-PC-1",
+                                  occurred_at="2026-03-10T09:00:00Z")
+    await process_batch([status(correction)], uow, TableClassifier())
+    (task,) = uow.claims["PC-1"].tasks.values()
+    assert task.state == "resolved"
+
+
+async def test_history_from_earlier_claims_of_the_patient_reaches_the_classifier():
+    uow = FakeUnitOfWork()
+    clf = TableClassifier()
+    patient = {"member_id": "M-1", "patient_ref": "MRN-1"}
+    first = [events.line("1", "64493", ["50"], charge=900, paid=700, service_date="2026-01-05",
+                         adjustments=[{"group": "CO", "reason": "45", "amount": 200}])]
+    await process_batch([remit("rm-a", "PC-A", lines=first, patient=patient)], uow, clf)
+    await process_batch([remit("rm-b", "PC-B", patient=patient)], uow, clf)
+    assert [(s.claim_id, s.procedure.code, s.paid) for s in clf.last_history] == [("PC-A", "64493", True)]
+
+
+async def test_a_rejection_opens_a_billing_task_and_a_corrected_claim_followup():
+    uow = FakeUnitOfWork()
+    record = {"event_id": "st-9", "schema_version": 1, "kind": "acknowledgement",
+              "occurred_at": "2026-01-17T09:00:00Z", "payer": {"id": "BCBS-TX", "type": "commercial"},
+              "claim": {"claim_id": "PC-1", "total_charge": 1200.0},
+              "status": {"category": "A7", "code": "562", "entity": "85", "action_code": "WQ"}}
+    await process_batch([status(record)], uow, TableClassifier())
+    (task,) = uow.claims["PC-1"].tasks.values()
+    assert (task.queue, task.action, task.state) == ("billing", "corrected_claim", "open")
+    assert uow.claims["PC-1"].state == "rejected"
+    assert "followups.corrected-claim.v1" in outbox_topics(uow)

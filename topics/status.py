@@ -1,0 +1,101 @@
+"""`claims.status.v1`: a claim lifecycle event: `submitted`, `acknowledgement` (277CA) or `status` (277)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from topics.common import Code, Contract, Date, Envelope, Identifier, Money, Payer, Procedure, Quantity
+from topics.remittance import Patient
+
+# ICD-10-CM, with or without the dot (M54.16 / M5416)
+DiagnosisCode = Annotated[
+    str, Field(min_length=3, max_length=8, pattern=r"^[A-Za-z][0-9A-Za-z]{2}\.?[0-9A-Za-z]{0,4}$")]
+
+
+class Provider(Contract):
+    billing_npi: Annotated[str, Field(pattern=r"^\d{10}$")] | None = None
+    rendering_npi: Annotated[str, Field(pattern=r"^\d{10}$")] | None = None
+
+
+class OtherPayer(Contract):
+    id: Identifier
+    name: str | None = Field(default=None, max_length=200)
+    type: Literal["medicare", "medicare_advantage", "medicaid", "commercial", "workers_comp", "other"] = "other"
+    responsibility: Literal["primary", "secondary", "tertiary", "unknown"] = "unknown"
+
+
+class SubmittedLine(Contract):
+    line_id: Identifier
+    procedure: Procedure
+    units: Quantity = 1
+    charge: Money
+    service_date: Date | None = None
+    diagnosis_pointers: Annotated[list[Annotated[int, Field(ge=1, le=12)]], Field(max_length=4)] = []
+
+
+class StatusClaim(Contract):
+    claim_id: Identifier
+    trace_number: Identifier | None = None  # 277/277CA claim-level TRN02
+    frequency_code: Literal["1", "7", "8"] | None = None
+    original_payer_claim_number: Identifier | None = None
+    payer_claim_number: Identifier | None = None
+    total_charge: Money | None = None
+    service_date_from: Date | None = None
+    service_date_to: Date | None = None
+    patient: Patient = Patient()
+    provider: Provider | None = None
+    diagnoses: Annotated[list[DiagnosisCode], Field(max_length=12)] = []
+    prior_authorization: Identifier | None = None
+    other_payers: Annotated[list[OtherPayer], Field(max_length=5)] = []
+    lines: Annotated[list[SubmittedLine], Field(max_length=999)] = []
+
+
+class StatusCode(Contract):
+    """One STC composite: category (STC01-1), status code (STC01-2), entity (STC01-3), action code (STC03)."""
+
+    category: Code
+    code: Code | None = None
+    entity: Code | None = None
+    action_code: Code | None = None
+    effective_date: Date | None = None
+    amount: Money | None = None
+    # STC01-4: the code list `code` comes from when it is not the claim status list (e.g. RX: an NCPDP reject code).
+    code_list_qualifier: Code | None = None
+
+
+class LineStatus(StatusCode):
+    line_id: Identifier
+
+
+class BatchScope(Contract):
+    """A status record above claim level (information receiver or provider level)."""
+
+    level: Literal["information_receiver", "provider", "billing_provider"]
+    reference: Identifier | None = None  # the level's trace number (TRN02), else its entity id
+    entity_id: Identifier | None = None  # the level's NM109: receiver id (ETIN) or provider id (NPI)
+
+
+class StatusEvent(Envelope):
+    kind: Literal["submitted", "acknowledgement", "status"]
+    source: str | None = Field(default=None, max_length=200)
+    payer: Payer
+    claim: StatusClaim | None = None
+    status: StatusCode | None = None
+    # Further STC composites of the same claim or batch record (STC10, STC11 and later STC segments), in file order.
+    additional_statuses: Annotated[list[StatusCode], Field(max_length=99)] = []
+    line_statuses: Annotated[list[LineStatus], Field(max_length=999)] = []
+    scope: BatchScope | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> StatusEvent:
+        if self.kind == "submitted":
+            if self.claim is None:
+                raise ValueError("a submitted event needs claim")
+        else:
+            if self.status is None:
+                raise ValueError("an acknowledgement or status event needs status")
+            if self.claim is None and self.scope is None:
+                raise ValueError("a status without claim needs scope (batch-level status)")
+        return self
