@@ -65,3 +65,46 @@ async def ensure_topics(bootstrap: str, *, partitions: dict[str, int] | None = N
                 pass
     finally:
         await admin.close()
+
+
+async def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 15) -> list:
+    """Every record currently on `topic`, all partitions from the beginning, without joining a consumer group.
+
+    "Currently" is judged by each partition's high watermark as reported in fetch responses: the Tansu test broker
+    answers ListOffsets(latest) wrongly, so `end_offsets()` cannot be trusted there.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                                auto_offset_reset="earliest", request_timeout_ms=15_000)
+    await asyncio.wait_for(consumer.start(), timeout=timeout_s)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        partitions = consumer.partitions_for_topic(topic)
+        while partitions is None and loop.time() < deadline:
+            await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public refresh
+            partitions = consumer.partitions_for_topic(topic)
+            if partitions is None:
+                await asyncio.sleep(0.1)
+        if not partitions:
+            return []
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        out: list = []
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+            for records in batch.values():
+                out.extend(records)
+            caught_up = True
+            for tp in tps:
+                hw = consumer.highwater(tp)
+                if hw is None or await consumer.position(tp) < hw:
+                    caught_up = False
+                    break
+            if caught_up:
+                return out
+        raise TimeoutError(f"could not read {topic} to its end within {timeout_s}s")
+    finally:
+        await asyncio.wait_for(consumer.stop(), timeout=10)
