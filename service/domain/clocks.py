@@ -160,8 +160,8 @@ def _roll(policy: PayerPolicy, day: dt.date, holidays: HolidayCalendar) -> tuple
     rolled = holidays.roll_forward(day)
     if rolled == day:
         return day, ""
-    why = holidays.holiday(day) or day.strftime("%A").lower()
-    return rolled, f", rolled from {day.isoformat()} ({why.replace('_', ' ')}) to the next business day"
+    why = (holidays.holiday(day) or "").replace("_", " ") or day.strftime("%A")
+    return rolled, f", rolled from {day.isoformat()} ({why}) to the next business day"
 
 
 def _default_note(is_default: bool) -> str:

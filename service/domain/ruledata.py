@@ -28,6 +28,10 @@ class RuleFiles:
     root: Path = PACKAGE_DATA
     _texts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
+    def with_texts(self, texts: dict[str, str]) -> RuleFiles:
+        """The same tables with some files' contents replaced in memory (a data change, without touching disk)."""
+        return RuleFiles(self.root, {**self._texts, **texts})
+
     def manifest(self) -> dict[str, Any]:
         return tomllib.loads(self.text("manifest.toml"))
 

@@ -6,8 +6,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 from service.domain.model import ZERO, ChecklistItem, Decision
+from service.domain.priority import DEFAULT_WEIGHTS, PriorityParts, PriorityWeights, score_priority
 
 OPEN_STATES = frozenset({"open", "in_progress", "submitted"})
 CLOSED_STATES = frozenset({"won", "lost", "written_off", "resolved", "expired"})
@@ -50,6 +52,15 @@ class TaskLine:
     service_date: dt.date | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TaskNote:
+    """A note a person typed on a task (free text: it may hold PHI, so it is never logged)."""
+
+    at: dt.datetime
+    author: str
+    text: str
+
+
 @dataclass(slots=True)
 class Task:
     task_id: str
@@ -77,6 +88,12 @@ class Task:
     closed_at: dt.datetime | None = None
     version: int = 1
     changed: bool = field(default=False, compare=False)
+    # Work-queue state, kept by the API and the timers (the stream leaves these columns alone).
+    notes: tuple[TaskNote, ...] = field(default=(), compare=False)
+    assignee: str | None = field(default=None, compare=False)
+    lease_expires_at: dt.datetime | None = field(default=None, compare=False)
+    priority: float = field(default=0.0, compare=False)
+    priority_parts: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def is_open(self) -> bool:
@@ -94,6 +111,141 @@ class Task:
         self.version += 1
         self.changed = True
         return previous
+
+    # -- work-queue operations (the API) ---------------------------------------------------------------------------
+
+    def lease_active(self, now: dt.datetime) -> bool:
+        return self.lease_expires_at is not None and self.lease_expires_at > now
+
+    def held_by_other(self, actor: str, now: dt.datetime) -> bool:
+        """Someone else holds a live lease: they are working it, so others must not change it under them."""
+        return self.lease_active(now) and self.assignee != actor
+
+    def _touch_work(self) -> None:
+        self.version += 1
+        self.changed = True
+
+    def lease_to(self, holder: str, *, now: dt.datetime, until: dt.datetime) -> None:
+        """Hand the task to `holder` until `until`; only an open task nobody else holds can be leased."""
+        if self.state != "open":
+            raise TaskRuleError("not_leasable", f"a task in state {self.state!r} is not in the queue")
+        if self.held_by_other(holder, now):
+            raise TaskRuleError("leased_to_another", "another user holds the lease on this task")
+        if until <= now:
+            raise TaskRuleError("invalid_lease", "a lease must end in the future")
+        self.assignee, self.lease_expires_at = holder, until
+        self._touch_work()
+
+    def assign(self, assignee: str | None, *, until: dt.datetime | None) -> None:
+        """Give the task to `assignee` (leased until `until`), or release it back to its queue (None)."""
+        if assignee is None:
+            self.assignee, self.lease_expires_at = None, None
+        else:
+            self.assignee, self.lease_expires_at = assignee, until if self.is_open else None
+        self._touch_work()
+
+    def move_to_queue(self, queue: str) -> None:
+        if queue != self.queue:
+            self.queue = queue
+            self._touch_work()
+
+    def mark_checklist(self, item_id: str, done: bool) -> bool:
+        """Set one checklist item's done flag; True when it changed."""
+        if not self.is_open:
+            raise TaskRuleError("task_closed", f"the checklist of a {self.state} task is final")
+        items = list(self.checklist)
+        for i, item in enumerate(items):
+            if item.id == item_id:
+                if item.done == done:
+                    return False
+                items[i] = replace(item, done=done)
+                self.checklist = tuple(items)
+                self._touch_work()
+                return True
+        raise TaskRuleError("unknown_checklist_item", f"the task has no checklist item {item_id!r}")
+
+    def add_note(self, text: str, *, author: str, at: dt.datetime) -> TaskNote:
+        body = text.strip()
+        if not body:
+            raise TaskRuleError("empty_note", "a note needs some text")
+        if len(body) > MAX_NOTE_CHARS:
+            raise TaskRuleError("note_too_long", f"a note holds at most {MAX_NOTE_CHARS} characters")
+        if len(self.notes) >= MAX_NOTES:
+            raise TaskRuleError("too_many_notes", f"a task holds at most {MAX_NOTES} notes")
+        note = TaskNote(at=at, author=author, text=body)
+        self.notes = self.notes + (note,)
+        self._touch_work()
+        return note
+
+    def refresh_priority(self, today: dt.date, weights: PriorityWeights = DEFAULT_WEIGHTS) -> PriorityParts:
+        """Recompute the derived priority for `today` (not a task change: no version bump)."""
+        parts = score_priority(self.amount_at_risk, self.recoverability, self.deadline, self.filing_deadline,
+                               today=today, weights=weights)
+        self.priority, self.priority_parts = parts.score, parts.as_dict()
+        return parts
+
+
+TASK_STATES = frozenset(TRANSITIONS)
+MAX_NOTE_CHARS = 4000
+MAX_NOTES = 500
+
+
+class TaskRuleError(ValueError):
+    """A work-queue rule refused the change; `code` is stable (the API returns it)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def apply_user_transition(task: Task, to_state: str, *, at: dt.datetime, reason: str | None = None,
+                          recovered_amount: Decimal | None = None) -> str:
+    """A person moves the task (TRANSITIONS decides; raises TransitionError). A write-off needs a reason; a recovered
+    amount belongs to a win; closing ends any lease. Returns the previous state (equal to `to_state`: no change)."""
+    if to_state not in TASK_STATES:
+        raise TaskRuleError("unknown_state", f"{to_state!r} is not a task state")
+    if to_state == "written_off" and not (reason or "").strip():
+        raise TaskRuleError("reason_required", "a write-off needs a reason")
+    if recovered_amount is not None and to_state != "won":
+        raise TaskRuleError("recovered_amount_needs_won", "a recovered amount is recorded only with state 'won'")
+    if recovered_amount is not None and recovered_amount < 0:
+        raise TaskRuleError("negative_amount", "a recovered amount cannot be negative")
+    previous = task.transition(to_state, at=at)
+    if previous == to_state:
+        return previous
+    if recovered_amount is not None:
+        task.recovered_amount = recovered_amount
+    if to_state in CLOSED_STATES:
+        task.lease_expires_at = None
+    return previous
+
+
+def expiry_date(task: Task) -> dt.date | None:
+    """The last day anything can still be filed: the later of the task's clocks (None: no clock, never expires).
+    The later one, because a task with an appeal window left is not lost when only its filing window closed."""
+    clocks = [d for d in (task.deadline, task.filing_deadline) if d is not None]
+    return max(clocks) if clocks else None
+
+
+def expire_if_past_deadline(task: Task, *, today: dt.date, at: dt.datetime) -> str | None:
+    """Move the task to `expired` when every clock has passed and its state allows it; returns the previous state,
+    or None when nothing changed (so running it twice changes nothing)."""
+    last = expiry_date(task)
+    if last is None or last >= today or "expired" not in TRANSITIONS.get(task.state, frozenset()):
+        return None
+    previous = task.transition("expired", at=at)
+    task.lease_expires_at = None
+    return previous
+
+
+def expiry_note(task: Task) -> str:
+    """Why the timer expired the task, in words without PHI (dates only)."""
+    parts = []
+    if task.deadline:
+        parts.append(f"appeal deadline {task.deadline.isoformat()}")
+    if task.filing_deadline:
+        parts.append(f"filing deadline {task.filing_deadline.isoformat()}")
+    return "every deadline has passed (" + ", ".join(parts) + ")"
 
 
 def open_task(claim_id: str, payer_id: str, payer_type: str, decisions: list[Decision], *, source_event_id: str,

@@ -53,6 +53,8 @@ class _Draft:
     clauses: list[str] = field(default_factory=list)
     queue: str | None = None  # set when a rule names the team; else routing decides
     extra_items: list[model.ChecklistItem] = field(default_factory=list)
+    cause_remark: str | None = None  # the remark that named the category, if any
+    route_notes: list[tuple[str, str]] = field(default_factory=list)  # (rule_id, clause): said if that rule decides
 
     def route(self, action: str, rule_id: str, clause: str | None = None, *, appealable: bool | None = None,
               recoverability: float | None = None) -> None:
@@ -187,7 +189,7 @@ class Classifier:
             self._cause_from_remark(draft, carc.row, rarcs)
             if target is not None:
                 self._history(draft, claim, carc.row, target)
-                self._pain_layer(draft, claim, carc.row, line, target)
+                self._pain_layer(draft, claim, carc.row, line, target, adj.group)
             self._authorization(draft, claim, carc.row)
             self._payer_route(draft, claim, carc.row)
             self._remark_routes(draft, rarcs)
@@ -267,50 +269,56 @@ class Classifier:
             if rarc.recoverability is not None:
                 draft.recoverability = rarc.recoverability
             draft.rule_id = f"rarc.{rarc.code}"
+            draft.cause_remark = rarc.code
             draft.clauses.append(f"remark {rarc.code} names the cause: {rarc.meaning} (reference {rarc.ref})")
             return
         if row.rarc_cause == "any":
             draft.clauses.append("no remark names the cause, so the CARC's default reading applies")
 
     def _history(self, draft: _Draft, claim: _Claim, row: CarcRow, target: model.HistorySession) -> None:
-        """History decides only for generic necessity/frequency codes (never 197, 29, 18, 16)."""
+        """Claim history turns a generic necessity/frequency code (never 197, 29, 18, 16) into `frequency_limit`
+        when the patient's rolling 12 months exceed the limit, and names a missing prerequisite on any necessity
+        denial (the category stays `medical_necessity`)."""
         generic = row.history_generic or (row.code == "96" and draft.category == "medical_necessity")
-        if not generic or draft.category not in ("medical_necessity", "frequency_limit"):
+        if generic and draft.category in ("medical_necessity", "frequency_limit"):
+            freq = frequency_finding(target, claim.history, self.pain)
+            if freq is not None and freq.exceeded:
+                draft.category = "frequency_limit"
+                draft.route("appeal", f"history.{freq.rule.id}", f"claim history shows {freq.describe()}",
+                            recoverability=0.2)
+                draft.extra_items.append(model.ChecklistItem(
+                    id="sessions-counted",
+                    text=f"Sessions that count ({freq.dates}): show any was another region, level or a new injury"))
+                return
+            if freq is not None and draft.category == "frequency_limit" and draft.rule_id == f"carc.{row.code}":
+                draft.clauses.append(f"claim history shows only {freq.describe()}, so the payer may have counted "
+                                     "another provider's sessions: appeal with the session log")
+                draft.recoverability = max(draft.recoverability, 0.45)
+                draft.rule_id = f"history.{freq.rule.id}.under_limit"
+                draft.extra_items.append(model.ChecklistItem(
+                    id="sessions-counted",
+                    text=f"Session log on file ({freq.dates}) showing the limit was not reached"))
+            elif freq is not None and freq.counted and draft.category == "medical_necessity":
+                draft.clauses.append(f"claim history shows {freq.describe()}, so frequency is not the cause")
+        if draft.category != "medical_necessity":
             return
-        freq = frequency_finding(target, claim.history, self.pain)
-        if freq is not None and freq.exceeded:
-            draft.category = "frequency_limit"
-            draft.route("appeal", f"history.{freq.rule.id}", f"claim history shows {freq.describe()}",
-                        recoverability=0.2)
-            draft.extra_items.append(model.ChecklistItem(
-                id="sessions-counted",
-                text=f"Sessions that count ({freq.dates}): show any was another region, level or a new injury"))
-            return
-        if freq is not None and draft.category == "frequency_limit":
-            draft.clauses.append(f"claim history shows only {freq.describe()}, so the payer may have counted "
-                                 "another provider's sessions: appeal with the session log")
-            draft.recoverability = max(draft.recoverability, 0.45)
-            draft.rule_id = f"history.{freq.rule.id}.under_limit"
-            draft.extra_items.append(model.ChecklistItem(
-                id="sessions-counted", text=f"Session log on file ({freq.dates}) showing the limit was not reached"))
         prereq = prerequisite_finding(target, claim.same_claim, claim.history, self.pain)
-        if prereq is None or draft.category != "medical_necessity":
+        if prereq is None:
             return
         if prereq.missing:
             draft.route("appeal", f"history.{prereq.rule.id}", f"claim history shows {prereq.describe(self.pain)}",
                         recoverability=0.2)
-            draft.extra_items.append(model.ChecklistItem(id=prereq.rule.id, text=prereq.rule.checklist))
+            draft.extra_items.append(model.ChecklistItem(id=prereq.rule.checklist_id, text=prereq.rule.checklist))
+        elif prereq.satisfied_by_repeat:
+            draft.clauses.append(prereq.describe(self.pain))
         else:
             dates = ", ".join(s.service_date.isoformat() for s in prereq.found)
-            if not prereq.satisfied_by_repeat:
-                draft.clauses.append(f"the prerequisite sessions are on file ({dates}): send their records")
-                draft.extra_items.append(model.ChecklistItem(
-                    id=prereq.rule.id, text=f"{prereq.rule.checklist} (on file: {dates})"))
-            else:
-                draft.clauses.append(prereq.describe(self.pain))
+            draft.clauses.append(f"claim history has the prerequisite sessions on file ({dates})")
+            draft.extra_items.append(model.ChecklistItem(
+                id=prereq.rule.checklist_id, text=f"{prereq.rule.checklist} (on file: {dates})"))
 
     def _pain_layer(self, draft: _Draft, claim: _Claim, row: CarcRow, line: model.RemitLine,
-                    target: model.HistorySession) -> None:
+                    target: model.HistorySession, group: str) -> None:
         same_date = [s for s in claim.history if s.service_date == target.service_date]
         if draft.category == "duplicate" and row.code == "18":
             self._duplicate(draft, claim, target)
@@ -320,6 +328,12 @@ class Classifier:
             return
         findings = modifier_findings(target, line.units, claim.same_claim, claim.history, claim.payer_type,
                                      self.pain)
+        units = next((f for f in findings if f.id == "units_over_max"), None)
+        if units is not None and draft.category in ("frequency_limit", "medical_necessity", "coding"):
+            draft.route("corrected_claim", "pain.units.over_max", f"{units.problem}: {units.fix}",
+                        recoverability=0.5)
+            draft.queue = "coding"
+            return
         kx = next((f for f in findings if f.id == "kx_missing"), None)
         if draft.category == "medical_necessity" and kx is not None and row.history_generic:
             draft.category = "coding"
@@ -340,12 +354,13 @@ class Classifier:
                 first = findings[0]
                 draft.rule_id = f"pain.modifier.{first.id}"
                 draft.clauses.append("; ".join(f"{f.problem}: {f.fix}" for f in findings))
-        if draft.category == "medical_necessity" and target.procedure.has(self.pain.modifiers.abn_on_file) \
-                and line is not None and claim.payer_type == "medicare":
+        if group == "PR" or draft.category != "medical_necessity":
+            return  # patient liability is settled by _liability
+        if target.procedure.has(self.pain.modifiers.abn_on_file) and claim.payer_type == "medicare":
             draft.clauses.append("the line carries GA (ABN on file) yet the provider was made liable: appeal "
                                  "with the signed ABN")
             draft.rule_id = "pain.liability.ga_not_honoured"
-        elif draft.category == "medical_necessity" and target.procedure.has(self.pain.modifiers.no_abn):
+        elif target.procedure.has(self.pain.modifiers.no_abn):
             draft.route("write_off", "pain.liability.gz",
                         "GZ says no ABN was issued, so the provider is liable and an appeal helps only if the LCD "
                         "criteria were in fact met", recoverability=0.1)
@@ -363,7 +378,8 @@ class Classifier:
         finding = duplicate_finding(target, claim.same_claim, claim.history, self.pain)
         where = ""
         if finding.match is not None:
-            where = f" (claim line {finding.match.line_id} of {finding.match.service_date.isoformat()})"
+            whose = "this claim's" if finding.match.claim_id == target.claim_id else "another claim's"
+            where = f" ({whose} line {finding.match.line_id} of {finding.match.service_date.isoformat()})"
         if finding.verdict == "false":
             draft.route("corrected_claim", "pain.duplicate.false",
                         f"a false duplicate: {finding.reason}{where}, so resubmit with the modifier that shows it "
@@ -374,7 +390,7 @@ class Classifier:
                         f"a true duplicate: {finding.reason}{where}, so nothing is lost and nothing is recoverable",
                         appealable=False, recoverability=0.0)
         else:
-            draft.clauses.append(f"{finding.reason}{where}: check whether the original was paid")
+            draft.clauses.append(f"{finding.reason}{where}")
 
     def _bundling(self, draft: _Draft, claim: _Claim, row: CarcRow, target: model.HistorySession,
                   same_date: list[model.HistorySession]) -> None:
@@ -413,15 +429,16 @@ class Classifier:
         if not pair.recoverable:
             draft.route("write_off", rule, f"{base}, never separately payable", appealable=False,
                         recoverability=0.0)
-        elif pair.pair.id == "block_at_ablated_level" and not pair.other_side:
-            draft.route("write_off", rule, f"{base}; unless the block was at another level, write it off",
+        elif pair.pair.id == "block_at_ablated_level" and not pair.other_side and not pair.bypass_present:
+            draft.route("write_off", rule, f"{base}; if the block was at another level, resubmit it with XS instead",
                         recoverability=0.05)
+        elif pair.bypass_present:
+            present = next(m for m in target.procedure.modifiers if m in pair.pair.bypass)
+            draft.route("appeal", rule, f"{base}; the line already carries {present}: appeal with the "
+                        "documentation of the distinct service", recoverability=0.4)
         elif pair.other_side:
             draft.route("corrected_claim", rule, f"{base}, but it was on the other side: resubmit with XS",
                         recoverability=0.6)
-        elif pair.bypass_present:
-            draft.route("appeal", rule, f"{base}; the line already carries {'/'.join(pair.pair.bypass)}: appeal "
-                        "with the documentation of the distinct service", recoverability=0.4)
         else:
             draft.route("corrected_claim", rule, f"{base}; add {pair.pair.bypass[0]} only if the documentation shows "
                         "a distinct service", recoverability=0.35)
@@ -441,8 +458,10 @@ class Classifier:
     def _payer_route(self, draft: _Draft, claim: _Claim, row: CarcRow) -> None:
         route = self.routing.payer_route(claim.payer_type, claim.part, row.code, draft.category, draft.action)
         if route is not None:
-            draft.route(route.action, route.rule_id, f"{route.why} (reference {route.ref})",
-                        appealable=route.appealable, recoverability=route.recoverability)
+            draft.route(route.action, route.rule_id, appealable=route.appealable,
+                        recoverability=route.recoverability)
+            # Said only if no remark changes the route again (an explicit payer instruction wins).
+            draft.route_notes.append((route.rule_id, f"{route.why} (reference {route.ref})"))
 
     def _remark_routes(self, draft: _Draft, rarcs: list[Lookup[RarcRow]]) -> None:
         """Remarks that change the route: action, appealability and queue, never the category."""
@@ -451,18 +470,19 @@ class Classifier:
             if rarc is None or not rarc.route:
                 continue
             rule = f"rarc.route.{rarc.code}"
-            clause = f"remark {rarc.code}: {rarc.meaning}"
+            clause = None if rarc.code == draft.cause_remark else f"remark {rarc.code}: {rarc.meaning}"
             if rarc.route == "no_appeal":
-                if draft.action in ("appeal", "reopening"):
+                if draft.action == "appeal":  # a reopening is not an appeal: it stays
                     correctable = draft.category in self.routing.no_appeal_correctable
                     draft.route("corrected_claim" if correctable else "write_off", rule, clause, appealable=False)
                 else:
                     draft.appealable = False
-                    draft.clauses.append(clause)
+                    if clause:
+                        draft.clauses.append(clause)
             elif rarc.route == "no_resubmit":
                 if draft.action in ("corrected_claim", "new_claim"):
                     draft.route("appeal" if draft.appealable else "write_off", rule, clause)
-                else:
+                elif clause:
                     draft.clauses.append(clause)
             else:
                 draft.route(rarc.route, rule, clause, appealable=rarc.appealable)
@@ -470,6 +490,7 @@ class Classifier:
                     draft.clauses.append("an unprocessable claim was never filed, so the timely-filing clock runs on")
 
     def _liability(self, draft: _Draft, claim: _Claim, adj: model.Adjustment, line: model.RemitLine | None) -> None:
+        """Group PR makes the patient liable (GZ overrides it: no ABN, provider liable); CO/PI/OA never bill."""
         gz = line is not None and line.procedure.has(self.pain.modifiers.no_abn)
         if adj.group == "PR":
             if gz:
@@ -477,15 +498,13 @@ class Classifier:
                             "the line carries GZ (no ABN), so the provider, not the patient, is liable despite "
                             "group PR", recoverability=0.1)
                 return
-            if draft.action in ("write_off", "bill_patient", "rebill_other_payer", "none", "review") or \
-                    draft.category in ("medical_necessity", "non_covered", "eligibility", "frequency_limit",
-                                       "coordination_of_benefits"):
-                note = None
-                if claim.payer_type == "medicare" and draft.category == "medical_necessity":
-                    note = ("GA on the line: the ABN makes the patient liable" if line is not None and line.procedure
-                            .has(self.pain.modifiers.abn_on_file) else "confirm the signed ABN before billing")
-                draft.route("bill_patient", draft.rule_id if draft.rule_id.startswith("history.") else
-                            "group.pr.patient_liable", note or "group PR makes the patient liable")
+            note = "group PR makes the patient liable"
+            if claim.payer_type == "medicare" and draft.category == "medical_necessity":
+                has_ga = line is not None and line.procedure.has(self.pain.modifiers.abn_on_file)
+                note = ("GA on the line: the signed ABN makes the patient liable" if has_ga
+                        else "group PR makes the patient liable: confirm the signed ABN before billing")
+            rule = draft.rule_id if draft.rule_id.startswith("history.") else "group.pr.patient_liable"
+            draft.route("bill_patient", rule, note)
             return
         if draft.action == "bill_patient":
             draft.route("write_off", "group.provider_liable",
@@ -493,7 +512,9 @@ class Classifier:
 
     def _patient_billing(self, draft: _Draft, claim: _Claim, remarks: tuple[str, ...]) -> None:
         """The patient is billed only once every payer on the claim has adjudicated; a QMB patient never is."""
-        forwarded = claim.reading == "forwarded"
+        done = (set(claim.facts.adjudicated_payers) if claim.facts else set()) | {claim.remit.payer.id}
+        # forwarded now, or forwarded earlier (a crossover) and no second payer has answered yet
+        forwarded = claim.reading == "forwarded" or bool(claim.facts and claim.facts.forwarded and len(done) < 2)
         if QMB_REMARK in remarks:
             if forwarded or claim.pending_payers:
                 draft.route("wait", "cob.qmb_wait", "remark N782: a QMB patient may not be billed, and the cost "
@@ -503,8 +524,8 @@ class Classifier:
                             "billed, so send the cost share to Medicaid")
             return
         if forwarded:
-            draft.route("wait", "cob.forwarded", f"CLP02 {claim.remit.status_code}: the payer forwarded the claim to "
-                        "the next payer, so bill the patient only after it adjudicates")
+            draft.route("wait", "cob.forwarded", "the claim was forwarded to the next payer (CLP02 19/20/21), so bill "
+                        "the patient only after it adjudicates")
         elif claim.pending_payers:
             draft.route("wait", "cob.payers_pending", f"payer {', '.join(claim.pending_payers)} on the claim has not "
                         "adjudicated yet, so bill the patient after it does")
@@ -592,7 +613,8 @@ class Classifier:
             if info is not None and info.region:
                 head += f" ({region_words(info.region)})"
         meaning = f"{carc.row.meaning} (reference {carc.row.ref})" if carc.row is not None else "unknown code"
-        parts = [f"{head}: {meaning}", *draft.clauses, ACTION_PHRASES[draft.action]]
+        notes = [clause for rule_id, clause in draft.route_notes if rule_id == draft.rule_id]
+        parts = [f"{head}: {meaning}", *draft.clauses, *notes, ACTION_PHRASES[draft.action]]
         return "; ".join(parts) + "."
 
 

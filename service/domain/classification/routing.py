@@ -33,6 +33,7 @@ class Routing:
     payer_routes: tuple[PayerRoute, ...]
     action_queue: dict[str, str]
     category_queue: dict[str, str]
+    resubmission_queue: dict[str, str]
     no_appeal_correctable: frozenset[str]
 
     @classmethod
@@ -53,13 +54,14 @@ class Routing:
         table = files.toml("routing")
         action_queue = dict(table.get("action_queue", {}))
         category_queue = dict(table.get("category_queue", {}))
-        for name, queue in [*action_queue.items(), *category_queue.items()]:
+        resubmission_queue = dict(table.get("resubmission_queue", {}))
+        for name, queue in [*action_queue.items(), *category_queue.items(), *resubmission_queue.items()]:
             if queue not in QUEUES:
                 raise RuleDataError(f"routing.toml: queue {queue!r} for {name} is not a queue")
         missing = [c for c in CATEGORIES if c not in category_queue]
         if missing:
             raise RuleDataError(f"routing.toml: no queue for category {missing[0]}")
-        return cls(tuple(routes), action_queue, category_queue,
+        return cls(tuple(routes), action_queue, category_queue, resubmission_queue,
                    frozenset(table.get("no_appeal", {}).get("correctable", ())))
 
     def payer_route(self, payer_type: str, part: str | None, carc: str, category: str,
@@ -69,4 +71,6 @@ class Routing:
     def queue(self, action: str, category: str, is_denial: bool) -> str | None:
         if not is_denial and action in ("none", "wait"):
             return None
+        if action in ("corrected_claim", "new_claim") and category in self.resubmission_queue:
+            return self.resubmission_queue[category]
         return self.action_queue.get(action) or self.category_queue[category]

@@ -63,8 +63,6 @@ class StatusClassifier:
                     action = code_row.action
         elif status.code:
             clauses.append(f"status {status.code} is not in the rule tables")
-        if bucket == "denied" and action == "wait":
-            clauses.append("the 835 carries the reason codes that classify it")
         if report.claim_id is None:
             clauses.append("a batch-level status with no claim, counted for the batch")
         due = filing = None

@@ -42,7 +42,8 @@ def duplicate_finding(target: HistorySession, same_claim: Sequence[HistorySessio
         return DuplicateFinding("false", f"the line carries {marker[0]}, marking a repeat or separate session",
                                 candidates[0] if candidates else None)
     if not candidates:
-        return DuplicateFinding("unknown", "no earlier service with the same code and date is on file")
+        return DuplicateFinding("unknown", "no earlier service with the same code and date is on file: check "
+                                           "whether the original was paid")
     target_sides = _sides(target, rules)
     info = rules.catalog.get(code)
     for match in candidates:
@@ -54,7 +55,12 @@ def duplicate_finding(target: HistorySession, same_claim: Sequence[HistorySessio
     if info is not None and info.is_addon:
         return DuplicateFinding("false", "an add-on code repeats once per additional level", candidates[0])
     exact = next((m for m in candidates if set(m.procedure.modifiers) == set(target.procedure.modifiers)), None)
+    if exact is not None and exact.claim_id == target.claim_id and exact in same_claim:
+        # Two identical lines on one claim: a keying duplicate, or a second level that needed the add-on code.
+        return DuplicateFinding("unknown", "the same code and modifiers are billed twice on this claim: if a second "
+                                           "level was done it takes the add-on code, else it is a keying duplicate",
+                                exact)
     if exact is not None:
         return DuplicateFinding("true", "the same code, modifiers and date are already on file", exact)
-    return DuplicateFinding("unknown", "a service with the same code and date is on file with other modifiers",
-                            candidates[0])
+    return DuplicateFinding("unknown", "a service with the same code and date is on file with other modifiers: "
+                                       "compare the two", candidates[0])

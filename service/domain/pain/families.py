@@ -16,10 +16,19 @@ class ProcedureInfo:
     addon_of: tuple[str, ...]  # primaries an add-on code needs on the same date
     imaging_included: bool | None
     bilateral: bool | None  # None: indicator not recorded
+    max_units: int | None = None  # units per date of service (MUE, reference 5.6 [verify]); None: not recorded
 
     @property
     def is_addon(self) -> bool:
         return bool(self.addon_of)
+
+
+def _units(value: str, where: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise RuleDataError(f"{where}: max_units must be a positive whole number")
+    return int(value)
 
 
 class ProcedureCatalog:
@@ -42,6 +51,7 @@ class ProcedureCatalog:
                 addon_of=tuple(row["addon_of"].split()),
                 imaging_included=parse_bool(row["imaging_included"], where=where),
                 bilateral=parse_bool(row["bilateral"], where=where),
+                max_units=_units(row["max_units"], where),
             )
         return cls(infos, {name: body.get("label", name) for name, body in families.items()})
 

@@ -83,8 +83,11 @@ class FrequencyFinding:
         return ", ".join(s.service_date.isoformat() for s in self.counted) or "none"
 
     def describe(self) -> str:
-        where = f" {region_words(self.region)}" if self.region else ""
-        return (f"{len(self.counted)} earlier{where} {self.rule.label} in the rolling 12 months ({self.dates}) "
+        # the SI joint labels already name their region
+        where = f" {region_words(self.region)}" if self.region and self.region != "sacroiliac" else ""
+        count = len(self.counted)
+        label = self.rule.label + ("" if count == 1 else "s")
+        return (f"{count} earlier{where} {label} in the rolling 12 months ({self.dates}) "
                 f"against a limit of {self.rule.limit} (reference {self.rule.ref})")
 
 

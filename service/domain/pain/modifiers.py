@@ -25,6 +25,13 @@ def modifier_findings(target: HistorySession, units: Decimal, same_claim: Sequen
     mods = set(target.procedure.modifiers)
     info = rules.catalog.get(target.procedure.code)
     found: list[ModifierFinding] = []
+    # 50 with several units is the bilateral error below, not a units-per-date one
+    if info is not None and info.max_units is not None and units > info.max_units and m.bilateral not in mods:
+        found.append(ModifierFinding(
+            "units_over_max", f"{units.normalize()} units billed where {target.procedure.code} allows "
+            f"{info.max_units} per date (MUE, a policy edit that no appeal of the units changes)",
+            f"bill {info.max_units} unit{'s' if info.max_units > 1 else ''}"
+            + (" with 50 for a bilateral service" if info.bilateral else "")))
     if m.bilateral in mods:
         if units > 1:
             found.append(ModifierFinding("bilateral_units", f"modifier 50 billed with {units.normalize()} units",
@@ -46,8 +53,10 @@ def modifier_findings(target: HistorySession, units: Decimal, same_claim: Sequen
                     "levels_on_one_side", f"{target.procedure.code} billed twice on one side the same date",
                     "bill the second level with its add-on code, not a second primary or 50"))
                 break
+    liability = mods & {m.abn_on_file, m.no_abn, m.statutory_exclusion}
+    # KX attests the policy's requirements are met; a GA/GZ/GY line says they may not be, so it takes no KX.
     if (info is not None and info.family in m.kx_families and payer_type in m.kx_payer_types and "KX" not in mods
-            and subtype_of(target, history, rules) == m.kx_subtype):
+            and not liability and subtype_of(target, history, rules) == m.kx_subtype):
         found.append(ModifierFinding("kx_missing", "KX missing on a diagnostic facet injection",
                                      "add KX (the LCD's diagnostic-block requirements are met) by correction"))
     if info is not None and info.family in m.drug_families and target.service_date >= m.jz_required_from:
@@ -57,7 +66,6 @@ def modifier_findings(target: HistorySession, units: Decimal, same_claim: Sequen
         elif not mods & {"JW", "JZ"}:
             found.append(ModifierFinding("jw_jz_missing", "neither JW nor JZ on a single-dose drug line",
                                          "add JZ (nothing discarded) or a JW line for the discarded amount"))
-    liability = mods & {m.abn_on_file, m.no_abn, m.statutory_exclusion}
     if len(liability) > 1:
         found.append(ModifierFinding("liability_combined", f"{'/'.join(sorted(liability))} combined on one line",
                                      "keep the one liability modifier that fits the ABN status"))

@@ -39,6 +39,7 @@ class PrerequisiteRule:
     per_region: bool
     missing: str
     checklist: str
+    checklist_id: str
     ref: str
     with_families_same_date: frozenset[str] = frozenset()
     needs_without_families_same_date: frozenset[str] = frozenset()
@@ -119,7 +120,7 @@ class PainRules:
                     id=r["id"], families=known(_set(r["families"], r["id"]), r["id"]),
                     needs_families=known(_set(r["needs_families"], r["id"]), r["id"]),
                     needs_count=int(r["needs_count"]), per_region=bool(r.get("per_region")), missing=r["missing"],
-                    checklist=r["checklist"], ref=r["ref"],
+                    checklist=r["checklist"], checklist_id=r.get("checklist_id", r["id"]), ref=r["ref"],
                     with_families_same_date=known(_set(r.get("with_families_same_date"), r["id"]), r["id"]),
                     needs_without_families_same_date=known(
                         _set(r.get("needs_without_families_same_date"), r["id"]), r["id"]),

@@ -1,7 +1,7 @@
 """`denials classify [FILE|-] [--as-of DATE]`: the classifier without Kafka or PostgreSQL.
 
-Input: JSON lines of `claims.remittance.v1` and `claims.status.v1` events (or, once `service.x12` lands, an X12
-835/277 file starting with `ISA`). Events are processed in order; claim history and claim facts are kept in memory
+Input: JSON lines of `claims.remittance.v1` and `claims.status.v1` events, or an X12 835/277/277CA file (it starts
+with `ISA`; parsed by `service.x12`). Events are processed in order; claim history and claim facts are kept in memory
 from the earlier events of the same input. Output on stdout, JSON lines only, in input order: one line per adjustment
 and one per status event. A bad line is reported on stderr with its line number and the field, the rest are still
 classified, and the exit code is 2."""
@@ -24,6 +24,7 @@ from service.domain import model
 from service.domain.classification import Classifier, load_classifier
 from service.service_layer import mapping
 from topics.codec import ContractError, decode
+from topics.provider_adjustment import ProviderAdjustmentEvent
 from topics.remittance import RemittanceEvent
 from topics.status import StatusEvent
 
@@ -70,26 +71,31 @@ def events_from_json_lines(data: bytes) -> Iterator[InputEvent | InputError]:
             yield InputError(line_no, str(exc))
 
 
-def events_from_x12(data: bytes) -> Iterator[InputEvent | InputError]:
-    """Hook for X12 input: `service.x12` (another issue) provides `events_from_file(data: bytes)` yielding contract
-    events (RemittanceEvent / StatusEvent); each is mapped like a JSON line, numbered by its position."""
+def events_from_x12(data: bytes, source: str | None = None) -> Iterator[InputEvent | InputError]:
+    """X12 835/277/277CA input through `service.x12.events_from_file`: events in file order (numbered by their
+    position in the file), then one error per rejected record (at its first segment line) or one for a rejected
+    file. Provider-level adjustments (PLB) have no adjustment to classify and are skipped."""
     try:
         x12 = importlib.import_module("service.x12")
     except ModuleNotFoundError:
-        yield InputError(1, "x12: X12 input needs the service.x12 module, which is not installed yet")
+        yield InputError(1, "x12: X12 input needs the service.x12 module, which is not installed")
         return
-    for position, item in enumerate(x12.events_from_file(data), start=1):
+    for position, item in enumerate(x12.events_from_file(data, source=source), start=1):
         if isinstance(item, RemittanceEvent):
             yield InputEvent(position, mapping.remittance(item))
         elif isinstance(item, StatusEvent):
             yield InputEvent(position, mapping.status_event(item))
-        else:  # the gateway reports a bad claim as an error value carrying a value-free reason
-            yield InputError(position, str(getattr(item, "reason", item)))
+        elif isinstance(item, ProviderAdjustmentEvent):
+            continue
+        else:  # RecordError / FileRejected: value-free reasons
+            yield InputError(getattr(item, "first_line", None) or position, str(item.reason))
 
 
-def events_from_bytes(data: bytes) -> Iterator[InputEvent | InputError]:
-    if data.lstrip()[:3] == b"ISA":
-        return events_from_x12(data)
+def events_from_bytes(data: bytes, source: str | None = None) -> Iterator[InputEvent | InputError]:
+    """The hook that turns a file into events: X12 when it starts with ISA (or a bare ST set), else JSON lines."""
+    head = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:4]
+    if head[:3] == b"ISA" or (head[:2] == b"ST" and len(head) > 2 and not head[2:3].isalnum()):
+        return events_from_x12(data, source)
     return events_from_json_lines(data)
 
 
@@ -244,7 +250,7 @@ def classify_command(
     clf = load_classifier()
     bad = 0
     out = sys.stdout
-    for record in classify_events(events_from_bytes(data), clf, today):
+    for record in classify_events(events_from_bytes(data, name), clf, today):
         if isinstance(record, InputError):
             bad += 1
             typer.echo(f"{name}:{record.line_no}: {record.reason}", err=True)
