@@ -30,7 +30,15 @@ from service.domain.model import (
     StatusReport,
     Submission,
 )
-from service.domain.tasks import Task, TaskLine, TransitionError, merge_decisions, open_task, task_id_for
+from service.domain.tasks import (
+    Task,
+    TaskLine,
+    TransitionError,
+    merge_decisions,
+    open_task,
+    opens_task,
+    task_id_for,
+)
 
 FORWARDED_STATUSES = frozenset({"19", "20", "21"})
 # Actions a corrected (frequency 7) or voided (8) claim answers.
@@ -150,7 +158,7 @@ class Claim:
             self.forwarded = True
         self._set_state(self._state_after(remit, denied), at)
         self._close_paid_tasks(remit, denied)
-        self._open_or_update_tasks(remit, denied)
+        self._open_or_update_tasks(remit, [d for d in denied if opens_task(d)])
         self._request_patient_billing(remit, decisions)
 
     @staticmethod

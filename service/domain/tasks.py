@@ -37,6 +37,11 @@ class TransitionError(ValueError):
         self.to_state = to_state
 
 
+def opens_task(decision: Decision) -> bool:
+    """A denial becomes work for a team unless the classifier found nothing to do (a confirmed true duplicate)."""
+    return decision.is_denial and decision.action != "none"
+
+
 def task_id_for(claim_id: str, payer_id: str, category: str) -> str:
     """Deterministic, so a replayed event or a second worker can never open a second task for the same cause."""
     return str(uuid.uuid5(_TASK_NS, f"{claim_id}\x1f{payer_id}\x1f{category}"))

@@ -25,7 +25,7 @@ from service.domain.model import (
     StatusReport,
     Submission,
 )
-from service.domain.tasks import task_id_for
+from service.domain.tasks import opens_task, task_id_for
 from service.service_layer.outbox import build_records
 from service.service_layer.unit_of_work import Changes, DecisionRow, InboxItem, UnitOfWork
 
@@ -156,7 +156,7 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
                 claim.record_remittance(ev, decisions)
                 changes.remittances.append((ev, key, None))
                 for d in decisions:
-                    tid = task_id_for(ev.claim_id, ev.payer.id, d.category) if d.is_denial else None
+                    tid = task_id_for(ev.claim_id, ev.payer.id, d.category) if opens_task(d) else None
                     changes.decisions.append(DecisionRow(ev, d, tid))
                 report.decisions += len(decisions)
                 report.denials += sum(1 for d in decisions if d.is_denial)
