@@ -17,6 +17,7 @@ from service.adapters import postgres
 from service.adapters.kafka import ensure_topics
 from service.adapters.migrate import migrate
 from service.adapters.relay import OutboxRelay
+from service.adapters.task_timers import run_task_timers
 from service.config import Settings
 from service.domain.classification import Classifier, load_classifier
 from service.logs import get_logger
@@ -38,6 +39,9 @@ class Health:
     processed: int = 0
     dead_letters: int = 0
     retries: int = 0
+    # Set by the dependency probe (every few seconds), so an outage shows even when no batch or publish fails.
+    database_reachable: bool = True
+    broker_reachable: bool = True
     details: dict[str, object] = field(default_factory=dict)
 
 
@@ -54,6 +58,7 @@ class Runtime(mode.Service):
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
+        self._relay_run: asyncio.Future | None = None
         self.classifier: Classifier = load_classifier()
         self.pseudonyms = Pseudonymizer(settings.pseudonym_key.get_secret_value())
         self.health = Health()
@@ -61,6 +66,7 @@ class Runtime(mode.Service):
         self.inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._timer_stop = asyncio.Event()  # stops the leader-only task timers
         self.app = None  # set by create_app: lets the agents ask whether a rebalance is under way
 
     # -- lifecycle --
@@ -73,7 +79,9 @@ class Runtime(mode.Service):
         self.producer = await self._with_retry("broker", self._open_producer)
         if self.run_relay:
             self.relay = OutboxRelay(self.settings, self.database_url, self.producer)
-            self.add_future(self.relay.run())
+            self._relay_run = self.add_future(self.relay.run())
+        self.add_future(self._watch_dependencies())
+        self.add_future(run_task_timers(self.pool, self.settings, self._timer_stop))
 
     async def _open_pool(self) -> asyncpg.Pool:
         conn = await postgres.connect(self.database_url, self.settings)
@@ -109,8 +117,13 @@ class Runtime(mode.Service):
                 await asyncio.sleep(delay)
 
     async def on_stop(self) -> None:
+        self._timer_stop.set()
         if self.relay is not None:
             self.relay.stop()
+            if self._relay_run is not None:
+                # Let the batch being published finish (acknowledged and marked sent) before the producer closes;
+                # otherwise every clean stop republishes it on the next start.
+                await asyncio.wait({self._relay_run}, timeout=self.settings.shutdown_drain_s)
         if self.producer is not None:
             try:
                 await asyncio.wait_for(self.producer.stop(), timeout=10)
@@ -160,18 +173,40 @@ class Runtime(mode.Service):
         except TimeoutError:
             pass
 
+    async def _watch_dependencies(self) -> None:
+        """Probe PostgreSQL and the broker every few seconds: an idle worker has no failing batch or relay publish
+        to reveal an outage, and /ready must still report it."""
+        interval = max(1.0, min(5.0, self.settings.session_timeout_s / 3))
+        timeout = self.settings.db_connect_timeout_s + 1
+        while not self.should_stop:
+            self.health.database_reachable = await self._probe(lambda: self.pool.fetchval("SELECT 1"), timeout)
+            self.health.broker_reachable = await self._probe(self.producer.client.fetch_all_metadata, timeout)
+            await self.sleep(interval)
+
+    @staticmethod
+    async def _probe(check, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(check(), timeout=timeout)
+            return True
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - any failure means "not reachable now"
+            return False
+
     def ready(self) -> tuple[bool, dict[str, object]]:
         relay = self.relay.stats if self.relay else None
+        database = self.health.database and self.health.database_reachable
+        broker = self.health.broker and self.health.broker_reachable
         parts = {
-            "database": self.health.database,
-            "broker": self.health.broker,
+            "database": database,
+            "broker": broker,
             "assigned": self.health.assigned,
             "paused_by_failure": self.health.paused_by_failure,
             "draining": self.draining.is_set(),
             "relay_leader": relay.is_leader if relay else None,
             "relay_healthy": relay.healthy if relay else None,
         }
-        ok = (self.health.database and self.health.broker and self.health.assigned
+        ok = (database and broker and self.health.assigned
               and not self.health.paused_by_failure and not self.draining.is_set()
               and (relay is None or relay.healthy))
         return ok, parts

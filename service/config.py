@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,6 +55,30 @@ class Settings(BaseSettings):
     api_enabled: bool = Field(default=True, alias="DENIALS_API_ENABLED")
     api_host: str = Field(default="127.0.0.1", alias="DENIALS_API_HOST")
     api_port: int = Field(default=8080, alias="DENIALS_API_PORT")
+    api_max_body_bytes: int = Field(default=65_536, ge=1024, le=1_048_576, alias="DENIALS_API_MAX_BODY_BYTES",
+                                    description="request bodies above this get 413")
+    api_lease_s: float = Field(default=900, gt=0, le=86_400, alias="DENIALS_API_LEASE_S",
+                               description="how long a leased task stays with its holder")
+    api_page_max: int = Field(default=200, ge=1, le=1000, alias="DENIALS_API_PAGE_MAX")
+    api_bulk_max: int = Field(default=500, ge=1, le=5000, alias="DENIALS_API_BULK_MAX")
+
+    # Task timers (leader-only: deadline expiry and priority refresh)
+    task_timers_enabled: bool = Field(default=True, alias="DENIALS_TASK_TIMERS_ENABLED")
+    task_timer_interval_s: float = Field(default=30, gt=0, alias="DENIALS_TASK_TIMER_INTERVAL_S")
+    task_expiry_interval_s: float = Field(default=3600, gt=0, alias="DENIALS_TASK_EXPIRY_INTERVAL_S")
+    task_timezone: str = Field(default="America/Los_Angeles", alias="DENIALS_TASK_TIMEZONE",
+                               description="the billing office's time zone: a deadline day ends at its midnight")
+
+    @field_validator("task_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as America/Chicago)") from None
+        return value
 
     # Privacy: claim ids are logged only as a keyed pseudonym (HMAC); set a secret in production.
     pseudonym_key: SecretStr = Field(default=SecretStr("change-me-in-production"), alias="DENIALS_PSEUDONYM_KEY")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from service import failpoints
 from service.adapters import postgres
 from service.adapters.store import OUTBOX_CHANNEL
 from service.config import Settings
@@ -118,6 +119,7 @@ class OutboxRelay:
                                 headers=[("event_id", r["event_id"].encode())]), timeout=timeout)
             for r in rows]
         await asyncio.wait_for(asyncio.gather(*futures), timeout=timeout)
+        failpoints.hit("relay.after_produce")  # fault tests: die here, produced but not marked sent
         await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         self.stats.published += len(rows)
         self.stats.batches += 1

@@ -296,9 +296,9 @@ class PostgresUnitOfWork:
                 """INSERT INTO appeal_tasks (task_id, claim_id, payer_id, payer_type, category, action, queue, state,
                        appealable, amount_at_risk, recovered_amount, recoverability, deadline, deadline_basis,
                        filing_deadline, explanation, rule_ids, lines, checklist, source_event_id, opened_at,
-                       last_event_at, closed_at, version)
+                       last_event_at, closed_at, version, priority, priority_parts)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                           $20, $21, $22, $23, $24)
+                           $20, $21, $22, $23, $24, $25, $26)
                    ON CONFLICT (task_id) DO UPDATE SET action = EXCLUDED.action, queue = EXCLUDED.queue,
                        state = EXCLUDED.state, appealable = EXCLUDED.appealable,
                        amount_at_risk = EXCLUDED.amount_at_risk, recovered_amount = EXCLUDED.recovered_amount,
@@ -306,12 +306,13 @@ class PostgresUnitOfWork:
                        deadline_basis = EXCLUDED.deadline_basis, filing_deadline = EXCLUDED.filing_deadline,
                        explanation = EXCLUDED.explanation, rule_ids = EXCLUDED.rule_ids, lines = EXCLUDED.lines,
                        checklist = EXCLUDED.checklist, last_event_at = EXCLUDED.last_event_at,
-                       closed_at = EXCLUDED.closed_at, version = EXCLUDED.version, updated_at = now()""",
+                       closed_at = EXCLUDED.closed_at, version = EXCLUDED.version, priority = EXCLUDED.priority,
+                       priority_parts = EXCLUDED.priority_parts, updated_at = now()""",
                 [(t.task_id, t.claim_id, t.payer_id, t.payer_type, t.category, t.action, t.queue, t.state,
                   t.appealable, t.amount_at_risk, t.recovered_amount, t.recoverability, t.deadline, t.deadline_basis,
                   t.filing_deadline, t.explanation, list(t.rule_ids), task_lines_to_json(t.lines),
                   checklist_to_json(t.checklist), t.source_event_id, t.opened_at, t.last_event_at, t.closed_at,
-                  t.version) for t in tasks])
+                  t.version, t.priority, t.priority_parts) for t in tasks])
             for t in tasks:
                 t.changed = False
         if ch.task_audit:

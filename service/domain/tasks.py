@@ -127,8 +127,12 @@ class Task:
         return self.lease_active(now) and self.assignee != actor
 
     def _touch_work(self) -> None:
-        self.version += 1
+        # the version moves once per saved change set (`settle_version`), not once per operation
         self.changed = True
+
+    def settle_version(self, loaded: int) -> None:
+        """One saved change set is one version step, however many operations (or a transition) it held."""
+        self.version = loaded + 1
 
     def lease_to(self, holder: str, *, now: dt.datetime, until: dt.datetime) -> None:
         """Hand the task to `holder` until `until`; only an open task nobody else holds can be leased."""

@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "service.entrypoints.commands.worker",
     "service.entrypoints.commands.classify",
     "service.entrypoints.commands.rules",
+    "service.entrypoints.commands.api",
+    "service.entrypoints.commands.tokens",
 )
 
 for _name in COMMAND_MODULES:

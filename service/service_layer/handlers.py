@@ -181,10 +181,19 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
                     claim_for(ev.claim_id).record_provider_adjustment(ev)
             report.applied += 1
 
+        today = as_of or dt.date.today()
         for claim in claims.values():
             if not claim.changed:
                 continue
             timeline, events = claim.drain()
+            # Tasks are scored when the stream changes them, so `next` orders them right from the first second
+            # (the timers refresh the scores as days pass).
+            for task in claim.tasks.values():
+                if task.changed:
+                    task.refresh_priority(today)
+            for ev in events:
+                if isinstance(ev, TaskChanged):
+                    ev.task.refresh_priority(today)
             changes.claims.append(claim)
             changes.timeline.extend(timeline)
             for ev in events:

@@ -86,7 +86,7 @@ def build_records(events: Iterable[DomainEvent]) -> list[OutboxRecord]:
         elif isinstance(ev, TaskChanged):
             add(APPEALS_TASKS, ev.causation_id, ev.task.claim_id, lambda eid, ev=ev: o.TaskEvent(
                 event_id=eid, occurred_at=ev.at, causation_id=ev.causation_id, change=ev.change, actor=ev.actor,
-                task=task_snapshot(ev.task)))
+                task=task_snapshot(ev.task, ev.task.priority)))
         elif isinstance(ev, FollowupRequested):
             add(followup_topic(ev.kind), ev.causation_id, ev.claim_id, lambda eid, ev=ev: o.FollowupEvent(
                 event_id=eid, occurred_at=ev.at, causation_id=ev.causation_id, kind=ev.kind, claim_id=ev.claim_id,

@@ -1,0 +1,302 @@
+"""The work-queue store (asyncpg): task reads with filters, and the writer that follows the LOCKING RULE.
+
+Writers lock the claim rows first (`SELECT 1 FROM claims WHERE claim_id = ANY($1) ORDER BY claim_id FOR UPDATE`),
+then read the tasks fresh, so the stream and the API never lose each other's updates. Leasing locks the claim and
+the task rows together with SKIP LOCKED: it never waits, so it cannot deadlock, and two callers never get one task.
+The API writes only its own columns (state, queue, checklist, notes, assignee, lease, recovered amount, closed_at,
+version, priority); `last_event_at` stays the stream's event-time guard.
+
+Every SQL value is a bind parameter; the only text put into a statement comes from fixed tables in this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import asyncpg
+
+from service.adapters.store import OUTBOX_CHANNEL, task_from_row
+from service.domain.tasks import Task, TaskNote
+from service.service_layer.tasks_api import (
+    AuditEntry,
+    ClaimSummary,
+    TaskQuery,
+    TaskView,
+    TimelineItem,
+)
+from service.service_layer.unit_of_work import OutboxRecord
+
+LOCK_CLAIMS_SQL = "SELECT 1 FROM claims WHERE claim_id = ANY($1::text[]) ORDER BY claim_id FOR UPDATE"
+
+_SORTS = {
+    "priority": "t.priority DESC, LEAST(t.deadline, t.filing_deadline) ASC NULLS LAST, t.opened_at, t.task_id",
+    "deadline": "LEAST(t.deadline, t.filing_deadline) ASC NULLS LAST, t.priority DESC, t.task_id",
+    "amount_at_risk": "t.amount_at_risk DESC, t.priority DESC, t.task_id",
+    "opened_at": "t.opened_at DESC, t.task_id",
+}
+
+_CLAIM_COLUMNS = """c.claim_id AS c_claim_id, c.state AS c_state, c.payer_id AS c_payer_id,
+    c.payer_type AS c_payer_type, c.total_charge AS c_total_charge, c.service_date_from AS c_service_date_from,
+    c.service_date_to AS c_service_date_to, c.submitted_at AS c_submitted_at, c.last_event_at AS c_last_event_at,
+    c.adjudicated_payers AS c_adjudicated_payers, c.payer_claim_numbers AS c_payer_claim_numbers,
+    c.forwarded AS c_forwarded"""
+
+# What the API shows of a submission: the billed facts, never the patient's identifiers.
+_SUBMISSION_FIELDS = ("event_id", "frequency_code", "original_payer_claim_number", "total_charge",
+                      "service_date_from", "service_date_to", "billing_npi", "rendering_npi", "diagnoses",
+                      "prior_authorization", "other_payers", "lines")
+
+
+def notes_to_json(notes: Sequence[TaskNote]) -> list[dict[str, Any]]:
+    return [{"at": n.at.isoformat(), "author": n.author, "text": n.text} for n in notes]
+
+
+def notes_from_json(items: list[dict[str, Any]] | None) -> tuple[TaskNote, ...]:
+    return tuple(TaskNote(at=dt.datetime.fromisoformat(n["at"]), author=n["author"], text=n["text"])
+                 for n in items or ())
+
+
+def work_task_from_row(r: asyncpg.Record) -> Task:
+    task = task_from_row(r)
+    task.notes = notes_from_json(r["notes"])
+    task.assignee = r["assignee"]
+    task.lease_expires_at = r["lease_expires_at"]
+    task.priority = float(r["priority"])
+    task.priority_parts = dict(r["priority_parts"] or {})
+    return task
+
+
+def _claim_summary(r: asyncpg.Record, prefix: str = "c_") -> ClaimSummary | None:
+    if r[f"{prefix}claim_id"] is None:
+        return None
+    return ClaimSummary(
+        claim_id=r[f"{prefix}claim_id"], state=r[f"{prefix}state"], payer_id=r[f"{prefix}payer_id"],
+        payer_type=r[f"{prefix}payer_type"], total_charge=r[f"{prefix}total_charge"],
+        service_date_from=r[f"{prefix}service_date_from"], service_date_to=r[f"{prefix}service_date_to"],
+        submitted_at=r[f"{prefix}submitted_at"], last_event_at=r[f"{prefix}last_event_at"],
+        adjudicated_payers=tuple(r[f"{prefix}adjudicated_payers"] or ()),
+        payer_claim_numbers=tuple(r[f"{prefix}payer_claim_numbers"] or ()), forwarded=r[f"{prefix}forwarded"],
+    )
+
+
+def _audit(r: asyncpg.Record) -> AuditEntry:
+    return AuditEntry(id=r["id"], task_id=r["task_id"], at=r["at"], actor=r["actor"], change=r["change"],
+                      from_state=r["from_state"], to_state=r["to_state"], note=r["note"],
+                      causation_id=r["causation_id"])
+
+
+class PostgresTaskWriter:
+    """One transaction, on a connection from the pool or on one the caller owns (the timer's leader connection)."""
+
+    def __init__(self, *, pool: asyncpg.Pool | None = None, conn: asyncpg.Connection | None = None,
+                 acquire_timeout: float = 10) -> None:
+        assert (pool is None) != (conn is None), "give a pool or a connection"
+        self._pool = pool
+        self._own = conn is None
+        self._conn = conn
+        self._acquire_timeout = acquire_timeout
+        self._tx: Any = None
+        self._done = False
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        assert self._conn is not None, "use the writer inside `async with`"
+        return self._conn
+
+    async def __aenter__(self) -> PostgresTaskWriter:
+        if self._own:
+            self._conn = await self._pool.acquire(timeout=self._acquire_timeout)
+        try:
+            self._tx = self.conn.transaction()
+            await self._tx.start()
+        except BaseException:
+            await self._release()
+            raise
+        self._done = False
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if not self._done and self._tx is not None:
+                try:
+                    await self._tx.rollback()
+                except Exception:  # noqa: BLE001 - the connection may be gone; releasing it is what matters
+                    pass
+        finally:
+            await self._release()
+
+    async def _release(self) -> None:
+        if not self._own:
+            return
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await self._pool.release(conn, timeout=5)
+            except Exception:  # noqa: BLE001
+                conn.terminate()
+
+    async def commit(self) -> None:
+        if not self._done:
+            await self._tx.commit()
+            self._done = True
+
+    async def lock_tasks(self, task_ids: Sequence[str]) -> dict[str, Task]:
+        ids = sorted(set(task_ids))
+        if not ids:
+            return {}
+        claim_ids = [r["claim_id"] for r in await self.conn.fetch(
+            "SELECT DISTINCT claim_id FROM appeal_tasks WHERE task_id = ANY($1::text[])", ids)]
+        if claim_ids:
+            await self.conn.execute(LOCK_CLAIMS_SQL, sorted(claim_ids))
+        rows = await self.conn.fetch(
+            "SELECT * FROM appeal_tasks WHERE task_id = ANY($1::text[]) ORDER BY task_id", ids)
+        return {r["task_id"]: work_task_from_row(r) for r in rows}
+
+    async def lease_next(self, queue: str, *, now: dt.datetime) -> Task | None:
+        # claims first in FROM: its row mark (the claim lock) is taken before the task's.
+        row = await self.conn.fetchrow(
+            """SELECT t.* FROM claims c JOIN appeal_tasks t ON t.claim_id = c.claim_id
+               WHERE t.queue = $1 AND t.state = 'open'
+                 AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= $2)
+               ORDER BY t.priority DESC, t.deadline ASC NULLS LAST, t.opened_at, t.task_id
+               LIMIT 1
+               FOR UPDATE OF c, t SKIP LOCKED""", queue, now)
+        return work_task_from_row(row) if row else None
+
+    async def save(self, tasks: Sequence[Task], audit: Sequence[AuditEntry],
+                   outbox: Sequence[OutboxRecord]) -> None:
+        c = self.conn
+        if tasks:
+            await c.executemany(
+                """UPDATE appeal_tasks SET state = $2, queue = $3, checklist = $4, notes = $5, assignee = $6,
+                       lease_expires_at = $7, recovered_amount = $8, closed_at = $9, version = $10,
+                       updated_at = now()
+                   WHERE task_id = $1""",
+                [(t.task_id, t.state, t.queue, [{"id": i.id, "text": i.text, "done": i.done} for i in t.checklist],
+                  notes_to_json(t.notes), t.assignee, t.lease_expires_at, t.recovered_amount, t.closed_at,
+                  t.version) for t in tasks])
+        if audit:
+            await c.executemany(
+                """INSERT INTO task_events (task_id, at, actor, change, from_state, to_state, note, causation_id)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                [(a.task_id, a.at, a.actor, a.change, a.from_state, a.to_state, a.note, a.causation_id)
+                 for a in audit])
+        if outbox:
+            await c.executemany(
+                """INSERT INTO outbox (event_id, topic, key, payload, causation_id) VALUES ($1, $2, $3, $4, $5)
+                   ON CONFLICT (event_id) DO NOTHING""",
+                [(r.event_id, r.topic, r.key, r.payload, r.causation_id) for r in outbox])
+            await c.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+    async def save_priorities(self, tasks: Sequence[Task]) -> None:
+        await self.conn.executemany(
+            "UPDATE appeal_tasks SET priority = $2, priority_parts = $3 WHERE task_id = $1",
+            [(t.task_id, t.priority, t.priority_parts) for t in tasks])
+
+
+class PostgresWorkQueue:
+    """Reads for the API, and writers (one transaction each) from the pool."""
+
+    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float = 10) -> None:
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+
+    def writer(self) -> PostgresTaskWriter:
+        return PostgresTaskWriter(pool=self._pool, acquire_timeout=self._acquire_timeout)
+
+    async def find_tasks(self, q: TaskQuery) -> list[TaskView]:
+        where: list[str] = []
+        args: list[Any] = []
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if q.queues is not None:
+            where.append(f"t.queue = ANY({arg(sorted(q.queues))}::text[])")
+        if q.queue is not None:
+            where.append(f"t.queue = {arg(q.queue)}")
+        if q.states:
+            where.append(f"t.state = ANY({arg(list(q.states))}::text[])")
+        if q.payer_id is not None:
+            where.append(f"t.payer_id = {arg(q.payer_id)}")
+        if q.category is not None:
+            where.append(f"t.category = {arg(q.category)}")
+        if q.claim_id is not None:
+            where.append(f"t.claim_id = {arg(q.claim_id)}")
+        if q.assignee is not None:
+            where.append(f"t.assignee = {arg(q.assignee)}")
+        if q.cpt is not None:
+            where.append(f"t.lines @> jsonb_build_array(jsonb_build_object('procedure_code', {arg(q.cpt)}::text))")
+        if q.deadline_before is not None:
+            p = arg(q.deadline_before)
+            where.append(f"(t.deadline < {p} OR t.filing_deadline < {p})")
+        order = _SORTS[q.sort]  # a fixed table: KeyError on anything else
+        sql = (f"SELECT t.*, {_CLAIM_COLUMNS} FROM appeal_tasks t LEFT JOIN claims c ON c.claim_id = t.claim_id"
+               + (f" WHERE {' AND '.join(where)}" if where else "")
+               + f" ORDER BY {order} LIMIT {arg(q.limit)} OFFSET {arg(q.offset)}")
+        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+            rows = await conn.fetch(sql, *args)
+        return [TaskView(task=work_task_from_row(r), claim=_claim_summary(r)) for r in rows]
+
+    async def task_view(self, task_id: str) -> TaskView | None:
+        row = await self._pool.fetchrow(
+            f"""SELECT t.*, {_CLAIM_COLUMNS} FROM appeal_tasks t LEFT JOIN claims c ON c.claim_id = t.claim_id
+                WHERE t.task_id = $1""", task_id)
+        return TaskView(task=work_task_from_row(row), claim=_claim_summary(row)) if row else None
+
+    async def claim(self, claim_id: str) -> ClaimSummary | None:
+        row = await self._pool.fetchrow(f"SELECT {_CLAIM_COLUMNS}, c.submission FROM claims c WHERE c.claim_id = $1",
+                                        claim_id)
+        if row is None:
+            return None
+        summary = _claim_summary(row)
+        sub = row["submission"]
+        if sub:
+            summary = replace(summary, submission={k: sub.get(k) for k in _SUBMISSION_FIELDS})
+        return summary
+
+    async def claim_tasks(self, claim_id: str) -> list[Task]:
+        rows = await self._pool.fetch("SELECT * FROM appeal_tasks WHERE claim_id = $1 ORDER BY opened_at, task_id",
+                                      claim_id)
+        return [work_task_from_row(r) for r in rows]
+
+    async def timeline(self, claim_id: str) -> list[TimelineItem]:
+        rows = await self._pool.fetch(
+            """SELECT event_id, kind, occurred_at, payer_id, summary FROM claim_events WHERE claim_id = $1
+               ORDER BY occurred_at, id""", claim_id)
+        return [TimelineItem(event_id=r["event_id"], kind=r["kind"], occurred_at=r["occurred_at"],
+                             payer_id=r["payer_id"], summary=dict(r["summary"] or {})) for r in rows]
+
+    async def task_audit(self, task_id: str, *, limit: int) -> list[AuditEntry]:
+        rows = await self._pool.fetch(
+            "SELECT * FROM task_events WHERE task_id = $1 ORDER BY id LIMIT $2", task_id, limit)
+        return [_audit(r) for r in rows]
+
+    async def actor_audit(self, actor: str | None, *, queues: frozenset[str] | None, since: dt.datetime | None,
+                          until: dt.datetime | None, limit: int) -> list[AuditEntry]:
+        rows = await self._pool.fetch(
+            """SELECT e.* FROM task_events e JOIN appeal_tasks t ON t.task_id = e.task_id
+               WHERE ($1::text IS NULL OR e.actor = $1)
+                 AND ($2::text[] IS NULL OR t.queue = ANY($2::text[]))
+                 AND ($3::timestamptz IS NULL OR e.at >= $3)
+                 AND ($4::timestamptz IS NULL OR e.at < $4)
+               ORDER BY e.at DESC, e.id DESC LIMIT $5""",
+            actor, sorted(queues) if queues is not None else None, since, until, limit)
+        return [_audit(r) for r in rows]
+
+    async def queue_counts(self, queues: frozenset[str] | None, *, now: dt.datetime) -> dict[str, dict[str, int]]:
+        rows = await self._pool.fetch(
+            """SELECT queue,
+                      count(*) FILTER (WHERE state = 'open') AS open,
+                      count(*) FILTER (WHERE state = 'open' AND lease_expires_at > $2) AS leased,
+                      count(*) FILTER (WHERE state = 'in_progress') AS in_progress,
+                      count(*) FILTER (WHERE state = 'submitted') AS submitted
+               FROM appeal_tasks
+               WHERE state IN ('open', 'in_progress', 'submitted')
+                 AND ($1::text[] IS NULL OR queue = ANY($1::text[]))
+               GROUP BY queue""", sorted(queues) if queues is not None else None, now)
+        return {r["queue"]: {k: r[k] for k in ("open", "leased", "in_progress", "submitted")} for r in rows}

@@ -1,0 +1,132 @@
+"""Wiring the API into aiohttp: every route of the table behind bearer-token auth, validation and the JSON error
+shape. `mount_api` adds the routes to an existing application (the worker's web server); `create_api_app` builds a
+standalone one with `/health` and `/ready` (the worker serves those itself)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from service.adapters.postgres import is_transient
+from service.adapters.task_store import PostgresWorkQueue
+from service.adapters.tokens import TokenStore
+from service.config import Settings
+from service.entrypoints.api.errors import ApiError, api_middleware
+from service.entrypoints.api.jsonio import json_response, read_json_object
+from service.entrypoints.api.routes import ROUTES, Route
+from service.entrypoints.api.views import Ctx, Reply
+from service.logs import get_logger
+from service.service_layer.tasks_api import Conflict, Forbidden, Invalid, NotFound, Problem, Scope
+
+log = get_logger("denials.api")
+
+PoolProvider = Callable[[], asyncpg.Pool | None]
+_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
+_BEARER = {"WWW-Authenticate": 'Bearer realm="denials"'}
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, str]]:
+    return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False, include_context=False)]
+
+
+async def authenticate(request: web.Request, tokens: TokenStore) -> Scope:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise ApiError(401, "missing_token", "send `Authorization: Bearer <token>`", headers=_BEARER)
+    info = await tokens.verify(token.strip()) if scheme.lower() == "bearer" else None
+    if info is None:
+        raise ApiError(401, "invalid_token", "the token is unknown, revoked or malformed", headers=_BEARER)
+    return info.scope()
+
+
+def _parse_query(model: type[BaseModel] | None, request: web.Request) -> Any:
+    if model is None:
+        return None
+    raw: dict[str, str] = {}
+    for key in request.query:
+        values = request.query.getall(key)
+        if len(values) > 1:
+            raise ApiError(422, "validation_error", "a query parameter was given more than once",
+                           [{"field": key, "problem": "repeated"}])
+        raw[key] = values[0]
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_error", "invalid query parameters", _validation_details(exc)) from None
+
+
+async def _parse_body(model: type[BaseModel] | None, request: web.Request, limit: int) -> Any:
+    if model is None:
+        return None
+    data = await read_json_object(request, limit)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_error", "invalid request body", _validation_details(exc)) from None
+
+
+def _handler(route: Route, pool_provider: PoolProvider, settings: Settings):
+    async def handle(request: web.Request) -> web.StreamResponse:
+        pool = pool_provider()
+        if pool is None:
+            raise ApiError(503, "unavailable", "the database is not connected yet; try again shortly")
+        try:
+            scope = await authenticate(request, TokenStore(pool))
+            ctx = Ctx(request=request, scope=scope, store=PostgresWorkQueue(pool), settings=settings,
+                      query=_parse_query(route.query, request),
+                      body=await _parse_body(route.body, request, settings.api_max_body_bytes),
+                      now=dt.datetime.now(dt.UTC))
+            result = await route.view(ctx)
+        except Problem as exc:
+            raise ApiError(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.details) from None
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("api.database_unavailable", route=route.name, error=type(exc).__name__)
+            raise ApiError(503, "unavailable", "the database is unavailable; try again shortly") from None
+        if isinstance(result, Reply):
+            if result.body is None:
+                return web.Response(status=result.status)
+            status, result = result.status, result.body
+        else:
+            status = 200
+        body = result.model_dump(mode="python") if isinstance(result, BaseModel) else result
+        return json_response(body, status=status, headers={"Cache-Control": "no-store"})
+
+    return handle
+
+
+def mount_api(app: web.Application, *, pool_provider: PoolProvider, settings: Settings) -> None:
+    """Add every /api route (and the /api error and body-size middleware) to `app` before it starts."""
+    app.middlewares.append(api_middleware(settings.api_max_body_bytes))
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, _handler(route, pool_provider, settings), name=route.name)
+
+
+def create_api_app(pool: asyncpg.Pool, settings: Settings) -> web.Application:
+    """A standalone API server: the routes plus `/health` (alive) and `/ready` (the database answers)."""
+    app = web.Application(client_max_size=max(settings.api_max_body_bytes, 1024) + 1024)
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"status": "alive"})
+
+    async def ready(_: web.Request) -> web.Response:
+        try:
+            async with asyncio.timeout(settings.db_connect_timeout_s):
+                await pool.fetchval("SELECT 1")
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return web.json_response({"ready": False, "database": False, "error": type(exc).__name__}, status=503)
+        return web.json_response({"ready": True, "database": True})
+
+    app.router.add_get("/health", health, allow_head=False)
+    app.router.add_get("/ready", ready, allow_head=False)
+    mount_api(app, pool_provider=lambda: pool, settings=settings)
+    return app

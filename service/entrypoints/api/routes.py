@@ -1,0 +1,66 @@
+"""The route table: the one list `mount_api` registers and `/api/openapi.json` documents."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from service.entrypoints.api import schemas as s
+from service.entrypoints.api import views as v
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+    name: str  # operationId, and the aiohttp route name
+    summary: str
+    view: Callable[[v.Ctx], Awaitable[Any]]
+    response: type[BaseModel] | None
+    query: type[s.Query] | None = None
+    body: type[s.Body] | None = None
+    errors: tuple[int, ...] = ()  # beyond 401 (every route), 413 (every route) and 422 (query/body)
+    empty_status: int | None = None  # a success without a body (204)
+    tag: str = "tasks"
+
+
+async def _openapi(ctx: v.Ctx) -> dict[str, Any]:
+    from service.entrypoints.api.openapi import openapi_document
+
+    return openapi_document()
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/openapi.json", "openapi", "This OpenAPI document", _openapi, None, tag="meta"),
+    Route("GET", "/api/me", "me", "The token's team, user, queues and supervisor flag", v.me, s.MeOut, tag="meta"),
+    Route("GET", "/api/queues", "list_queues", "Open, leased, in-progress and submitted counts per visible queue",
+          v.list_queues, s.QueuesOut, tag="queues"),
+    Route("POST", "/api/queues/{queue}/next", "lease_next",
+          "Lease the queue's highest-priority free open task to the caller (204 when none is free)",
+          v.lease_next, s.TaskOut, errors=(403, 404), empty_status=204, tag="queues"),
+    Route("GET", "/api/tasks", "list_tasks",
+          "List tasks in the token's queues, filtered by queue, state, payer, category, CPT, deadline, claim, assignee",
+          v.list_tasks, s.TaskListOut, query=s.TaskListQuery, errors=(403,)),
+    # before /api/tasks/{task_id}: a literal segment must win over the variable one
+    Route("POST", "/api/tasks/write-off", "write_off",
+          "Write off several tasks with one reason (all or none)", v.write_off, s.WriteOffOut, body=s.WriteOffIn,
+          errors=(400, 403, 404, 409)),
+    Route("GET", "/api/tasks/{task_id}", "get_task", "One task with its claim facts and the claim's timeline",
+          v.get_task, s.TaskDetailOut, errors=(403, 404)),
+    Route("PATCH", "/api/tasks/{task_id}", "update_task",
+          "Change the state, mark checklist items, add a note (one change set; `version` guards lost updates)",
+          v.update_task, s.TaskOut, body=s.TaskPatch, errors=(400, 403, 404, 409)),
+    Route("POST", "/api/tasks/{task_id}/reassign", "reassign_task",
+          "Give the task to someone (leased to them), release it (assignee null) and/or move it to another queue",
+          v.reassign_task, s.TaskOut, body=s.ReassignIn, errors=(400, 403, 404, 409)),
+    Route("GET", "/api/tasks/{task_id}/audit", "task_audit", "Who changed the task, what and when",
+          v.task_audit, s.AuditListOut, query=s.TaskAuditQuery, errors=(403, 404), tag="audit"),
+    Route("GET", "/api/audit", "audit", "Audit rows of one actor (or everyone), newest first, in the token's queues",
+          v.audit, s.AuditListOut, query=s.AuditQuery, tag="audit"),
+    Route("GET", "/api/claims/{claim_id}", "get_claim",
+          "A claim: its facts, what was billed, its timeline and its tasks in the token's queues",
+          v.get_claim, s.ClaimOut, errors=(403, 404), tag="claims"),
+)
