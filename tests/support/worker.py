@@ -43,6 +43,8 @@ class WorkerProcess:
             "DENIALS_DB_CONNECT_TIMEOUT_S": "2",
             "DENIALS_RELAY_IDLE_S": "0.2",
             "DENIALS_SHUTDOWN_DRAIN_S": "10",
+            # Fixtures are dated early in 2026: the deadline timer would expire their tasks. Timer tests enable it.
+            "DENIALS_TASK_TIMERS_ENABLED": "false",
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen | None = None
