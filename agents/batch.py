@@ -125,10 +125,9 @@ class BatchProcessor:
         pairs: list[tuple[Inbound, Source]] = []
         letters: list[DeadLetter] = []
         for source in sources:
-            try:
-                decoded = await self._decode(source)
-            except Exception as exc:  # noqa: BLE001 - a decoder bug on one record must not block the partition
-                decoded = Decoded(errors=[ContractError("decode_error", f"{type(exc).__name__} while decoding")])
+            decoded = await self._decode_retrying(source)
+            if decoded is None:
+                return False
             for event in decoded.events:
                 pairs.append((Inbound(self.topic, event, source.partition, source.offset), source))
             for index, err in enumerate(decoded.errors):
@@ -159,6 +158,22 @@ class BatchProcessor:
         return structlog.contextvars.bound_contextvars(
             topic=item.topic, partition=item.partition, offset=item.offset, event_id=item.event_id,
             claim=self.runtime.pseudonyms.claim(getattr(item.event, "claim_id", None)))
+
+    async def _decode_retrying(self, source: Source) -> Decoded | None:
+        """Decode one record. A broken record is a contract error (dead letter); an environment failure while
+        decoding (e.g. the X12 maps unreadable: OSError) is transient and retried. None: give the batch up."""
+        attempt = 0
+        while True:
+            try:
+                return await self._decode(source)
+            except asyncio.CancelledError:
+                raise
+            except OSError as exc:
+                attempt += 1
+                if not await self._wait_transient(exc, attempt):
+                    return None
+            except Exception as exc:  # noqa: BLE001 - a decoder bug on one record must not block the partition
+                return Decoded(errors=[ContractError("decode_error", f"{type(exc).__name__} while decoding")])
 
     async def _apply_one_by_one(self, pairs: list[tuple[Inbound, Source]]) -> bool:
         letters: list[DeadLetter] = []

@@ -82,8 +82,17 @@ class RemittanceClaim(Contract):
         return self
 
 
+class RemittancePayee(Contract):
+    """The 835 payee (N1*PE): who was paid."""
+
+    name: ShortText | None = None
+    npi: Identifier | None = None  # N104 when N103 = XX
+    tax_id: Identifier | None = None  # N104 when N103 = FI, else REF*TJ
+
+
 class RemittanceEvent(Envelope):
     source: ShortText | None = None
     payer: Payer
     remit: RemitInfo
     claim: RemittanceClaim
+    payee: RemittancePayee | None = None
