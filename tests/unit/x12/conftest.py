@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[3]
-SAMPLES = Path(os.environ.get("DENIALS_X12_SAMPLES", PROJECT.parent / "shared" / "samples" / "x12"))
+from tests.support.samples import PROJECT, SAMPLES  # noqa: E402,F401 - one resolution rule for every test
 
 
 def sample(name: str) -> Path:
