@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "service.entrypoints.commands.rules",
     "service.entrypoints.commands.api",
     "service.entrypoints.commands.tokens",
+    "service.entrypoints.commands.demo",
 )
 
 for _name in COMMAND_MODULES:
