@@ -45,6 +45,7 @@ class WorkerProcess:
             "DENIALS_SHUTDOWN_DRAIN_S": "10",
             # Fixtures are dated early in 2026: the deadline timer would expire their tasks. Timer tests enable it.
             "DENIALS_TASK_TIMERS_ENABLED": "false",
+            "DENIALS_CLAIM_TIMERS_ENABLED": "false",
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen | None = None
