@@ -14,6 +14,7 @@ import mode
 from aiokafka import AIOKafkaProducer
 
 from service.adapters import postgres
+from service.adapters.claim_timers import run_claim_timers
 from service.adapters.kafka import ensure_topics
 from service.adapters.migrate import migrate
 from service.adapters.relay import OutboxRelay
@@ -82,6 +83,7 @@ class Runtime(mode.Service):
             self._relay_run = self.add_future(self.relay.run())
         self.add_future(self._watch_dependencies())
         self.add_future(run_task_timers(self.pool, self.settings, self._timer_stop))
+        self.add_future(run_claim_timers(self.pool, self.settings, self._timer_stop))
 
     async def _open_pool(self) -> asyncpg.Pool:
         conn = await postgres.connect(self.database_url, self.settings)

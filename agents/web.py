@@ -41,6 +41,9 @@ class WebServer(mode.Service):
             pass
         else:
             mount_api(app, pool_provider=lambda: self.runtime.pool, settings=self.runtime.settings)
+            from service.entrypoints.web import mount_web  # the appeal team's page at / (issue 8)
+
+            mount_web(app)
         return app
 
     async def on_start(self) -> None:

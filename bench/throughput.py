@@ -202,8 +202,8 @@ async def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120) ->
         if proc.poll() is not None:
             raise RuntimeError(f"the worker exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                return
+            await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1))
+            return
         except OSError:
             await asyncio.sleep(0.1)
     raise TimeoutError("the worker did not start")

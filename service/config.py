@@ -6,6 +6,7 @@ the user data directory; when KAFKA_BOOTSTRAP_SERVERS is unset, `denials demo` s
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -79,6 +80,22 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (an IANA name such as America/Chicago)") from None
         return value
+
+    # Revenue follow-through (issue 9): underpayments and silent claims
+    underpayment_tolerance_usd: Decimal = Field(
+        default=Decimal("1.00"), ge=0, le=10_000, decimal_places=2, alias="DENIALS_UNDERPAYMENT_TOLERANCE_USD",
+        description="a paid line this far (or less) below its expected payment is not an underpayment")
+    underpayment_tolerance_percent: Decimal = Field(
+        default=Decimal("0"), ge=0, le=100, alias="DENIALS_UNDERPAYMENT_TOLERANCE_PERCENT",
+        description="... or this percent of the expected payment, when larger")
+    claim_timers_enabled: bool = Field(default=True, alias="DENIALS_CLAIM_TIMERS_ENABLED")
+    claim_timer_interval_s: float = Field(default=3600, gt=0, alias="DENIALS_CLAIM_TIMER_INTERVAL_S",
+                                          description="how often the silent-claim timer runs")
+    silent_claim_days: int = Field(default=30, ge=1, le=365, alias="DENIALS_SILENT_CLAIM_DAYS",
+                                   description="days without status or remittance before a status inquiry, for payers "
+                                               "silent_claims.toml does not list")
+    filing_warning_days: int = Field(default=30, ge=1, le=365, alias="DENIALS_FILING_WARNING_DAYS",
+                                     description="a silent claim this close to its timely-filing limit gets a task")
 
     # Privacy: claim ids are logged only as a keyed pseudonym (HMAC); set a secret in production.
     pseudonym_key: SecretStr = Field(default=SecretStr("change-me-in-production"), alias="DENIALS_PSEUDONYM_KEY")

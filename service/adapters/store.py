@@ -15,8 +15,10 @@ from typing import Any
 
 import asyncpg
 
+from service.adapters.fee_schedules import load_rates
 from service.domain import model as m
 from service.domain.claim import Claim
+from service.domain.fee_schedule import FeeRate
 from service.domain.tasks import Task, TaskLine
 from service.service_layer.unit_of_work import Changes, InboxItem
 
@@ -71,13 +73,14 @@ def submission_from_json(data: dict[str, Any]) -> m.Submission:
 def task_lines_to_json(lines: Iterable[TaskLine]) -> list[dict[str, Any]]:
     return [{"line_id": x.line_id, "amount": str(x.amount), "reasons": list(x.reasons),
              "procedure_code": x.procedure_code, "modifiers": list(x.modifiers),
-             "service_date": _d(x.service_date)} for x in lines]
+             "service_date": _d(x.service_date), "paid": _d(x.paid)} for x in lines]
 
 
 def task_lines_from_json(items: list[dict[str, Any]]) -> tuple[TaskLine, ...]:
     return tuple(TaskLine(line_id=x["line_id"], amount=Decimal(x["amount"]), reasons=tuple(x["reasons"]),
                           procedure_code=x.get("procedure_code"), modifiers=tuple(x.get("modifiers", ())),
-                          service_date=_date(x.get("service_date"))) for x in items)
+                          service_date=_date(x.get("service_date")),
+                          paid=Decimal(x["paid"]) if x.get("paid") is not None else None) for x in items)
 
 
 def checklist_to_json(items: Iterable[m.ChecklistItem]) -> list[dict[str, Any]]:
@@ -98,6 +101,7 @@ def task_from_row(r: asyncpg.Record) -> Task:
         filing_deadline=r["filing_deadline"], lines=task_lines_from_json(r["lines"]),
         checklist=checklist_from_json(r["checklist"]), recovered_amount=r["recovered_amount"],
         closed_at=r["closed_at"], version=r["version"],
+        appeal_level=r.get("appeal_level") or 1, recouped_amount=r.get("recouped_amount"),
     )
 
 
@@ -204,6 +208,9 @@ class PostgresUnitOfWork:
                 procedure=m.Procedure(r["procedure_code"], tuple(r["modifiers"])), paid=r["paid"]))
         return out
 
+    async def load_fee_schedule(self, keys: Iterable[tuple[str, str]]) -> list[FeeRate]:
+        return await load_rates(self.conn, keys)
+
     async def find_originals(self, business_keys: Iterable[str]) -> dict[str, str]:
         rows = await self.conn.fetch(
             "SELECT business_key, event_id FROM remittances WHERE business_key = ANY($1::text[]) "
@@ -296,9 +303,9 @@ class PostgresUnitOfWork:
                 """INSERT INTO appeal_tasks (task_id, claim_id, payer_id, payer_type, category, action, queue, state,
                        appealable, amount_at_risk, recovered_amount, recoverability, deadline, deadline_basis,
                        filing_deadline, explanation, rule_ids, lines, checklist, source_event_id, opened_at,
-                       last_event_at, closed_at, version, priority, priority_parts)
+                       last_event_at, closed_at, version, priority, priority_parts, appeal_level, recouped_amount)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                           $20, $21, $22, $23, $24, $25, $26)
+                           $20, $21, $22, $23, $24, $25, $26, $27, $28)
                    ON CONFLICT (task_id) DO UPDATE SET action = EXCLUDED.action, queue = EXCLUDED.queue,
                        state = EXCLUDED.state, appealable = EXCLUDED.appealable,
                        amount_at_risk = EXCLUDED.amount_at_risk, recovered_amount = EXCLUDED.recovered_amount,
@@ -307,12 +314,13 @@ class PostgresUnitOfWork:
                        explanation = EXCLUDED.explanation, rule_ids = EXCLUDED.rule_ids, lines = EXCLUDED.lines,
                        checklist = EXCLUDED.checklist, last_event_at = EXCLUDED.last_event_at,
                        closed_at = EXCLUDED.closed_at, version = EXCLUDED.version, priority = EXCLUDED.priority,
-                       priority_parts = EXCLUDED.priority_parts, updated_at = now()""",
+                       priority_parts = EXCLUDED.priority_parts, appeal_level = EXCLUDED.appeal_level,
+                       recouped_amount = EXCLUDED.recouped_amount, updated_at = now()""",
                 [(t.task_id, t.claim_id, t.payer_id, t.payer_type, t.category, t.action, t.queue, t.state,
                   t.appealable, t.amount_at_risk, t.recovered_amount, t.recoverability, t.deadline, t.deadline_basis,
                   t.filing_deadline, t.explanation, list(t.rule_ids), task_lines_to_json(t.lines),
                   checklist_to_json(t.checklist), t.source_event_id, t.opened_at, t.last_event_at, t.closed_at,
-                  t.version, t.priority, t.priority_parts) for t in tasks])
+                  t.version, t.priority, t.priority_parts, t.appeal_level, t.recouped_amount) for t in tasks])
             for t in tasks:
                 t.changed = False
         if ch.task_audit:

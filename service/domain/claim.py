@@ -9,9 +9,12 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
+from service.domain.appeals import AppealRules, load_appeal_rules
 from service.domain.events import (
     DomainEvent,
     FollowupRequested,
@@ -22,6 +25,7 @@ from service.domain.events import (
 from service.domain.followups import followup_kind
 from service.domain.model import (
     ZERO,
+    ChecklistItem,
     ClaimFacts,
     Decision,
     ProviderAdjustment,
@@ -51,6 +55,39 @@ def _copy(task: Task) -> Task:
     return snapshot
 
 
+def _key(remit: Remittance, d: Decision) -> tuple[str, str | None, int]:
+    return (remit.event_id, d.line_id, d.adjustment_index)
+
+
+def _note_paid(task: Task, remit: Remittance) -> None:
+    """Remember what the payer paid on the task's lines on this remittance: a later payment recovers only the rest."""
+    paid = {line.line_id: line.paid for line in remit.lines}
+    task.lines = tuple(replace(x, paid=paid[x.line_id]) if x.line_id in paid else x for x in task.lines)
+
+
+def _answers_appeal(remit: Remittance, line_ids: set[str | None], rules: AppealRules) -> bool:
+    """The remittance says it is the result of an appeal (MA91/N690-type remarks, claim level or on the lines)."""
+    remarks = set(remit.remarks)
+    for line in remit.lines:
+        if line.line_id in line_ids:
+            remarks.update(line.remarks)
+    return bool(remarks & rules.result_remarks)
+
+
+def _underpayment_details(task: Task, expectations: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The underpayment follow-up's facts: expected and paid amounts, and how each line's expectation was computed."""
+    if task.category != "pricing":
+        return {}
+    lines = [expectations[x.line_id] for x in task.lines if x.line_id in expectations]
+    if not lines:
+        return {}
+    total = {k: float(sum((Decimal(str(x[k])) for x in lines), ZERO))
+             for k in ("expected_amount", "paid_amount", "shortfall")}
+    return {**total,
+            "computation": [f"line {x['line_id']} {x['procedure']}: " + "; ".join(x["computation"]) for x in lines],
+            "underpaid_lines": [dict(x) for x in lines]}
+
+
 @dataclass(slots=True)
 class Claim:
     claim_id: str
@@ -67,6 +104,9 @@ class Claim:
     timeline: list[TimelineEntry] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     changed: bool = False
+    # decisions folded into an existing task of another cause (an upheld appeal's CARC 193):
+    # (remittance event id, line id, adjustment index) -> task id
+    routed_decisions: dict[tuple[str, str | None, int], str] = field(default_factory=dict)
 
     # -- queries ---------------------------------------------------------------------------------------------------
 
@@ -134,7 +174,10 @@ class Claim:
 
     # -- remittances -----------------------------------------------------------------------------------------------
 
-    def record_remittance(self, remit: Remittance, decisions: list[Decision]) -> None:
+    def record_remittance(self, remit: Remittance, decisions: list[Decision], *,
+                          expectations: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """Apply one adjudication. `expectations`: per underpaid line id, how the expected payment was computed
+        (`pricing.PaymentReview.followup_details()`), for the underpayment follow-up."""
         at = remit.occurred_at
         self._touch(at)
         self.patient_key = self.patient_key or remit.patient_key
@@ -158,8 +201,18 @@ class Claim:
             self.forwarded = True
         self._set_state(self._state_after(remit, denied), at)
         self._close_paid_tasks(remit, denied)
-        self._open_or_update_tasks(remit, [d for d in denied if opens_task(d)])
+        folded = self._record_appeal_results(remit, denied)
+        self._open_or_update_tasks(remit, [d for d in denied if opens_task(d) and _key(remit, d) not in folded],
+                                   expectations or {})
         self._request_patient_billing(remit, decisions)
+
+    def decision_task_id(self, remit: Remittance, decision: Decision) -> str | None:
+        """The task a decision of this remittance belongs to: the task an upheld appeal folded it into, else the task
+        of its cause (None when it opens no task)."""
+        routed = self.routed_decisions.get(_key(remit, decision))
+        if routed is not None:
+            return routed
+        return task_id_for(self.claim_id, remit.payer.id, decision.category) if opens_task(decision) else None
 
     @staticmethod
     def _state_after(remit: Remittance, denied: list[Decision]) -> str:
@@ -169,7 +222,8 @@ class Claim:
             return "partially_denied"
         return "paid" if remit.total_paid > 0 else "adjudicated"
 
-    def _open_or_update_tasks(self, remit: Remittance, denied: list[Decision]) -> None:
+    def _open_or_update_tasks(self, remit: Remittance, denied: list[Decision],
+                              expectations: Mapping[str, Mapping[str, Any]]) -> None:
         by_cause: dict[str, list[Decision]] = defaultdict(list)
         for d in denied:
             by_cause[d.category].append(d)
@@ -179,39 +233,116 @@ class Claim:
             if task is None:
                 task = open_task(self.claim_id, remit.payer.id, remit.payer.type, group,
                                  source_event_id=remit.event_id, at=remit.occurred_at)
+                _note_paid(task, remit)
                 self.tasks[tid] = task
                 self._task_event(task, "opened", None, remit.event_id, remit.occurred_at)
-                self._request_followup(task, remit, group)
+                self._request_followup(task, remit, group, details=_underpayment_details(task, expectations))
             elif remit.occurred_at < task.last_event_at:
                 continue  # an older remittance never rewrites a task that newer events shaped
             elif task.is_open:
                 merge_decisions(task, group, at=remit.occurred_at)
+                _note_paid(task, remit)
                 self._task_event(task, "updated", task.state, remit.event_id, remit.occurred_at,
                                  "denied again on a later remittance")
             elif task.state in ("resolved", "lost"):
                 # the corrected claim (or the appeal) came back denied for the same cause: work it again
                 merge_decisions(task, group, at=remit.occurred_at)
+                _note_paid(task, remit)
                 if self._move(task, "open", remit.event_id, remit.occurred_at, "denied again for the same cause"):
-                    self._request_followup(task, remit, group)
+                    self._request_followup(task, remit, group, details=_underpayment_details(task, expectations))
 
     def _close_paid_tasks(self, remit: Remittance, denied: list[Decision]) -> None:
-        """A later remittance that pays every line of an open task closes it as won, with the recovered amount."""
-        still_denied = {d.line_id for d in denied}
+        """A later remittance that pays every line of an open task closes it as won, with the recovered amount: what
+        the payer pays on the task's lines beyond what it paid when it denied them (so a reversal followed by a
+        repayment, or an appeal decision (MA91/N690) that pays, counts only the new money). An underpayment found on
+        a line does not keep another cause's task open: the line was paid, and its shortfall is a task of its own."""
         paid_lines = {line.line_id: line.paid for line in remit.lines if line.paid > 0}
+        rules = load_appeal_rules()
         for task in self.tasks.values():
             if task.payer_id != remit.payer.id or not task.is_open or remit.occurred_at <= task.last_event_at:
                 continue
             if remit.event_id == task.source_event_id:
                 continue
-            line_ids = [line.line_id for line in task.lines if line.line_id is not None]
-            if not line_ids or any(lid in still_denied or lid not in paid_lines for lid in line_ids):
+            still_denied = {d.line_id for d in denied if task.category == "pricing" or d.category != "pricing"}
+            lines = [line for line in task.lines if line.line_id is not None]
+            if not lines or any(x.line_id in still_denied or x.line_id not in paid_lines for x in lines):
                 continue
-            task.recovered_amount = sum((paid_lines[lid] for lid in line_ids), ZERO)
-            self._move(task, "won", remit.event_id, remit.occurred_at,
-                       f"paid on a later remittance: {task.recovered_amount} recovered")
+            recovered = sum((max(paid_lines[x.line_id] - (x.paid or ZERO), ZERO) for x in lines), ZERO)
+            if recovered <= 0:
+                continue  # paid no more than when it was denied: nothing was recovered
+            task.recovered_amount = recovered
+            how = "an appeal decision" if _answers_appeal(remit, {x.line_id for x in lines}, rules) else \
+                "a later remittance"
+            self._move(task, "won", remit.event_id, remit.occurred_at, f"paid on {how}: {recovered:.2f} recovered")
+
+    def _record_appeal_results(self, remit: Remittance, denied: list[Decision]) -> set[tuple[str, str | None, int]]:
+        """An appeal decided against the provider: CARC 193 (decision maintained) on a task's lines, or the task's own
+        denial again on a remittance that answers an appeal (MA91/N690) or after the task was `submitted` (appeal-type
+        actions). The task is lost; when it is an appealable `appeal` task and the payer has a next level (Medicare
+        reconsideration ...), it reopens there with the level's deadline. Returns the decisions folded into them."""
+        rules = load_appeal_rules()
+        folded: set[tuple[str, str | None, int]] = set()
+        for task in list(self.tasks.values()):
+            if task.payer_id != remit.payer.id or not task.is_open or remit.occurred_at <= task.last_event_at:
+                continue
+            if remit.event_id == task.source_event_id:
+                continue
+            lines = {line.line_id for line in task.lines}
+            upheld = [d for d in denied if d.reason in rules.upheld_carcs and (d.line_id in lines or d.line_id is None)]
+            again = [d for d in denied if d.category == task.category and d.line_id in lines]
+            answered = _answers_appeal(remit, lines, rules)
+            after_submission = task.state == "submitted" and task.action in rules.appeal_actions
+            if not upheld and not (again and (answered or after_submission)):
+                continue
+            for d in upheld:
+                self.routed_decisions.setdefault(_key(remit, d), task.task_id)
+            folded.update(_key(remit, d) for d in (*upheld, *again))
+            if again:
+                merge_decisions(task, again, at=remit.occurred_at)
+                _note_paid(task, remit)
+            codes = sorted({f"{d.group}-{d.reason}" for d in (*upheld, *again)})
+            why = ("the payer maintained its decision" if upheld else "the same denial came back") + \
+                f" ({', '.join(codes)})"
+            self._lose(task, remit, why, rules)
+        return folded
+
+    def _lose(self, task: Task, remit: Remittance, why: str, rules: AppealRules) -> None:
+        at, cause = remit.occurred_at, remit.event_id
+        level_name = rules.level_name(task.payer_type, task.payer_id, task.appeal_level)
+        climbs = task.appealable and task.action in rules.ladder_actions
+        step = rules.next_level(task.payer_type, task.payer_id, task.appeal_level, task.amount_at_risk,
+                                remit.production_date) if climbs else None
+        note = f"upheld at {level_name}: {why}" if task.action in rules.ladder_actions else f"upheld: {why}"
+        if step is None:
+            note += "; no further appeal level is configured for this payer" if climbs else ""
+        elif step.refused:
+            note += f"; no {step.level.name}: {step.refused}"
+        if task.state != "submitted":
+            # the payer decided an appeal that was filed outside the queue: record that it had been filed
+            self._move(task, "submitted", cause, at, "the payer answered an appeal, so one had been filed")
+        if not self._move(task, "lost", cause, at, note):
+            return
+        if step is None or step.refused:
+            return
+        previous = level_name
+        task.appeal_level = step.level.level
+        task.action, task.appealable, task.queue = "appeal", True, "appeals"
+        task.deadline, task.deadline_basis = step.deadline, step.basis
+        notice = remit.production_date.isoformat()
+        item = ChecklistItem(id=f"appeal-level-{step.level.level}-decision",
+                             text=f"The {previous} decision being appealed (notice {notice})")
+        if item.id not in {i.id for i in task.checklist}:
+            task.checklist = (item, *task.checklist)
+        task.changed = True
+        opened = f"{step.level.name} (level {step.level.level}) with {step.level.by}"
+        if self._move(task, "open", cause, at, f"reopened for {opened}: due {step.deadline.isoformat()}"):
+            self._request_followup(task, remit, None, reason=f"{opened} after the {previous} was upheld: "
+                                   f"{task.explanation}", due_date=step.deadline,
+                                   details={"appeal_level": step.level.level, "appeal_level_name": step.level.name})
 
     def _request_followup(self, task: Task, remit: Remittance | None, decisions: list[Decision] | None,
-                          *, reason: str | None = None, due_date: dt.date | None = None) -> None:
+                          *, reason: str | None = None, due_date: dt.date | None = None,
+                          details: Mapping[str, Any] | None = None) -> None:
         kind = followup_kind(task.action)
         if kind is None:
             return
@@ -227,7 +358,8 @@ class Claim:
             details={"queue": task.queue, "appealable": task.appealable, "rule_ids": list(task.rule_ids),
                      "deadline": task.deadline.isoformat() if task.deadline else None,
                      "filing_deadline": task.filing_deadline.isoformat() if task.filing_deadline else None,
-                     "prior_authorization_on_claim": bool(self.submission and self.submission.prior_authorization)},
+                     "prior_authorization_on_claim": bool(self.submission and self.submission.prior_authorization),
+                     **(details or {})},
         ))
 
     def _request_patient_billing(self, remit: Remittance, decisions: list[Decision]) -> None:
@@ -315,10 +447,33 @@ class Claim:
             self.claim_id, adj.event_id, "provider_adjustment", adj.occurred_at, adj.payer.id,
             {"reason": adj.reason, "amount": str(adj.amount)},
         ))
+        self._annotate_recoupment(adj)
+
+    def _annotate_recoupment(self, adj: ProviderAdjustment) -> None:
+        """A recoupment (PLB WO, 72, FB ...) on this claim: a won task of the payer is flagged with what was taken back
+        (its recovered money may be gone); every other task of the payer gets an audit note. A negative amount
+        returns an earlier recoupment."""
+        rules = load_appeal_rules()
+        if not rules.is_recoupment(adj.reason) or adj.amount == 0:
+            return
+        what = (f"recoupment {adj.reason} ({rules.recoupment_reasons[adj.reason]}) of {adj.amount:.2f} on the "
+                f"{adj.production_date.isoformat()} remittance")
+        for task in self.tasks.values():
+            if task.payer_id != adj.payer.id:
+                continue
+            if task.state == "won":
+                task.recouped_amount = (task.recouped_amount or ZERO) + adj.amount
+                task.changed = True
+                note = (f"{what} after the task was won ({task.recovered_amount or ZERO:.2f} recovered, "
+                        f"{task.recouped_amount:.2f} recouped): check the recoupment and dispute it if it is wrong")
+            else:
+                note = f"{what}: the payer took money back on this claim"
+            self._task_event(task, "updated", task.state, adj.event_id, adj.occurred_at, note)
 
     # -- draining --------------------------------------------------------------------------------------------------
 
     def drain(self) -> tuple[list[TimelineEntry], list[DomainEvent]]:
         timeline, events = self.timeline, self.events
         self.timeline, self.events = [], []
+        self.routed_decisions = {}
         return timeline, events

@@ -55,6 +55,7 @@ class TaskLine:
     procedure_code: str | None = None
     modifiers: tuple[str, ...] = ()
     service_date: dt.date | None = None
+    paid: Decimal | None = None  # what the payer paid on the line when it was last denied (None: not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,10 @@ class Task:
     lease_expires_at: dt.datetime | None = field(default=None, compare=False)
     priority: float = field(default=0.0, compare=False)
     priority_parts: dict[str, Any] = field(default_factory=dict, compare=False)
+    # Revenue follow-through (issue 9): the appeal level the work is at (1 = first appeal / Medicare
+    # redetermination), and what provider-level recoupments took back from the claim after the task was won.
+    appeal_level: int = 1
+    recouped_amount: Decimal | None = None
 
     @property
     def is_open(self) -> bool:

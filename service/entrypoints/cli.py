@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "service.entrypoints.commands.api",
     "service.entrypoints.commands.tokens",
     "service.entrypoints.commands.demo",
+    "service.entrypoints.commands.fees",
 )
 
 for _name in COMMAND_MODULES:

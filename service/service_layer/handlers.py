@@ -7,12 +7,14 @@ touches, lets the domain decide, and hands every resulting row to the unit of wo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from service.domain.claim import Claim
 from service.domain.events import TaskChanged
+from service.domain.fee_schedule import FeeSchedule
 from service.domain.identity import remittance_business_key
 from service.domain.model import (
     ClaimFacts,
@@ -25,7 +27,7 @@ from service.domain.model import (
     StatusReport,
     Submission,
 )
-from service.domain.tasks import opens_task, task_id_for
+from service.domain.pricing import PricingRules, Tolerance, fee_keys, load_pricing_rules, review_payment
 from service.service_layer.outbox import build_records
 from service.service_layer.unit_of_work import Changes, DecisionRow, InboxItem, UnitOfWork
 
@@ -56,6 +58,22 @@ class Inbound:
         return self.event.event_id
 
 
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """The underpayment check's rules (data) and tolerance (settings)."""
+
+    rules: PricingRules
+    tolerance: Tolerance
+
+    @classmethod
+    def from_settings(cls) -> Pricing:
+        from service.config import get_settings
+
+        settings = get_settings()
+        return cls(load_pricing_rules(), Tolerance(amount=settings.underpayment_tolerance_usd,
+                                                   percent=settings.underpayment_tolerance_percent))
+
+
 @dataclass(slots=True)
 class BatchReport:
     applied: int = 0
@@ -65,6 +83,12 @@ class BatchReport:
     denials: int = 0
     outbox: int = 0
     by_topic: dict[str, int] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_pricing() -> Pricing:
+    """Read once per process, like the settings it comes from."""
+    return Pricing.from_settings()
 
 
 def _claim_id(event: Event) -> str | None:
@@ -100,8 +124,9 @@ class _History:
 
 
 async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: Classifier, *,
-                        as_of: dt.date | None = None) -> BatchReport:
-    """Apply a batch atomically: every new event's rows (or none) commit together; redeliveries change nothing."""
+                        as_of: dt.date | None = None, pricing: Pricing | None = None) -> BatchReport:
+    """Apply a batch atomically: every new event's rows (or none) commit together; redeliveries change nothing.
+    `pricing`: the underpayment check's rules and tolerance (default: packaged rules, tolerance from settings)."""
     report = BatchReport()
     async with uow:
         unique: dict[str, Inbound] = {}
@@ -130,6 +155,10 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
         dates = [d for r in remits if (d := r.first_service_date)]
         since = (min(dates) if dates else dt.date.today()) - HISTORY_LOOKBACK
         history = _History(await uow.load_history(patient_keys, since) if patient_keys else {})
+        # The fee schedule of every (payer, code) the batch's primary adjudications carry: one read per batch.
+        pricing = pricing or _default_pricing()
+        wanted = fee_keys(remits, pricing.rules)
+        fees = FeeSchedule(await uow.load_fee_schedule(wanted)) if wanted else FeeSchedule()
 
         def claim_for(claim_id: str) -> Claim:
             claim = claims.get(claim_id)
@@ -153,11 +182,13 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
                 patient = claim.patient_key or ev.patient_key
                 decisions = classifier.classify(ev, facts=claim.facts(), history=history.for_claim(
                     patient, ev.claim_id), as_of=as_of)
-                claim.record_remittance(ev, decisions)
+                review = review_payment(ev, decisions, fees, pricing.rules, pricing.tolerance,
+                                        clocks=getattr(classifier, "clocks", None))
+                decisions = review.decisions
+                claim.record_remittance(ev, decisions, expectations=review.followup_details())
                 changes.remittances.append((ev, key, None))
                 for d in decisions:
-                    tid = task_id_for(ev.claim_id, ev.payer.id, d.category) if opens_task(d) else None
-                    changes.decisions.append(DecisionRow(ev, d, tid))
+                    changes.decisions.append(DecisionRow(ev, d, claim.decision_task_id(ev, d)))
                 report.decisions += len(decisions)
                 report.denials += sum(1 for d in decisions if d.is_denial)
                 if not ev.is_reversal:

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from service.domain.claim import Claim
 from service.domain.events import TimelineEntry
+from service.domain.fee_schedule import FeeRate
 from service.domain.model import Decision, HistorySession, ProviderAdjustment, Remittance, StatusReport, Submission
 
 
@@ -74,6 +75,9 @@ class UnitOfWork(Protocol):
 
     async def find_originals(self, business_keys: Iterable[str]) -> dict[str, str]:
         """business key -> event id of the remittance first recorded with it."""
+
+    async def load_fee_schedule(self, keys: Iterable[tuple[str, str]]) -> list[FeeRate]:
+        """Every fee-schedule row of these (payer id, code) pairs, whatever its period (one read per batch)."""
 
     async def save(self, changes: Changes) -> None: ...
 

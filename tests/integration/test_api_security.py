@@ -70,6 +70,11 @@ CASES: dict[str, Case] = {
     "task_audit": Case("GET", "/api/tasks/{task_id}/audit"),
     "audit": Case("GET", "/api/audit", forbidden=False),
     "get_claim": Case("GET", "/api/claims/{claim_id}"),
+    # the web page's reads (issue 8)
+    "worklist": Case("GET", "/api/worklist?queue=appeals"),
+    "worklist_facets": Case("GET", "/api/worklist/facets", forbidden=False),
+    "task_decisions": Case("GET", "/api/tasks/{task_id}/decisions"),
+    "task_letter": Case("GET", "/api/tasks/{task_id}/letter"),
 }
 
 INJECTIONS = [

@@ -21,6 +21,7 @@ from service.entrypoints.api.errors import ApiError, api_middleware
 from service.entrypoints.api.jsonio import json_response, read_json_object
 from service.entrypoints.api.routes import ROUTES, Route
 from service.entrypoints.api.views import Ctx, Reply
+from service.entrypoints.web import mount_web
 from service.logs import get_logger
 from service.service_layer.tasks_api import Conflict, Forbidden, Invalid, NotFound, Problem, Scope
 
@@ -83,7 +84,7 @@ def _handler(route: Route, pool_provider: PoolProvider, settings: Settings):
             ctx = Ctx(request=request, scope=scope, store=PostgresWorkQueue(pool), settings=settings,
                       query=_parse_query(route.query, request),
                       body=await _parse_body(route.body, request, settings.api_max_body_bytes),
-                      now=dt.datetime.now(dt.UTC))
+                      now=dt.datetime.now(dt.UTC), pool=pool)
             result = await route.view(ctx)
         except Problem as exc:
             raise ApiError(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.details) from None
@@ -92,6 +93,8 @@ def _handler(route: Route, pool_provider: PoolProvider, settings: Settings):
                 raise
             log.warning("api.database_unavailable", route=route.name, error=type(exc).__name__)
             raise ApiError(503, "unavailable", "the database is unavailable; try again shortly") from None
+        if isinstance(result, web.StreamResponse):  # a non-JSON body (a letter as Markdown or PDF)
+            return result
         if isinstance(result, Reply):
             if result.body is None:
                 return web.Response(status=result.status)
@@ -129,4 +132,5 @@ def create_api_app(pool: asyncpg.Pool, settings: Settings) -> web.Application:
     app.router.add_get("/health", health, allow_head=False)
     app.router.add_get("/ready", ready, allow_head=False)
     mount_api(app, pool_provider=lambda: pool, settings=settings)
+    mount_web(app)
     return app

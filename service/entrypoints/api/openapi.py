@@ -51,6 +51,9 @@ def _operation(route: Route) -> dict[str, Any]:
         ok["content"] = {"application/json": {"schema": _ref(route.response)}}
     elif route.name == "openapi":
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}
+    elif route.media_types:
+        ok["content"] = {mt: {"schema": {"type": "string"} if mt.startswith("text/")
+                              else {"type": "string", "format": "binary"}} for mt in route.media_types}
     responses["200"] = ok
     if route.empty_status:
         responses[str(route.empty_status)] = {"description": "Nothing to return"}

@@ -8,8 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from service.entrypoints.api import prevention as rv
 from service.entrypoints.api import schemas as s
 from service.entrypoints.api import views as v
+from service.entrypoints.api import workbench as wb
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,7 @@ class Route:
     errors: tuple[int, ...] = ()  # beyond 401 (every route), 413 (every route) and 422 (query/body)
     empty_status: int | None = None  # a success without a body (204)
     tag: str = "tasks"
+    media_types: tuple[str, ...] = ()  # a success that is not JSON (the view returns a web.Response)
 
 
 async def _openapi(ctx: v.Ctx) -> dict[str, Any]:
@@ -63,4 +66,27 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/claims/{claim_id}", "get_claim",
           "A claim: its facts, what was billed, its timeline and its tasks in the token's queues",
           v.get_claim, s.ClaimOut, errors=(403, 404), tag="claims"),
+    # the appeal team's web page (issue 8): reads only
+    Route("GET", "/api/worklist", "worklist",
+          "The work list: the task filters plus CPT family, each task with how close its deadline is",
+          wb.worklist, wb.WorklistOut, query=wb.WorklistQuery, errors=(403,), tag="web"),
+    Route("GET", "/api/worklist/facets", "worklist_facets",
+          "Filter choices: queues, states, and the payers, causes and CPT families of the open tasks the token sees",
+          wb.facets, wb.FacetsOut, tag="web"),
+    Route("GET", "/api/tasks/{task_id}/decisions", "task_decisions",
+          "The decisions behind a task (codes, plain meanings, explanation, rule), its urgency and letter kind",
+          wb.task_decisions, wb.TaskDecisionsOut, errors=(403, 404), tag="web"),
+    Route("GET", "/api/tasks/{task_id}/letter", "task_letter",
+          "The appeal letter (or Medicare reopening request) draft for the task's claim and payer, covering its "
+          "appealable open tasks: Markdown or PDF",
+          wb.letter, None, query=wb.LetterQuery, errors=(403, 404, 409), tag="letters",
+          media_types=("text/markdown", "application/pdf")),
+    # revenue follow-through (issue 9): prevention feedback, recoupments for the contracts queue
+    Route("GET", "/api/prevention", "prevention",
+          "Recurring, avoidable denial causes as rules to check before submission, with counts, amounts and example "
+          "claims (denials of the token's queues)", rv.prevention, rv.PreventionOut, query=rv.PreventionQuery,
+          tag="revenue"),
+    Route("GET", "/api/recoupments", "recoupments",
+          "Provider-level recoupments (PLB WO, 72, FB ...): by default the unlinked ones, for the contracts queue",
+          rv.recoupments, rv.RecoupmentListOut, query=rv.RecoupmentQuery, errors=(403,), tag="revenue"),
 )

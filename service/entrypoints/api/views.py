@@ -43,6 +43,7 @@ class Ctx:
     query: Any
     body: Any
     now: dt.datetime
+    pool: Any = None  # the asyncpg pool, for views whose reads live in their own adapter (workbench)
 
     def path(self, name: str) -> str:
         return self.request.match_info[name]

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from service.domain.claim import Claim
+from service.domain.fee_schedule import FeeRate
 from service.domain.model import (
     ChecklistItem,
     ClaimFacts,
@@ -27,6 +28,8 @@ class FakeUnitOfWork:
         self.remittance_keys: dict[str, str] = {}
         self.saved: list[Changes] = []
         self.commits = 0
+        self.fee_rates: list[FeeRate] = []  # the fee schedule "table"
+        self.fee_reads: list[set[tuple[str, str]]] = []  # one entry per load_fee_schedule call
         self._pending_inbox: dict[str, InboxItem] = {}
 
     async def __aenter__(self) -> FakeUnitOfWork:
@@ -55,6 +58,11 @@ class FakeUnitOfWork:
 
     async def find_originals(self, business_keys: Iterable[str]) -> dict[str, str]:
         return {k: self.remittance_keys[k] for k in business_keys if k in self.remittance_keys}
+
+    async def load_fee_schedule(self, keys: Iterable[tuple[str, str]]) -> list[FeeRate]:
+        wanted = set(keys)
+        self.fee_reads.append(wanted)
+        return [r for r in self.fee_rates if (r.payer_id, r.code) in wanted]
 
     async def save(self, changes: Changes) -> None:
         self.saved.append(changes)

@@ -1,0 +1,230 @@
+"""Read routes for the appeal team's web page (issue 8): the work list with a CPT-family filter and deadline
+urgency, its filter choices, a task's decision explanations, and the appeal letter draft (Markdown or PDF).
+
+Registered through the route table (`routes.py`), so they share the API's bearer auth, scopes, error shape and
+OpenAPI document. Letters hold PHI: they are never logged, and every response says `Cache-Control: no-store`."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from aiohttp import web
+from pydantic import Field, StringConstraints, field_validator
+
+from service.adapters.task_timers import business_today
+from service.adapters.workbench_store import PostgresWorkbench
+from service.domain.classification.vocabulary import QUEUES
+from service.domain.letters import LetterBook, render_markdown
+from service.domain.letters.compose import code_parts
+from service.domain.tasks import TASK_STATES, TRANSITIONS
+from service.domain.urgency import Urgency, task_urgency
+from service.entrypoints.api import schemas as s
+from service.entrypoints.api.views import Ctx, _task_fields
+from service.service_layer import workbench as wb
+from service.service_layer.tasks_api import SORTS
+from topics.outputs import Category, Queue
+
+FamilyName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+@lru_cache(maxsize=1)
+def letter_book() -> LetterBook:
+    return LetterBook.load()
+
+
+def _store(ctx: Ctx) -> PostgresWorkbench:
+    return PostgresWorkbench(ctx.pool)
+
+
+def _today(ctx: Ctx) -> dt.date:
+    return business_today(ctx.settings)
+
+
+# -- models ------------------------------------------------------------------------------------------------------------
+
+class WorklistQuery(s.Query):
+    queue: Queue | None = None
+    state: str | None = Field(default=None, description="one state or several, comma-separated",
+                              examples=["open,in_progress"], max_length=200)
+    payer: s.FilterText | None = Field(default=None, description="payer id")
+    category: Category | None = Field(default=None, description="the denial cause")
+    family: FamilyName | None = Field(default=None, description="CPT family (see /api/worklist/facets)")
+    cpt: s.FilterText | None = Field(default=None, description="one procedure code")
+    deadline_before: dt.date | None = Field(default=None, description="either clock falls before this date")
+    assignee: s.FilterText | None = None
+    sort: Literal[SORTS] = "priority"  # type: ignore[valid-type]
+    limit: int = Field(default=50, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+    @field_validator("state")
+    @classmethod
+    def _known_states(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        items = [x.strip() for x in value.split(",") if x.strip()]
+        if not items or any(x not in TASK_STATES for x in items):
+            raise ValueError(f"states are: {', '.join(sorted(TASK_STATES))}")
+        return ",".join(dict.fromkeys(items))
+
+
+class LetterQuery(s.Query):
+    format: Literal["md", "pdf"] = Field(default="md", description="md: text/markdown; pdf: application/pdf")
+
+
+class UrgencyOut(s.Out):
+    level: Literal["passed", "urgent", "close", "approaching", "later", "none"] = Field(
+        description="passed; urgent (3 days or less); close (14); approaching (30); later; none (no clock)")
+    days_left: int | None
+    clock: Literal["deadline", "filing_deadline"] | None
+    due: dt.date | None
+    text: str
+
+
+class WorkItemOut(s.TaskOut):
+    urgency: UrgencyOut
+    families: list[str] = Field(description="CPT families of the task's lines")
+
+
+class WorklistOut(s.Out):
+    today: dt.date = Field(description="the billing office's date the urgency counts from")
+    tasks: list[WorkItemOut]
+    count: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class FamilyOut(s.Out):
+    id: str
+    label: str
+    codes: list[str]
+
+
+class FacetsOut(s.Out):
+    today: dt.date
+    queues: list[str]
+    states: list[str]
+    payers: list[str] = Field(description="payers of the open tasks the token sees")
+    categories: list[str] = Field(description="causes of the open tasks the token sees")
+    families: list[FamilyOut] = Field(description="CPT families on the open tasks the token sees")
+
+
+class CodeOut(s.Out):
+    code: str
+    meaning: str = Field(description="paraphrased meaning (not the official wording)")
+
+
+class DecisionOut(s.Out):
+    event_id: str
+    occurred_at: dt.datetime
+    line_id: str | None
+    group: str
+    reason: str
+    remarks: list[str]
+    amount: s.Money
+    procedure_code: str | None
+    modifiers: list[str]
+    service_date: dt.date | None
+    category: str
+    action: str
+    appealable: bool
+    explanation: str
+    rule_id: str
+    rules_version: str
+    codes: list[CodeOut]
+
+
+class LetterInfoOut(s.Out):
+    kind: Literal["appeal", "reopening"] | None = Field(description="null: the task takes no letter")
+
+
+class TaskDecisionsOut(s.Out):
+    task_id: str
+    today: dt.date
+    urgency: UrgencyOut
+    decisions: list[DecisionOut]
+    letter: LetterInfoOut
+    next_states: list[str] = Field(description="the states a person may move the task to from its current one")
+
+
+# -- mapping -----------------------------------------------------------------------------------------------------------
+
+def urgency_out(u: Urgency) -> UrgencyOut:
+    return UrgencyOut(level=u.level, days_left=u.days_left, clock=u.clock, due=u.due, text=u.describe())
+
+
+def _states(value: str | None) -> tuple[str, ...]:
+    return tuple(value.split(",")) if value else ()
+
+
+# -- handlers ----------------------------------------------------------------------------------------------------------
+
+async def worklist(ctx: Ctx) -> WorklistOut:
+    q: WorklistQuery = ctx.query
+    book = letter_book()
+    limit = min(q.limit, ctx.settings.api_page_max)
+    today = _today(ctx)
+    codes: tuple[str, ...] = ()
+    if q.family is not None:
+        codes = wb.family_codes(book, q.family)
+    if q.cpt is not None:
+        codes = tuple(c for c in codes if c == q.cpt.upper()) if codes else (q.cpt.upper(),)
+        if not codes:  # a code outside the family: nothing can match both
+            return WorklistOut(today=today, tasks=[], count=0, limit=limit, offset=q.offset, next_offset=None)
+    items = await wb.worklist(_store(ctx), ctx.scope, wb.WorklistQuery(
+        queue=q.queue, states=_states(q.state), payer_id=q.payer, category=q.category, codes=codes,
+        deadline_before=q.deadline_before, assignee=q.assignee, sort=q.sort, limit=limit, offset=q.offset),
+        today=today, book=book)
+    tasks = [WorkItemOut(**_task_fields(i.view.task, i.view.claim, ctx.now), urgency=urgency_out(i.urgency),
+                         families=list(i.families)) for i in items]
+    return WorklistOut(today=today, tasks=tasks, count=len(tasks), limit=limit, offset=q.offset,
+                       next_offset=q.offset + len(tasks) if len(tasks) == limit else None)
+
+
+async def facets(ctx: Ctx) -> FacetsOut:
+    f = await wb.facets(_store(ctx), ctx.scope, book=letter_book())
+    return FacetsOut(today=_today(ctx), queues=[q for q in QUEUES if ctx.scope.sees(q)],
+                     states=sorted(TASK_STATES), payers=list(f.payers), categories=list(f.categories),
+                     families=[FamilyOut(id=x.id, label=x.label, codes=list(x.codes)) for x in f.families])
+
+
+async def task_decisions(ctx: Ctx) -> TaskDecisionsOut:
+    task_id = ctx.path("task_id")
+    book, store, today = letter_book(), _store(ctx), _today(ctx)
+    view, rows = await wb.task_decisions(store, ctx.store, ctx.scope, task_id)
+    facts = await store.letter_facts(task_id)
+    kind = wb.letter_kind(facts, ctx.scope, task_id, today, book) if facts else None
+    t = view.task
+    decisions = [DecisionOut(
+        event_id=d.event_id, occurred_at=d.occurred_at, line_id=d.line_id, group=d.group, reason=d.reason,
+        remarks=list(d.remarks), amount=d.amount, procedure_code=d.procedure_code, modifiers=list(d.modifiers),
+        service_date=d.service_date, category=d.category, action=d.action, appealable=d.appealable,
+        explanation=d.explanation, rule_id=d.rule_id, rules_version=d.rules_version,
+        codes=[CodeOut(code=c, meaning=m) for c, m in code_parts(
+            book, d.group, d.reason, d.remarks, d.service_date or d.occurred_at.date())]) for d in rows]
+    return TaskDecisionsOut(task_id=task_id, today=today,
+                            urgency=urgency_out(task_urgency(t.deadline, t.filing_deadline, today,
+                                                             is_open=t.is_open)),
+                            decisions=decisions, letter=LetterInfoOut(kind=kind),
+                            next_states=sorted(TRANSITIONS.get(t.state, ())))
+
+
+async def letter(ctx: Ctx) -> web.Response:
+    q: LetterQuery = ctx.query
+    task_id = ctx.path("task_id")
+    drafted = await wb.draft_letter(_store(ctx), ctx.store, ctx.scope, task_id, today=_today(ctx),
+                                    book=letter_book())
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if q.format == "pdf":
+        from service.adapters.letter_pdf import render_pdf  # fpdf2 is loaded only when a PDF is asked for
+
+        body = await asyncio.to_thread(render_pdf, drafted)
+        headers["Content-Disposition"] = f'inline; filename="letter-{task_id}.pdf"'
+        return web.Response(body=body, content_type="application/pdf", headers=headers)
+    headers["Content-Disposition"] = f'inline; filename="letter-{task_id}.md"'
+    return web.Response(text=render_markdown(drafted), content_type="text/markdown", charset="utf-8",
+                        headers=headers)
+

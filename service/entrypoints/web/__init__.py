@@ -1,0 +1,60 @@
+"""The appeal team's web page: `/` (index.html) and its assets under `/web/`, plain HTML, CSS and ES modules that
+call the /api routes with the signed-in bearer token. No build step, nothing fetched from another origin.
+
+`mount_web(app)` adds the routes to the worker's web server (agents/web.py) and to `denials api`
+(`create_api_app`). The files are listed once at mount time and served by name from that list: no path from a
+request ever reaches the file system."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from aiohttp import web
+
+STATIC = Path(__file__).with_name("static")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\.(html|css|js|svg|txt)$")
+_TYPES = {"html": "text/html", "css": "text/css", "js": "text/javascript", "svg": "image/svg+xml",
+          "txt": "text/plain"}
+# The page runs only its own scripts and styles and talks only to its own origin; PDFs open as blob: URLs.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "connect-src 'self'; frame-src blob:; base-uri 'none'; form-action 'self'; "
+                                "frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-cache",
+}
+
+
+def _assets() -> dict[str, tuple[bytes, str]]:
+    out = {}
+    for path in sorted(STATIC.iterdir()):
+        if path.is_file() and _NAME.match(path.name):
+            out[path.name] = (path.read_bytes(), _TYPES[path.suffix[1:]])
+    if "index.html" not in out:
+        raise FileNotFoundError(f"{STATIC / 'index.html'} is missing: the web page cannot be served")
+    return out
+
+
+def mount_web(app: web.Application) -> None:
+    """Serve the page at `/` and its assets at `/web/<name>` (read into memory once)."""
+    assets = _assets()
+
+    def respond(name: str) -> web.Response:
+        body, content_type = assets[name]
+        charset = "utf-8" if content_type.startswith("text/") or content_type.endswith("+xml") else None
+        return web.Response(body=body, content_type=content_type, charset=charset, headers=SECURITY_HEADERS)
+
+    async def index(_: web.Request) -> web.Response:
+        return respond("index.html")
+
+    async def asset(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in assets:
+            raise web.HTTPNotFound(text="no such file", headers={"X-Content-Type-Options": "nosniff"})
+        return respond(name)
+
+    app.router.add_get("/", index, name="web_index", allow_head=False)
+    app.router.add_get("/web/{name}", asset, name="web_asset", allow_head=False)

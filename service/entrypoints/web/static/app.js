@@ -1,0 +1,434 @@
+// The appeal team's page: sign in with a token, work the queue by priority, open a task, tick the checklist, add
+// a note, move the state, read the letter draft. Keyboard: N next task, Ctrl/Cmd+Enter save, L letter, / filters,
+// ? shortcuts.
+
+import { api, ApiError, token } from "./api.js";
+import { $, el, fill, isTyping, money, when, words } from "./dom.js";
+
+const FRIENDLY_STATES = {
+  open: "Open", in_progress: "In progress", submitted: "Submitted (appeal sent)", won: "Won", lost: "Lost",
+  written_off: "Written off", resolved: "Resolved", expired: "Expired",
+};
+const SHORT_STATES = { ...FRIENDLY_STATES, submitted: "Submitted" };
+const PERSON_STATES = ["in_progress", "open", "submitted", "won", "lost", "written_off", "resolved"];
+const TIMELINE_WORDS = {
+  submitted: "Claim submitted", acknowledgement: "Acknowledgement (277CA)", status: "Claim status (277)",
+  remittance: "Remittance", reversal: "Reversal", provider_adjustment: "Provider-level adjustment",
+};
+const PAGE = 50;
+
+const state = {
+  me: null,
+  facets: null,
+  queue: null,
+  offset: 0,
+  task: null, // the open task as the API returned it
+  insight: null, // its decisions, urgency, letter kind, next states
+  filters: {},
+};
+
+// -- messages --------------------------------------------------------------------------------------------------------
+
+function say(text) {
+  $("status").textContent = text;
+}
+
+function warn(text) {
+  const box = $("alert");
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+function problem(err) {
+  if (err instanceof ApiError) {
+    if (err.status === 401) {
+      signOut("Your token was refused (unknown, revoked or mistyped). Sign in again.");
+      return;
+    }
+    warn(err.message + (err.code ? ` (${err.code})` : ""));
+  } else {
+    warn(String(err));
+  }
+}
+
+// -- sign in ---------------------------------------------------------------------------------------------------------
+
+async function signIn(value) {
+  token.set(value.trim());
+  try {
+    state.me = await api.me();
+  } catch (err) {
+    token.clear();
+    warn(err instanceof ApiError && err.status === 401
+      ? "That token was not accepted. Check it and try again." : `Sign-in failed: ${err.message}`);
+    $("token").focus();
+    return;
+  }
+  warn("");
+  $("signin").hidden = true;
+  $("session").hidden = false;
+  $("app").hidden = false;
+  $("who").textContent = `Signed in as ${state.me.actor}${state.me.supervisor ? " (supervisor)" : ""}`;
+  fill($("queue-select"), state.me.queues.map((q) => el("option", { value: q }, words(q))));
+  state.queue = state.me.queues.includes("appeals") ? "appeals" : state.me.queues[0] || null;
+  if (state.queue) $("queue-select").value = state.queue;
+  $("next-task").disabled = !state.queue;
+  await loadFacets();
+  await loadTasks();
+  say(`Signed in. ${state.queue ? `Queue: ${words(state.queue)}.` : "This token covers no queue."}`);
+  $("next-task").focus();
+}
+
+function signOut(message) {
+  token.clear();
+  state.me = state.task = state.insight = null;
+  $("app").hidden = true;
+  $("session").hidden = true;
+  $("signin").hidden = false;
+  $("token").value = "";
+  fill($("task-rows"));
+  closeTask();
+  warn(message || "");
+  say(message ? "" : "Signed out.");
+  $("token").focus();
+}
+
+// -- the queue -------------------------------------------------------------------------------------------------------
+
+async function loadFacets() {
+  state.facets = await api.facets();
+  const keep = (id) => $(id).value;
+  const payer = keep("f-payer"); const category = keep("f-category"); const family = keep("f-family");
+  const stateSel = $("f-state");
+  if (stateSel.options.length <= 2) {
+    stateSel.append(...state.facets.states.map((s) => el("option", { value: s }, FRIENDLY_STATES[s] || words(s))));
+  }
+  fill($("f-payer"), el("option", { value: "" }, "Any payer"), state.facets.payers.map((p) => el("option", { value: p }, p)));
+  fill($("f-category"), el("option", { value: "" }, "Any cause"),
+       state.facets.categories.map((c) => el("option", { value: c }, words(c))));
+  fill($("f-family"), el("option", { value: "" }, "Any procedure"),
+       state.facets.families.map((f) => el("option", { value: f.id }, `${f.label} (${f.codes.join(", ")})`)));
+  $("f-payer").value = payer; $("f-category").value = category; $("f-family").value = family;
+}
+
+function readFilters() {
+  const form = new FormData($("filters"));
+  const out = {};
+  for (const [key, value] of form.entries()) if (value) out[key] = value;
+  return out;
+}
+
+function urgencyBadge(u) {
+  const label = u.level === "none" ? "no deadline"
+    : u.days_left < 0 ? `passed ${-u.days_left}d ago` : u.days_left === 0 ? "due today" : `${u.days_left} days`;
+  return el("span", { class: `badge u-${u.level}`, title: u.text }, label);
+}
+
+function taskRow(t) {
+  const current = state.task && state.task.id === t.id;
+  const open = el("button", { type: "button", class: "link", onclick: () => openTask(t.id),
+                              "aria-label": `Open task: claim ${t.claim_id}, ${words(t.category)}, ${t.payer_id}` },
+                  t.claim_id);
+  return el("tr", { class: `u-${t.urgency.level}${current ? " is-current" : ""}`, dataset: { taskId: t.id } },
+    el("td", { class: "num" }, t.priority.toFixed(1)),
+    el("td", {}, open),
+    el("td", {}, t.payer_id),
+    el("td", {}, words(t.category)),
+    el("td", { class: "num" }, money(t.amount_at_risk)),
+    el("td", {}, urgencyBadge(t.urgency)),
+    el("td", {}, SHORT_STATES[t.state] || words(t.state),
+       t.leased ? el("span", { class: "hint" }, ` · ${t.assignee}`) : ""));
+}
+
+async function loadTasks({ append = false } = {}) {
+  if (!state.queue) return;
+  if (!append) state.offset = 0;
+  const params = { ...state.filters, queue: state.queue, limit: PAGE, offset: state.offset };
+  const page = await api.worklist(params);
+  const rows = page.tasks.map(taskRow);
+  if (append) $("task-rows").append(...rows); else fill($("task-rows"), rows);
+  const shown = $("task-rows").children.length;
+  $("task-caption").textContent = `${shown} task${shown === 1 ? "" : "s"} in ${words(state.queue)}, `
+    + `highest priority first (today is ${page.today})`;
+  $("task-empty").hidden = shown > 0;
+  state.offset = page.next_offset ?? state.offset;
+  $("more-tasks").hidden = page.next_offset === null;
+}
+
+async function nextTask() {
+  if (!state.queue) return;
+  try {
+    const task = await api.next(state.queue);
+    if (!task) {
+      say(`No free task in ${words(state.queue)} right now.`);
+      return;
+    }
+    await openTask(task.id);
+    say(`Took the next task: claim ${task.claim_id} (${words(task.category)}). It is leased to you.`);
+    await loadTasks();
+  } catch (err) {
+    problem(err);
+  }
+}
+
+// -- one task --------------------------------------------------------------------------------------------------------
+
+function closeTask() {
+  state.task = state.insight = null;
+  $("task").hidden = true;
+  $("task-placeholder").hidden = false;
+  $("task-title").textContent = "No task open";
+}
+
+function factsList(t) {
+  const c = t.claim || {};
+  const pairs = [
+    ["Claim", t.claim_id], ["Payer", `${t.payer_id} (${words(t.payer_type)})`], ["Cause", words(t.category)],
+    ["Next step", words(t.action)], ["Queue", words(t.queue)], ["State", FRIENDLY_STATES[t.state] || t.state],
+    ["At risk", money(t.amount_at_risk)], ["Appeal deadline", t.deadline ? `${t.deadline} — ${t.deadline_basis}` : "none"],
+    ["Filing deadline", t.filing_deadline ? `${t.filing_deadline} — ${t.filing_deadline_basis}` : "none"],
+    ["Claim state", words(c.state)], ["Billed", money(c.total_charge)],
+    ["Dates of service", c.service_date_from ? `${c.service_date_from}${c.service_date_to && c.service_date_to !== c.service_date_from ? ` to ${c.service_date_to}` : ""}` : "—"],
+    ["Payer claim numbers", (c.payer_claim_numbers || []).join(", ") || "—"],
+    ["Priority", `${t.priority.toFixed(1)}${t.priority_parts && t.priority_parts.explanation ? ` — ${t.priority_parts.explanation}` : ""}`],
+  ];
+  return pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]);
+}
+
+function decisionItem(d) {
+  return el("li", {},
+    el("strong", {}, `${d.group}-${d.reason}${d.remarks.length ? ` + ${d.remarks.join(", ")}` : ""}`),
+    ` on line ${d.line_id || "claim"}${d.procedure_code ? ` (${[d.procedure_code, ...d.modifiers].join("-")})` : ""}: `,
+    d.explanation, " ",
+    el("span", { class: "rule" }, `rule ${d.rule_id}`),
+    el("div", { class: "codes" }, d.codes.map((c) => `${c.code}: ${c.meaning}`).join(" · ")));
+}
+
+function timelineItem(e) {
+  const s = e.summary || {};
+  let detail = "";
+  if (e.kind === "submitted") {
+    detail = `frequency ${s.frequency_code}${s.corrects ? " (corrected claim)" : ""}, ${s.lines} line(s), ${money(s.total_charge)}`;
+  } else if (e.kind === "remittance" || e.kind === "reversal") {
+    detail = `paid ${money(s.total_paid)} of ${money(s.total_charge)}; ${s.denials ?? 0} denial(s) `
+      + `(${money(s.denied_amount)}); codes ${(s.codes || []).join(", ") || "none"}; status ${s.status_code}`;
+  } else if (e.kind === "acknowledgement" || e.kind === "status") {
+    detail = `category ${s.category}${s.code ? ` code ${s.code}` : ""}${(s.buckets || []).length ? ` (${s.buckets.join(", ")})` : ""}`;
+  } else if (e.kind === "provider_adjustment") {
+    detail = `${s.reason} ${money(s.amount)}`;
+  }
+  return el("li", {}, el("span", { class: "when" }, when(e.occurred_at)), " ",
+            el("strong", {}, TIMELINE_WORDS[e.kind] || words(e.kind)),
+            e.payer_id ? ` (${e.payer_id})` : "", detail ? `: ${detail}` : "");
+}
+
+function stateChoices(t, nextStates) {
+  const choices = [el("label", {}, el("input", { type: "radio", name: "to_state", value: "", checked: true }),
+                      `Keep: ${FRIENDLY_STATES[t.state] || t.state}`)];
+  for (const s of PERSON_STATES.filter((x) => nextStates.includes(x))) {
+    choices.push(el("label", {}, el("input", { type: "radio", name: "to_state", value: s }), FRIENDLY_STATES[s]));
+  }
+  return choices;
+}
+
+function renderTask(t, insight, audit) {
+  state.task = t;
+  state.insight = insight;
+  $("task-placeholder").hidden = true;
+  $("task").hidden = false;
+  $("task-title").textContent = `Claim ${t.claim_id}: ${words(t.category)} with ${t.payer_id}`;
+  const u = insight.urgency;
+  const banner = $("deadline-banner");
+  banner.className = `banner u-${u.level}`;
+  banner.textContent = u.level === "none" ? "No deadline on this task."
+    : `${["passed", "urgent", "close"].includes(u.level) ? "Deadline close: " : "Deadline: "}${u.text}`;
+  $("lease-info").textContent = t.leased ? `Leased to ${t.assignee} until ${when(t.lease_expires_at)}.` : "Not leased.";
+  fill($("facts"), factsList(t));
+  $("explanation").textContent = t.explanation;
+  fill($("decisions"), insight.decisions.length ? insight.decisions.map(decisionItem)
+    : el("li", {}, "No classified adjustment is linked to this task (it came from a claim status)."));
+  fill($("line-rows"), t.lines.map((x) => el("tr", {},
+    el("td", {}, x.line_id || "claim"), el("td", {}, x.service_date || "—"),
+    el("td", {}, x.procedure_code ? [x.procedure_code, ...x.modifiers].join("-") : "—"),
+    el("td", {}, x.reasons.join(", ")), el("td", { class: "num" }, money(x.amount)))));
+  fill($("checklist"), t.checklist.map((item) => {
+    const id = `chk-${item.id}`;
+    return el("li", {}, el("input", { type: "checkbox", id, name: "checklist", value: item.id, checked: item.done,
+                                       dataset: { was: item.done ? "1" : "0" } }),
+              el("label", { for: id }, item.text));
+  }));
+  if (!t.checklist.length) fill($("checklist"), el("li", { class: "hint" }, "No documents listed for this task."));
+  fill($("state-choices"), stateChoices(t, insight.next_states));
+  $("recovered-field").hidden = true;
+  $("recovered").value = "";
+  $("note").value = "";
+  $("dirty").textContent = "";
+  fill($("notes"), t.notes.length ? t.notes.map((n) => el("li", {}, el("span", { class: "when" }, when(n.at)), " ",
+                                                               el("strong", {}, n.author), `: ${n.text}`))
+    : el("li", { class: "hint" }, "No notes yet."));
+  fill($("timeline"), t.timeline.map(timelineItem));
+  fill($("audit-rows"), audit.entries.map((a) => el("tr", {},
+    el("td", { class: "when" }, when(a.at)), el("td", {}, a.actor), el("td", {}, a.change),
+    el("td", { class: "state" }, `${a.from_state ? `${a.from_state} → ` : ""}${a.to_state}`), el("td", {}, a.note || ""))));
+  const kind = insight.letter.kind;
+  $("letter-info").textContent = kind === "appeal" ? "One appeal letter covers this claim's appealable tasks with this payer."
+    : kind === "reopening" ? "This task takes a reopening request (Medicare clerical-error route), not an appeal."
+      : `No letter for this task: its next step is to ${words(t.action)}.`;
+  $("letter-show").disabled = !kind;
+  $("letter-pdf").disabled = !kind;
+  $("letter").hidden = true;
+  for (const row of $("task-rows").children) row.classList.toggle("is-current", row.dataset.taskId === t.id);
+}
+
+async function openTask(id, { focus = true } = {}) {
+  warn("");
+  try {
+    const [t, insight, audit] = await Promise.all([api.task(id), api.decisions(id), api.audit(id)]);
+    renderTask(t, insight, audit);
+    if (focus) $("main").focus();
+  } catch (err) {
+    problem(err);
+  }
+}
+
+function pendingChanges() {
+  const t = state.task;
+  const body = { version: t.version };
+  const marks = [...document.querySelectorAll("#checklist input[type=checkbox]")]
+    .filter((box) => box.checked !== (box.dataset.was === "1"))
+    .map((box) => ({ id: box.value, done: box.checked }));
+  if (marks.length) body.checklist = marks;
+  const note = $("note").value.trim();
+  if (note) body.note = note;
+  const chosen = document.querySelector("#state-choices input[name=to_state]:checked");
+  if (chosen && chosen.value) body.state = chosen.value;
+  const recovered = $("recovered").value.trim();
+  if (body.state === "won" && recovered) body.recovered_amount = Number(recovered);
+  return body;
+}
+
+async function save() {
+  if (!state.task) return;
+  const body = pendingChanges();
+  if (Object.keys(body).length === 1) {
+    say("Nothing to save: tick a checklist item, write a note or choose a state first.");
+    return;
+  }
+  if (body.state === "written_off" && !body.note) {
+    warn("A write-off needs a reason: write it in the note.");
+    $("note").focus();
+    return;
+  }
+  try {
+    const saved = await api.update(state.task.id, body);
+    const parts = [];
+    if (body.checklist) parts.push(`${body.checklist.length} checklist item(s)`);
+    if (body.note) parts.push("a note");
+    if (body.state) parts.push(`state ${FRIENDLY_STATES[saved.state] || saved.state}`);
+    await openTask(saved.id, { focus: false });
+    say(`Saved ${parts.join(", ")}. The task is now ${FRIENDLY_STATES[saved.state] || saved.state}.`);
+    await loadTasks();
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "version_conflict") {
+      warn("Someone changed this task since you opened it. It has been reloaded: check it and save again.");
+      await openTask(state.task.id, { focus: false });
+    } else {
+      problem(err);
+    }
+  }
+}
+
+async function showLetter() {
+  if (!state.task || $("letter-show").disabled) return;
+  try {
+    const text = await api.letterText(state.task.id);
+    const box = $("letter");
+    box.textContent = text;
+    box.hidden = false;
+    box.focus();
+    say("Letter draft shown below. Fill the [to complete] blanks before sending.");
+  } catch (err) {
+    problem(err);
+  }
+}
+
+async function downloadPdf() {
+  if (!state.task) return;
+  try {
+    const blob = await api.letterPdf(state.task.id);
+    const url = URL.createObjectURL(blob);
+    const link = el("a", { href: url, download: `letter-${state.task.id}.pdf` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    say("Letter PDF downloaded.");
+  } catch (err) {
+    problem(err);
+  }
+}
+
+// -- wiring ----------------------------------------------------------------------------------------------------------
+
+function onKey(event) {
+  const help = $("help");
+  if (help.open) return;
+  if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
+    if (state.task) {
+      event.preventDefault();
+      save();
+    }
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target) || !state.me) return;
+  if (event.key === "n" || event.key === "N") {
+    event.preventDefault();
+    nextTask();
+  } else if (event.key === "l" || event.key === "L") {
+    event.preventDefault();
+    showLetter();
+  } else if (event.key === "/") {
+    event.preventDefault();
+    $("f-state").focus();
+  } else if (event.key === "?") {
+    event.preventDefault();
+    help.showModal();
+  }
+}
+
+function wire() {
+  $("signin-form").addEventListener("submit", (e) => { e.preventDefault(); signIn($("token").value); });
+  $("sign-out").addEventListener("click", () => signOut());
+  $("next-task").addEventListener("click", nextTask);
+  $("show-help").addEventListener("click", () => $("help").showModal());
+  $("queue-select").addEventListener("change", async (e) => {
+    state.queue = e.target.value;
+    await loadTasks().catch(problem);
+  });
+  $("filters").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    state.filters = readFilters();
+    await loadTasks().catch(problem);
+    say("Filters applied.");
+  });
+  $("filters").addEventListener("reset", () => setTimeout(async () => {
+    state.filters = readFilters();
+    await loadTasks().catch(problem);
+    say("Filters cleared.");
+  }));
+  $("more-tasks").addEventListener("click", () => loadTasks({ append: true }).catch(problem));
+  $("work").addEventListener("submit", (e) => { e.preventDefault(); save(); });
+  $("work").addEventListener("change", (e) => {
+    if (e.target.name === "to_state") $("recovered-field").hidden = e.target.value !== "won";
+    $("dirty").textContent = "Unsaved changes.";
+  });
+  $("note").addEventListener("input", () => { $("dirty").textContent = "Unsaved changes."; });
+  $("letter-show").addEventListener("click", showLetter);
+  $("letter-pdf").addEventListener("click", downloadPdf);
+  document.addEventListener("keydown", onKey);
+}
+
+wire();
+state.filters = readFilters();
+const saved = token.get();
+if (saved) signIn(saved); else $("token").focus();

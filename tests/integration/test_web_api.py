@@ -1,0 +1,204 @@
+"""The web page's read routes and the appeal letters, on tasks the stream opened from a published scenario (the
+session worker classifies it): the letter's LCD crosswalk comes from the patient's claim history in the database,
+the PDF carries the same text, a Medicare modifier denial gets a reopening request, and the worker serves the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import urllib.error
+import urllib.request
+
+import pytest
+from pypdf import PdfReader
+
+from tests.integration.test_api_support import running_api
+from tests.integration.test_web_support import Scenario, day, publish_scenario
+
+
+@pytest.fixture(scope="module")
+async def world(stack, worker, db):
+    import uuid
+
+    run = uuid.uuid4().hex[:8]
+    s = await publish_scenario(stack, db, run)
+    async with running_api(stack.direct_database_url) as api:
+        token = await api.token(f"appeals-{run}", ["appeals", "coding"], user="ann")
+        outsider = await api.token(f"billing-{run}", ["billing"], user="bob")
+        yield s, api, token, outsider
+
+
+async def _letter(api, token: str, task_id: str, fmt: str = "md") -> tuple[int, str, bytes]:
+    async with api.session.get(f"{api.base}/api/tasks/{task_id}/letter", params={"format": fmt},
+                               headers={"Authorization": f"Bearer {token}"}) as resp:
+        return resp.status, resp.headers.get("Content-Type", ""), await resp.read()
+
+
+def _private_values(s: Scenario) -> list[str]:
+    return ["DOE, JANE", "1958-04-02", s.member_id, s.patient_ref]
+
+
+async def test_the_appeal_letter_argues_medical_necessity_from_the_claim_history(world):
+    s, api, token, _ = world
+    status, content_type, body = await _letter(api, token, s.necessity_task)
+    assert status == 200 and content_type.startswith("text/markdown"), body[:300]
+    text = body.decode()
+    deadline = await api.pool.fetchval("SELECT deadline FROM appeal_tasks WHERE task_id = $1", s.necessity_task)
+    assert text.startswith("# Medicare redetermination\n")
+    for expected in (
+        f"**Payer claim number:** ICN-{s.necessity_claim}",
+        f"**Patient account number:** {s.necessity_claim}",
+        "**Diagnoses (ICD-10-CM):** M54.16, M51.26",
+        "**Amount in dispute:** $1,800.00",
+        "**Request:** Medicare redetermination (first level of appeal)",
+        # the denied lines with the codes' plain meanings (paraphrased tables)
+        f"| 1 | {day(-40)} | 64483 (lumbar/sacral transforaminal epidural steroid injection) | 64483-RT | "
+        "$1,200.00 |",
+        "payer deems the service not medically necessary. N115: decision based on a Local Coverage Determination",
+        # the LCD crosswalk, from the history the worker stored
+        "Medicare LCD for epidural steroid injections",
+        f"| Pain duration | Radicular pain for at least 4 weeks (acute herpes zoster excepted) | care for this patient "
+        f"on file since {day(-200)} (22 weeks before the procedure) | met |",
+        f"physical therapy or manipulation billed on 2 dates ({day(-150)} to {day(-143)}); office visits on "
+        f"{day(-200)} | met |",
+        f"| Prior relief | A repeat injection needs at least 50% sustained relief or functional gain after the prior "
+        f"one | earlier procedures on {day(-100)};",
+        f"| Levels per session | Transforaminal: no more than 2 levels per session; interlaminar or caudal: 1 level | "
+        f"2 levels billed on {day(-40)} (a bilateral level counts once) | met |",
+        f"1 earlier lumbar/sacral epidural steroid injection session in the 12 months before ({day(-100)}); "
+        "limit 4 | met |",
+        f"must reach the Medicare Administrative Contractor (MAC) by {deadline.isoformat()} (Medicare "
+        "redetermination: 120 days from receipt",
+        "[to complete: patient name]",
+    ):
+        assert expected in text, expected
+    for value in _private_values(s):
+        assert value not in text
+
+
+async def test_the_pdf_letter_carries_the_same_text(world):
+    s, api, token, _ = world
+    status, content_type, body = await _letter(api, token, s.necessity_task, "pdf")
+    assert status == 200 and content_type == "application/pdf" and body.startswith(b"%PDF-")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+    flat = " ".join(text.split())
+    for expected in ("Medicare redetermination", f"ICN-{s.necessity_claim}", "Pain duration", "Conservative care",
+                     "Sessions in 12 months", "Local Coverage Determination", "Enclosures",
+                     "Medicare redetermination (first level of appeal)"):
+        assert expected in flat, expected
+    for value in _private_values(s):
+        assert value not in flat
+
+
+async def test_checklist_items_ticked_on_the_task_become_the_enclosures(world):
+    s, api, token, _ = world
+    _, task = await api.call("GET", f"/api/tasks/{s.necessity_task}", token=token)
+    item = next(i for i in task["checklist"] if i["id"] == "imaging-report")
+    status, _ = await api.call("PATCH", f"/api/tasks/{s.necessity_task}", token=token,
+                               body={"checklist": [{"id": "imaging-report", "done": True}]})
+    assert status == 200
+    _, _, body = await _letter(api, token, s.necessity_task)
+    head, enclosures = body.decode().split("## Enclosures", 1)
+    assert item["text"] in enclosures
+    still_to_gather = next(line for line in head.splitlines() if "Not yet gathered" in line)
+    assert item["text"] not in still_to_gather and "Prior-injection log" in still_to_gather
+
+
+async def test_a_medicare_modifier_denial_gets_a_reopening_request(world):
+    s, api, token, _ = world
+    status, _, body = await _letter(api, token, s.reopening_task)
+    text = body.decode()
+    assert status == 200, text
+    assert text.startswith("# Request for a clerical-error reopening\n")
+    assert "42 CFR 405.980(a)(3)" in text and "20552" in text and "CO-4" in text
+    assert "**Request:** Request for a clerical-error reopening" in text
+    assert "Medicare redetermination (first level" not in text  # a reopening, not an appeal
+    _, timeline = await api.call("GET", f"/api/tasks/{s.reopening_task}", token=token)
+    assert [e["kind"] for e in timeline["timeline"]] == ["submitted", "remittance", "reversal", "remittance"]
+
+
+async def test_another_teams_token_gets_no_letter_and_no_decisions(world):
+    s, api, _, outsider = world
+    status, _, body = await _letter(api, outsider, s.necessity_task)
+    assert status == 403 and b'"forbidden"' in body
+    status, body = await api.call("GET", f"/api/tasks/{s.necessity_task}/decisions", token=outsider)
+    assert (status, body["error"]) == (403, "forbidden")
+    status, body = await api.call("GET", "/api/worklist", token=outsider, params={"payer": s.payer_id})
+    assert status == 200 and body["tasks"] == []
+
+
+async def test_the_worklist_filters_by_cpt_family_and_shows_how_close_the_deadline_is(world):
+    s, api, token, _ = world
+    status, page = await api.call("GET", "/api/worklist", token=token,
+                                  params={"payer": s.payer_id, "family": "esi_transforaminal"})
+    assert status == 200, page
+    assert [t["id"] for t in page["tasks"]] == [s.necessity_task]
+    (task,) = page["tasks"]
+    assert task["families"] == ["esi_transforaminal"]
+    assert task["urgency"]["clock"] == "deadline" and task["urgency"]["due"] == task["deadline"]
+    assert task["urgency"]["level"] in ("later", "approaching", "close", "urgent")
+    _, none = await api.call("GET", "/api/worklist", token=token, params={"payer": s.payer_id,
+                                                                          "family": "facet_injection"})
+    assert none["tasks"] == []
+    _, mismatch = await api.call("GET", "/api/worklist", token=token, params={
+        "payer": s.payer_id, "family": "esi_transforaminal", "cpt": "20552"})
+    assert mismatch["tasks"] == [] and mismatch["next_offset"] is None
+    _, by_code = await api.call("GET", "/api/worklist", token=token, params={"payer": s.payer_id, "cpt": "64484"})
+    assert [t["id"] for t in by_code["tasks"]] == [s.necessity_task]
+    _, tpi = await api.call("GET", "/api/worklist", token=token, params={"payer": s.payer_id, "family": "tpi",
+                                                                         "category": "coding"})
+    assert [t["id"] for t in tpi["tasks"]] == [s.reopening_task]
+    status, body = await api.call("GET", "/api/worklist", token=token, params={"family": "no_such_family"})
+    assert (status, body["error"]) == (422, "unknown_family")
+    _, facets = await api.call("GET", "/api/worklist/facets", token=token)
+    assert s.payer_id in facets["payers"] and "medical_necessity" in facets["categories"]
+    esi = next(f for f in facets["families"] if f["id"] == "esi_transforaminal")
+    assert set(esi["codes"]) >= {"64483", "64484"}
+
+
+async def test_decisions_explain_the_task_with_plain_code_meanings(world):
+    s, api, token, _ = world
+    status, body = await api.call("GET", f"/api/tasks/{s.necessity_task}/decisions", token=token)
+    assert status == 200, body
+    assert [(d["line_id"], d["group"], d["reason"], d["remarks"]) for d in body["decisions"]] == [
+        ("1", "CO", "50", ["N115"]), ("2", "CO", "50", ["N115"])]
+    first = body["decisions"][0]
+    assert "CO-50" in first["explanation"] and first["rule_id"]
+    assert {c["code"]: c["meaning"] for c in first["codes"]}["N115"] == \
+        "decision based on a Local Coverage Determination"
+    assert body["letter"] == {"kind": "appeal"}
+    assert "submitted" in body["next_states"] and "won" in body["next_states"]
+    _, reopening = await api.call("GET", f"/api/tasks/{s.reopening_task}/decisions", token=token)
+    assert reopening["letter"] == {"kind": "reopening"}
+
+
+def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+async def test_the_worker_serves_the_page_and_its_assets_with_a_strict_policy(worker):
+    base = f"http://127.0.0.1:{worker.port}"
+    status, headers, body = await asyncio.to_thread(_get, base + "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "script-src 'self'" in headers["Content-Security-Policy"] and headers["X-Frame-Options"] == "DENY"
+    assert b'<script type="module" src="/web/app.js">' in body
+    for name, kind in (("app.js", "text/javascript"), ("api.js", "text/javascript"), ("app.css", "text/css")):
+        status, headers, _ = await asyncio.to_thread(_get, f"{base}/web/{name}")
+        assert status == 200 and headers["Content-Type"].startswith(kind), name
+    for bad in ("/web/missing.js", "/web/..%2Fapp.py", "/web/%2e%2e/__init__.py"):
+        status, _, _ = await asyncio.to_thread(_get, base + bad)
+        assert status == 404, bad
+
+
+async def test_the_standalone_api_serves_the_page_too(world):
+    _, api, _, _ = world
+    async with api.session.get(api.base + "/") as resp:
+        assert resp.status == 200 and resp.content_type == "text/html"
+        assert "Denials work queue" in await resp.text()
+    async with api.session.get(api.base + "/web/dom.js") as resp:
+        assert resp.status == 200 and "textContent" in await resp.text()

@@ -1,0 +1,186 @@
+"""Helpers shared by the web page and letter tests (this module holds no tests): a pain-management scenario
+published through the session worker (one patient's history, a Medicare medical-necessity denial of a
+transforaminal epidural, a paid-then-reversed trigger-point claim that comes back denied for a modifier), and a
+copy of the scenario's rows into a private database, so a test that leases tasks touches nobody else's rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+
+from service.adapters.migrate import migrate
+from service.domain.tasks import task_id_for
+from tests.support import events
+from tests.support.kafka import publish_json
+from tests.support.ports import eventually
+
+TODAY = dt.date.today()
+TABLES = ("claims", "claim_events", "remittances", "service_lines", "procedure_history", "decisions",
+          "appeal_tasks", "task_events")
+
+
+def day(offset: int) -> str:
+    return (TODAY + dt.timedelta(days=offset)).isoformat()
+
+
+def at(offset: int, hour: int = 9) -> str:
+    return f"{day(offset)}T{hour:02d}:00:00Z"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    run: str
+    payer_id: str
+    patient_ref: str
+    member_id: str
+    necessity_claim: str  # transforaminal ESI, two levels, CO-50 + N115 (Medicare): appeal
+    reopening_claim: str  # trigger points paid, reversed, denied CO-4: Medicare clerical-error reopening
+    history_claims: tuple[str, ...]
+    necessity_task: str
+    reopening_task: str
+
+    @property
+    def claim_ids(self) -> list[str]:
+        return [self.necessity_claim, self.reopening_claim, *self.history_claims]
+
+
+def scenario(run: str) -> Scenario:
+    payer_id = f"MCR-{run}"
+    d, r = f"PC-{run}-D", f"PC-{run}-R"
+    return Scenario(run=run, payer_id=payer_id, patient_ref=f"MRN-{run}", member_id=f"1EG{run[:6].upper()}",
+                    necessity_claim=d, reopening_claim=r,
+                    history_claims=(f"PC-{run}-H1", f"PC-{run}-H2", f"PC-{run}-H3"),
+                    necessity_task=task_id_for(d, payer_id, "medical_necessity"),
+                    reopening_task=task_id_for(r, payer_id, "coding"))
+
+
+def _payer(s: Scenario) -> dict:
+    return {"id": s.payer_id, "name": "Medicare Part B (test MAC)", "type": "medicare"}
+
+
+def _patient(s: Scenario, *, name: bool = False) -> dict:
+    out = {"member_id": s.member_id, "patient_ref": s.patient_ref}
+    if name:
+        out.update(name="DOE, JANE", birth_date="1958-04-02")
+    return out
+
+
+def _submitted(s: Scenario, event_id: str, claim_id: str, lines: list[tuple[str, str, list[str], float, int]],
+               occurred: str, *, frequency: str = "1", original: str | None = None) -> dict:
+    built = [{"line_id": lid, "procedure": {"code": code, "modifiers": mods}, "units": 1, "charge": charge,
+              "service_date": day(offset), "diagnosis_pointers": [1]} for lid, code, mods, charge, offset in lines]
+    event = events.submitted(event_id, claim_id, payer=_payer(s), lines=built, occurred_at=occurred,
+                             frequency_code=frequency, original_payer_claim_number=original)
+    dates = sorted(x["service_date"] for x in built)
+    event["claim"].update(service_date_from=dates[0], service_date_to=dates[-1], patient=_patient(s),
+                          diagnoses=["M54.16", "M51.26"])
+    return event
+
+
+def _remittance(s: Scenario, event_id: str, claim_id: str, lines: list[dict], occurred: str, notice: str, *,
+                status_code: str = "1") -> dict:
+    event = events.remittance(event_id, claim_id, payer=_payer(s), lines=lines, occurred_at=occurred,
+                              production_date=notice, status_code=status_code, patient=_patient(s, name=True),
+                              trace_number=f"EFT-{event_id}", payer_claim_number=f"ICN-{claim_id}")
+    dates = sorted(x["service_date"] for x in lines)
+    event["claim"].update(filing_indicator="MB", service_date_from=dates[0], service_date_to=dates[-1])
+    return event
+
+
+async def publish_scenario(stack, db: asyncpg.Pool, run: str) -> Scenario:
+    """Publish the scenario and wait until the worker has opened both tasks (and applied the whole history)."""
+    s = scenario(run)
+    h1, h2, h3 = s.history_claims
+    statuses = [
+        _submitted(s, f"st-{run}-h1", h1, [("1", "99204", [], 250.00, -200)], at(-199)),
+        _submitted(s, f"st-{run}-h2", h2, [("1", "97110", ["GP"], 90.00, -150), ("2", "97110", ["GP"], 90.00, -143)],
+                   at(-140)),
+        _submitted(s, f"st-{run}-h3", h3, [("1", "64483", ["RT"], 1200.00, -100)], at(-99)),
+        _submitted(s, f"st-{run}-d", s.necessity_claim,
+                   [("1", "64483", ["RT"], 1200.00, -40), ("2", "64484", ["RT"], 600.00, -40)], at(-38)),
+        {"event_id": f"ak-{run}-d", "schema_version": 1, "kind": "acknowledgement", "occurred_at": at(-37),
+         "payer": _payer(s), "claim": {"claim_id": s.necessity_claim, "total_charge": 1800.00},
+         "status": {"category": "A1", "code": "20", "entity": "PR", "effective_date": day(-37)}},
+        _submitted(s, f"st-{run}-r", s.reopening_claim, [("1", "20552", [], 150.00, -35)], at(-34)),
+    ]
+    await publish_json(stack.bootstrap, "claims.status.v1", statuses)
+    async def submissions_applied() -> bool:
+        history = await db.fetchval("SELECT count(*) FROM procedure_history WHERE claim_id = ANY($1::text[])",
+                                    [*s.history_claims, s.necessity_claim, s.reopening_claim])
+        acknowledged = await db.fetchval("SELECT count(*) FROM claim_events WHERE event_id = $1", f"ak-{run}-d")
+        return history == 7 and acknowledged == 1
+
+    await eventually(submissions_applied, timeout=90, message="the worker to apply the submissions")
+
+    denied = [events.line("1", "64483", ["RT"], charge=1200.00, paid=0.00, service_date=day(-40), remarks=["N115"],
+                          adjustments=[{"group": "CO", "reason": "50", "amount": 1200.00}]),
+              events.line("2", "64484", ["RT"], charge=600.00, paid=0.00, service_date=day(-40), remarks=["N115"],
+                          adjustments=[{"group": "CO", "reason": "50", "amount": 600.00}])]
+    paid_h3 = [events.line("1", "64483", ["RT"], charge=1200.00, paid=812.40, allowed=1015.50, service_date=day(-100),
+                           adjustments=[{"group": "CO", "reason": "45", "amount": 184.50},
+                                        {"group": "PR", "reason": "2", "amount": 203.10}])]
+    tpi_paid = [events.line("1", "20552", [], charge=150.00, paid=80.00, allowed=80.00, service_date=day(-35),
+                            adjustments=[{"group": "CO", "reason": "45", "amount": 70.00}])]
+    tpi_reversal = [dict(x, charge=-x["charge"], paid=-x["paid"], allowed=-x["allowed"],
+                         adjustments=[dict(a, amount=-a["amount"]) for a in x["adjustments"]]) for x in tpi_paid]
+    tpi_denied = [events.line("1", "20552", [], charge=150.00, paid=0.00, service_date=day(-35),
+                              adjustments=[{"group": "CO", "reason": "4", "amount": 150.00}])]
+    await publish_json(stack.bootstrap, "claims.remittance.v1", [
+        _remittance(s, f"rm-{run}-h3", h3, paid_h3, at(-80), day(-81)),
+        _remittance(s, f"rm-{run}-d", s.necessity_claim, denied, at(-10), day(-11)),
+        _remittance(s, f"rm-{run}-r1", s.reopening_claim, tpi_paid, at(-20), day(-21)),
+        _remittance(s, f"rm-{run}-r2", s.reopening_claim, tpi_reversal, at(-15), day(-16), status_code="22"),
+        _remittance(s, f"rm-{run}-r3", s.reopening_claim, tpi_denied, at(-15, 10), day(-16)),
+    ])
+    await eventually(lambda: db.fetchval(
+        "SELECT count(*) = 2 FROM appeal_tasks WHERE task_id = ANY($1::text[])",
+        [s.necessity_task, s.reopening_task]), timeout=90, message="the worker to open both tasks")
+    return s
+
+
+async def _columns(conn: asyncpg.Connection, table: str) -> list[str]:
+    """The table's columns without its serial id (a fresh copy numbers its rows itself)."""
+    rows = await conn.fetch(
+        """SELECT column_name FROM information_schema.columns
+           WHERE table_schema = 'public' AND table_name = $1 AND column_name <> 'id' ORDER BY ordinal_position""",
+        table)
+    return [r["column_name"] for r in rows]
+
+
+async def copy_scenario(source_url: str, target_url: str, s: Scenario) -> None:
+    """Copy the scenario's rows (claims, timeline, remittances, history, decisions, tasks, audit) into a migrated
+    private database. Only rows of the scenario's claims: other tests' rows never leave the session database."""
+    source = await asyncpg.connect(source_url)
+    target = await asyncpg.connect(target_url)
+    try:
+        await migrate(target)
+        task_ids = [r["task_id"] for r in await source.fetch(
+            "SELECT task_id FROM appeal_tasks WHERE claim_id = ANY($1::text[])", s.claim_ids)]
+        for table in TABLES:
+            columns = await _columns(source, table)
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            if table == "task_events":
+                rows = await source.fetch(f"SELECT {quoted} FROM task_events WHERE task_id = ANY($1::text[]) "
+                                          "ORDER BY id", task_ids)
+            else:
+                rows = await source.fetch(f"SELECT {quoted} FROM {table} WHERE claim_id = ANY($1::text[])",
+                                          s.claim_ids)
+            if rows:
+                await target.copy_records_to_table(table, records=[tuple(r) for r in rows], columns=columns)
+    finally:
+        await source.close()
+        await target.close()
+
+
+@asynccontextmanager
+async def scenario_database(stack, s: Scenario) -> AsyncIterator[str]:
+    """A private database holding a copy of the scenario (dropped afterwards)."""
+    from tests.integration.test_api_support import private_database
+
+    async with private_database(stack.direct_database_url) as url:
+        await copy_scenario(stack.direct_database_url, url, s)
+        yield url
