@@ -100,7 +100,7 @@ def task_from_row(r: asyncpg.Record) -> Task:
         source_event_id=r["source_event_id"], deadline=r["deadline"], deadline_basis=r["deadline_basis"],
         filing_deadline=r["filing_deadline"], lines=task_lines_from_json(r["lines"]),
         checklist=checklist_from_json(r["checklist"]), recovered_amount=r["recovered_amount"],
-        closed_at=r["closed_at"], version=r["version"],
+        closed_at=r["closed_at"], version=r["version"], origin=r["origin"],
         appeal_level=r.get("appeal_level") or 1, recouped_amount=r.get("recouped_amount"),
     )
 
@@ -191,6 +191,8 @@ class PostgresUnitOfWork:
                 claim_id=r["claim_id"], state=r["state"], state_at=r["state_at"], patient_key=r["patient_key"],
                 submission=sub, adjudicated_payers=set(r["adjudicated_payers"]), forwarded=r["forwarded"],
                 payer_claim_numbers=set(r["payer_claim_numbers"]), last_event_at=r["last_event_at"],
+                line_outcomes={k: (dt.datetime.fromisoformat(v[0]), bool(v[1]))
+                               for k, v in (r["line_outcomes"] or {}).items()},
             )
         for r in await self.conn.fetch("SELECT * FROM appeal_tasks WHERE claim_id = ANY($1::text[])", ids):
             claims[r["claim_id"]].tasks[r["task_id"]] = task_from_row(r)
@@ -235,7 +237,7 @@ class PostgresUnitOfWork:
                        service_date_from = COALESCE($10, claims.service_date_from),
                        service_date_to = COALESCE($11, claims.service_date_to),
                        adjudicated_payers = $12, payer_claim_numbers = $13, forwarded = $14, last_event_at = $15,
-                       updated_at = now()
+                       line_outcomes = $16, updated_at = now()
                    WHERE claim_id = $1""",
                 [(cl.claim_id, cl.patient_key, cl.state, cl.state_at,
                   cl.submission.payer.id if cl.submission else None,
@@ -245,7 +247,8 @@ class PostgresUnitOfWork:
                   cl.submission.total_charge if cl.submission else None,
                   cl.submission.service_date_from if cl.submission else None,
                   cl.submission.service_date_to if cl.submission else None,
-                  sorted(cl.adjudicated_payers), sorted(cl.payer_claim_numbers), cl.forwarded, cl.last_event_at)
+                  sorted(cl.adjudicated_payers), sorted(cl.payer_claim_numbers), cl.forwarded, cl.last_event_at,
+                  {k: [at.isoformat(), paid] for k, (at, paid) in cl.line_outcomes.items()})
                  for cl in ch.claims])
         if ch.timeline:
             await c.executemany(
@@ -271,7 +274,7 @@ class PostgresUnitOfWork:
                            charge, allowed, paid, service_date, remarks)
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""", lines)
             sessions = [(r.patient_key, r.claim_id, x.line_id, x.service_date, x.procedure.code,
-                         list(x.procedure.modifiers), x.paid > 0, r.occurred_at)
+                         list(x.procedure.modifiers), x.covered, r.occurred_at)
                         for r in originals if r.patient_key and not r.is_reversal
                         for x in r.lines if x.service_date]
             await self._upsert_history(sessions)
@@ -303,9 +306,10 @@ class PostgresUnitOfWork:
                 """INSERT INTO appeal_tasks (task_id, claim_id, payer_id, payer_type, category, action, queue, state,
                        appealable, amount_at_risk, recovered_amount, recoverability, deadline, deadline_basis,
                        filing_deadline, explanation, rule_ids, lines, checklist, source_event_id, opened_at,
-                       last_event_at, closed_at, version, priority, priority_parts, appeal_level, recouped_amount)
+                       last_event_at, closed_at, version, priority, priority_parts, appeal_level, recouped_amount,
+                       origin)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                           $20, $21, $22, $23, $24, $25, $26, $27, $28)
+                           $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
                    ON CONFLICT (task_id) DO UPDATE SET action = EXCLUDED.action, queue = EXCLUDED.queue,
                        state = EXCLUDED.state, appealable = EXCLUDED.appealable,
                        amount_at_risk = EXCLUDED.amount_at_risk, recovered_amount = EXCLUDED.recovered_amount,
@@ -320,7 +324,8 @@ class PostgresUnitOfWork:
                   t.appealable, t.amount_at_risk, t.recovered_amount, t.recoverability, t.deadline, t.deadline_basis,
                   t.filing_deadline, t.explanation, list(t.rule_ids), task_lines_to_json(t.lines),
                   checklist_to_json(t.checklist), t.source_event_id, t.opened_at, t.last_event_at, t.closed_at,
-                  t.version, t.priority, t.priority_parts, t.appeal_level, t.recouped_amount) for t in tasks])
+                  t.version, t.priority, t.priority_parts, t.appeal_level, t.recouped_amount, t.origin)
+                 for t in tasks])
             for t in tasks:
                 t.changed = False
         if ch.task_audit:

@@ -49,6 +49,16 @@ FORWARDED_STATUSES = frozenset({"19", "20", "21"})
 CORRECTABLE_ACTIONS = frozenset({"corrected_claim", "new_claim", "reopening", "obtain_authorization"})
 
 
+# 277 buckets that show the payer took the claim in (a rejection before them has been answered).
+ACCEPTED_BUCKETS = frozenset({"acknowledged", "accepted", "pending", "finalized", "paid", "denied", "adjusted",
+                              "forwarded", "zero_pay", "info_requested"})
+
+
+def _is_rejection_task(task: Task) -> bool:
+    """A fix-and-resubmit task a 277CA rejection opened."""
+    return task.origin == "status:rejected"
+
+
 def _copy(task: Task) -> Task:
     snapshot = copy.copy(task)
     snapshot.changed = False
@@ -104,6 +114,9 @@ class Claim:
     timeline: list[TimelineEntry] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     changed: bool = False
+    # the latest adjudication of each line by each payer: "payer\x1fline" -> (event time, paid), so a late, older
+    # denial never opens a task for a line a newer remittance already paid
+    line_outcomes: dict[str, tuple[dt.datetime, bool]] = field(default_factory=dict)
     # decisions folded into an existing task of another cause (an upheld appeal's CARC 193):
     # (remittance event id, line id, adjustment index) -> task id
     routed_decisions: dict[tuple[str, str | None, int], str] = field(default_factory=dict)
@@ -160,6 +173,8 @@ class Claim:
         self._set_state("voided" if sub.frequency_code == "8" else "submitted", sub.occurred_at)
         if sub.is_correction:
             self._resolve_answered_tasks(sub)
+        else:
+            self._resolve_rejections(sub.payer.id, sub.event_id, sub.occurred_at, "answered by a new submission")
 
     def _resolve_answered_tasks(self, sub: Submission) -> None:
         """A corrected or voided claim answers the fix-and-resubmit tasks of its payer."""
@@ -171,6 +186,13 @@ class Claim:
                     and task.last_event_at <= sub.occurred_at:
                 self._move(task, "resolved", sub.event_id, sub.occurred_at,
                            f"answered by a frequency-{sub.frequency_code} claim")
+
+    def _resolve_rejections(self, payer_id: str, cause: str, at: dt.datetime, why: str) -> None:
+        """A 277CA rejection's fix-and-resubmit task is answered once the claim is sent again and accepted: by a new
+        submission, an acceptance (A1/A2) or any later adjudication by that payer."""
+        for task in self.tasks.values():
+            if task.payer_id == payer_id and task.is_open and _is_rejection_task(task) and task.last_event_at < at:
+                self._move(task, "resolved", cause, at, why)
 
     # -- remittances -----------------------------------------------------------------------------------------------
 
@@ -195,16 +217,33 @@ class Claim:
         self.events.append(RemittanceClassified(remittance=remit, decisions=tuple(decisions)))
         if remit.is_reversal:
             self._set_state("reversed", at)
+            self._remember_outcomes(remit)
             return
         self.adjudicated_payers.add(remit.payer.id)
         if remit.status_code in FORWARDED_STATUSES:
             self.forwarded = True
         self._set_state(self._state_after(remit, denied), at)
+        self._resolve_rejections(remit.payer.id, remit.event_id, at, "the payer accepted and adjudicated the claim")
         self._close_paid_tasks(remit, denied)
         folded = self._record_appeal_results(remit, denied)
-        self._open_or_update_tasks(remit, [d for d in denied if opens_task(d) and _key(remit, d) not in folded],
-                                   expectations or {})
+        self._open_or_update_tasks(remit, [d for d in denied if opens_task(d) and _key(remit, d) not in folded
+                                           and not self._paid_since(remit, d)], expectations or {})
+        self._remember_outcomes(remit)
         self._request_patient_billing(remit, decisions)
+
+    def _paid_since(self, remit: Remittance, d: Decision) -> bool:
+        """A newer remittance of the same payer already paid this line: the late denial opens no task."""
+        if d.line_id is None:
+            return False
+        outcome = self.line_outcomes.get(f"{remit.payer.id}\x1f{d.line_id}")
+        return outcome is not None and outcome[0] > remit.occurred_at and outcome[1]
+
+    def _remember_outcomes(self, remit: Remittance) -> None:
+        for line in remit.lines:
+            key = f"{remit.payer.id}\x1f{line.line_id}"
+            known = self.line_outcomes.get(key)
+            if known is None or known[0] <= remit.occurred_at:
+                self.line_outcomes[key] = (remit.occurred_at, line.paid > 0 and not remit.is_reversal)
 
     def decision_task_id(self, remit: Remittance, decision: Decision) -> str | None:
         """The task a decision of this remittance belongs to: the task an upheld appeal folded it into, else the task
@@ -399,6 +438,9 @@ class Claim:
         claim_level = next((d for d in decisions if d.line_id is None), decisions[0] if decisions else None)
         if claim_level is not None:
             self._set_state(claim_level.bucket, at)
+            if claim_level.bucket in ACCEPTED_BUCKETS:
+                self._resolve_rejections(report.payer.id, report.event_id, at,
+                                         f"the payer accepted the claim ({s.category})")
         for decision in decisions:
             if decision.category and decision.queue:
                 self._open_status_task(report, decision)
@@ -420,7 +462,8 @@ class Claim:
         )
         if task is None:
             task = open_task(self.claim_id, report.payer.id, report.payer.type, [lead],
-                             source_event_id=report.event_id, at=report.occurred_at)
+                             source_event_id=report.event_id, at=report.occurred_at,
+                             origin=f"status:{decision.bucket}")
             self.tasks[tid] = task
             self._task_event(task, "opened", None, report.event_id, report.occurred_at)
         else:

@@ -53,6 +53,12 @@ class RemitLine:
     adjudicated_procedure: Procedure | None = None
     units_paid: Decimal | None = None
 
+    @property
+    def covered(self) -> bool:
+        """The payer covered the service (paid it, or allowed it and applied it to the deductible): it counts as a
+        session in the patient's history even when nothing was paid."""
+        return self.paid > 0 or (self.allowed is not None and self.allowed > 0)
+
 
 @dataclass(frozen=True, slots=True)
 class Remittance:

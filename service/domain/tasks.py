@@ -104,6 +104,7 @@ class Task:
     # redetermination), and what provider-level recoupments took back from the claim after the task was won.
     appeal_level: int = 1
     recouped_amount: Decimal | None = None
+    origin: str = "remittance"  # what opened it: "remittance", or "status:<bucket>" for a 277/277CA
 
     @property
     def is_open(self) -> bool:
@@ -263,7 +264,7 @@ def expiry_note(task: Task) -> str:
 
 
 def open_task(claim_id: str, payer_id: str, payer_type: str, decisions: list[Decision], *, source_event_id: str,
-              at: dt.datetime) -> Task:
+              at: dt.datetime, origin: str = "remittance") -> Task:
     """A new task from the denial decisions of one cause (all share category)."""
     lead = max(decisions, key=lambda d: (d.amount, -d.adjustment_index))
     task = Task(
@@ -272,7 +273,7 @@ def open_task(claim_id: str, payer_id: str, payer_type: str, decisions: list[Dec
         category=lead.category, action=lead.action, queue=lead.queue or "billing", state="open",
         appealable=lead.appealable, amount_at_risk=ZERO, recoverability=lead.recoverability,
         explanation=lead.explanation, rule_ids=(), opened_at=at, last_event_at=at, source_event_id=source_event_id,
-        changed=True,
+        changed=True, origin=origin,
     )
     merge_decisions(task, decisions, at=at)
     return task

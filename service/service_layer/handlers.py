@@ -192,7 +192,7 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
                 report.decisions += len(decisions)
                 report.denials += sum(1 for d in decisions if d.is_denial)
                 if not ev.is_reversal:
-                    history.add(patient, _sessions_from(ev.claim_id, ev.lines, lambda line: line.paid > 0))
+                    history.add(patient, _sessions_from(ev.claim_id, ev.lines, lambda line: line.covered))
             elif isinstance(ev, Submission):
                 claim = claim_for(ev.claim_id)
                 claim.record_submission(ev)

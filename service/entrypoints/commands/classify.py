@@ -143,7 +143,7 @@ class ClaimMemory:
             if day is None:
                 continue
             if not remit.is_reversal:
-                paid = line.paid > 0 or (line.allowed or Decimal(0)) > 0
+                paid = line.covered
             self._record(patient, model.HistorySession(remit.claim_id, line.line_id, day, line.procedure, paid))
 
 

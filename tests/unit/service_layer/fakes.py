@@ -74,7 +74,7 @@ class FakeUnitOfWork:
             if duplicate_of is None:
                 self.remittance_keys.setdefault(key, remit.event_id)
                 if remit.patient_key and not remit.is_reversal:
-                    self._remember(remit.patient_key, remit.claim_id, remit.lines, lambda line: line.paid > 0)
+                    self._remember(remit.patient_key, remit.claim_id, remit.lines, lambda line: line.covered)
         for sub in changes.submissions:
             if sub.patient_key:
                 self._remember(sub.patient_key, sub.claim_id, sub.lines, lambda line: None)

@@ -130,3 +130,43 @@ async def test_a_rejection_opens_a_billing_task_and_a_corrected_claim_followup()
     assert (task.queue, task.action, task.state) == ("billing", "corrected_claim", "open")
     assert uow.claims["PC-1"].state == "rejected"
     assert "followups.corrected-claim.v1" in outbox_topics(uow)
+
+
+async def test_a_late_older_denial_opens_no_task_for_a_line_a_newer_remittance_paid():
+    uow = FakeUnitOfWork()
+    paid = [events.line("1", "64483", ["RT"], charge=1200, paid=900,
+                        adjustments=[{"group": "CO", "reason": "45", "amount": 300}])]
+    await process_batch([remit("rm-new", lines=paid, occurred_at="2026-04-01T10:00:00Z")], uow, TableClassifier())
+    await process_batch([remit("rm-old", occurred_at="2026-03-02T10:00:00Z", trace_number="EFT-old")], uow,
+                        TableClassifier())
+    assert uow.claims["PC-1"].tasks == {}
+    assert uow.claims["PC-1"].state == "paid"
+    # the late denial is still recorded as a decision
+    assert [d.decision.reason for ch in uow.saved for d in ch.decisions] == ["45", "197"]
+
+
+async def test_a_rejection_task_is_resolved_when_the_resubmitted_claim_is_accepted():
+    uow = FakeUnitOfWork()
+    rejected = {"event_id": "st-1", "schema_version": 1, "kind": "acknowledgement",
+                "occurred_at": "2026-01-17T09:00:00Z", "payer": {"id": "BCBS-TX", "type": "commercial"},
+                "claim": {"claim_id": "PC-1", "total_charge": 1200.0},
+                "status": {"category": "A7", "code": "562", "entity": "85", "action_code": "WQ"}}
+    await process_batch([status(rejected)], uow, TableClassifier())
+    (task,) = uow.claims["PC-1"].tasks.values()
+    assert task.state == "open"
+    resubmitted = events.submitted("st-2", "PC-1", occurred_at="2026-01-20T09:00:00Z")
+    await process_batch([status(resubmitted)], uow, TableClassifier())
+    (task,) = uow.claims["PC-1"].tasks.values()
+    assert task.state == "resolved"
+
+
+async def test_a_deductible_only_line_counts_as_a_covered_session_in_history():
+    uow = FakeUnitOfWork()
+    clf = TableClassifier()
+    patient = {"member_id": "M-1", "patient_ref": "MRN-1"}
+    deductible = [events.line("1", "64483", ["RT"], charge=900, paid=0, allowed=262.18, service_date="2026-01-05",
+                              adjustments=[{"group": "CO", "reason": "45", "amount": 637.82},
+                                           {"group": "PR", "reason": "1", "amount": 262.18}])]
+    await process_batch([remit("rm-a", "PC-A", lines=deductible, patient=patient)], uow, clf)
+    await process_batch([remit("rm-b", "PC-B", patient=patient)], uow, clf)
+    assert [(s.claim_id, s.paid) for s in clf.last_history] == [("PC-A", True)]
