@@ -50,6 +50,7 @@ class DecisionRecord(Contract):
     deadline: Date | None = None
     deadline_basis: str | None = None
     filing_deadline: Date | None = None
+    filing_deadline_basis: str | None = None
     explanation: str
     rule_id: str
     rules_version: str
@@ -88,6 +89,7 @@ class TaskSnapshot(Contract):
     deadline: Date | None = None
     deadline_basis: str | None = None
     filing_deadline: Date | None = None
+    filing_deadline_basis: str | None = None
     priority: float = 0.0
     lines: list[TaskLine] = []
     checklist: list[ChecklistItem] = []

@@ -101,6 +101,7 @@ def task_from_row(r: asyncpg.Record) -> Task:
         filing_deadline=r["filing_deadline"], lines=task_lines_from_json(r["lines"]),
         checklist=checklist_from_json(r["checklist"]), recovered_amount=r["recovered_amount"],
         closed_at=r["closed_at"], version=r["version"], origin=r["origin"],
+        filing_deadline_basis=r["filing_deadline_basis"],
         appeal_level=r.get("appeal_level") or 1, recouped_amount=r.get("recouped_amount"),
     )
 
@@ -289,16 +290,17 @@ class PostgresUnitOfWork:
                 """INSERT INTO decisions (event_id, claim_id, payer_id, payer_type, line_id, adjustment_index,
                        group_code, reason, amount, remarks, procedure_code, modifiers, service_date, category,
                        is_denial, action, queue, appealable, recoverability, deadline, deadline_basis,
-                       filing_deadline, explanation, rule_id, rules_version, checklist, task_id, occurred_at)
+                       filing_deadline, explanation, rule_id, rules_version, checklist, task_id, occurred_at,
+                       filing_deadline_basis)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                           $20, $21, $22, $23, $24, $25, $26, $27, $28)""",
+                           $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)""",
                 [(row.remittance.event_id, row.remittance.claim_id, row.remittance.payer.id,
                   row.remittance.payer.type, d.line_id, d.adjustment_index, d.group, d.reason, d.amount,
                   list(d.remarks), d.procedure.code if d.procedure else None,
                   list(d.procedure.modifiers) if d.procedure else [], d.service_date, d.category, d.is_denial,
                   d.action, d.queue, d.appealable, d.recoverability, d.deadline, d.deadline_basis,
                   d.filing_deadline, d.explanation, d.rule_id, d.rules_version, checklist_to_json(d.checklist),
-                  row.task_id, row.remittance.occurred_at)
+                  row.task_id, row.remittance.occurred_at, d.filing_deadline_basis)
                  for row in ch.decisions for d in (row.decision,)])
         tasks = [t for cl in ch.claims for t in cl.tasks.values() if t.changed]
         if tasks:
@@ -307,9 +309,9 @@ class PostgresUnitOfWork:
                        appealable, amount_at_risk, recovered_amount, recoverability, deadline, deadline_basis,
                        filing_deadline, explanation, rule_ids, lines, checklist, source_event_id, opened_at,
                        last_event_at, closed_at, version, priority, priority_parts, appeal_level, recouped_amount,
-                       origin)
+                       origin, filing_deadline_basis)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                           $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
+                           $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
                    ON CONFLICT (task_id) DO UPDATE SET action = EXCLUDED.action, queue = EXCLUDED.queue,
                        state = EXCLUDED.state, appealable = EXCLUDED.appealable,
                        amount_at_risk = EXCLUDED.amount_at_risk, recovered_amount = EXCLUDED.recovered_amount,
@@ -319,12 +321,14 @@ class PostgresUnitOfWork:
                        checklist = EXCLUDED.checklist, last_event_at = EXCLUDED.last_event_at,
                        closed_at = EXCLUDED.closed_at, version = EXCLUDED.version, priority = EXCLUDED.priority,
                        priority_parts = EXCLUDED.priority_parts, appeal_level = EXCLUDED.appeal_level,
-                       recouped_amount = EXCLUDED.recouped_amount, updated_at = now()""",
+                       recouped_amount = EXCLUDED.recouped_amount,
+                       filing_deadline_basis = EXCLUDED.filing_deadline_basis, updated_at = now()""",
                 [(t.task_id, t.claim_id, t.payer_id, t.payer_type, t.category, t.action, t.queue, t.state,
                   t.appealable, t.amount_at_risk, t.recovered_amount, t.recoverability, t.deadline, t.deadline_basis,
                   t.filing_deadline, t.explanation, list(t.rule_ids), task_lines_to_json(t.lines),
                   checklist_to_json(t.checklist), t.source_event_id, t.opened_at, t.last_event_at, t.closed_at,
-                  t.version, t.priority, t.priority_parts, t.appeal_level, t.recouped_amount, t.origin)
+                  t.version, t.priority, t.priority_parts, t.appeal_level, t.recouped_amount, t.origin,
+                  t.filing_deadline_basis)
                  for t in tasks])
             for t in tasks:
                 t.changed = False

@@ -458,7 +458,8 @@ class Claim:
             is_denial=False, action=decision.action, queue=decision.queue, appealable=False, recoverability=0.9,
             explanation=decision.explanation, rule_id=decision.rule_id, rules_version=decision.rules_version,
             deadline=decision.due_date, deadline_basis="status due date" if decision.due_date else None,
-            filing_deadline=decision.filing_deadline, checklist=decision.checklist,
+            filing_deadline=decision.filing_deadline, filing_deadline_basis=decision.filing_deadline_basis,
+            checklist=decision.checklist,
         )
         if task is None:
             task = open_task(self.claim_id, report.payer.id, report.payer.type, [lead],

@@ -217,6 +217,7 @@ class Decision:
     filing_deadline: dt.date | None = None
     checklist: tuple[ChecklistItem, ...] = ()
     procedure: Procedure | None = None
+    filing_deadline_basis: str | None = None
     service_date: dt.date | None = None
 
 
@@ -257,3 +258,4 @@ class StatusDecision:
     filing_deadline: dt.date | None = None
     line_id: str | None = None
     checklist: tuple[ChecklistItem, ...] = ()
+    filing_deadline_basis: str | None = None

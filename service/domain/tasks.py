@@ -88,6 +88,7 @@ class Task:
     deadline: dt.date | None = None
     deadline_basis: str | None = None
     filing_deadline: dt.date | None = None
+    filing_deadline_basis: str | None = None
     lines: tuple[TaskLine, ...] = ()
     checklist: tuple[ChecklistItem, ...] = ()
     recovered_amount: Decimal | None = None
@@ -308,7 +309,11 @@ def merge_decisions(task: Task, decisions: list[Decision], *, at: dt.datetime) -
     filing = [d.filing_deadline for d in decisions if d.filing_deadline] + (
         [task.filing_deadline] if task.filing_deadline else [])
     if filing:
-        task.filing_deadline = min(filing)
+        nearest_filing = min(filing)
+        if nearest_filing != task.filing_deadline:
+            task.filing_deadline = nearest_filing
+            task.filing_deadline_basis = next((d.filing_deadline_basis for d in decisions
+                                               if d.filing_deadline == nearest_filing), task.filing_deadline_basis)
     known = {item.id for item in task.checklist}
     extra = tuple(item for d in decisions for item in d.checklist if item.id not in known)
     task.checklist = task.checklist + tuple(dict((i.id, i) for i in extra).values())

@@ -44,6 +44,7 @@ def decision_record(d: Decision) -> o.DecisionRecord:
         remarks=list(d.remarks), procedure=_procedure(d.procedure), category=d.category, is_denial=d.is_denial,
         action=d.action, queue=d.queue, appealable=d.appealable, recoverability=d.recoverability,
         deadline=d.deadline, deadline_basis=d.deadline_basis, filing_deadline=d.filing_deadline,
+        filing_deadline_basis=d.filing_deadline_basis,
         explanation=d.explanation, rule_id=d.rule_id, rules_version=d.rules_version, checklist=_checklist(d.checklist),
     )
 
@@ -59,7 +60,8 @@ def task_snapshot(task: Task, priority: float = 0.0) -> o.TaskSnapshot:
         task_id=task.task_id, claim_id=task.claim_id, payer_id=task.payer_id, category=task.category,
         action=task.action, queue=task.queue, state=task.state, amount_at_risk=task.amount_at_risk,
         appealable=task.appealable, deadline=task.deadline, deadline_basis=task.deadline_basis,
-        filing_deadline=task.filing_deadline, priority=priority, lines=[_task_line(x) for x in task.lines],
+        filing_deadline=task.filing_deadline, filing_deadline_basis=task.filing_deadline_basis, priority=priority,
+        lines=[_task_line(x) for x in task.lines],
         checklist=_checklist(task.checklist),
     )
 

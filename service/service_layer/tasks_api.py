@@ -302,6 +302,8 @@ def filing_deadline_basis(task: Task) -> str | None:
     payer's policy, an institutional through-date) the basis is reported as not recorded rather than guessed."""
     if task.filing_deadline is None:
         return None
+    if task.filing_deadline_basis:
+        return task.filing_deadline_basis
     dates = [line.service_date for line in task.lines if line.service_date]
     if dates:
         clocks = _clocks()

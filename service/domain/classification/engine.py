@@ -597,6 +597,7 @@ class Classifier:
             deadline=deadline.date if deadline else None,
             deadline_basis=deadline.basis if deadline else None,
             filing_deadline=filing.date if filing else None,
+            filing_deadline_basis=filing.basis if filing else None,
             checklist=checklist,
             procedure=line.procedure if line is not None else None,
             service_date=(line.service_date if line is not None else None) or claim.remit.service_date_from,

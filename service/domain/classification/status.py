@@ -65,11 +65,12 @@ class StatusClassifier:
             clauses.append(f"status {status.code} is not in the rule tables")
         if report.claim_id is None:
             clauses.append("a batch-level status with no claim, counted for the batch")
-        due = filing = None
+        due = filing = filing_basis = None
         if category_row.clock == "filing":
             service = self._service_date(status, report, facts)
             if service is not None:
-                filing = filing_deadline(policy, service, holidays).date
+                clock = filing_deadline(policy, service, holidays)
+                filing, filing_basis = clock.date, clock.basis
             clauses.append("a rejection is not a denial and does not stop the timely-filing clock")
         elif category_row.clock == "records":
             requested = status.effective_date or report.occurred_at.date()
@@ -81,6 +82,7 @@ class StatusClassifier:
         explanation = "; ".join([f"277 {composite}: {clauses[0]}", *clauses[1:], ACTION_PHRASES[action]]) + "."
         return model.StatusDecision(
             bucket=bucket, action=action, explanation=explanation, rule_id=rule_id, rules_version=self.rules_version,
-            category=category, queue=queue, due_date=due, filing_deadline=filing, line_id=status.line_id,
+            category=category, queue=queue, due_date=due, filing_deadline=filing, filing_deadline_basis=filing_basis,
+            line_id=status.line_id,
             checklist=self.checklists.for_status(bucket) if opens_work else (),
         )

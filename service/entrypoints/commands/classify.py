@@ -168,6 +168,7 @@ def decision_record(event: model.Remittance, d: model.Decision) -> dict[str, Any
         "service_date": _date(d.service_date), "category": d.category, "is_denial": d.is_denial, "action": d.action,
         "queue": d.queue, "appealable": d.appealable, "recoverability": d.recoverability,
         "deadline": _date(d.deadline), "deadline_basis": d.deadline_basis, "filing_deadline": _date(d.filing_deadline),
+        "filing_deadline_basis": d.filing_deadline_basis,
         "explanation": d.explanation, "rule_id": d.rule_id, "rules_version": d.rules_version,
         "checklist": _checklist(d.checklist),
     }
