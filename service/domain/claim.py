@@ -35,6 +35,7 @@ from service.domain.model import (
     Submission,
 )
 from service.domain.tasks import (
+    PAYER_REOPENS,
     Task,
     TaskLine,
     TransitionError,
@@ -283,12 +284,14 @@ class Claim:
                 _note_paid(task, remit)
                 self._task_event(task, "updated", task.state, remit.event_id, remit.occurred_at,
                                  "denied again on a later remittance")
-            elif task.state in ("resolved", "lost"):
-                # the corrected claim (or the appeal) came back denied for the same cause: work it again
+            elif task.state in PAYER_REOPENS:
+                # the corrected claim, the appeal or the payment came back denied for the same cause: work it again
                 merge_decisions(task, group, at=remit.occurred_at)
                 _note_paid(task, remit)
-                if self._move(task, "open", remit.event_id, remit.occurred_at, "denied again for the same cause"):
-                    self._request_followup(task, remit, group, details=_underpayment_details(task, expectations))
+                previous = task.reopen(at=remit.occurred_at)
+                self._task_event(task, "updated", previous, remit.event_id, remit.occurred_at,
+                                 f"denied again for the same cause after the task was {previous}")
+                self._request_followup(task, remit, group, details=_underpayment_details(task, expectations))
 
     def _close_paid_tasks(self, remit: Remittance, denied: list[Decision]) -> None:
         """A later remittance that pays every line of an open task closes it as won, with the recovered amount: what

@@ -27,6 +27,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "expired": frozenset({"written_off"}),
 }
 
+# The payer itself can reopen work people closed: a corrected claim (resolved) or a paid appeal (won) that a newer
+# remittance denies again for the same cause. Only the stream does this (`Task.reopen`); people cannot.
+PAYER_REOPENS = frozenset({"resolved", "won", "lost"})
+
 _TASK_NS = uuid.UUID("0b7f4a52-5d1e-4c55-9d55-2f6c9a1d3e10")
 
 
@@ -120,6 +124,16 @@ class Task:
             raise TransitionError(previous, to_state)
         self.state = to_state
         self.closed_at = at if to_state in CLOSED_STATES else None
+        self.version += 1
+        self.changed = True
+        return previous
+
+    def reopen(self, *, at: dt.datetime) -> str:
+        """The payer denied the same cause again after the task was closed (PAYER_REOPENS): back to `open`."""
+        if self.state not in PAYER_REOPENS:
+            raise TransitionError(self.state, "open")
+        previous = self.state
+        self.state, self.closed_at = "open", None
         self.version += 1
         self.changed = True
         return previous

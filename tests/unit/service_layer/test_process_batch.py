@@ -170,3 +170,19 @@ async def test_a_deductible_only_line_counts_as_a_covered_session_in_history():
     await process_batch([remit("rm-a", "PC-A", lines=deductible, patient=patient)], uow, clf)
     await process_batch([remit("rm-b", "PC-B", patient=patient)], uow, clf)
     assert [(s.claim_id, s.paid) for s in clf.last_history] == [("PC-A", True)]
+
+
+async def test_a_newer_denial_of_the_same_cause_reopens_a_resolved_or_won_task():
+    coding = [events.line("1", "64483", [], charge=1200, paid=0,
+                          adjustments=[{"group": "CO", "reason": "4", "amount": 1200}])]
+    uow = FakeUnitOfWork()
+    await process_batch([remit("rm-1", lines=coding)], uow, TableClassifier())
+    correction = events.submitted("st-2", "PC-1", frequency_code="7", original_payer_claim_number="ICN-PC-1",
+                                  occurred_at="2026-03-10T09:00:00Z")
+    await process_batch([status(correction)], uow, TableClassifier())
+    assert next(iter(uow.claims["PC-1"].tasks.values())).state == "resolved"
+    await process_batch([remit("rm-3", lines=coding, occurred_at="2026-04-01T10:00:00Z", trace_number="EFT-3")],
+                        uow, TableClassifier())
+    (task,) = uow.claims["PC-1"].tasks.values()
+    assert task.state == "open"
+    assert outbox_topics(uow).count("followups.corrected-claim.v1") == 2
