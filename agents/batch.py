@@ -19,8 +19,8 @@ import structlog
 from aiokafka.errors import KafkaError
 
 from agents.runtime import Runtime
-from service.adapters import postgres
-from service.adapters.store import PostgresUnitOfWork, record_dead_letter
+from service.adapters import metrics, postgres
+from service.adapters.store import record_dead_letter
 from service.domain.model import Event
 from service.logs import get_logger
 from service.service_layer.handlers import Inbound, process_batch
@@ -106,7 +106,9 @@ class BatchProcessor:
         if not self.runtime.begin():
             return False
         try:
-            return await self._handle(sources)
+            done = await self._handle(sources)
+            metrics.events_consumed(self.topic, len(sources), done)  # never raises
+            return done
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - last line of defence: never let an exception reach faust
@@ -182,8 +184,9 @@ class BatchProcessor:
                 outcome = await self._retrying(lambda item=item: self._apply([item]))
                 if outcome is _ABANDONED:
                     return False
-                if outcome is not _DONE:
-                    log.error("event.unprocessable", error=type(outcome).__name__)
+                if outcome is _DONE:
+                    continue  # applied: only the events that cannot be applied become dead letters
+                log.error("event.unprocessable", error=type(outcome).__name__)
                 letters.append(DeadLetter(
                     source, "processing_error",
                     f"{type(outcome).__name__} while applying the event (see the service logs)",
@@ -218,7 +221,9 @@ class BatchProcessor:
 
     async def _apply(self, items: list[Inbound]):
         assert self.runtime.pool is not None
-        uow = PostgresUnitOfWork(self.runtime.pool, acquire_timeout=self.runtime.settings.db_connect_timeout_s)
+        # the store's unit of work, counting decisions, apply time and event-time-to-commit when it commits
+        uow = metrics.MeteredUnitOfWork(self.topic, items, self.runtime.pool,
+                                        acquire_timeout=self.runtime.settings.db_connect_timeout_s)
         return await process_batch(items, uow, self.runtime.classifier)
 
     async def _wait_transient(self, exc: BaseException, attempt: int) -> bool:
@@ -266,6 +271,7 @@ class BatchProcessor:
                         source_event_id=letter.source_event_id, key=s.key, value=s.value,
                         error_class=letter.error_class, reason=letter.reason, attempts=letter.attempts,
                         first_failed_at=letter.first_failed_at)
+        metrics.dead_lettered(self.topic, len(letters))  # never raises
         for letter in letters:
             self.runtime.health.dead_letters += 1
             log.warning("event.dead_lettered", topic=letter.source.topic, partition=letter.source.partition,

@@ -1,4 +1,5 @@
-"""The worker's HTTP server (aiohttp): `/health`, `/ready`, and the API routes when the API is enabled."""
+"""The worker's HTTP server (aiohttp): `/health`, `/ready`, `/metrics`, and the API routes when the API is
+enabled."""
 
 from __future__ import annotations
 
@@ -44,6 +45,12 @@ class WebServer(mode.Service):
             from service.entrypoints.web import mount_web  # the appeal team's page at / (issue 8)
 
             mount_web(app)
+        from service.entrypoints.metrics import mount_metrics  # Prometheus at /metrics (issue 10)
+
+        runtime = self.runtime
+        mount_metrics(app, pool_provider=lambda: runtime.pool, settings=runtime.settings,
+                      consumer_provider=lambda: getattr(runtime.app, "_consumer", None),
+                      relay_provider=lambda: runtime.relay)
         return app
 
     async def on_start(self) -> None:

@@ -29,9 +29,11 @@ def decode_interchange(raw: bytes | None, *, max_bytes: int) -> Decoded:
     if len(raw) > max_bytes:
         return Decoded(errors=[ContractError(
             "oversize", f"(record): the interchange is {len(raw)} bytes, over the {max_bytes}-byte limit")])
-    result = x12.parse_bytes(raw, source="x12.inbound.v1")
+    result = x12.parse_bytes(raw, source="x12.inbound.v1", max_bytes=max_bytes)
+    if result.rejected:  # structurally invalid: nothing in it is applied, the whole interchange is one dead letter
+        return Decoded(errors=[ContractError("x12_file_invalid", "; ".join(str(i) for i in result.fatal))])
     return Decoded(events=[_to_domain(e) for e in result.events],
-                   errors=[ContractError(err.error_class, err.reason) for err in result.errors])
+                   errors=[ContractError(err.error_class, err.reason) for err in result.record_errors])
 
 
 def x12_decoders(settings: Settings) -> dict[str, tuple[Decoder, bool]]:

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     filing_warning_days: int = Field(default=30, ge=1, le=365, alias="DENIALS_FILING_WARNING_DAYS",
                                      description="a silent claim this close to its timely-filing limit gets a task")
 
+    # Metrics (issue 10): /metrics on the worker's web server and on `denials api`
+    metrics_enabled: bool = Field(default=True, alias="DENIALS_METRICS_ENABLED")
+    metrics_db_refresh_s: float = Field(default=15, gt=0, le=3600, alias="DENIALS_METRICS_DB_REFRESH_S",
+                                        description="database gauges (tasks, outbox lag) are re-read at most this "
+                                                    "often, when Prometheus scrapes")
+
     # Privacy: claim ids are logged only as a keyed pseudonym (HMAC); set a secret in production.
     pseudonym_key: SecretStr = Field(default=SecretStr("change-me-in-production"), alias="DENIALS_PSEUDONYM_KEY")
 

@@ -15,7 +15,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from service import failpoints
-from service.adapters import postgres
+from service.adapters import metrics, postgres
 from service.adapters.store import OUTBOX_CHANNEL
 from service.config import Settings
 from service.logs import get_logger
@@ -123,4 +123,5 @@ class OutboxRelay:
         await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         self.stats.published += len(rows)
         self.stats.batches += 1
+        metrics.outbox_published(rows)  # per topic, never raises
         return len(rows)

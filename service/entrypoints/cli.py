@@ -24,7 +24,9 @@ COMMAND_MODULES = (
     "service.entrypoints.commands.api",
     "service.entrypoints.commands.tokens",
     "service.entrypoints.commands.demo",
+    "service.entrypoints.commands.deadletters",
     "service.entrypoints.commands.fees",
+    "service.entrypoints.commands.report",
 )
 
 for _name in COMMAND_MODULES:

@@ -75,6 +75,11 @@ CASES: dict[str, Case] = {
     "worklist_facets": Case("GET", "/api/worklist/facets", forbidden=False),
     "task_decisions": Case("GET", "/api/tasks/{task_id}/decisions"),
     "task_letter": Case("GET", "/api/tasks/{task_id}/letter"),
+    # revenue follow-through (issue 9); added with issue 10 so the every-route check holds
+    "prevention": Case("GET", "/api/prevention", forbidden=False),
+    "recoupments": Case("GET", "/api/recoupments"),
+    # KPIs (issue 10): practice-wide, any valid token
+    "kpis": Case("GET", "/api/kpis?from=2026-03-01&to=2026-03-31", forbidden=False),
 }
 
 INJECTIONS = [
@@ -260,3 +265,14 @@ async def test_malformed_json_and_unknown_fields_are_4xx_json(world):
     assert (status, body["error"]) == (404, "not_found")
     status, body = await world.api.call("DELETE", f"/api/tasks/{world.task_id}", token=world.owner)
     assert (status, body["error"]) == (405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("text", INJECTIONS)
+async def test_injection_strings_in_the_kpi_filters_match_nothing_and_harm_nothing(world, text):
+    status, body = await world.api.call("GET", "/api/kpis", token=world.other, params={"payer": text})
+    assert status == 200, body
+    assert (body["claims_adjudicated"], body["claims_submitted"], body["breakdowns"]["payer"]) == (0, 0, [])
+    assert body["filters"]["payer"] == text  # the caller's own filter, returned to the caller
+    status, body = await world.api.call("GET", "/api/kpis", token=world.other, params={"provider": text})
+    assert (status, body["error"], body["details"][0]["field"]) == (400, "invalid_parameter", "provider")
+    await _tables_intact(world)

@@ -21,6 +21,7 @@ from service.entrypoints.api.errors import ApiError, api_middleware
 from service.entrypoints.api.jsonio import json_response, read_json_object
 from service.entrypoints.api.routes import ROUTES, Route
 from service.entrypoints.api.views import Ctx, Reply
+from service.entrypoints.metrics import mount_metrics
 from service.entrypoints.web import mount_web
 from service.logs import get_logger
 from service.service_layer.tasks_api import Conflict, Forbidden, Invalid, NotFound, Problem, Scope
@@ -48,20 +49,25 @@ async def authenticate(request: web.Request, tokens: TokenStore) -> Scope:
     return info.scope()
 
 
-def _parse_query(model: type[BaseModel] | None, request: web.Request) -> Any:
+def _parse_query(model: type[BaseModel] | None, request: web.Request, status: int = 422) -> Any:
     if model is None:
         return None
+    code = "invalid_parameter" if status == 400 else "validation_error"
     raw: dict[str, str] = {}
     for key in request.query:
         values = request.query.getall(key)
         if len(values) > 1:
-            raise ApiError(422, "validation_error", "a query parameter was given more than once",
-                           [{"field": key, "problem": "repeated"}])
+            message = f"the query parameter `{key}` was given more than once" if status == 400 else \
+                "a query parameter was given more than once"
+            raise ApiError(status, code, message, [{"field": key, "problem": "repeated"}])
         raw[key] = values[0]
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise ApiError(422, "validation_error", "invalid query parameters", _validation_details(exc)) from None
+        details = _validation_details(exc)
+        names = ", ".join(f"`{d['field']}`" for d in details)
+        message = f"invalid query parameter {names}" if status == 400 else "invalid query parameters"
+        raise ApiError(status, code, message, details) from None
 
 
 async def _parse_body(model: type[BaseModel] | None, request: web.Request, limit: int) -> Any:
@@ -82,7 +88,7 @@ def _handler(route: Route, pool_provider: PoolProvider, settings: Settings):
         try:
             scope = await authenticate(request, TokenStore(pool))
             ctx = Ctx(request=request, scope=scope, store=PostgresWorkQueue(pool), settings=settings,
-                      query=_parse_query(route.query, request),
+                      query=_parse_query(route.query, request, route.bad_query_status),
                       body=await _parse_body(route.body, request, settings.api_max_body_bytes),
                       now=dt.datetime.now(dt.UTC), pool=pool)
             result = await route.view(ctx)
@@ -133,4 +139,5 @@ def create_api_app(pool: asyncpg.Pool, settings: Settings) -> web.Application:
     app.router.add_get("/ready", ready, allow_head=False)
     mount_api(app, pool_provider=lambda: pool, settings=settings)
     mount_web(app)
+    mount_metrics(app, pool_provider=lambda: pool, settings=settings)  # Prometheus at /metrics (issue 10)
     return app

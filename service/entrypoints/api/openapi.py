@@ -58,12 +58,15 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.empty_status:
         responses[str(route.empty_status)] = {"description": "Nothing to return"}
     errors = set(route.errors) | {401, 413}
-    if route.query is not None or route.body is not None:
-        errors |= {422}
+    if route.query is not None:
+        errors |= {route.bad_query_status}
     if route.body is not None:
-        errors |= {400}
+        errors |= {400, 422}
     for status in sorted(errors):
-        responses[str(status)] = {"description": _ERROR_TEXT[status],
+        text = _ERROR_TEXT[status]
+        if status == 400 and route.query is not None and route.bad_query_status == 400:
+            text = "Invalid query parameter (the details name it)"
+        responses[str(status)] = {"description": text,
                                   "content": {"application/json": {"schema": _ref(s.ErrorOut)}}}
     op: dict[str, Any] = {"operationId": route.name, "summary": route.summary, "tags": [route.tag],
                           "parameters": params, "responses": responses}

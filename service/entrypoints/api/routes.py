@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from service.entrypoints.api import kpis as kp
 from service.entrypoints.api import prevention as rv
 from service.entrypoints.api import schemas as s
 from service.entrypoints.api import views as v
@@ -28,6 +29,7 @@ class Route:
     empty_status: int | None = None  # a success without a body (204)
     tag: str = "tasks"
     media_types: tuple[str, ...] = ()  # a success that is not JSON (the view returns a web.Response)
+    bad_query_status: int = 422  # 400 where the issue says bad query values are a 400 (GET /api/kpis)
 
 
 async def _openapi(ctx: v.Ctx) -> dict[str, Any]:
@@ -89,4 +91,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/recoupments", "recoupments",
           "Provider-level recoupments (PLB WO, 72, FB ...): by default the unlinked ones, for the contracts queue",
           rv.recoupments, rv.RecoupmentListOut, query=rv.RecoupmentQuery, errors=(403,), tag="revenue"),
+    # KPIs (issue 10): practice-wide numbers for any valid token
+    Route("GET", "/api/kpis", "kpis",
+          "Revenue-cycle KPIs of a period (denial rates, first pass, clean claims, days in A/R with aging, net "
+          "collection, overturns, recoveries, medians) with breakdowns by payer, CPT family, provider and cause",
+          kp.kpis, kp.KpisOut, query=kp.KpiQueryIn, tag="kpis", bad_query_status=400),
 )

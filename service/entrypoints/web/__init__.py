@@ -3,7 +3,8 @@ call the /api routes with the signed-in bearer token. No build step, nothing fet
 
 `mount_web(app)` adds the routes to the worker's web server (agents/web.py) and to `denials api`
 (`create_api_app`). The files are listed once at mount time and served by name from that list: no path from a
-request ever reaches the file system."""
+request ever reaches the file system. Vendored libraries (static/vendor/, e.g. Chart.js for the dashboard) are
+served the same way under `/web/vendor/<name>`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from aiohttp import web
 STATIC = Path(__file__).with_name("static")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\.(html|css|js|svg|txt)$")
 _TYPES = {"html": "text/html", "css": "text/css", "js": "text/javascript", "svg": "image/svg+xml",
-          "txt": "text/plain"}
+          "txt": "text/plain", "md": "text/markdown"}
+_VENDOR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.(js|css|txt|md)$")
 # The page runs only its own scripts and styles and talks only to its own origin; PDFs open as blob: URLs.
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -33,6 +35,10 @@ def _assets() -> dict[str, tuple[bytes, str]]:
     for path in sorted(STATIC.iterdir()):
         if path.is_file() and _NAME.match(path.name):
             out[path.name] = (path.read_bytes(), _TYPES[path.suffix[1:]])
+    vendor = STATIC / "vendor"
+    for path in sorted(vendor.iterdir()) if vendor.is_dir() else ():
+        if path.is_file() and _VENDOR_NAME.match(path.name):
+            out[f"vendor/{path.name}"] = (path.read_bytes(), _TYPES[path.suffix[1:]])
     if "index.html" not in out:
         raise FileNotFoundError(f"{STATIC / 'index.html'} is missing: the web page cannot be served")
     return out
@@ -52,9 +58,12 @@ def mount_web(app: web.Application) -> None:
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]
+        if request.match_info.get("vendor"):
+            name = f"vendor/{name}"
         if name not in assets:
             raise web.HTTPNotFound(text="no such file", headers={"X-Content-Type-Options": "nosniff"})
         return respond(name)
 
     app.router.add_get("/", index, name="web_index", allow_head=False)
     app.router.add_get("/web/{name}", asset, name="web_asset", allow_head=False)
+    app.router.add_get("/web/{vendor:vendor}/{name}", asset, name="web_vendor_asset", allow_head=False)

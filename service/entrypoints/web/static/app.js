@@ -1,8 +1,9 @@
 // The appeal team's page: sign in with a token, work the queue by priority, open a task, tick the checklist, add
-// a note, move the state, read the letter draft. Keyboard: N next task, Ctrl/Cmd+Enter save, L letter, / filters,
-// ? shortcuts.
+// a note, move the state, read the letter draft; or open the dashboard of KPIs. Keyboard: N next task, Ctrl/Cmd+Enter
+// save, L letter, / filters, D dashboard, ? shortcuts.
 
 import { api, ApiError, token } from "./api.js";
+import { loadDashboard, wireDashboard } from "./dashboard.js";
 import { $, el, fill, isTyping, money, when, words } from "./dom.js";
 
 const FRIENDLY_STATES = {
@@ -67,7 +68,7 @@ async function signIn(value) {
   warn("");
   $("signin").hidden = true;
   $("session").hidden = false;
-  $("app").hidden = false;
+  showView("queue");
   $("who").textContent = `Signed in as ${state.me.actor}${state.me.supervisor ? " (supervisor)" : ""}`;
   fill($("queue-select"), state.me.queues.map((q) => el("option", { value: q }, words(q))));
   state.queue = state.me.queues.includes("appeals") ? "appeals" : state.me.queues[0] || null;
@@ -82,6 +83,7 @@ async function signIn(value) {
 function signOut(message) {
   token.clear();
   state.me = state.task = state.insight = null;
+  $("dashboard").hidden = true;
   $("app").hidden = true;
   $("session").hidden = true;
   $("signin").hidden = false;
@@ -368,6 +370,40 @@ async function downloadPdf() {
   }
 }
 
+// -- views: the work queue and the dashboard (ARIA tabs: one tab stop, arrow keys move between them) ----------------
+
+async function showView(name, { focus = false } = {}) {
+  const dashboard = name === "dashboard";
+  for (const [id, on] of [["tab-queue", !dashboard], ["tab-dashboard", dashboard]]) {
+    const tab = $(id);
+    tab.setAttribute("aria-selected", String(on));
+    tab.tabIndex = on ? 0 : -1;
+  }
+  $("app").hidden = dashboard;
+  $("dashboard").hidden = !dashboard;
+  if (focus) $(dashboard ? "tab-dashboard" : "tab-queue").focus();
+  if (!dashboard) return;
+  try {
+    say("Loading the dashboard…");
+    await loadDashboard();
+    say("Dashboard loaded.");
+  } catch (err) {
+    problem(err);
+  }
+}
+
+function onTabKey(event) {
+  const order = ["tab-queue", "tab-dashboard"];
+  const at = order.indexOf(event.target.id);
+  let next = null;
+  if (event.key === "ArrowRight" || event.key === "ArrowLeft") next = order[(at + 1) % 2];
+  else if (event.key === "Home") next = order[0];
+  else if (event.key === "End") next = order[1];
+  if (next === null) return;
+  event.preventDefault();
+  showView(next === "tab-dashboard" ? "dashboard" : "queue", { focus: true });
+}
+
 // -- wiring ----------------------------------------------------------------------------------------------------------
 
 function onKey(event) {
@@ -383,7 +419,11 @@ function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target) || !state.me) return;
   if (event.key === "n" || event.key === "N") {
     event.preventDefault();
+    if (!$("dashboard").hidden) showView("queue");
     nextTask();
+  } else if (event.key === "d" || event.key === "D") {
+    event.preventDefault();
+    showView("dashboard", { focus: true });
   } else if (event.key === "l" || event.key === "L") {
     event.preventDefault();
     showLetter();
@@ -401,6 +441,10 @@ function wire() {
   $("sign-out").addEventListener("click", () => signOut());
   $("next-task").addEventListener("click", nextTask);
   $("show-help").addEventListener("click", () => $("help").showModal());
+  $("tab-queue").addEventListener("click", () => showView("queue"));
+  $("tab-dashboard").addEventListener("click", () => showView("dashboard"));
+  for (const id of ["tab-queue", "tab-dashboard"]) $(id).addEventListener("keydown", onTabKey);
+  wireDashboard(problem, say);
   $("queue-select").addEventListener("change", async (e) => {
     state.queue = e.target.value;
     await loadTasks().catch(problem);

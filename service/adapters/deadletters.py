@@ -1,0 +1,117 @@
+"""The dead-letter table for operators: list, show, select for replay, mark replayed or resolved. Never deletes.
+
+`ident` everywhere is either the row number (`id`) or the `dead_letter_id` (`dl-...`), as `denials deadletters list`
+prints them. A `reason` filter matches the error class exactly (`not_json`, `schema_violation`, ...) or any part of
+the reason text, case-insensitively.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import asyncpg
+
+STATUSES = ("new", "replayed", "resolved")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterRow:
+    id: int
+    dead_letter_id: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    source_event_id: str | None
+    key: bytes | None
+    value: bytes | None
+    error_class: str
+    reason: str
+    attempts: int
+    first_failed_at: dt.datetime
+    created_at: dt.datetime
+    status: str
+    replayed_at: dt.datetime | None
+    replay_count: int
+    replayed_partition: int | None
+    replayed_offset: int | None
+    resolved_at: dt.datetime | None
+    note: str | None
+
+    @property
+    def value_size(self) -> int:
+        return len(self.value or b"")
+
+
+_COLUMNS = ("id, dead_letter_id, source_topic, source_partition, source_offset, source_event_id, key, value, "
+            "error_class, reason, attempts, first_failed_at, created_at, status, replayed_at, replay_count, "
+            "replayed_partition, replayed_offset, resolved_at, note")
+
+
+def _row(r: asyncpg.Record) -> DeadLetterRow:
+    return DeadLetterRow(**{k: r[k] for k in DeadLetterRow.__slots__})
+
+
+
+
+def _filters(*, since: dt.datetime | None, reason: str | None, status: str | None) -> tuple[list[str], list[object]]:
+    where: list[str] = []
+    args: list[object] = []
+    if since is not None:
+        args.append(since)
+        where.append(f"created_at >= ${len(args)}")
+    if reason:
+        args.append(reason)
+        where.append(f"(error_class = ${len(args)} OR strpos(lower(reason), lower(${len(args)})) > 0)")
+    if status:
+        args.append(status)
+        where.append(f"status = ${len(args)}")
+    return where, args
+
+
+async def list_letters(conn: asyncpg.Connection, *, since: dt.datetime | None = None, reason: str | None = None,
+                       status: str | None = None, limit: int | None = 100) -> list[DeadLetterRow]:
+    where, args = _filters(since=since, reason=reason, status=status)
+    condition = " WHERE " + " AND ".join(where) if where else ""
+    if limit:  # the newest `limit` letters, printed oldest first
+        args.append(limit)
+        sql = (f"SELECT * FROM (SELECT {_COLUMNS} FROM dead_letters{condition} ORDER BY id DESC "
+               f"LIMIT ${len(args)}) newest ORDER BY id")
+    else:
+        sql = f"SELECT {_COLUMNS} FROM dead_letters{condition} ORDER BY id"
+    return [_row(r) for r in await conn.fetch(sql, *args)]
+
+
+async def count_letters(conn: asyncpg.Connection, *, since: dt.datetime | None = None, reason: str | None = None,
+                        status: str | None = None) -> int:
+    where, args = _filters(since=since, reason=reason, status=status)
+    sql = "SELECT count(*) FROM dead_letters" + (" WHERE " + " AND ".join(where) if where else "")
+    return await conn.fetchval(sql, *args)
+
+
+async def get_letters(conn: asyncpg.Connection, idents: list[str]) -> list[DeadLetterRow]:
+    """The letters named by row number or dead_letter_id (those that exist), oldest first."""
+    numbers = [int(i) for i in idents if i.isdigit()]
+    names = [i for i in idents if not i.isdigit()]
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM dead_letters WHERE id = ANY($1::bigint[]) "
+                            "OR dead_letter_id = ANY($2::text[]) ORDER BY id", numbers, names)
+    return [_row(r) for r in rows]
+
+
+async def replayable(conn: asyncpg.Connection, *, reason: str | None, since: dt.datetime | None = None
+                     ) -> list[DeadLetterRow]:
+    """`replay --all`: every letter still `new` (optionally of one reason), oldest first."""
+    return await list_letters(conn, since=since, reason=reason, status="new", limit=None)
+
+
+async def mark_replayed(conn: asyncpg.Connection, letter_id: int, *, partition: int, offset: int) -> None:
+    await conn.execute(
+        """UPDATE dead_letters SET status = 'replayed', replayed_at = now(), replay_count = replay_count + 1,
+               replayed_partition = $2, replayed_offset = $3
+           WHERE id = $1""", letter_id, partition, offset)
+
+
+async def resolve(conn: asyncpg.Connection, letter_id: int, *, note: str | None) -> None:
+    await conn.execute(
+        "UPDATE dead_letters SET status = 'resolved', resolved_at = now(), note = COALESCE($2, note) WHERE id = $1",
+        letter_id, note)

@@ -1,0 +1,222 @@
+"""`GET /api/kpis` (issue 10): the revenue-cycle KPIs of a period, with breakdowns by payer, CPT family, provider and
+cause, the payer x cause matrix and the monthly trend. Any valid token may read them (practice-wide numbers, no
+claim ids). Definitions: docs/kpis.md.
+
+Every KPI is `{value, numerator, denominator, unit}`: rates are in 0..1 and `value` is null (never NaN) when the
+denominator is 0. Bad query values are a 400 naming the parameter (the route sets `bad_query_status`).
+The same models serialise `denials report --json`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
+
+from service.adapters.kpis import PostgresKpiStore
+from service.domain.kpis import KPI_NAMES, Group, Kpi, KpiReport, KpiSet
+from service.entrypoints.api import schemas as s
+from service.entrypoints.api.views import Ctx
+from service.service_layer import kpis as uc
+from topics.outputs import Category
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
+# -- query -------------------------------------------------------------------------------------------------------------
+
+class KpiQueryIn(s.Query):
+    from_: IsoDate | None = Field(default=None, alias="from",
+                                  description="first day of the period (YYYY-MM-DD, inclusive); default: all data")
+    to: IsoDate | None = Field(default=None, description="last day of the period (inclusive) and the A/R date; "
+                                                         "default: all data, A/R as of the office's today")
+    payer: s.FilterText | None = Field(default=None, description="payer id: claims of this primary payer, its tasks")
+    cpt_family: str | None = Field(default=None, max_length=60, description="CPT family of the procedure catalog "
+                                                                            "(e.g. esi_transforaminal)")
+    provider: str | None = Field(default=None, pattern=r"^\d{10}$",
+                                 description="billing NPI (rendering NPI when the claim has no billing NPI)")
+    category: Category | None = Field(default=None, description="denial cause: narrows the denial and task KPIs")
+
+    @field_validator("to")
+    @classmethod
+    def _ordered(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("from_")
+        if value is not None and start is not None and value < start:
+            raise ValueError("`to` is before `from`")
+        return value
+
+    @field_validator("cpt_family")
+    @classmethod
+    def _family(cls, value: str | None) -> str | None:
+        if value is not None and value not in uc.cpt_families():
+            raise ValueError(f"one of: {', '.join(uc.cpt_families())}")
+        return value
+
+
+# -- response ----------------------------------------------------------------------------------------------------------
+
+Number = float | s.Money | None
+Count = int | s.Money | None
+
+
+class KpiOut(s.Out):
+    value: Number = Field(description="rate in 0..1, dollars or days; null when the denominator is 0")
+    numerator: Count = Field(description="count or dollars (null for medians)")
+    denominator: Count = Field(description="count or dollars; for medians the number of tasks; for recovered "
+                                           "dollars the won tasks")
+    unit: str = Field(description="ratio | usd | days")
+
+
+class AgingBucketOut(s.Out):
+    bucket: str = Field(description="days from the date of service: 0-30, 31-60, 61-90, 91-120, over_120")
+    claims: int
+    amount: s.Money
+
+
+class DaysInArOut(KpiOut):
+    as_of: dt.date
+    charges_last_90_days: s.Money
+    buckets: list[AgingBucketOut]
+
+
+class KpiSetOut(s.Out):
+    initial_denial_rate: KpiOut | None
+    denial_rate_dollars: KpiOut | None
+    first_pass_resolution_rate: KpiOut | None = Field(description="null in a cause's breakdown (claim-level KPI)")
+    clean_claim_rate: KpiOut | None
+    days_in_ar: DaysInArOut | None
+    net_collection_rate: KpiOut | None
+    appeal_overturn_rate: KpiOut | None
+    recovered_dollars: KpiOut | None
+    denial_write_off_rate: KpiOut | None
+    median_days_to_appeal: KpiOut | None
+    median_days_to_resolution: KpiOut | None
+    claims_adjudicated: int = Field(description="claims whose first adjudication is in the period")
+    claims_submitted: int = Field(description="claims first submitted in the period")
+    denied_claims: int = Field(description="claims with a denial (of the cause) on their first adjudication")
+    denied_amount: s.Money = Field(description="denied dollars on first adjudications")
+    denial_write_offs: s.Money
+    recouped_dollars: s.Money = Field(description="taken back by recoupments from won tasks")
+
+
+class GroupOut(KpiSetOut):
+    key: str
+    label: str
+
+
+class BreakdownsOut(s.Out):
+    payer: list[GroupOut]
+    cpt_family: list[GroupOut]
+    provider: list[GroupOut]
+    cause: list[GroupOut] = Field(description="denial causes by denied dollars, highest first")
+
+
+class PayerCauseOut(s.Out):
+    payer_id: str
+    payer_type: str
+    category: str
+    claims: int
+    amount: s.Money
+
+
+class TrendOut(s.Out):
+    month: str
+    claims_adjudicated: int
+    initial_denial_rate: KpiOut
+    denial_rate_dollars: KpiOut
+    appeal_overturn_rate: KpiOut
+
+
+class PeriodOut(s.Out):
+    from_: dt.date | None = Field(serialization_alias="from")
+    to: dt.date | None
+    as_of: dt.date = Field(description="the A/R date")
+
+
+class FiltersOut(s.Out):
+    payer: str | None
+    cpt_family: str | None
+    provider: str | None
+    category: str | None
+
+
+class KpisOut(KpiSetOut):
+    period: PeriodOut
+    filters: FiltersOut
+    has_data: bool = Field(description="false when nothing was adjudicated, submitted or worked in the period")
+    breakdowns: BreakdownsOut
+    payer_cause: list[PayerCauseOut] = Field(description="first-adjudication denials by primary payer and cause")
+    trend: list[TrendOut] = Field(description="per month of first adjudication (overturns: month of outcome)")
+
+
+# -- mapping -----------------------------------------------------------------------------------------------------------
+
+def _kpi(k: Kpi) -> KpiOut:
+    return KpiOut(value=k.value, numerator=k.numerator, denominator=k.denominator, unit=k.unit)
+
+
+def _set_fields(ks: KpiSet, as_of: dt.date) -> dict[str, Any]:
+    fields: dict[str, Any] = {name: None for name in KPI_NAMES}
+    for name, k in ks.kpis.items():
+        if name == "days_in_ar":
+            fields[name] = DaysInArOut(
+                value=k.value, numerator=k.numerator, denominator=k.denominator, unit=k.unit, as_of=as_of,
+                charges_last_90_days=ks.charges_last_90_days,
+                buckets=[AgingBucketOut(bucket=b.name, claims=b.claims, amount=b.amount) for b in ks.aging])
+        else:
+            fields[name] = _kpi(k)
+    fields.update(claims_adjudicated=ks.claims_adjudicated, claims_submitted=ks.claims_submitted,
+                  denied_claims=ks.denied_claims, denied_amount=ks.denied_amount,
+                  denial_write_offs=ks.denial_write_offs, recouped_dollars=ks.recouped_dollars)
+    return fields
+
+
+def _groups(groups: tuple[Group, ...], as_of: dt.date) -> list[GroupOut]:
+    return [GroupOut(key=g.key, label=g.label, **_set_fields(g.kpis, as_of)) for g in groups]
+
+
+def kpis_out(report: KpiReport) -> KpisOut:
+    f = report.filters
+    return KpisOut(
+        **_set_fields(report.totals, report.as_of),
+        period=PeriodOut(from_=report.period.start, to=report.period.end, as_of=report.as_of),
+        filters=FiltersOut(payer=f.payer, cpt_family=f.cpt_family, provider=f.provider, category=f.category),
+        has_data=report.has_data,
+        breakdowns=BreakdownsOut(payer=_groups(report.by_payer, report.as_of),
+                                 cpt_family=_groups(report.by_cpt_family, report.as_of),
+                                 provider=_groups(report.by_provider, report.as_of),
+                                 cause=_groups(report.by_cause, report.as_of)),
+        payer_cause=[PayerCauseOut(payer_id=x.payer_id, payer_type=x.payer_type, category=x.category, claims=x.claims,
+                                   amount=x.amount) for x in report.payer_cause],
+        trend=[TrendOut(month=t.month, claims_adjudicated=t.claims_adjudicated,
+                        initial_denial_rate=_kpi(t.initial_denial_rate),
+                        denial_rate_dollars=_kpi(t.denial_rate_dollars),
+                        appeal_overturn_rate=_kpi(t.appeal_overturn_rate)) for t in report.trend])
+
+
+def kpis_json(report: KpiReport) -> dict[str, Any]:
+    """The report as the API returns it (plain values; encode with `jsonio.dumps`)."""
+    return kpis_out(report).model_dump(mode="python", by_alias=True)
+
+
+# -- view --------------------------------------------------------------------------------------------------------------
+
+async def kpis(ctx: Ctx) -> dict[str, Any]:
+    q: KpiQueryIn = ctx.query
+    timezone = ctx.settings.task_timezone
+    store = PostgresKpiStore(ctx.pool, timezone=timezone, family_of=uc.procedure_catalog().family)
+    report = await uc.kpi_report(store, uc.KpiQuery(start=q.from_, end=q.to, payer=q.payer, cpt_family=q.cpt_family,
+                                                    provider=q.provider, category=q.category),
+                                 today=uc.office_today(timezone, ctx.now))
+    return kpis_json(report)
