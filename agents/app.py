@@ -12,6 +12,7 @@ import faust
 from agents.batch import BatchProcessor, Decoder, Source
 from agents.decoders import json_decoders
 from agents.runtime import Runtime
+from agents.transport import DenialsApp
 from service.config import Settings
 from service.logs import get_logger
 from topics.catalogue import CATALOGUE, X12_INBOUND
@@ -22,8 +23,9 @@ log = get_logger("denials.agents")
 def create_app(settings: Settings, runtime: Runtime, bootstrap: str, *,
                extra_decoders: dict[str, tuple[Decoder, bool]] | None = None) -> faust.App:
     fetch_bytes = max(4 * 1_048_576, settings.x12_max_bytes + 1_048_576)
-    app = faust.App(
+    app = DenialsApp(
         settings.app_id,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
         store="memory://",
         datadir=str(settings.data_dir / "faust"),

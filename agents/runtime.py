@@ -98,8 +98,11 @@ class Runtime(mode.Service):
         return pool
 
     async def _open_producer(self) -> AIOKafkaProducer:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5,
-                                    request_timeout_ms=15_000, enable_idempotence=False,
+        # Idempotence keeps per-partition order through produce retries on Apache Kafka; the local test broker
+        # cannot grant producer ids, so it is a setting (on in the compose stack).
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=10,
+                                    max_batch_size=512 * 1024, request_timeout_ms=15_000,
+                                    enable_idempotence=self.settings.producer_idempotence,
                                     max_request_size=max(1_048_576, self.settings.max_record_bytes + 65_536))
         await asyncio.wait_for(producer.start(), timeout=30)
         self.health.broker = True

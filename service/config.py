@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     # Worker
     app_id: str = Field(default="denials", alias="DENIALS_APP_ID", description="consumer group / faust app id")
     batch_max: int = Field(default=500, ge=1, le=5000, alias="DENIALS_BATCH_MAX")
-    batch_within_s: float = Field(default=0.05, gt=0, le=5, alias="DENIALS_BATCH_WITHIN_S")
+    batch_within_s: float = Field(default=0.02, gt=0, le=5, alias="DENIALS_BATCH_WITHIN_S")
+    fetch_max_wait_ms: int = Field(default=25, ge=5, le=5000, alias="DENIALS_FETCH_MAX_WAIT_MS",
+                                   description="longest a consumer fetch waits for data (faust's fixed 1500)")
     max_record_bytes: int = Field(default=1_048_576, ge=1024, alias="DENIALS_MAX_RECORD_BYTES")
     x12_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, alias="DENIALS_X12_MAX_BYTES")
     topic_partitions: int = Field(default=12, ge=1, alias="DENIALS_TOPIC_PARTITIONS")
@@ -49,7 +51,9 @@ class Settings(BaseSettings):
     db_connect_timeout_s: float = Field(default=5, gt=0, alias="DENIALS_DB_CONNECT_TIMEOUT_S")
 
     # Outbox relay
-    relay_batch: int = Field(default=500, ge=1, alias="DENIALS_RELAY_BATCH")
+    relay_batch: int = Field(default=1000, ge=1, alias="DENIALS_RELAY_BATCH")
+    producer_idempotence: bool = Field(default=False, alias="DENIALS_PRODUCER_IDEMPOTENCE",
+                                       description="idempotent producer (Apache Kafka; the local broker lacks it)")
     relay_idle_s: float = Field(default=0.5, gt=0, alias="DENIALS_RELAY_IDLE_S")
 
     # API

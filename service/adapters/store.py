@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import asyncpg
@@ -84,6 +85,14 @@ def task_lines_from_json(items: list[dict[str, Any]]) -> tuple[TaskLine, ...]:
 
 
 def checklist_to_json(items: Iterable[m.ChecklistItem]) -> list[dict[str, Any]]:
+    if isinstance(items, tuple):
+        return _checklist_json_cached(items)
+    return [{"id": i.id, "text": i.text, "done": i.done} for i in items]
+
+
+@lru_cache(maxsize=2048)
+def _checklist_json_cached(items: tuple[m.ChecklistItem, ...]) -> list[dict[str, Any]]:
+    # Decisions share a few checklists (per category and procedure family); the encoder only reads the list.
     return [{"id": i.id, "text": i.text, "done": i.done} for i in items]
 
 
@@ -104,6 +113,18 @@ def task_from_row(r: asyncpg.Record) -> Task:
         filing_deadline_basis=r["filing_deadline_basis"],
         appeal_level=r.get("appeal_level") or 1, recouped_amount=r.get("recouped_amount"),
     )
+
+
+REMITTANCE_COLUMNS = ("event_id", "claim_id", "payer_id", "payer_type", "payer_claim_number", "status_code",
+                      "filing_indicator", "trace_number", "production_date", "total_charge", "total_paid",
+                      "patient_responsibility", "balanced", "business_key", "duplicate_of", "occurred_at")
+SERVICE_LINE_COLUMNS = ("event_id", "claim_id", "line_id", "procedure_code", "modifiers", "units", "charge", "allowed",
+                        "paid", "service_date", "remarks")
+DECISION_COLUMNS = ("event_id", "claim_id", "payer_id", "payer_type", "line_id", "adjustment_index", "group_code",
+                    "reason", "amount", "remarks", "procedure_code", "modifiers", "service_date", "category",
+                    "is_denial", "action", "queue", "appealable", "recoverability", "deadline", "deadline_basis",
+                    "filing_deadline", "explanation", "rule_id", "rules_version", "checklist", "task_id",
+                    "occurred_at", "filing_deadline_basis")
 
 
 # -- the unit of work ------------------------------------------------------------------------------------------------
@@ -252,17 +273,14 @@ class PostgresUnitOfWork:
                   {k: [at.isoformat(), paid] for k, (at, paid) in cl.line_outcomes.items()})
                  for cl in ch.claims])
         if ch.timeline:
-            await c.executemany(
-                """INSERT INTO claim_events (claim_id, event_id, kind, occurred_at, payer_id, summary)
-                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id, kind) DO NOTHING""",
-                [(t.claim_id, t.event_id, t.kind, t.occurred_at, t.payer_id, t.summary) for t in ch.timeline])
+            # Append-only rows of events the inbox has just admitted: COPY (no conflict is possible).
+            await c.copy_records_to_table(
+                "claim_events", columns=("claim_id", "event_id", "kind", "occurred_at", "payer_id", "summary"),
+                records=[(t.claim_id, t.event_id, t.kind, t.occurred_at, t.payer_id, t.summary) for t in ch.timeline])
         if ch.remittances:
-            await c.executemany(
-                """INSERT INTO remittances (event_id, claim_id, payer_id, payer_type, payer_claim_number, status_code,
-                       filing_indicator, trace_number, production_date, total_charge, total_paid,
-                       patient_responsibility, balanced, business_key, duplicate_of, occurred_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
-                [(r.event_id, r.claim_id, r.payer.id, r.payer.type, r.payer_claim_number, r.status_code,
+            await c.copy_records_to_table(
+                "remittances", columns=REMITTANCE_COLUMNS,
+                records=[(r.event_id, r.claim_id, r.payer.id, r.payer.type, r.payer_claim_number, r.status_code,
                   r.filing_indicator, r.trace_number, r.production_date, r.total_charge, r.total_paid,
                   r.patient_responsibility, r.balanced, key, dup, r.occurred_at) for r, key, dup in ch.remittances])
             originals = [r for r, _, dup in ch.remittances if dup is None]
@@ -270,10 +288,7 @@ class PostgresUnitOfWork:
                       x.charge, x.allowed, x.paid, x.service_date, list(x.remarks))
                      for r in originals for x in r.lines]
             if lines:
-                await c.executemany(
-                    """INSERT INTO service_lines (event_id, claim_id, line_id, procedure_code, modifiers, units,
-                           charge, allowed, paid, service_date, remarks)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""", lines)
+                await c.copy_records_to_table("service_lines", columns=SERVICE_LINE_COLUMNS, records=lines)
             sessions = [(r.patient_key, r.claim_id, x.line_id, x.service_date, x.procedure.code,
                          list(x.procedure.modifiers), x.covered, r.occurred_at)
                         for r in originals if r.patient_key and not r.is_reversal
@@ -286,15 +301,9 @@ class PostgresUnitOfWork:
                 for s in ch.submissions if s.patient_key and s.frequency_code != "8" for x in s.lines
                 if x.service_date])
         if ch.decisions:
-            await c.executemany(
-                """INSERT INTO decisions (event_id, claim_id, payer_id, payer_type, line_id, adjustment_index,
-                       group_code, reason, amount, remarks, procedure_code, modifiers, service_date, category,
-                       is_denial, action, queue, appealable, recoverability, deadline, deadline_basis,
-                       filing_deadline, explanation, rule_id, rules_version, checklist, task_id, occurred_at,
-                       filing_deadline_basis)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                           $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)""",
-                [(row.remittance.event_id, row.remittance.claim_id, row.remittance.payer.id,
+            await c.copy_records_to_table(
+                "decisions", columns=DECISION_COLUMNS,
+                records=[(row.remittance.event_id, row.remittance.claim_id, row.remittance.payer.id,
                   row.remittance.payer.type, d.line_id, d.adjustment_index, d.group, d.reason, d.amount,
                   list(d.remarks), d.procedure.code if d.procedure else None,
                   list(d.procedure.modifiers) if d.procedure else [], d.service_date, d.category, d.is_denial,
@@ -333,11 +342,10 @@ class PostgresUnitOfWork:
             for t in tasks:
                 t.changed = False
         if ch.task_audit:
-            await c.executemany(
-                """INSERT INTO task_events (task_id, at, actor, change, from_state, to_state, note, causation_id)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-                [(tid, at, actor, change, frm, to, note, cause)
-                 for tid, at, actor, change, frm, to, note, cause in ch.task_audit])
+            await c.copy_records_to_table(
+                "task_events", columns=("task_id", "at", "actor", "change", "from_state", "to_state", "note",
+                                        "causation_id"),
+                records=list(ch.task_audit))
         if ch.batch_statuses:
             await c.executemany(
                 """INSERT INTO batch_statuses (event_id, kind, payer_id, level, category, code, entity, action_code,
@@ -353,10 +361,9 @@ class PostgresUnitOfWork:
                 [(a.event_id, a.payer.id, a.payee_npi, a.reason, a.reference, a.claim_id, a.amount,
                   a.production_date, a.trace_number, linked, a.occurred_at) for a, linked in ch.provider_adjustments])
         if ch.outbox:
-            await c.executemany(
-                """INSERT INTO outbox (event_id, topic, key, payload, causation_id) VALUES ($1, $2, $3, $4, $5)
-                   ON CONFLICT (event_id) DO NOTHING""",
-                [(r.event_id, r.topic, r.key, r.payload, r.causation_id) for r in ch.outbox])
+            await c.copy_records_to_table(
+                "outbox", columns=("event_id", "topic", "key", "payload", "causation_id"),
+                records=[(r.event_id, r.topic, r.key, r.payload, r.causation_id) for r in ch.outbox])
             await c.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
     async def _upsert_history(self, rows: list[tuple]) -> None:

@@ -18,3 +18,12 @@ def remittance_business_key(remit: Remittance) -> str:
         ";".join(f"{line.line_id}:{line.procedure.code}:{line.charge:.2f}:{line.paid:.2f}" for line in remit.lines),
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def fast_uuid5(namespace: bytes, name: str) -> str:
+    """`str(uuid.uuid5(UUID(bytes=namespace), name))` without building UUID objects (it is on the hot path)."""
+    h = bytearray(hashlib.sha1(namespace + name.encode()).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50  # version 5
+    h[8] = (h[8] & 0x3F) | 0x80  # RFC 4122 variant
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from service.domain.identity import fast_uuid5
 from service.domain.model import ZERO, ChecklistItem, Decision
 from service.domain.priority import DEFAULT_WEIGHTS, PriorityParts, PriorityWeights, score_priority
 
@@ -32,6 +33,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 PAYER_REOPENS = frozenset({"resolved", "won", "lost"})
 
 _TASK_NS = uuid.UUID("0b7f4a52-5d1e-4c55-9d55-2f6c9a1d3e10")
+_TASK_NS_BYTES = _TASK_NS.bytes
 
 
 class TransitionError(ValueError):
@@ -48,7 +50,7 @@ def opens_task(decision: Decision) -> bool:
 
 def task_id_for(claim_id: str, payer_id: str, category: str) -> str:
     """Deterministic, so a replayed event or a second worker can never open a second task for the same cause."""
-    return str(uuid.uuid5(_TASK_NS, f"{claim_id}\x1f{payer_id}\x1f{category}"))
+    return fast_uuid5(_TASK_NS_BYTES, f"{claim_id}\x1f{payer_id}\x1f{category}")
 
 
 @dataclass(frozen=True, slots=True)

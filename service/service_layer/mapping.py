@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from service.domain import model as d
 from topics.provider_adjustment import ProviderAdjustmentEvent
@@ -17,7 +18,13 @@ def _payer(p) -> d.Payer:
 def _procedure(p) -> d.Procedure | None:
     if p is None:
         return None
-    return d.Procedure(code=p.code.upper(), modifiers=tuple(m.upper() for m in p.modifiers))
+    return _procedure_of(p.code, tuple(p.modifiers))
+
+
+@lru_cache(maxsize=4096)
+def _procedure_of(code: str, modifiers: tuple[str, ...]) -> d.Procedure:
+    """Procedures repeat across events (a clinic bills a few hundred codes): share the immutable values."""
+    return d.Procedure(code=code.upper(), modifiers=tuple(m.upper() for m in modifiers))
 
 
 def _adjustments(items) -> tuple[d.Adjustment, ...]:
