@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from service.adapters.leadership import business_today, every, leader_connection
 from service.adapters.store import OUTBOX_CHANNEL, checklist_to_json, submission_from_json, task_lines_to_json
 from service.config import Settings
 from service.domain.silent_claims import (
@@ -67,10 +67,6 @@ class ClaimTimerPass:
     scanned: int = 0
     inquiries: int = 0
     tasks: int = 0
-
-
-def business_today(settings: Settings) -> dt.date:
-    return dt.datetime.now(ZoneInfo(settings.task_timezone)).date()
 
 
 def _awaiting(r: asyncpg.Record) -> AwaitingClaim:
@@ -184,14 +180,11 @@ async def run_claim_timers_once(pool: asyncpg.Pool, settings: Settings, *, today
     """One pass, when this process gets the timer's lock (else `leader` is False and nothing ran)."""
     result = ClaimTimerPass()
     now = now or dt.datetime.now(dt.UTC)
-    async with pool.acquire(timeout=settings.db_connect_timeout_s * 2) as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", CLAIM_TIMER_LOCK_KEY):
+    async with leader_connection(pool, CLAIM_TIMER_LOCK_KEY, timeout=settings.db_connect_timeout_s * 2) as conn:
+        if conn is None:
             return result
         result.leader = True
-        try:
-            await _pass(conn, settings, today, now, result)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", CLAIM_TIMER_LOCK_KEY)
+        await _pass(conn, settings, today, now, result)
     return result
 
 
@@ -201,22 +194,10 @@ async def run_claim_timers(pool: asyncpg.Pool, settings: Settings, stop: asyncio
     if not settings.claim_timers_enabled:
         return
     today_of = today or (lambda: business_today(settings))
-    attempt = 0
-    while not stop.is_set():
-        delay = settings.claim_timer_interval_s
-        try:
-            result = await run_claim_timers_once(pool, settings, today=today_of())
-            attempt = 0
-            if result.inquiries or result.tasks:
-                log.info("claim_timers.pass", scanned=result.scanned, inquiries=result.inquiries, tasks=result.tasks)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a database outage must not kill the timer; try again later
-            attempt += 1
-            delay = min(settings.claim_timer_interval_s,
-                        settings.retry_initial_s * 2 ** min(attempt, 10)) * random.uniform(0.5, 1.0)
-            log.warning("claim_timers.retry", error=type(exc).__name__, attempt=attempt)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=delay)
-        except TimeoutError:
-            pass
+
+    async def one_pass() -> None:
+        result = await run_claim_timers_once(pool, settings, today=today_of())
+        if result.inquiries or result.tasks:
+            log.info("claim_timers.pass", scanned=result.scanned, inquiries=result.inquiries, tasks=result.tasks)
+
+    await every(settings.claim_timer_interval_s, stop, one_pass, settings=settings, name="claim_timers")

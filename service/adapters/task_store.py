@@ -12,7 +12,7 @@ Every SQL value is a bind parameter; the only text put into a statement comes fr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -197,6 +197,28 @@ class PostgresTaskWriter:
             [(t.task_id, t.priority, t.priority_parts) for t in tasks])
 
 
+def scope_filters(q: Any, arg: Callable[[Any], str]) -> list[str]:
+    """WHERE clauses (parameterised through `arg`) for the task filters the work queue and the web page's worklist
+    share: the token's queues, queue, states, payer, category, assignee and the nearer-deadline cut-off."""
+    where: list[str] = []
+    if q.queues is not None:
+        where.append(f"t.queue = ANY({arg(sorted(q.queues))}::text[])")
+    if q.queue is not None:
+        where.append(f"t.queue = {arg(q.queue)}")
+    if q.states:
+        where.append(f"t.state = ANY({arg(list(q.states))}::text[])")
+    if q.payer_id is not None:
+        where.append(f"t.payer_id = {arg(q.payer_id)}")
+    if q.category is not None:
+        where.append(f"t.category = {arg(q.category)}")
+    if q.assignee is not None:
+        where.append(f"t.assignee = {arg(q.assignee)}")
+    if q.deadline_before is not None:
+        p = arg(q.deadline_before)
+        where.append(f"(t.deadline < {p} OR t.filing_deadline < {p})")
+    return where
+
+
 class PostgresWorkQueue:
     """Reads for the API, and writers (one transaction each) from the pool."""
 
@@ -215,25 +237,11 @@ class PostgresWorkQueue:
             args.append(value)
             return f"${len(args)}"
 
-        if q.queues is not None:
-            where.append(f"t.queue = ANY({arg(sorted(q.queues))}::text[])")
-        if q.queue is not None:
-            where.append(f"t.queue = {arg(q.queue)}")
-        if q.states:
-            where.append(f"t.state = ANY({arg(list(q.states))}::text[])")
-        if q.payer_id is not None:
-            where.append(f"t.payer_id = {arg(q.payer_id)}")
-        if q.category is not None:
-            where.append(f"t.category = {arg(q.category)}")
+        where.extend(scope_filters(q, arg))
         if q.claim_id is not None:
             where.append(f"t.claim_id = {arg(q.claim_id)}")
-        if q.assignee is not None:
-            where.append(f"t.assignee = {arg(q.assignee)}")
         if q.cpt is not None:
             where.append(f"t.lines @> jsonb_build_array(jsonb_build_object('procedure_code', {arg(q.cpt)}::text))")
-        if q.deadline_before is not None:
-            p = arg(q.deadline_before)
-            where.append(f"(t.deadline < {p} OR t.filing_deadline < {p})")
         order = _SORTS[q.sort]  # a fixed table: KeyError on anything else
         sql = (f"SELECT t.*, {_CLAIM_COLUMNS} FROM appeal_tasks t LEFT JOIN claims c ON c.claim_id = t.claim_id"
                + (f" WHERE {' AND '.join(where)}" if where else "")

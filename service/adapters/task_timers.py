@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from service.adapters.leadership import business_today, every, leader_connection
 from service.adapters.task_store import PostgresTaskWriter
 from service.config import Settings
 from service.logs import get_logger
@@ -42,11 +41,6 @@ class TimerPass:
     expiry_ran: bool = False
     expired: int = 0
     refreshed: int = 0
-
-
-def business_today(settings: Settings) -> dt.date:
-    """Deadlines are calendar days of the billing office: a day ends at midnight in its time zone."""
-    return dt.datetime.now(ZoneInfo(settings.task_timezone)).date()
 
 
 async def _expiry_due(conn: asyncpg.Connection, settings: Settings, now: dt.datetime) -> bool:
@@ -98,17 +92,14 @@ async def run_timers_once(pool: asyncpg.Pool, settings: Settings, *, today: dt.d
     """One pass, when this process gets the timer lock (else `leader` is False and nothing ran)."""
     result = TimerPass()
     now = now or dt.datetime.now(dt.UTC)
-    async with pool.acquire(timeout=settings.db_connect_timeout_s * 2) as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", TIMER_LOCK_KEY):
+    async with leader_connection(pool, TIMER_LOCK_KEY, timeout=settings.db_connect_timeout_s * 2) as conn:
+        if conn is None:
             return result
         result.leader = True
-        try:
-            if force_expiry or await _expiry_due(conn, settings, now):
-                result.expiry_ran = True
-                result.expired = await _expire(conn, today, now)
-            result.refreshed = await _refresh(conn, today)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", TIMER_LOCK_KEY)
+        if force_expiry or await _expiry_due(conn, settings, now):
+            result.expiry_ran = True
+            result.expired = await _expire(conn, today, now)
+        result.refreshed = await _refresh(conn, today)
     return result
 
 
@@ -118,22 +109,10 @@ async def run_task_timers(pool: asyncpg.Pool, settings: Settings, stop: asyncio.
     if not settings.task_timers_enabled:
         return
     today_of = today or (lambda: business_today(settings))
-    attempt = 0
-    while not stop.is_set():
-        delay = settings.task_timer_interval_s
-        try:
-            result = await run_timers_once(pool, settings, today=today_of())
-            attempt = 0
-            if result.expired or result.refreshed:
-                log.info("timers.pass", expired=result.expired, refreshed=result.refreshed)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a database outage must not kill the timer; try again later
-            attempt += 1
-            delay = min(settings.task_timer_interval_s,
-                        settings.retry_initial_s * 2 ** min(attempt, 10)) * random.uniform(0.5, 1.0)
-            log.warning("timers.retry", error=type(exc).__name__, attempt=attempt)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=delay)
-        except TimeoutError:
-            pass
+
+    async def one_pass() -> None:
+        result = await run_timers_once(pool, settings, today=today_of())
+        if result.expired or result.refreshed:
+            log.info("timers.pass", expired=result.expired, refreshed=result.refreshed)
+
+    await every(settings.task_timer_interval_s, stop, one_pass, settings=settings, name="timers")

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from service.adapters.task_store import work_task_from_row
+from service.adapters.task_store import scope_filters, work_task_from_row
 from service.domain.letters import ClaimFactsForLetter, DenialForLetter
 from service.domain.model import HistorySession, Procedure, SubmittedLine
 from service.service_layer.tasks_api import ClaimSummary, TaskView
@@ -79,24 +79,10 @@ class PostgresWorkbench:
             args.append(value)
             return f"${len(args)}"
 
-        if q.queues is not None:
-            where.append(f"t.queue = ANY({arg(sorted(q.queues))}::text[])")
-        if q.queue is not None:
-            where.append(f"t.queue = {arg(q.queue)}")
-        if q.states:
-            where.append(f"t.state = ANY({arg(list(q.states))}::text[])")
-        if q.payer_id is not None:
-            where.append(f"t.payer_id = {arg(q.payer_id)}")
-        if q.category is not None:
-            where.append(f"t.category = {arg(q.category)}")
-        if q.assignee is not None:
-            where.append(f"t.assignee = {arg(q.assignee)}")
+        where.extend(scope_filters(q, arg))
         if q.codes:
             where.append(f"""EXISTS (SELECT 1 FROM jsonb_array_elements(t.lines) l
                                      WHERE l->>'procedure_code' = ANY({arg(list(q.codes))}::text[]))""")
-        if q.deadline_before is not None:
-            p = arg(q.deadline_before)
-            where.append(f"(t.deadline < {p} OR t.filing_deadline < {p})")
         order = _SORTS[q.sort]  # a fixed table: KeyError on anything else
         sql = (f"SELECT t.*, {_CLAIM} FROM appeal_tasks t LEFT JOIN claims c ON c.claim_id = t.claim_id"
                + (f" WHERE {' AND '.join(where)}" if where else "")

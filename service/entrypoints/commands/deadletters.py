@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import typer
 
 from service.config import get_settings
-from service.errors import ConfigurationError
+from service.entrypoints.commands.database import fail, with_connection
 
 T = TypeVar("T")
 
@@ -43,9 +43,6 @@ REPLAY_HEADER = "denials-replay-of"
 _AGE = re.compile(r"^(\d+)([mhd])$")
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def parse_since(text: str | None, *, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -60,37 +57,17 @@ def parse_since(text: str | None, *, now: dt.datetime | None = None) -> dt.datet
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise _fail(f"--since {text!r}: expected an ISO date or date-time (2026-03-01, 2026-03-01T08:00Z) "
+        raise fail(f"--since {text!r}: expected an ISO date or date-time (2026-03-01, 2026-03-01T08:00Z) "
                     "or an age (90m, 12h, 7d)", 2) from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _with_connection(work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `work(conn)` on one connection to the configured (or embedded) database."""
-    from service.adapters import postgres
-
-    settings = get_settings()
-    try:
-        url = postgres.resolve_database_url(settings)
-    except ConfigurationError as exc:
-        raise _fail(str(exc), 2) from None
-
-    async def go() -> T:
-        conn = await postgres.connect(url, settings)
-        try:
-            ready = await conn.fetchval(
-                "SELECT count(*) = 1 FROM information_schema.columns "
-                "WHERE table_name = 'dead_letters' AND column_name = 'replay_count'")
-            if not ready:
-                raise _fail("the database has no dead-letter operations columns yet: run `denials migrate` first", 2)
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    try:
-        return asyncio.run(go())
-    except (OSError, TimeoutError) as exc:
-        raise _fail(f"cannot reach PostgreSQL ({type(exc).__name__})", 1) from None
+    return with_connection(
+        work, schema_check="SELECT count(*) = 1 FROM information_schema.columns "
+                           "WHERE table_name = 'dead_letters' AND column_name = 'replay_count'",
+        missing="dead-letter operations columns")
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -137,7 +114,7 @@ def _list_row(s: dict[str, Any]) -> dict[str, Any]:
 def _check_idents(idents: list[str]) -> None:
     for ident in idents:
         if not (ident.isdigit() and len(ident) < 19) and not re.fullmatch(r"dl-[0-9a-f]{32}", ident):
-            raise _fail(f"{ident!r} is not a dead-letter id: give the row number or the dl-... id from `list`", 2)
+            raise fail(f"{ident!r} is not a dead-letter id: give the row number or the dl-... id from `list`", 2)
 
 
 @deadletters_app.command("list")
@@ -152,7 +129,7 @@ def list_command(
     from service.adapters import deadletters as store
 
     if status is not None and status not in store.STATUSES:
-        raise _fail(f"--status {status!r}: expected one of {', '.join(store.STATUSES)}", 2)
+        raise fail(f"--status {status!r}: expected one of {', '.join(store.STATUSES)}", 2)
     since_at = parse_since(since)
 
     async def work(conn):
@@ -184,7 +161,7 @@ def show_command(
     _check_idents([ident])
     rows = _with_connection(lambda conn: store.get_letters(conn, [ident]))
     if not rows:
-        raise _fail(f"no dead letter {ident}", 1)
+        raise fail(f"no dead letter {ident}", 1)
     row = rows[0]
     item = summary(row)
     if value:
@@ -217,15 +194,15 @@ def replay_command(
 
     idents = list(idents or [])
     if bool(idents) == replay_all:
-        raise _fail("name the letters to replay (ID...) or pass --all [--reason R], not both", 2)
+        raise fail("name the letters to replay (ID...) or pass --all [--reason R], not both", 2)
     if idents and (reason or since):
-        raise _fail("--reason and --since select letters for --all; they cannot be combined with IDs", 2)
+        raise fail("--reason and --since select letters for --all; they cannot be combined with IDs", 2)
     _check_idents(idents)
     since_at = parse_since(since)
     settings = get_settings()
     bootstrap = settings.kafka_bootstrap_servers
     if not bootstrap:
-        raise _fail("KAFKA_BOOTSTRAP_SERVERS is not set (host:port of the Kafka brokers to replay to)", 2)
+        raise fail("KAFKA_BOOTSTRAP_SERVERS is not set (host:port of the Kafka brokers to replay to)", 2)
 
     async def work(conn):
         from service.adapters.kafka import producer
@@ -237,7 +214,7 @@ def replay_command(
             found = {str(r.id) for r in letters} | {r.dead_letter_id for r in letters}
             missing = [i for i in idents if i not in found]
             if missing:
-                raise _fail(f"no dead letter {', '.join(missing)} (nothing replayed)", 1)
+                raise fail(f"no dead letter {', '.join(missing)} (nothing replayed)", 1)
         skipped = [r for r in letters if r.status == "resolved"]
         letters = [r for r in letters if r.status != "resolved"]
         done: list[dict[str, Any]] = []
@@ -259,7 +236,7 @@ def replay_command(
         except Exception as exc:  # noqa: BLE001 - the broker: report what was done before it failed
             if done:
                 typer.echo(f"replayed {len(done)} before the failure", err=True)
-            raise _fail(f"cannot publish to the broker at {bootstrap} ({type(exc).__name__})", 1) from None
+            raise fail(f"cannot publish to the broker at {bootstrap} ({type(exc).__name__})", 1) from None
         return done, skipped
 
     done, skipped = _with_connection(work)
@@ -290,7 +267,7 @@ def resolve_command(
     async def work(conn):
         rows = await store.get_letters(conn, [ident])
         if not rows:
-            raise _fail(f"no dead letter {ident}", 1)
+            raise fail(f"no dead letter {ident}", 1)
         await store.resolve(conn, rows[0].id, note=note)
         return (await store.get_letters(conn, [str(rows[0].id)]))[0]
 

@@ -9,7 +9,6 @@ PostgreSQL is used.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,8 +16,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from service.config import get_settings
-from service.errors import ConfigurationError
+from service.entrypoints.commands.database import fail, with_connection
 
 T = TypeVar("T")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -27,49 +25,27 @@ fees_app = typer.Typer(help="Contracted fee schedules per payer: import a CSV, l
                        no_args_is_help=True)
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _with_connection(work: Callable[[Any], Awaitable[T]]) -> T:
-    from service.adapters import postgres
-
-    settings = get_settings()
-    try:
-        url = postgres.resolve_database_url(settings)
-    except ConfigurationError as exc:
-        raise _fail(str(exc), 2) from None
-
-    async def go() -> T:
-        conn = await postgres.connect(url, settings)
-        try:
-            if not await conn.fetchval("SELECT to_regclass('fee_schedules') IS NOT NULL"):
-                raise _fail("the database has no fee_schedules table yet: run `denials migrate` first", 2)
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    try:
-        return asyncio.run(go())
-    except (OSError, TimeoutError) as exc:
-        raise _fail(f"cannot reach PostgreSQL ({type(exc).__name__})", 1) from None
+    return with_connection(work, schema_check="SELECT to_regclass('fee_schedules') IS NOT NULL",
+                           missing="fee_schedules table")
 
 
 def _read(path: Path) -> str:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise _fail(f"{path}: {size} bytes is more than the {MAX_FILE_BYTES} a fee schedule may have", 2)
+            raise fail(f"{path}: {size} bytes is more than the {MAX_FILE_BYTES} a fee schedule may have", 2)
         return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise _fail(f"{path}: no such file", 2) from None
+        raise fail(f"{path}: no such file", 2) from None
     except IsADirectoryError:
-        raise _fail(f"{path}: is a directory, not a CSV file", 2) from None
+        raise fail(f"{path}: is a directory, not a CSV file", 2) from None
     except PermissionError:
-        raise _fail(f"{path}: permission denied", 2) from None
+        raise fail(f"{path}: permission denied", 2) from None
     except UnicodeDecodeError as exc:
-        raise _fail(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8", 2) from None
+        raise fail(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8", 2) from None
 
 
 @fees_app.command("import")
@@ -119,7 +95,7 @@ def list_fees(
     try:
         payer_id = validate_payer_id(payer)
     except FeeScheduleError as exc:
-        raise _fail(exc.problems[0], 2) from None
+        raise fail(exc.problems[0], 2) from None
     rates = _with_connection(lambda conn: list_rates(conn, payer_id, code.upper() if code else None))
     if not rates:
         typer.echo(f"no rates on file for payer {payer_id}" + (f" and code {code}" if code else ""))

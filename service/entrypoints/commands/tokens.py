@@ -6,50 +6,27 @@ their queues; `--supervisor` tokens see every queue. Without DATABASE_URL the em
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import typer
 
-from service.config import get_settings
-from service.errors import ConfigurationError
+from service.entrypoints.commands.database import fail, with_connection
 
 T = TypeVar("T")
 
 tokens_app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _with_store(work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `work(TokenStore)` on one connection to the configured (or embedded) database."""
-    from service.adapters import postgres
     from service.adapters.tokens import TokenStore
 
-    settings = get_settings()
-    try:
-        url = postgres.resolve_database_url(settings)
-    except ConfigurationError as exc:
-        raise _fail(str(exc), 2) from None
-
-    async def go() -> T:
-        conn = await postgres.connect(url, settings)
-        try:
-            if not await conn.fetchval("SELECT to_regclass('api_tokens') IS NOT NULL"):
-                raise _fail("the database has no api_tokens table yet: run `denials migrate` first", 2)
-            return await work(TokenStore(conn))
-        finally:
-            await conn.close()
-
-    try:
-        return asyncio.run(go())
-    except (OSError, TimeoutError) as exc:
-        raise _fail(f"cannot reach PostgreSQL ({type(exc).__name__})", 1) from None
+    return with_connection(lambda conn: work(TokenStore(conn)),
+                           schema_check="SELECT to_regclass('api_tokens') IS NOT NULL", missing="api_tokens table")
 
 
 @tokens_app.command("create")
@@ -70,7 +47,7 @@ def create(
         if not names and not supervisor:
             raise TokenInputError("--queues: name at least one queue (or pass --supervisor)")
     except TokenInputError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
     info, token = _with_store(lambda store: store.create(team=team, queues=names, supervisor=supervisor, user=user))
     scope = "every queue (supervisor)" if info.supervisor else "queues " + ", ".join(info.queues)
     typer.echo(f"created token {info.id} for {info.scope().actor}: {scope}")
@@ -106,7 +83,7 @@ def revoke(token_id: int = typer.Argument(..., metavar="ID", help="The id `denia
     """Revoke a token: requests with it get 401 from now on."""
     info = _with_store(lambda store: store.revoke(token_id))
     if info is None:
-        raise _fail(f"no token with id {token_id}", 1)
+        raise fail(f"no token with id {token_id}", 1)
     typer.echo(f"revoked token {info.id} ({info.scope().actor}) at {info.revoked_at.isoformat()}")
 
 
