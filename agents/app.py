@@ -22,7 +22,10 @@ log = get_logger("denials.agents")
 
 def create_app(settings: Settings, runtime: Runtime, bootstrap: str, *,
                extra_decoders: dict[str, tuple[Decoder, bool]] | None = None) -> faust.App:
-    fetch_bytes = max(4 * 1_048_576, settings.x12_max_bytes + 1_048_576)
+    # Fetches stay small: a partition's first record is returned whole even when it is larger (KIP-74, checked on the
+    # local broker with 5 MB interchanges), and big per-partition fetches only grow the memory a lagging worker holds.
+    fetch_bytes = 1_048_576
+    request_bytes = max(4 * 1_048_576, settings.x12_max_bytes + 1_048_576)
     app = DenialsApp(
         settings.app_id,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
@@ -42,7 +45,7 @@ def create_app(settings: Settings, runtime: Runtime, bootstrap: str, *,
         broker_max_poll_records=500,
         broker_commit_interval=1.0,
         consumer_max_fetch_size=fetch_bytes,
-        producer_max_request_size=fetch_bytes,
+        producer_max_request_size=request_bytes,
         stream_buffer_maxsize=max(4096, settings.batch_max * 4),
         logging_config=None,
     )
