@@ -9,7 +9,8 @@ For each paid line of a primary adjudication whose payer has a fee schedule on f
 4. add-on codes (and codes with no reduction) at the full rate times units;
 5. the allowable is the lesser of the billed charge and that amount;
 6. the expected payment is the allowable less the patient's share as the payer stated it (coinsurance scaled to the
-   expected allowable at the payer's own rate; deductible and copay as stated), less 2 % sequestration on Medicare;
+   expected allowable at the payer's own rate; deductible and copay as stated), less 2 % sequestration on Medicare
+   (and on a line of any other payer that reports sequestration on it, CO-253);
 7. a line paid below the expected payment by more than the tolerance is underpaid: the decision of its largest
    contractual adjustment (CO-45, CO-59, CO-253 ...) becomes a `pricing` denial with action `contract_review`.
 
@@ -102,6 +103,7 @@ class PricingRules:
     scaled_reasons: frozenset[str]
     sequestration_percent: Decimal
     sequestration_payer_types: frozenset[str]
+    sequestration_reasons: frozenset[str]
     carrier_reasons: tuple[str, ...]
     recoverability: float
     codes: dict[str, CodeIndicators]
@@ -127,6 +129,7 @@ class PricingRules:
                 scaled_reasons=frozenset(str(s) for s in data["coinsurance"]["scaled_reasons"]),
                 sequestration_percent=Decimal(str(data["sequestration"]["percent"])),
                 sequestration_payer_types=frozenset(data["sequestration"]["payer_types"]),
+                sequestration_reasons=frozenset(str(s) for s in data["sequestration"].get("reasons", ())),
                 carrier_reasons=tuple(str(s) for s in data["choose_adjustment"]["reasons"]),
                 recoverability=float(data.get("decision", {}).get("recoverability", 0.8)),
                 codes=_codes(codes_csv),
@@ -408,9 +411,12 @@ def _settle(remit: Remittance, c: _Candidate, computed: Decimal, rules: PricingR
         steps.append(f"deductible/copay as stated {_usd(fixed)}")
     before = max(allowed - fixed - expected_coins, ZERO)
     sequestration = ZERO
-    if remit.payer.type in rules.sequestration_payer_types and rules.sequestration_percent > 0:
+    stated = any(a.group == "CO" and a.reason in rules.sequestration_reasons for a in line.adjustments)
+    if (remit.payer.type in rules.sequestration_payer_types or stated) and rules.sequestration_percent > 0:
         sequestration = _money(before * rules.sequestration_percent / HUNDRED)
-        steps.append(f"sequestration {_pct(rules.sequestration_percent)} of {_usd(before)} = {_usd(sequestration)}")
+        why = "" if remit.payer.type in rules.sequestration_payer_types else " (the payer applied it on the line)"
+        steps.append(f"sequestration {_pct(rules.sequestration_percent)} of {_usd(before)} = {_usd(sequestration)}"
+                     + why)
     expected = before - sequestration
     steps.append(f"expected payment {_usd(expected)}; paid {_usd(line.paid)}")
     return LineExpectation(

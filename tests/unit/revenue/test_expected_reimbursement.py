@@ -26,6 +26,7 @@ from decimal import Decimal
 import pytest
 
 from service.domain.classification import load_classifier
+from service.domain.model import Payer
 from service.domain.pricing import Tolerance, expected_reimbursement, load_pricing_rules, review_payment
 from tests.unit.revenue.builders import COMMERCIAL, EXAMPLE_RATES, D, line, rate, remittance, schedule
 
@@ -144,6 +145,28 @@ def test_commercial_payers_have_no_sequestration_and_copays_stay_fixed():
     assert expectations["2"].expected_allowed == D("440.00")
     review = review_payment(remit, classify(remit), schedule(*rates), RULES)
     assert set(review.underpaid) == {"2"} and review.underpaid["2"].shortfall == D("40.00")
+
+
+def test_a_medicare_advantage_plan_that_reports_sequestration_on_the_line_is_not_underpaid_by_it():
+    # A Medicare Advantage contract at 64483 $200.00 that passes sequestration through (CO-253 on the line):
+    # 200.00 - 20 % (40.00) = 160.00, - 2 % (3.20) = 156.80, paid 156.80: exactly the contract, no underpayment.
+    ma = Payer("HUMANA-MA", "medicare_advantage", "Humana Medicare Advantage")
+    rates = (rate("64483", "200.00", payer=ma),)
+
+    def review(paid: str, adjustments):
+        remit = remittance([line("1", "64483", ("RT",), charge="900.00", paid=paid, adjustments=adjustments,
+                                 allowed="200.00")], payer=ma)
+        return review_payment(remit, classify(remit), schedule(*rates), RULES)
+
+    passed_through = review("156.80", (("CO", "45", "700.00"), ("PR", "2", "40.00"), ("CO", "253", "3.20")))
+    e = passed_through.expectations["1"]
+    assert (e.sequestration, e.expected_payment, passed_through.underpaid) == (D("3.20"), D("156.80"), {})
+    assert "sequestration 2 % of $160.00 = $3.20 (the payer applied it on the line)" in e.steps
+    # Without CO-253 the plan owes the full 160.00 (no sequestration assumed); allowed 200.00 but paid 150.00 is
+    # 10.00 short.
+    short = review("150.00", (("CO", "45", "710.00"), ("PR", "2", "40.00")))
+    assert short.expectations["1"].sequestration == D("0.00")
+    assert set(short.underpaid) == {"1"} and short.underpaid["1"].shortfall == D("10.00")
 
 
 def test_bilateral_indicator_0_pays_100_percent_and_the_lesser_of_charge_caps_the_allowable():
