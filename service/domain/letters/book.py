@@ -47,6 +47,11 @@ class Argument:
     heading: str
     text: str
     crosswalk: bool = False
+    # the text when no billed procedure has a crosswalk (it must not point at a table the letter does not have)
+    text_without_crosswalk: str | None = None
+
+    def text_for(self, with_crosswalk: bool) -> str:
+        return self.text if with_crosswalk or self.text_without_crosswalk is None else self.text_without_crosswalk
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +135,11 @@ class LetterBook:
         arguments = {}
         for key, raw in data.get("argument", {}).items():
             where = f"argument.{key}"
+            plain = _str(raw, "text_without_crosswalk", where, required=False)
             arguments[key] = Argument(heading=_str(raw, "heading", where),
                                       text=_check_template(_str(raw, "text", where), where),
-                                      crosswalk=bool(raw.get("crosswalk", False)))
+                                      crosswalk=bool(raw.get("crosswalk", False)),
+                                      text_without_crosswalk=_check_template(plain, where) if plain else None)
         if "default" not in arguments:
             raise RuleDataError(f"{FILE}: [argument.default] is required")
         pain = PainRules.load(files)

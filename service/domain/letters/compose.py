@@ -150,7 +150,7 @@ def _argument(request: LetterRequest, task: TaskForLetter, book: LetterBook,
     sessions = appealed_sessions(task.lines, book) if argument.crosswalk else []
     policy = (sessions[0].spec.policy(request.claim.payer_type) if sessions
               else "the payer's coverage policy for these services")
-    text = argument.text.format_map(_values(request, task, policy))
+    text = argument.text_for(bool(sessions)).format_map(_values(request, task, policy))
     if not sessions:
         return Section(heading=argument.heading, paragraphs=(text,)), []
     rows: list[CrosswalkRow] = []

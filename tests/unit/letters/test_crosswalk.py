@@ -105,3 +105,18 @@ def test_a_non_pain_procedure_gets_the_argument_without_a_crosswalk():
     letter = compose_letter(request(task), book())
     assert letter.crosswalk == ()
     assert any(s.heading == "The services were medically necessary" for s in letter.sections)
+
+
+def test_without_a_crosswalk_the_argument_points_at_no_table_below():
+    # a definitive urine drug test (G0483) or an office visit has no LCD crosswalk: the argument must not say
+    # "the crosswalk below" or "listed below" when the letter has no such table
+    for category in ("medical_necessity", "frequency_limit"):
+        task = necessity_task(category=category,
+                              lines=(TaskLine("1", Decimal("200"), ("CO-50",), "G0483", (), DOS),))
+        letter = compose_letter(request(task), book())
+        assert letter.crosswalk == ()
+        argument = next(s for s in letter.sections if s.heading == book().argument(category).heading)
+        assert argument.table is None
+        text = " ".join(argument.paragraphs)
+        assert "below" not in text, text
+        assert "the enclosed records" in text
