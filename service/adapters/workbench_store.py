@@ -136,6 +136,11 @@ class PostgresWorkbench:
             tasks = await conn.fetch(
                 "SELECT * FROM appeal_tasks WHERE claim_id = $1 AND payer_id = $2 ORDER BY opened_at, task_id",
                 claim_id, payer_id)
+            # the letter goes to one payer: only that payer's claim numbers (a crossover's ICN is another payer's)
+            icns = await conn.fetch(
+                """SELECT payer_claim_number FROM remittances
+                   WHERE claim_id = $1 AND payer_id = $2 AND payer_claim_number IS NOT NULL
+                   GROUP BY payer_claim_number ORDER BY min(occurred_at), payer_claim_number""", claim_id, payer_id)
             ids = [r["task_id"] for r in tasks]
             # the latest decision per task, line and code: a task denied again keeps its newest reading
             decisions = await conn.fetch(
@@ -154,7 +159,7 @@ class PostgresWorkbench:
         facts = ClaimFactsForLetter(
             claim_id=claim_id, payer_id=payer_id, payer_type=tasks[0]["payer_type"],
             payer_name=sub_payer.get("name") if sub_payer.get("id") == payer_id else None,
-            payer_claim_numbers=tuple(claim["payer_claim_numbers"] or ()) if claim else (),
+            payer_claim_numbers=tuple(r["payer_claim_number"] for r in icns),
             service_date_from=claim["service_date_from"] if claim else None,
             service_date_to=claim["service_date_to"] if claim else None,
             total_charge=claim["total_charge"] if claim else None,

@@ -91,6 +91,34 @@ async def test_the_pdf_letter_carries_the_same_text(world):
         assert value not in flat
 
 
+async def test_the_letter_names_only_the_addressed_payers_claim_numbers(world):
+    # a crossover: the secondary payer's remittance adds its own ICN to the claim; the letter to the primary payer
+    # must cite the primary payer's claim number only
+    s, api, token, _ = world
+    other = f"ICN2-{s.necessity_claim}"
+    async with api.pool.acquire() as conn, conn.transaction():
+        before = await conn.fetchval("SELECT payer_claim_numbers FROM claims WHERE claim_id = $1", s.necessity_claim)
+        await conn.execute(
+            """INSERT INTO remittances (event_id, claim_id, payer_id, payer_type, payer_claim_number, status_code,
+                   production_date, total_charge, total_paid, business_key, occurred_at)
+               SELECT $2, claim_id, 'MCD-CROSSOVER', 'medicaid', $3, '1', production_date, total_charge, 0, $2,
+                      occurred_at + interval '1 day'
+               FROM remittances WHERE claim_id = $1 LIMIT 1""", s.necessity_claim, f"xover-{s.run}", other)
+        await conn.execute("UPDATE claims SET payer_claim_numbers = array_append(payer_claim_numbers, $2) "
+                           "WHERE claim_id = $1", s.necessity_claim, other)
+    try:
+        status, _, body = await _letter(api, token, s.necessity_task)
+    finally:
+        async with api.pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM remittances WHERE event_id = $1", f"xover-{s.run}")
+            await conn.execute("UPDATE claims SET payer_claim_numbers = $2 WHERE claim_id = $1",
+                               s.necessity_claim, before)
+    text = body.decode()
+    assert status == 200, text
+    assert f"**Payer claim number:** ICN-{s.necessity_claim}\n" in text
+    assert other not in text
+
+
 async def test_checklist_items_ticked_on_the_task_become_the_enclosures(world):
     s, api, token, _ = world
     _, task = await api.call("GET", f"/api/tasks/{s.necessity_task}", token=token)
