@@ -4,7 +4,8 @@ Input: JSON lines of `claims.remittance.v1` and `claims.status.v1` events, or an
 with `ISA`; parsed by `service.x12`). Events are processed in order; claim history and claim facts are kept in memory
 from the earlier events of the same input. Output on stdout, JSON lines only, in input order: one line per adjustment
 and one per status event. A bad line is reported on stderr with its line number and the field, the rest are still
-classified, and the exit code is 2."""
+classified, and the exit code is 2.
+Codes the rule tables do not know are classified `unclassified` (or noted), kept as sent and counted on stderr."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import datetime as dt
 import importlib
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -219,6 +221,12 @@ def classify_events(items: Iterable[InputEvent | InputError], clf: Classifier,
             yield status_record(event, clf.classify_status(event, facts=facts))
 
 
+def unknown_codes_line(counts: Counter[str]) -> str:
+    """How often each code the rule tables do not know was seen ("CARC:ZZ9" keys), for stderr."""
+    listed = ", ".join(f"{key.replace(':', ' ', 1)} x{n}" for key, n in sorted(counts.items()))
+    return f"{sum(counts.values())} code(s) not in the rule tables (kept as sent): {listed}"
+
+
 def _read(file: str) -> tuple[str, bytes]:
     if file == "-":
         return "<stdin>", sys.stdin.buffer.read()
@@ -249,6 +257,7 @@ def classify_command(
     today = parse_as_of(as_of)
     name, data = _read(file)
     clf = load_classifier()
+    known_before = Counter(clf.unknown_codes)  # the classifier is cached: count this input's codes only
     bad = 0
     out = sys.stdout
     for record in classify_events(events_from_bytes(data, name), clf, today):
@@ -258,6 +267,9 @@ def classify_command(
             continue
         out.write(json.dumps(record, separators=(",", ":")) + "\n")
     out.flush()
+    unknown = clf.unknown_codes - known_before
+    if unknown:
+        typer.echo(f"denials classify: {unknown_codes_line(unknown)}", err=True)
     if bad:
         typer.echo(f"denials classify: {bad} bad line(s) in {name}; the others were classified", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)

@@ -156,3 +156,18 @@ def test_bare_st_sets_are_x12_too():
 def test_the_command_is_registered_in_the_denials_cli():
     assert "service.entrypoints.commands.classify" in cli.COMMAND_MODULES
     assert "service.entrypoints.commands.rules" in cli.COMMAND_MODULES
+
+
+def test_codes_the_tables_do_not_know_are_kept_and_counted_on_stderr(app):
+    stdin = "\n".join([
+        remittance("rm-1", "PC-1", [("64483", [], "2026-01-15", 0, ["CO-ZZ9"], ["N9999"])]),
+        remittance("rm-2", "PC-2", [("64483", [], "2026-01-15", 0, ["CO-ZZ9", "CO-45"], [])], patient="MRN-2"),
+    ]) + "\n"
+    result, out = run(app, "-", stdin=stdin)
+    assert result.exit_code == 0
+    assert [(o["reason"], o["category"]) for o in out] == [("ZZ9", "unclassified"), ("ZZ9", "unclassified"),
+                                                           ("45", "contractual")]
+    assert result.stderr.splitlines() == [
+        "denials classify: 3 code(s) not in the rule tables (kept as sent): CARC ZZ9 x2, RARC N9999 x1"]
+    again, _ = run(app, "-", stdin=stdin)  # the classifier is cached: each run counts its own input only
+    assert again.stderr == result.stderr
