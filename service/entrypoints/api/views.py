@@ -93,7 +93,8 @@ def _task_fields(t: Task, claim: ClaimSummary | None, now: dt.datetime) -> dict[
         recoverability=round(t.recoverability, 4),
         deadline=t.deadline, deadline_basis=t.deadline_basis, filing_deadline=t.filing_deadline,
         filing_deadline_basis=uc.filing_deadline_basis(t), explanation=t.explanation, rule_ids=list(t.rule_ids),
-        priority=t.priority, priority_parts=_money_values(t.priority_parts),
+        priority=round(t.priority, 2),  # a PostgreSQL real: 19.81999969 is the score 19.82 of priority_parts
+        priority_parts=_money_values(t.priority_parts),
         checklist=[s.ChecklistItemOut(id=i.id, text=i.text, done=i.done) for i in t.checklist],
         notes=[s.NoteOut(at=n.at, author=n.author, text=n.text) for n in t.notes],
         lines=[s.TaskLineOut(line_id=x.line_id, procedure_code=x.procedure_code, modifiers=list(x.modifiers),

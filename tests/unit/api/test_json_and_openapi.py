@@ -71,3 +71,15 @@ def test_every_operation_names_its_errors_and_schemas_resolve():
                 "priority", "checklist", "lines"):
         assert key in task
     assert task["amount_at_risk"]["type"] == "number"
+
+
+def test_a_tasks_priority_is_its_score_not_the_float4_it_was_stored_as():
+    import struct
+
+    from service.entrypoints.api.views import task_out
+    from tests.unit.api.test_tasks_api import NOW, make
+
+    stored = struct.unpack("f", struct.pack("f", 19.82))[0]  # what a PostgreSQL real gives back
+    assert stored != 19.82
+    out = json.loads(dumps(task_out(make("t1", priority=stored), None, NOW).model_dump(mode="python")))
+    assert out["priority"] == 19.82
