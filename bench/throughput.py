@@ -183,7 +183,8 @@ def start_worker(servers: Servers, workdir: Path, extra_env: dict[str, str], app
     log_file = open(workdir / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
     cmd = [str(denials) if denials.exists() else "denials", "worker"]
     if profile:  # sample the worker with py-spy (flat text: function, file:line, samples) while it runs
-        cmd = ["py-spy", "record", "--format", "raw", "--rate", "200", "--nonblocking", "-o", profile, "--", *cmd]
+        spy = Path(sys.executable).parent / "py-spy"  # installed into the venv, which may not be on PATH
+        cmd = [str(spy) if spy.exists() else "py-spy", "record", "--format", "raw", "--rate", "200", "--nonblocking", "-o", profile, "--", *cmd]
     proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     return proc, port
 
@@ -291,6 +292,21 @@ def rss_mb(proc: subprocess.Popen) -> float:
         return float("nan")
 
 
+def cpu_s(procs: list[subprocess.Popen]) -> float:
+    """CPU seconds (user + system) the worker processes have used: less sensitive than wall time to whatever else
+    the machine is running, so it shows what a change saved even on a busy machine."""
+    total = 0.0
+    for proc in procs:
+        try:
+            p = psutil.Process(proc.pid)
+            for x in [p, *p.children(recursive=True)]:
+                t = x.cpu_times()
+                total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
 async def soak(servers: Servers, proc: subprocess.Popen, pool: asyncpg.Pool, rate: float, seconds: float) -> dict:
     """Hold `rate` events/s for `seconds`; sample the worker's memory and the lag (published - committed)."""
     producer = AIOKafkaProducer(bootstrap_servers=servers.bootstrap, linger_ms=5, acks="all")
@@ -352,10 +368,12 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
     proc = procs[0]
     for p, port in started:  # all in the group and assigned before the input arrives: no rebalance mid-measure
         await wait_ready(port, p)
+    cpu_before = cpu_s(procs)
     await produce(servers.bootstrap, INPUT_TOPIC, records)
     pool = await asyncpg.create_pool(servers.database_url, min_size=1, max_size=2)
     try:
         service = await measure_service(servers, procs, args.events, pool)
+        service_cpu_ms = (cpu_s(procs) - cpu_before) * 1000 / args.events
         log(f"    {service['service_eps']:,.0f} events/s; relay {service['relay_eps']:,.0f} records/s")
         rate = max(10.0, service["service_eps"] / 2)
         log(f"latency at a fixed offered load of {rate:,.0f} events/s for {args.latency_seconds:.0f} s")
@@ -367,7 +385,8 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
             "service_lines_per_s": round(service["service_lines_per_s"], 1),
             "ratio_service_to_framework": round(service["service_eps"] / framework, 3),
             "ratio_framework_to_ceiling": round(framework / ceiling, 3),
-            "relay_eps": round(service["relay_eps"], 1), "outbox_rows": service["outbox_rows"],
+            "relay_eps": round(service["relay_eps"], 1),
+            "service_cpu_ms_per_event": round(service_cpu_ms, 3), "outbox_rows": service["outbox_rows"],
             "decisions": service["decisions"], "tasks": service["tasks"], "dead_letters": service["dead_letters"],
             "p50_ms": round(latency["p50_ms"], 1) if latency["p50_ms"] is not None else None,
             "p99_ms": round(latency["p99_ms"], 1) if latency["p99_ms"] is not None else None,

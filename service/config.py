@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     batch_within_s: float = Field(default=0.02, gt=0, le=5, alias="DENIALS_BATCH_WITHIN_S")
     fetch_max_wait_ms: int = Field(default=25, ge=5, le=5000, alias="DENIALS_FETCH_MAX_WAIT_MS",
                                    description="longest a consumer fetch waits for data (faust's fixed 1500)")
+    gc_threshold: str = Field(default="50000,20,100", pattern=r"^\s*\d+\s*(,\s*\d+\s*){0,2}$",
+                              alias="DENIALS_GC_THRESHOLD",
+                              description="gc.set_threshold for the worker (Python's default: 700,10,10)")
     max_record_bytes: int = Field(default=1_048_576, ge=1024, alias="DENIALS_MAX_RECORD_BYTES")
     x12_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, alias="DENIALS_X12_MAX_BYTES")
     topic_partitions: int = Field(default=12, ge=1, alias="DENIALS_TOPIC_PARTITIONS")

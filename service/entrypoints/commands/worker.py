@@ -64,4 +64,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         w, _, _ = build_worker(settings, bootstrap=settings.kafka_bootstrap_servers, database_url=database_url,
                                with_web=False if no_api else None)
+        from service import gc_tuning
+
+        gc_tuning.tune(settings.gc_threshold)  # after the wiring: everything loaded so far lives as long as we do
         w.execute_from_commandline()
