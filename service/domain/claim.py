@@ -55,6 +55,12 @@ ACCEPTED_BUCKETS = frozenset({"acknowledged", "accepted", "pending", "finalized"
                               "forwarded", "zero_pay", "info_requested"})
 
 
+# 277 buckets that answer our status inquiry (276), not the claim: E0-E4/D0 (the request was wrong) and E1/E2 (ask
+# later). They leave the claim's state alone, so the silent-claim timer keeps asking, and go to the status-inquiry
+# worker.
+INQUIRY_BUCKETS = frozenset({"inquiry_error", "retry"})
+
+
 def _is_rejection_task(task: Task) -> bool:
     """A fix-and-resubmit task a 277CA rejection opened."""
     return task.origin == "status:rejected"
@@ -439,7 +445,9 @@ class Claim:
              "line_statuses": [f"{ls.category}:{ls.code or ''}" for ls in report.line_statuses]},
         ))
         claim_level = next((d for d in decisions if d.line_id is None), decisions[0] if decisions else None)
-        if claim_level is not None:
+        if claim_level is not None and claim_level.bucket in INQUIRY_BUCKETS:
+            self._inquiry_answered(report, claim_level)
+        elif claim_level is not None:
             self._set_state(claim_level.bucket, at)
             if claim_level.bucket in ACCEPTED_BUCKETS:
                 self._resolve_rejections(report.payer.id, report.event_id, at,
@@ -447,6 +455,19 @@ class Claim:
         for decision in decisions:
             if decision.category and decision.queue:
                 self._open_status_task(report, decision)
+
+    def _inquiry_answered(self, report: StatusReport, decision: StatusDecision) -> None:
+        """An inquiry error or a "try later" goes to the status-inquiry worker (`followups.status-inquiry.v1`): fix
+        the 276 request data (review) or ask again later (wait)."""
+        s = report.status
+        amount = report.total_charge if report.total_charge is not None else (
+            self.submission.total_charge if self.submission and self.submission.total_charge is not None else ZERO)
+        self.events.append(FollowupRequested(
+            kind="status-inquiry", claim_id=self.claim_id, payer=report.payer, action=decision.action,
+            amount=Decimal(amount), reason=decision.explanation, causation_id=report.event_id, at=report.occurred_at,
+            details={"bucket": decision.bucket, "status_category": s.category, "status_code": s.code,
+                     "entity": s.entity, "queue": decision.queue},
+        ))
 
     def _open_status_task(self, report: StatusReport, decision: StatusDecision) -> None:
         tid = task_id_for(self.claim_id, report.payer.id, decision.category)

@@ -186,3 +186,28 @@ async def test_a_newer_denial_of_the_same_cause_reopens_a_resolved_or_won_task()
     (task,) = uow.claims["PC-1"].tasks.values()
     assert task.state == "open"
     assert outbox_topics(uow).count("followups.corrected-claim.v1") == 2
+
+
+async def test_an_inquiry_error_goes_to_the_status_inquiry_worker_and_leaves_the_claim_silent():
+    """E0-E4/D0 answer our 276, not the claim: the claim keeps its state (so the silent-claim timer asks again) and
+    the status-inquiry worker is told what was wrong with its request."""
+    from service.domain.classification import load_classifier
+
+    uow = FakeUnitOfWork()
+    await process_batch([status(events.submitted("st-1", "PC-1", occurred_at="2026-01-16T09:00:00Z"))], uow,
+                        load_classifier())
+    answers = [{"event_id": f"st-{category}", "schema_version": 1, "kind": "status",
+                "occurred_at": f"2026-02-{day}T09:00:00Z", "payer": {"id": "BCBS-TX", "type": "commercial"},
+                "claim": {"claim_id": "PC-1", "total_charge": 1200.0},
+                "status": {"category": category, "code": code, "entity": "85"}}
+               for day, category, code in (("20", "E0", "24"), ("21", "E2", "0"))]
+    await process_batch([status(a) for a in answers], uow, load_classifier())
+
+    claim = uow.claims["PC-1"]
+    assert claim.state == "submitted" and claim.tasks == {}
+    followups = [r for ch in uow.saved for r in ch.outbox if r.topic == "followups.status-inquiry.v1"]
+    assert len(followups) == 2
+    values = [json.loads(r.payload) for r in followups]
+    assert [(v["action"], v["details"]["bucket"], v["details"]["status_category"]) for v in values] == [
+        ("review", "inquiry_error", "E0"), ("wait", "retry", "E2")]
+    assert [v["causation_id"] for v in values] == ["st-E0", "st-E2"]
