@@ -18,6 +18,8 @@ PHI_KEYS = frozenset({
     "payer_claim_number", "original_payer_claim_number", "value", "raw", "input",
 })
 
+THIRD_PARTY_LOGGERS = ("aiokafka", "faust", "mode", "asyncio")
+
 _configured = False
 
 
@@ -57,9 +59,11 @@ def configure(level: str = "INFO", fmt: str = "auto") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(numeric, logging.INFO) if numeric < logging.INFO else numeric)
-    # Third-party chatter stays at WARNING unless asked for DEBUG.
-    for noisy in ("aiokafka", "faust", "mode", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
+    # Third-party chatter stays at WARNING; DEBUG lowers it to INFO, never further: the drivers' own DEBUG lines
+    # print whole requests and records (aiokafka's "Sending (key=... value=...)", fetch responses), i.e. claim ids
+    # and patient data, which no log line may carry (DESIGN.md, Security).
+    for noisy in THIRD_PARTY_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.INFO if numeric <= logging.DEBUG else logging.WARNING)
     _configured = True
 
 
