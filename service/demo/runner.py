@@ -22,6 +22,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -125,7 +126,7 @@ class DemoRun:
                        if spec.key == "claim_id"}
         try:
             await ensure_topics(bootstrap, partitions=claim_keyed)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, KafkaError) as exc:
             raise DemoError(f"cannot reach Kafka at {bootstrap}: {type(exc).__name__}") from None
 
     def worker_env(self, url: str, bootstrap: str, port: int) -> dict[str, str]:
@@ -327,6 +328,9 @@ def main(options: DemoOptions) -> int:
         raise
     except DemoError as exc:
         err.print(f"[red]error[/red]: {exc}", highlight=False, soft_wrap=True)
+        return EXIT_FAILED
+    except KafkaError as exc:  # the broker went away mid-run (or refused a request): say so, not "unexpected"
+        err.print(f"[red]error[/red]: Kafka failed: {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
         return EXIT_FAILED
     except KeyboardInterrupt:  # a Ctrl-C before the loop installed its handler
         return 130

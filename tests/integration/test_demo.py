@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -73,13 +74,14 @@ def _still_running(started: dict[int, str]) -> list[str]:
     return out
 
 
-def run_demo(data_dir: Path, *args: str, interrupt_when: str | None = None, timeout_s: float = 150) -> DemoRun:
+def run_demo(data_dir: Path, *args: str, interrupt_when: str | None = None, timeout_s: float = 150,
+             extra_env: dict[str, str] | None = None) -> DemoRun:
     """Run `denials demo ARGS`, recording every process started under it; with `interrupt_when`, send SIGINT as soon
     as that text appears on stderr."""
     out_path, err_path = data_dir.parent / f"{data_dir.name}.out", data_dir.parent / f"{data_dir.name}.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen([denials_command(), "demo", *args], env=_demo_env(data_dir), stdout=out,
-                                stderr=err, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen([denials_command(), "demo", *args], env={**_demo_env(data_dir), **(extra_env or {})},
+                                stdout=out, stderr=err, stdin=subprocess.DEVNULL)
     run = DemoRun(returncode=-1, stdout="", stderr="")
     deadline = time.monotonic() + timeout_s
     interrupted = False
@@ -214,4 +216,17 @@ def test_an_interrupted_demo_stops_everything_and_exits_130(tmp_path):
     run = run_demo(tmp_path / "data", "--claims", CLAIMS, "--no-serve", interrupt_when="worker ready")
     assert run.returncode == 130, run.stderr[-3000:]
     assert "SIGINT" in run.stderr
+    assert run.left_running == []
+
+
+def test_an_unreachable_kafka_fails_in_one_sentence_and_stops_everything(tmp_path):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        bootstrap = f"127.0.0.1:{s.getsockname()[1]}"
+    run = run_demo(tmp_path / "data", "--claims", "5", "--no-serve", "--json",
+                   extra_env={"KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert f"error: cannot reach Kafka at {bootstrap}" in run.stderr
+    assert "unexpected" not in run.stderr
+    assert run.stdout == ""
     assert run.left_running == []
