@@ -39,6 +39,9 @@ def build_worker(settings: Settings, *, bootstrap: str, database_url: str, with_
 
     worker = DenialsWorker(app, *services, loglevel=settings.log_level.lower(), override_logging=False,
                            quiet=True, redirect_stdouts=False)
+    # faust's start-up spinner ends by writing "\b\x1b[?25h" to stdout even when stdout is a file or a pipe: the
+    # next JSON log line would start with terminal escapes and no longer parse.
+    worker.spinner = None
     return worker, runtime, app
 
 
