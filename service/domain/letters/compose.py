@@ -43,8 +43,11 @@ def money(amount: Decimal | None) -> str:
 
 
 def _in_sentence(name: str) -> str:
-    """A level or request name inside a sentence: "Request for ..." reads "request for ..."; proper names stay."""
-    return "r" + name[1:] if name.startswith("Request ") else name
+    """A level or request name inside a sentence: "Request for ...", "First-level ...", "State fair hearing" read
+    "request for ...", "first-level ...", "state fair hearing"; names led by Medicare or Medicaid stay as they are."""
+    if name.split(" ", 1)[0] in ("Medicare", "Medicaid"):
+        return name
+    return name[:1].lower() + name[1:]
 
 
 def _day(value: dt.date | None) -> str:
@@ -247,9 +250,9 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
         opening = (f"We request a reopening of the claim above (payer claim number {icns}) to correct the lines "
                    "listed below. We ask that the lines be reprocessed and paid as corrected.")
     else:
-        opening = (f"On behalf of the billing provider we request a {level_text} of the denial of the services "
-                   f"listed below (payer claim number {icns}). We ask that the denial be reversed and the services "
-                   "paid.")
+        opening = (f"On behalf of the billing provider we request a {_in_sentence(level_text)} of the denial of the "
+                   f"services listed below (payer claim number {icns}). We ask that the denial be reversed and the "
+                   "services paid.")
     sections = [Section(heading="Request", paragraphs=(opening,)),
                 Section(heading="Denied services", table=_lines_table(request, tasks, book))]
     rows: list[CrosswalkRow] = []

@@ -48,6 +48,20 @@ def test_the_appeal_level_follows_the_payer_type_and_the_tasks_level(payer_type,
     assert compose_letter(r, book()).title == title
 
 
+@pytest.mark.parametrize("payer_type, level, in_sentence", [
+    ("medicare", 1, "request a Medicare redetermination (first level"),
+    ("medicare", 3, "request a request for an administrative law judge hearing"),
+    ("commercial", 1, "request a first-level provider appeal"),
+    ("medicaid", 2, "request a state fair hearing"),
+])
+def test_the_level_reads_as_part_of_the_sentence_that_asks_for_it(payer_type, level, in_sentence):
+    letter = compose_letter(request(necessity_task(appeal_level=level), claim=claim(payer_type=payer_type)), book())
+    opening = next(s for s in letter.sections if s.heading == "Request").paragraphs[0]
+    assert in_sentence in opening, opening
+    assert f"This is a {in_sentence.removeprefix('request a ')}" in " ".join(
+        next(s for s in letter.sections if s.heading == "Level and deadline").paragraphs)
+
+
 def test_past_the_last_level_listed_the_draft_says_so():
     letter = compose_letter(request(necessity_task(appeal_level=5)), book())
     assert letter.title == "Request for an administrative law judge hearing"
