@@ -140,6 +140,11 @@ class DemoRun:
         # expire this run's tasks whenever its hourly pass happened to fall, and the summary would depend on the
         # day and the minute. The demo's worker keeps the priority timer and leaves expiry to real workers.
         env.setdefault("DENIALS_TASK_EXPIRY_INTERVAL_S", str(DEMO_EXPIRY_INTERVAL_S))
+        # Likewise the silent-claim timer measures 30 days of silence up to today: every fixed-epoch claim still
+        # awaiting its remittance looks months silent. Its pass at worker start would race this run's stream (status
+        # inquiries and filing tasks for claims whose answer is one wave away) and open inquiries on the claims an
+        # interrupted earlier run left behind.
+        env.setdefault("DENIALS_CLAIM_TIMERS_ENABLED", "false")
         if self.broker is not None:
             # the local broker makes a new group's first join wait out the rebalance timeout
             env.setdefault("DENIALS_REBALANCE_TIMEOUT_S", "3")
