@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from service.adapters import postgres
 from service.adapters.claim_timers import run_claim_timers
-from service.adapters.kafka import ensure_topics
+from service.adapters.kafka import ensure_topics, relay_producer
 from service.adapters.migrate import migrate
 from service.adapters.relay import OutboxRelay
 from service.adapters.task_timers import run_task_timers
@@ -98,12 +98,7 @@ class Runtime(mode.Service):
         return pool
 
     async def _open_producer(self) -> AIOKafkaProducer:
-        # Idempotence keeps per-partition order through produce retries on Apache Kafka; the local test broker
-        # cannot grant producer ids, so it is a setting (on in the compose stack).
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=10,
-                                    max_batch_size=512 * 1024, request_timeout_ms=15_000,
-                                    enable_idempotence=self.settings.producer_idempotence,
-                                    max_request_size=max(1_048_576, self.settings.max_record_bytes + 65_536))
+        producer = relay_producer(self.bootstrap, self.settings)
         await asyncio.wait_for(producer.start(), timeout=30)
         self.health.broker = True
         return producer

