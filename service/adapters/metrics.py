@@ -255,8 +255,9 @@ class DatabaseCollector(Collector):
 
 class ConsumerCollector(Collector):
     """Consumer lag per topic and partition from the faust consumer (`consumer_provider()`, None when not running):
-    the high watermark its last fetch response reported minus the group's committed offset. A partition without a
-    fetch yet, or without a commit yet, has no sample rather than a made-up one."""
+    the high watermark its last fetch response reported minus the group's committed offset. An empty partition
+    (high watermark 0) has lag 0 even before any commit; a partition without a fetch yet, or holding records but
+    without a commit yet (the first second of a new group), has no sample rather than a made-up one."""
 
     def __init__(self, consumer_provider: Callable[[], Any], relay_provider: Callable[[], Any] | None = None) -> None:
         self._consumer_provider = consumer_provider
@@ -275,6 +276,8 @@ class ConsumerCollector(Collector):
                 except Exception:  # noqa: BLE001 - revoked meanwhile, or no fetch yet
                     continue
                 done = committed.get(tp)
+                if done is None and high == 0:
+                    done = 0  # nothing was ever written there: nothing to catch up on
                 if high is None or done is None:
                     continue
                 out.append((_topic(tp.topic), int(tp.partition), max(0, int(high) - int(done))))
