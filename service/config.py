@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     # Worker
     app_id: str = Field(default="denials", alias="DENIALS_APP_ID", description="consumer group / faust app id")
     batch_max: int = Field(default=500, ge=1, le=5000, alias="DENIALS_BATCH_MAX")
-    batch_within_s: float = Field(default=0.02, gt=0, le=5, alias="DENIALS_BATCH_WITHIN_S")
+    batch_within_s: float = Field(default=0.005, gt=0, le=5, alias="DENIALS_BATCH_WITHIN_S")
     fetch_max_wait_ms: int = Field(default=25, ge=5, le=5000, alias="DENIALS_FETCH_MAX_WAIT_MS",
                                    description="longest a consumer fetch waits for data (faust's fixed 1500)")
     gc_threshold: str = Field(default="50000,20,100", pattern=r"^\s*\d+\s*(,\s*\d+\s*){0,2}$",
