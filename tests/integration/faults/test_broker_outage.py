@@ -40,8 +40,10 @@ async def test_the_broker_unreachable_mid_stream_then_back_consumers_producers_a
     await publish_records(stack.bootstrap, rest)  # producers elsewhere carry on once the broker is back
     await eventually(lambda: is_ready(worker), timeout=120, message="/ready after the broker returns")
     # Per-claim order of first deliveries is not asserted here: a produce request cut in flight was once (1 claim of
-    # 600, 1 run in 5) followed on the broker by a later record of the same claim before its own retry landed
-    # (see /work/notes/reliability.md, open item). At least once, exactly once after dedupe, is asserted.
+    # 600, 1 run in 5) followed on the broker by a later record of the same claim before its own retry landed.
+    # On Apache Kafka the relay's idempotent producer (DENIALS_PRODUCER_IDEMPOTENCE, on in docker-compose.yml)
+    # prevents that; the local broker cannot grant producer ids. At least once, exactly once after dedupe, is
+    # asserted.
     report = await check_invariants(db, stack.bootstrap, stream.records, claim_prefix=stream.claim_prefix,
                                     check_order=False)
     print(f"\nbroker outage: applied_at_cut={cut_at} unsent_outbox_during_outage={unsent} "
