@@ -30,13 +30,13 @@ async def test_a_worker_killed_mid_stream_and_restarted_loses_nothing_and_applie
             now = await committed_offsets(stack.bootstrap, stack.app_id, REMITTANCE_TOPIC)
             return now if sum(now.values()) > sum(before.values()) else None
 
-        await eventually(committed_more, timeout=60, interval=0.05, message="the group to commit")
+        await eventually(committed_more, timeout=120, interval=0.05, message="the group to commit")
         if round_ == 1:
             # This time one more batch applied after the commit, so the kill leaves applied work the group has not
             # committed: it comes back to the next worker, which must skip it (the other kills come right after a
             # commit, while the batch it may have covered is still in flight).
             n = await applied(db, ids)
-            await eventually(lambda n=n: at_least(db, ids, n + 1), timeout=60, interval=0.01, message="more progress")
+            await eventually(lambda n=n: at_least(db, ids, n + 1), timeout=120, interval=0.01, message="more progress")
         victim.kill()
         at_kill = await applied(db, ids)
         committed = await committed_offsets(stack.bootstrap, stack.app_id, REMITTANCE_TOPIC)
