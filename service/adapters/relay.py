@@ -8,7 +8,9 @@ between producing and marking sent republishes those rows, and consumers dedupe 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
+import time
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -25,6 +27,29 @@ RELAY_LOCK_KEY = 0x72656C6179  # "relay"
 log = get_logger("denials.relay")
 
 
+# Published rows are purged by the leading relay every so often, a bounded amount at a time, so the outbox (the
+# largest table, ~6.5 kB a remittance) does not grow for ever and a purge never holds up publishing for long.
+PURGE_INTERVAL_S = 30.0
+PURGE_CHUNK = 5_000
+PURGE_MAX_CHUNKS = 20
+
+
+async def purge_published(conn: asyncpg.Connection, older_than: dt.timedelta) -> int:
+    """Delete outbox rows published more than `older_than` ago, oldest first, at most PURGE_CHUNK * PURGE_MAX_CHUNKS
+    per call. Unpublished rows are never touched. The broker holds what was published; the input's idempotency lives
+    in the inbox and the timers' own tables, not here."""
+    deleted = 0
+    for _ in range(PURGE_MAX_CHUNKS):
+        status = await conn.execute(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at < now() - $1::interval "
+            "ORDER BY id LIMIT $2)", older_than, PURGE_CHUNK)
+        n = int(status.split()[-1])
+        deleted += n
+        if n < PURGE_CHUNK:
+            break
+    return deleted
+
+
 @dataclass(slots=True)
 class RelayStats:
     published: int = 0
@@ -34,6 +59,7 @@ class RelayStats:
     healthy: bool = True
     lag: int = 0
     errors: int = field(default=0)
+    purged: int = 0
 
 
 class OutboxRelay:
@@ -99,9 +125,14 @@ class OutboxRelay:
         self._wake.clear()
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
+        next_purge = time.monotonic() + PURGE_INTERVAL_S
         while not self._stopping.is_set():
             sent = await self.publish_once(conn)
             self.stats.healthy = True
+            if self._settings.outbox_retention_h > 0 and time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + PURGE_INTERVAL_S
+                self.stats.purged += await purge_published(
+                    conn, dt.timedelta(hours=self._settings.outbox_retention_h))
             if sent == 0:
                 await self._sleep(self._settings.relay_idle_s)
 

@@ -1,0 +1,28 @@
+"""The relay purges published outbox rows after DENIALS_OUTBOX_RETENTION_H, and never an unpublished one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from service.adapters.relay import purge_published
+
+
+async def test_published_rows_past_retention_are_purged_and_nothing_else(worker, db, run_id):
+    async with db.acquire() as conn:
+        tx = conn.transaction()  # rolled back: the session worker's relay (which migrated the schema) never sees them
+        await tx.start()
+        try:
+            rows = {"old-sent": "now() - interval '200 hours'", "new-sent": "now() - interval '1 hour'",
+                    "old-unsent": "NULL"}
+            for name, sent_at in rows.items():
+                await conn.execute(
+                    "INSERT INTO outbox (event_id, topic, key, payload, created_at, sent_at) "
+                    f"VALUES ($1, 'followups.rebill.v1', $2, '{{}}', now() - interval '300 hours', {sent_at})",
+                    f"{run_id}-{name}", run_id.encode())
+            deleted = await purge_published(conn, dt.timedelta(hours=168))
+            left = {r["event_id"].removeprefix(f"{run_id}-") for r in await conn.fetch(
+                "SELECT event_id FROM outbox WHERE event_id LIKE $1", f"{run_id}-%")}
+            assert deleted >= 1
+            assert left == {"new-sent", "old-unsent"}
+        finally:
+            await tx.rollback()
