@@ -12,7 +12,6 @@ import signal
 import typer
 
 from service.config import Settings, get_settings
-from service.errors import ConfigurationError
 
 
 async def pending_migrations(conn) -> list[str]:
@@ -80,20 +79,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the work-queue API (with /health and /ready) against DATABASE_URL or the embedded server."""
         from service import logs
-        from service.adapters.postgres import resolve_database_url
+        from service.entrypoints.commands.database import database_url_or_exit, run_or_exit
 
         settings = get_settings()
         logs.configure(settings.log_level, settings.log_format)
-        try:
-            url = resolve_database_url(settings)
-        except ConfigurationError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        try:
-            code = asyncio.run(serve(settings, url, host or settings.api_host,
-                                     settings.api_port if port is None else port, migrate=migrate))
-        except (OSError, TimeoutError) as exc:
-            typer.echo(f"error: cannot reach PostgreSQL ({type(exc).__name__})", err=True)
-            raise typer.Exit(1) from None
+        url = database_url_or_exit(settings)
+        code = run_or_exit(serve(settings, url, host or settings.api_host,
+                                 settings.api_port if port is None else port, migrate=migrate))
         if code:
             raise typer.Exit(code)

@@ -21,16 +21,31 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def database_url_or_exit(settings: Any) -> str:
+    """DATABASE_URL, or the embedded server's URL (started if needed); a configuration problem exits 2."""
+    from service.adapters import postgres
+
+    try:
+        return postgres.resolve_database_url(settings)
+    except ConfigurationError as exc:
+        raise fail(str(exc), 2) from None
+
+
+def run_or_exit(work: Awaitable[T]) -> T:
+    """asyncio.run(work); PostgreSQL unreachable (a connect error or timeout) exits 1 with one sentence."""
+    try:
+        return asyncio.run(work)
+    except (OSError, TimeoutError) as exc:
+        raise fail(f"cannot reach PostgreSQL ({type(exc).__name__})", 1) from None
+
+
 def with_connection(work: Callable[[Any], Awaitable[T]], *, schema_check: str, missing: str) -> T:
     """Run `work(conn)` on one connection. `schema_check` is a query returning true when the tables the command needs
     exist; otherwise exit 2 saying `missing` and to run `denials migrate`. Unreachable PostgreSQL exits 1."""
     from service.adapters import postgres
 
     settings = get_settings()
-    try:
-        url = postgres.resolve_database_url(settings)
-    except ConfigurationError as exc:
-        raise fail(str(exc), 2) from None
+    url = database_url_or_exit(settings)
 
     async def go() -> T:
         conn = await postgres.connect(url, settings)
@@ -41,7 +56,4 @@ def with_connection(work: Callable[[Any], Awaitable[T]], *, schema_check: str, m
         finally:
             await conn.close()
 
-    try:
-        return asyncio.run(go())
-    except (OSError, TimeoutError) as exc:
-        raise fail(f"cannot reach PostgreSQL ({type(exc).__name__})", 1) from None
+    return run_or_exit(go())

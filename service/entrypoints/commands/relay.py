@@ -13,7 +13,6 @@ import signal
 import typer
 
 from service.config import Settings, get_settings
-from service.errors import ConfigurationError
 
 
 async def run_relay(settings: Settings, url: str, bootstrap: str) -> int:
@@ -84,22 +83,13 @@ def register(app: typer.Typer) -> None:
     def relay() -> None:
         """Publish the outbox to KAFKA_BOOTSTRAP_SERVERS (for workers run with DENIALS_RELAY_IN_WORKER=false)."""
         from service import logs
-        from service.adapters.postgres import resolve_database_url
+        from service.entrypoints.commands.database import database_url_or_exit, fail, run_or_exit
 
         settings = get_settings()
         logs.configure(settings.log_level, settings.log_format)
         if not settings.kafka_bootstrap_servers:
-            typer.echo("error: KAFKA_BOOTSTRAP_SERVERS is not set (host:port of the Kafka brokers).", err=True)
-            raise typer.Exit(2)
-        try:
-            url = resolve_database_url(settings)
-        except ConfigurationError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        try:
-            code = asyncio.run(run_relay(settings, url, settings.kafka_bootstrap_servers))
-        except (OSError, TimeoutError) as exc:
-            typer.echo(f"error: cannot reach PostgreSQL ({type(exc).__name__})", err=True)
-            raise typer.Exit(1) from None
+            raise fail("KAFKA_BOOTSTRAP_SERVERS is not set (host:port of the Kafka brokers).", 2)
+        url = database_url_or_exit(settings)
+        code = run_or_exit(run_relay(settings, url, settings.kafka_bootstrap_servers))
         if code:
             raise typer.Exit(code)

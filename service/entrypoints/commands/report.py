@@ -9,7 +9,6 @@ returns them, and the changes.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 import typer
 
 from service.config import get_settings
-from service.errors import ConfigurationError
 
 PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 LABELS = {
@@ -193,8 +191,8 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from service import logs
-        from service.adapters.postgres import resolve_database_url
         from service.entrypoints.api.jsonio import dumps
+        from service.entrypoints.commands.database import database_url_or_exit, run_or_exit
         from service.service_layer.kpis import previous_month
 
         try:
@@ -204,16 +202,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         settings = get_settings()
         logs.configure(settings.log_level, settings.log_format)
-        try:
-            url = resolve_database_url(settings)
-        except ConfigurationError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        try:
-            loaded = asyncio.run(_load(url, year, month))
-        except (OSError, TimeoutError) as exc:
-            typer.echo(f"error: cannot reach PostgreSQL ({type(exc).__name__})", err=True)
-            raise typer.Exit(1) from None
+        loaded = run_or_exit(_load(database_url_or_exit(settings), year, month))
         if isinstance(loaded, str):
             typer.echo(f"error: {loaded}", err=True)
             raise typer.Exit(2)

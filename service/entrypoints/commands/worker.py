@@ -7,7 +7,6 @@ import signal
 import typer
 
 from service.config import Settings, get_settings
-from service.errors import ConfigurationError
 
 
 def build_worker(settings: Settings, *, bootstrap: str, database_url: str, with_web: bool | None = None):
@@ -52,7 +51,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the stream agents, the outbox relay and the API against KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL."""
         from service import logs
-        from service.adapters.postgres import resolve_database_url
+        from service.entrypoints.commands.database import database_url_or_exit
 
         settings = get_settings()
         logs.configure(settings.log_level, settings.log_format)
@@ -60,11 +59,7 @@ def register(app: typer.Typer) -> None:
             typer.echo("error: KAFKA_BOOTSTRAP_SERVERS is not set (host:port of the Kafka brokers). "
                        "`denials demo` starts a local broker for you.", err=True)
             raise typer.Exit(2)
-        try:
-            database_url = resolve_database_url(settings)
-        except ConfigurationError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+        database_url = database_url_or_exit(settings)
         w, _, _ = build_worker(settings, bootstrap=settings.kafka_bootstrap_servers, database_url=database_url,
                                with_web=False if no_api else None)
         from service import gc_tuning
