@@ -38,15 +38,21 @@ async def purge_published(conn: asyncpg.Connection, older_than: dt.timedelta) ->
     """Delete outbox rows published more than `older_than` ago, oldest first, at most PURGE_CHUNK * PURGE_MAX_CHUNKS
     per call. Unpublished rows are never touched. The broker holds what was published; the input's idempotency lives
     in the inbox and the timers' own tables, not here."""
+    # Ids grow with time, so walk id ranges from the oldest row (primary-key range scans, never the whole table) and
+    # stop at the first range with nothing old enough: every later row is newer.
     deleted = 0
+    low = await conn.fetchval("SELECT min(id) FROM outbox")
     for _ in range(PURGE_MAX_CHUNKS):
-        status = await conn.execute(
-            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at < now() - $1::interval "
-            "ORDER BY id LIMIT $2)", older_than, PURGE_CHUNK)
-        n = int(status.split()[-1])
-        deleted += n
-        if n < PURGE_CHUNK:
+        if low is None:
             break
+        status = await conn.execute(
+            "DELETE FROM outbox WHERE id >= $1 AND id < $2 AND sent_at < now() - $3::interval",
+            low, low + PURGE_CHUNK, older_than)
+        n = int(status.split()[-1])
+        if n == 0:
+            break
+        deleted += n
+        low += PURGE_CHUNK
     return deleted
 
 

@@ -221,9 +221,15 @@ class PostgresUnitOfWork:
         return claims
 
     async def load_history(self, patient_keys: Iterable[str], since: dt.date) -> dict[str, list[m.HistorySession]]:
+        # One index probe per patient, whatever the table's statistics say: with `patient_key = ANY($1)` the generic
+        # plan became a sequential scan once the table outgrew its last ANALYZE, and a batch's history read grew with
+        # the whole table (the largest cost of a long backlog). OFFSET 0 keeps the planner from flattening the
+        # lateral subquery back into a hash join over the table.
         rows = await self.conn.fetch(
-            """SELECT patient_key, claim_id, line_id, service_date, procedure_code, modifiers, paid
-               FROM procedure_history WHERE patient_key = ANY($1::text[]) AND service_date >= $2""",
+            """SELECT h.patient_key, h.claim_id, h.line_id, h.service_date, h.procedure_code, h.modifiers, h.paid
+               FROM unnest($1::text[]) AS k(patient_key) CROSS JOIN LATERAL (
+                   SELECT * FROM procedure_history p WHERE p.patient_key = k.patient_key AND p.service_date >= $2
+                   OFFSET 0) h""",
             list(patient_keys), since)
         out: dict[str, list[m.HistorySession]] = {}
         for r in rows:

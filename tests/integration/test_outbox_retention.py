@@ -12,13 +12,14 @@ async def test_published_rows_past_retention_are_purged_and_nothing_else(worker,
         tx = conn.transaction()  # rolled back: the session worker's relay (which migrated the schema) never sees them
         await tx.start()
         try:
-            rows = {"old-sent": "now() - interval '200 hours'", "new-sent": "now() - interval '1 hour'",
-                    "old-unsent": "NULL"}
-            for name, sent_at in rows.items():
+            # The oldest rows of the table (ids below every other row, as rows written 300 hours ago would be).
+            rows = {"old-sent": (-30, "now() - interval '200 hours'"), "old-unsent": (-20, "NULL"),
+                    "new-sent": (-10, "now() - interval '1 hour'")}
+            for name, (row_id, sent_at) in rows.items():
                 await conn.execute(
-                    "INSERT INTO outbox (event_id, topic, key, payload, created_at, sent_at) "
-                    f"VALUES ($1, 'followups.rebill.v1', $2, '{{}}', now() - interval '300 hours', {sent_at})",
-                    f"{run_id}-{name}", run_id.encode())
+                    "INSERT INTO outbox (id, event_id, topic, key, payload, created_at, sent_at) "
+                    f"VALUES ($1, $2, 'followups.rebill.v1', $3, '{{}}', now() - interval '300 hours', {sent_at})",
+                    row_id, f"{run_id}-{name}", run_id.encode())
             deleted = await purge_published(conn, dt.timedelta(hours=168))
             left = {r["event_id"].removeprefix(f"{run_id}-") for r in await conn.fetch(
                 "SELECT event_id FROM outbox WHERE event_id LIKE $1", f"{run_id}-%")}
