@@ -124,18 +124,17 @@ class Task:
             return previous
         if to_state not in TRANSITIONS.get(previous, frozenset()):
             raise TransitionError(previous, to_state)
-        self.state = to_state
-        self.closed_at = at if to_state in CLOSED_STATES else None
-        self.version += 1
-        self.changed = True
-        return previous
+        return self._move(to_state, at)
 
     def reopen(self, *, at: dt.datetime) -> str:
         """The payer denied the same cause again after the task was closed (PAYER_REOPENS): back to `open`."""
         if self.state not in PAYER_REOPENS:
             raise TransitionError(self.state, "open")
-        previous = self.state
-        self.state, self.closed_at = "open", None
+        return self._move("open", at)
+
+    def _move(self, to_state: str, at: dt.datetime) -> str:
+        previous, self.state = self.state, to_state
+        self.closed_at = at if to_state in CLOSED_STATES else None
         self.version += 1
         self.changed = True
         return previous

@@ -10,52 +10,21 @@ because taking the next task leases from a whole queue and must not touch other 
 from __future__ import annotations
 
 import io
-import os
 import uuid
 
 import pytest
 from pypdf import PdfReader
 
 from tests.integration.test_api_support import running_api
-from tests.integration.test_web_support import day, publish_scenario, scenario_database
-
-CHROMIUM = os.environ.get("DENIALS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-# Every visible control's accessible name, computed the way assistive technology starts: aria-labelledby,
-# aria-label, <label for>, wrapping <label>, then a button's own text.
-ACCESSIBLE_NAMES = """() => [...document.querySelectorAll('input, select, textarea, button')]
-  .filter((el) => el.offsetParent !== null && el.type !== 'hidden')
-  .map((el) => {
-    const by = (el.getAttribute('aria-labelledby') || '').split(' ').filter(Boolean)
-      .map((id) => document.getElementById(id)?.textContent || '').join(' ');
-    const labels = [...(el.labels || [])].map((l) => l.textContent).join(' ');
-    const own = el.tagName === 'BUTTON' ? el.textContent : '';
-    return {id: el.id || el.name || el.outerHTML.slice(0, 60),
-            name: (by || el.getAttribute('aria-label') || labels || own || '').trim()};
-  })"""
-
-# WCAG relative luminance contrast of an element's text against the first opaque background behind it.
-CONTRAST = """(selector) => {
-  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
-  const lum = ([r, g, b]) => {
-    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-  };
-  const el = document.querySelector(selector);
-  if (!el) return null;
-  const fg = parse(getComputedStyle(el).color);
-  let node = el, bg = null;
-  while (node && node.nodeType === 1) {
-    const c = parse(getComputedStyle(node).backgroundColor);
-    if (c.length >= 3 && (c.length === 3 || c[3] > 0.99)) { bg = c; break; }
-    node = node.parentElement;
-  }
-  bg = bg || [255, 255, 255];
-  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
-  return (a + 0.05) / (b + 0.05);
-}"""
+from tests.integration.test_web_support import (
+    ACCESSIBLE_NAMES,
+    CONTRAST,
+    day,
+    headless_chromium,
+    publish_scenario,
+    scenario_database,
+    watched_page,
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,25 +36,10 @@ async def site(stack, worker, db):
         yield s, api, token
 
 
-def chromium() -> str:
-    """The browser binary, or a failure that says how to install it (a missing browser never skips)."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`) or set "
-                    "DENIALS_CHROMIUM; this test never skips")
-    return CHROMIUM
-
-
 @pytest.fixture
 async def browser():
-    executable = chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with headless_chromium() as b:
+        yield b
 
 
 async def _tab_order(page, count: int) -> list[str]:
@@ -100,14 +54,8 @@ async def test_a_specialist_works_a_task_with_the_keyboard_and_gets_the_letter(s
     from playwright.async_api import expect
 
     s, api, token = site
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    external: list[str] = []
-    page.on("request", lambda req: external.append(req.url) if not req.url.startswith((api.base, "blob:"))
-            else None)
+    context, page, errors, external = await watched_page(browser, api.base, viewport={"width": 1400, "height": 1000},
+                                                         accept_downloads=True)
 
     await page.goto(api.base + "/")
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

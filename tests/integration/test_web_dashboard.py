@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.test_api_support import open_pool, private_database, running_api, settings_for
 from tests.integration.test_kpis_support import Month
-from tests.integration.test_web_browser import ACCESSIBLE_NAMES, CHROMIUM_ARGS, CONTRAST, chromium
+from tests.integration.test_web_support import ACCESSIBLE_NAMES, CONTRAST, headless_chromium, watched_page
 
 CANVASES = ("chart-trend", "chart-causes", "chart-aging", "chart-overturn")
 
@@ -54,28 +54,15 @@ async def dashboard_site(stack):
 
 @pytest.fixture
 async def browser():
-    executable = chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with headless_chromium() as b:
+        yield b
 
 
 async def test_the_dashboard_draws_the_months_kpis_charts_and_heat_map(dashboard_site, browser, tmp_path):
     from playwright.async_api import expect
 
     api, token = dashboard_site
-    context = await browser.new_context(viewport={"width": 1400, "height": 1100})
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    external: list[str] = []
-    page.on("request", lambda req: external.append(req.url) if not req.url.startswith(api.base) else None)
+    context, page, errors, external = await watched_page(browser, api.base, viewport={"width": 1400, "height": 1100})
 
     await page.goto(api.base + "/")
     await page.get_by_label("API token").fill(token)

@@ -1,4 +1,5 @@
-"""Helpers shared by the web page and letter tests (this module holds no tests): a pain-management scenario
+"""Helpers shared by the web page and letter tests (this module holds no tests): headless Chromium with a page that
+records script errors and requests to other origins, the accessibility probes, a pain-management scenario
 published through the session worker (one patient's history, a Medicare medical-necessity denial of a
 transforaminal epidural, a paid-then-reversed trigger-point claim that comes back denied for a modifier), and a
 copy of the scenario's rows into a private database, so a test that leases tasks touches nobody else's rows."""
@@ -6,17 +7,93 @@ copy of the scenario's rows into a private database, so a test that leases tasks
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
+import pytest
 
 from service.adapters.migrate import migrate
 from service.domain.tasks import task_id_for
 from tests.support import events
 from tests.support.kafka import publish_json
 from tests.support.ports import eventually
+
+CHROMIUM = os.environ.get("DENIALS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+# Every visible control's accessible name, computed the way assistive technology starts: aria-labelledby,
+# aria-label, <label for>, wrapping <label>, then a button's own text.
+ACCESSIBLE_NAMES = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter((el) => el.offsetParent !== null && el.type !== 'hidden')
+  .map((el) => {
+    const by = (el.getAttribute('aria-labelledby') || '').split(' ').filter(Boolean)
+      .map((id) => document.getElementById(id)?.textContent || '').join(' ');
+    const labels = [...(el.labels || [])].map((l) => l.textContent).join(' ');
+    const own = el.tagName === 'BUTTON' ? el.textContent : '';
+    return {id: el.id || el.name || el.outerHTML.slice(0, 60),
+            name: (by || el.getAttribute('aria-label') || labels || own || '').trim()};
+  })"""
+
+# WCAG relative luminance contrast of an element's text against the first opaque background behind it.
+CONTRAST = """(selector) => {
+  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const el = document.querySelector(selector);
+  if (!el) return null;
+  const fg = parse(getComputedStyle(el).color);
+  let node = el, bg = null;
+  while (node && node.nodeType === 1) {
+    const c = parse(getComputedStyle(node).backgroundColor);
+    if (c.length >= 3 && (c.length === 3 || c[3] > 0.99)) { bg = c; break; }
+    node = node.parentElement;
+  }
+  bg = bg || [255, 255, 255];
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def chromium() -> str:
+    """The browser binary, or a failure that says how to install it (a missing browser never skips)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`) or set "
+                    "DENIALS_CHROMIUM; this test never skips")
+    return CHROMIUM
+
+
+@asynccontextmanager
+async def headless_chromium():
+    """A headless Chromium (Playwright driving the Debian binary), closed afterwards."""
+    executable = chromium()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def watched_page(browser, base: str, **context_options):
+    """A new context and page that collect script errors and every request to another origin than `base` (blob:
+    URLs are the page's own): (context, page, errors, external)."""
+    context = await browser.new_context(**context_options)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    external: list[str] = []
+    page.on("request", lambda req: external.append(req.url) if not req.url.startswith((base, "blob:")) else None)
+    return context, page, errors, external
+
 
 TODAY = dt.date.today()
 TABLES = ("claims", "claim_events", "remittances", "service_lines", "procedure_history", "decisions",

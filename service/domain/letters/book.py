@@ -98,6 +98,7 @@ class LetterBook:
     reopenings: dict[str, Reopening]  # payer type (or "default") -> request
     arguments: dict[str, Argument]  # category (or "default") -> argument
     crosswalks: dict[str, CrosswalkSpec]  # family group -> criteria
+    proper_names: frozenset[str]  # first words that keep their capital inside a sentence
     conservative_care_codes: frozenset[str]
     imaging_codes: frozenset[str]
     codes: CodeTables
@@ -170,7 +171,7 @@ class LetterBook:
         evidence = data.get("evidence", {})
         checklists = ChecklistBook.load(files)
         return cls(version=version, levels=tuple(levels), reopenings=reopenings, arguments=arguments,
-                   crosswalks=crosswalks,
+                   crosswalks=crosswalks, proper_names=frozenset(data.get("proper_names", ())),
                    conservative_care_codes=frozenset(evidence.get("conservative_care_codes", ())),
                    imaging_codes=frozenset(evidence.get("imaging_codes", ())),
                    codes=CodeTables.load(files), pain=pain, family_groups=checklists.family_groups)

@@ -42,10 +42,11 @@ def money(amount: Decimal | None) -> str:
     return f"${amount.quantize(Decimal('0.01')):,}"
 
 
-def _in_sentence(name: str) -> str:
+def _in_sentence(name: str, book: LetterBook) -> str:
     """A level or request name inside a sentence: "Request for ...", "First-level ...", "State fair hearing" read
-    "request for ...", "first-level ...", "state fair hearing"; names led by Medicare or Medicaid stay as they are."""
-    if name.split(" ", 1)[0] in ("Medicare", "Medicaid"):
+    "request for ...", "first-level ...", "state fair hearing"; names led by one of the book's proper names
+    ("Medicare ...") stay as they are."""
+    if name.split(" ", 1)[0] in book.proper_names:
         return name
     return name[:1].lower() + name[1:]
 
@@ -250,9 +251,9 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
         opening = (f"We request a reopening of the claim above (payer claim number {icns}) to correct the lines "
                    "listed below. We ask that the lines be reprocessed and paid as corrected.")
     else:
-        opening = (f"On behalf of the billing provider we request a {_in_sentence(level_text)} of the denial of the "
-                   f"services listed below (payer claim number {icns}). We ask that the denial be reversed and the "
-                   "services paid.")
+        opening = (f"On behalf of the billing provider we request a {_in_sentence(level_text, book)} of the denial "
+                   f"of the services listed below (payer claim number {icns}). We ask that the denial be reversed and "
+                   "the services paid.")
     sections = [Section(heading="Request", paragraphs=(opening,)),
                 Section(heading="Denied services", table=_lines_table(request, tasks, book))]
     rows: list[CrosswalkRow] = []
@@ -273,7 +274,7 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
     else:
         when = f"The window is {window}: " + blank("the date the request is due")
     sections.append(Section(heading="Level and deadline",
-                            paragraphs=(f"This is a {_in_sentence(level_text)}, addressed to {reviewer}. "
+                            paragraphs=(f"This is a {_in_sentence(level_text, book)}, addressed to {reviewer}. "
                                         f"The window is {window}.",
                                         when)))
 

@@ -32,13 +32,10 @@ SECURITY_HEADERS = {
 
 def _assets() -> dict[str, tuple[bytes, str]]:
     out = {}
-    for path in sorted(STATIC.iterdir()):
-        if path.is_file() and _NAME.match(path.name):
-            out[path.name] = (path.read_bytes(), _TYPES[path.suffix[1:]])
-    vendor = STATIC / "vendor"
-    for path in sorted(vendor.iterdir()) if vendor.is_dir() else ():
-        if path.is_file() and _VENDOR_NAME.match(path.name):
-            out[f"vendor/{path.name}"] = (path.read_bytes(), _TYPES[path.suffix[1:]])
+    for folder, prefix, pattern in ((STATIC, "", _NAME), (STATIC / "vendor", "vendor/", _VENDOR_NAME)):
+        for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+            if path.is_file() and pattern.match(path.name):
+                out[prefix + path.name] = (path.read_bytes(), _TYPES[path.suffix[1:]])
     if "index.html" not in out:
         raise FileNotFoundError(f"{STATIC / 'index.html'} is missing: the web page cannot be served")
     return out
@@ -58,12 +55,9 @@ def mount_web(app: web.Application) -> None:
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        if request.match_info.get("vendor"):
-            name = f"vendor/{name}"
         if name not in assets:
             raise web.HTTPNotFound(text="no such file", headers={"X-Content-Type-Options": "nosniff"})
         return respond(name)
 
     app.router.add_get("/", index, name="web_index", allow_head=False)
-    app.router.add_get("/web/{name}", asset, name="web_asset", allow_head=False)
-    app.router.add_get("/web/{vendor:vendor}/{name}", asset, name="web_vendor_asset", allow_head=False)
+    app.router.add_get("/web/{name:(?:vendor/)?[^{}/]+}", asset, name="web_asset", allow_head=False)

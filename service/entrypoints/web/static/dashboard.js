@@ -51,6 +51,7 @@ function loadChartJs() {
 export const pct = (v) => (v === null || v === undefined ? "—" : `${(Number(v) * 100).toFixed(1)}%`);
 const percent = (v) => (v === null || v === undefined ? null : Number(v) * 100);  // a gap in a line chart
 const days = (v) => (v === null || v === undefined ? "—" : `${Number(v).toFixed(1)} days`);
+const bucketName = (b) => b.bucket.replace("over_", "over ");
 
 function detail(k, kind) {
   if (!k) return "";
@@ -130,12 +131,12 @@ function drawCharts(Chart, data) {
   const buckets = data.days_in_ar.buckets;
   draw(Chart, "chart-aging", {
     type: "bar",
-    data: { labels: buckets.map((b) => `${b.bucket.replace("over_", "over ")} days`),
+    data: { labels: buckets.map((b) => `${bucketName(b)} days`),
             datasets: [{ label: "Outstanding", data: buckets.map((b) => Number(b.amount)), backgroundColor: ORANGE }] },
     options: { scales: { x: axis(), y: axis({ beginAtZero: true }) } },
   }, `A/R aging: ${buckets.map((b) => `${b.bucket} ${money(b.amount)}`).join(", ")}`);
   table("data-aging", ["Days from service", "Claims", "Outstanding"],
-        buckets.map((b) => [b.bucket.replace("over_", "over "), String(b.claims), money(b.amount)]));
+        buckets.map((b) => [bucketName(b), String(b.claims), money(b.amount)]));
 
   const decided = data.breakdowns.cause.filter((c) => c.appeal_overturn_rate && c.appeal_overturn_rate.denominator > 0);
   const won = decided.map((c) => c.appeal_overturn_rate.numerator);
@@ -176,10 +177,7 @@ function heatmap(data) {
 
 function fillChoices(data) {
   if (choicesLoaded) return;
-  const keep = (id, options) => {
-    const select = $(id);
-    select.append(...options.map(([value, label]) => el("option", { value }, label)));
-  };
+  const keep = (id, options) => $(id).append(...options.map(([value, label]) => el("option", { value }, label)));
   keep("k-payer", data.breakdowns.payer.map((g) => [g.key, g.label]));
   keep("k-family", data.breakdowns.cpt_family.filter((g) => g.key !== "other").map((g) => [g.key, g.label]));
   keep("k-provider", data.breakdowns.provider.filter((g) => g.key !== "unknown").map((g) => [g.key, g.key]));
@@ -211,21 +209,11 @@ export async function loadDashboard() {
 }
 
 export function wireDashboard(onProblem, say) {
-  $("kpi-filters").addEventListener("submit", async (e) => {
+  const reload = (message) => loadDashboard().then(() => say(message)).catch(onProblem);
+  $("kpi-filters").addEventListener("submit", (e) => {
     e.preventDefault();
-    try {
-      await loadDashboard();
-      say("Dashboard updated.");
-    } catch (err) {
-      onProblem(err);
-    }
+    reload("Dashboard updated.");
   });
-  $("kpi-filters").addEventListener("reset", () => setTimeout(async () => {
-    try {
-      await loadDashboard();
-      say("Dashboard shows all data.");
-    } catch (err) {
-      onProblem(err);
-    }
-  }));
+  // the form clears its fields after the reset event: load once they are empty
+  $("kpi-filters").addEventListener("reset", () => setTimeout(() => reload("Dashboard shows all data.")));
 }
