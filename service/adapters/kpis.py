@@ -88,6 +88,10 @@ def _rejected(category: str | None, line_statuses: Any) -> bool:
     return False
 
 
+def _no_decisions() -> dict[str, Any]:
+    return {"contractual": ZERO, "cost_share": ZERO, "denials": {}}
+
+
 async def read_facts(db: Fetcher, *, timezone: str,
                      family_of: Callable[[str], str | None]) -> tuple[list[ClaimFact], list[TaskFact]]:
     """Every claim and task as KPI facts. `family_of(code) -> family | None` maps procedure codes to CPT families
@@ -102,7 +106,7 @@ async def read_facts(db: Fetcher, *, timezone: str,
             acks[r["claim_id"]].append(AcknowledgementFact(at=r["occurred_at"],
                                                            rejected=_rejected(r["category"], r["line_statuses"])))
 
-    sums: dict[str, dict[str, Any]] = defaultdict(lambda: {"contractual": ZERO, "cost_share": ZERO, "denials": {}})
+    sums: dict[str, dict[str, Any]] = defaultdict(_no_decisions)
     for r in await db.fetch(_DECISIONS):
         entry = sums[r["event_id"]]
         amount: Decimal = r["amount"] or ZERO
@@ -115,7 +119,7 @@ async def read_facts(db: Fetcher, *, timezone: str,
 
     remits: dict[str, list[RemitFact]] = defaultdict(list)
     for r in await db.fetch(_REMITTANCES):
-        s = sums.get(r["event_id"], {"contractual": ZERO, "cost_share": ZERO, "denials": {}})
+        s = sums.get(r["event_id"]) or _no_decisions()
         remits[r["claim_id"]].append(RemitFact(
             event_id=r["event_id"], payer_id=r["payer_id"], payer_type=r["payer_type"], status_code=r["status_code"],
             occurred_at=r["occurred_at"], production_date=r["production_date"], total_charge=r["total_charge"],
@@ -139,7 +143,6 @@ async def read_facts(db: Fetcher, *, timezone: str,
                       recovered_amount=r["recovered_amount"], recouped_amount=r["recouped_amount"])
              for r in await db.fetch(_TASKS, timezone)]
     return claims, tasks
-
 
 
 class PostgresKpiStore:

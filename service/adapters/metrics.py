@@ -35,7 +35,9 @@ from prometheus_client.registry import Collector
 
 from service.adapters.store import PostgresUnitOfWork
 from service.domain.classification.vocabulary import CATEGORIES, QUEUES
+from service.domain.tasks import TASK_STATES
 from service.logs import get_logger
+from service.x12.payer_types import PAYER_TYPES
 from topics.catalogue import CATALOGUE
 
 log = get_logger("denials.metrics")
@@ -43,9 +45,7 @@ log = get_logger("denials.metrics")
 OTHER = "other"
 TOPICS = frozenset(CATALOGUE)
 CAUSES = frozenset(CATEGORIES)
-PAYER_TYPES = frozenset({"medicare", "medicare_advantage", "medicaid", "commercial", "workers_comp", "other"})
 QUEUE_NAMES = frozenset(QUEUES)
-TASK_STATES = frozenset({"open", "in_progress", "submitted", "won", "lost", "written_off", "resolved", "expired"})
 
 # Seconds. Applying a batch: milliseconds to tens of seconds (retries are outside: one attempt is timed).
 APPLY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)

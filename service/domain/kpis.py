@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from service.domain.tasks import CLOSED_STATES
+
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
 
@@ -32,7 +34,7 @@ NOT_PRIMARY_STATUSES = frozenset({"2", "3", "20", "21"})
 # 277CA claim-status categories that reject a claim before adjudication (DESIGN.md: recognised by category).
 REJECTION_CATEGORIES = frozenset({"A3", "A6", "A7", "A8"})
 # Task states that end the work on a denial (expired is left out: nobody resolved it, its clock ran out).
-RESOLVED_STATES = frozenset({"won", "lost", "written_off", "resolved"})
+RESOLVED_STATES = CLOSED_STATES - {"expired"}
 AR_WINDOW_DAYS = 90
 AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("91-120", 91, 120), ("over_120", 121, None))
@@ -312,8 +314,9 @@ def _rejected_between(acks: Sequence[AcknowledgementFact], start: dt.datetime, e
     return any(a.rejected and a.at >= start and (end is None or a.at < end) for a in acks)
 
 
-def _voided(claim: ClaimFact, as_of: dt.date) -> bool:
-    standing = sorted((s for s in claim.submissions if s.day <= as_of), key=lambda s: s.at)
+def _voided(subs: Sequence[SubmissionFact], as_of: dt.date) -> bool:
+    """The latest submission on file at `as_of` (`subs` in time order) voids the claim (frequency 8)."""
+    standing = [s for s in subs if s.day <= as_of]
     return bool(standing) and standing[-1].frequency_code == "8"
 
 
@@ -338,7 +341,7 @@ def analyse_claim(claim: ClaimFact, tasks: Sequence[TaskFact], as_of: dt.date) -
     charge = claim.charge if claim.charge is not None else (
         first.total_charge if first is not None else max((r.total_charge for r in claim.remittances), default=ZERO))
     balance = None
-    if claim.service_date is not None and claim.service_date <= as_of and not _voided(claim, as_of):
+    if claim.service_date is not None and claim.service_date <= as_of and not _voided(subs, as_of):
         standing = effective_remittances(claim.remittances, as_of)
         paid = sum((r.total_paid for r in standing), ZERO)
         settled = sum((r.contractual + r.cost_share for r in standing if r.payer_id == payer_id), ZERO)
@@ -525,40 +528,29 @@ def build_report(claims: Iterable[ClaimFact], tasks: Iterable[TaskFact], *, peri
     views = [analyse_claim(c, tasks_of.get(c.claim_id, ()), as_of) for c in claims]
     by_id = {v.fact.claim_id: v for v in views}
 
-    def claim_ok(v: ClaimView) -> bool:
-        return ((filters.payer is None or v.payer_id == filters.payer)
-                and (filters.cpt_family is None or filters.cpt_family in v.fact.families)
-                and (filters.provider is None or v.fact.provider == filters.provider))
+    def claim_ok(v: ClaimView | None) -> bool:
+        """The claim-level filters (a task is judged by its claim, and fails them without one)."""
+        return ((filters.cpt_family is None or (v is not None and filters.cpt_family in v.fact.families))
+                and (filters.provider is None or (v is not None and v.fact.provider == filters.provider)))
 
-    def task_ok(t: TaskFact) -> bool:
-        v = by_id.get(t.claim_id)
-        return ((filters.payer is None or t.payer_id == filters.payer)
-                and (filters.cpt_family is None or (v is not None and filters.cpt_family in v.fact.families))
-                and (filters.provider is None or (v is not None and v.fact.provider == filters.provider))
-                and (filters.category is None or t.category == filters.category))
-
-    views = [v for v in views if claim_ok(v)]
-    tasks = [t for t in tasks if task_ok(t)]
+    views = [v for v in views if (filters.payer is None or v.payer_id == filters.payer) and claim_ok(v)]
+    tasks = [t for t in tasks if (filters.payer is None or t.payer_id == filters.payer)
+             and (filters.category is None or t.category == filters.category) and claim_ok(by_id.get(t.claim_id))]
     category = filters.category
     totals = kpi_set(views, tasks, period, as_of, category=category)
-
-    payer_types = {v.payer_id: v.payer_type for v in views if v.payer_id}
-    payer_types.update({t.payer_id: t.payer_type for t in tasks if t.payer_id not in payer_types})
-
-    def task_claim(t: TaskFact) -> ClaimView | None:
-        return by_id.get(t.claim_id)
 
     by_payer = _grouped(views, tasks, period, as_of, lambda v: [v.payer_id] if v.payer_id else [],
                         lambda t: [t.payer_id], lambda k: k, category)
     by_family = _grouped(views, tasks, period, as_of, lambda v: v.family_keys,
-                         lambda t: (c.family_keys if (c := task_claim(t)) else {NO_FAMILY}),
+                         lambda t: (c.family_keys if (c := by_id.get(t.claim_id)) else {NO_FAMILY}),
                          lambda k: "other / not in the procedure catalog" if k == NO_FAMILY else family_label(k),
                          category)
     by_provider = _grouped(views, tasks, period, as_of, lambda v: [v.provider_key],
-                           lambda t: [c.provider_key if (c := task_claim(t)) else UNKNOWN],
+                           lambda t: [c.provider_key if (c := by_id.get(t.claim_id)) else UNKNOWN],
                            lambda k: "no NPI on the submission" if k == UNKNOWN else k, category)
 
     cohort = adjudicated_in(views, period)
+    payer_types = {v.payer_id: v.payer_type for v in views if v.payer_id}  # the matrix's payers are claims' payers
     causes = {c for _, first in cohort for c in first.denials} | {t.category for t in tasks}
     if category is not None:
         causes &= {category}

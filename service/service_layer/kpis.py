@@ -55,7 +55,7 @@ def office_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
 
 
 def check_query(query: KpiQuery) -> None:
-    """Refuse values the report cannot mean (the API's query model checks them first; the CLI relies on this)."""
+    """Refuse values the report cannot mean (the API's query model checks them first, with the same messages)."""
     if query.start and query.end and query.start > query.end:
         raise Invalid("invalid_period", "`from` is after `to`", [{"field": "from", "problem": "after `to`"}])
     if query.cpt_family is not None and query.cpt_family not in cpt_families():

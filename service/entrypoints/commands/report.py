@@ -43,13 +43,17 @@ def parse_period(text: str) -> tuple[int, int]:
 
 # -- formatting ------------------------------------------------------------------------------------------------------
 
+def _money(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
 def fmt_value(k: Any) -> str:
     if k is None or k.value is None:
         return DASH
     if k.unit == "ratio":
         return f"{k.value * 100:.1f}%"
     if k.unit == "usd":
-        return f"${Decimal(k.value):,.2f}"
+        return _money(Decimal(k.value))
     return f"{k.value:,.1f} d"
 
 
@@ -61,7 +65,7 @@ def fmt_parts(k: Any) -> str:
     if k.unit == "usd":
         return f"on {k.denominator} won task{'' if k.denominator == 1 else 's'}"
     if isinstance(k.numerator, Decimal):
-        return f"${k.numerator:,.2f} / ${k.denominator:,.2f}"
+        return f"{_money(k.numerator)} / {_money(k.denominator)}"
     return f"{k.numerator} / {k.denominator}"
 
 
@@ -83,12 +87,8 @@ def fmt_change(current: Any, previous: Any) -> str:
     if current.unit == "ratio":
         return f"{delta:+.1f} pts"
     if current.unit == "usd":
-        return f"{'+' if delta >= 0 else '-'}${abs(delta):,.2f}"
+        return f"{'+' if delta >= 0 else '-'}{_money(abs(delta))}"
     return f"{delta:+.1f} d"
-
-
-def _money(value: Decimal) -> str:
-    return f"${value:,.2f}"
 
 
 # -- rendering -------------------------------------------------------------------------------------------------------
