@@ -15,9 +15,10 @@ from aiokafka import AIOKafkaProducer
 
 from service.adapters import postgres
 from service.adapters.claim_timers import run_claim_timers
-from service.adapters.kafka import ensure_topics, relay_producer
+from service.adapters.kafka import ensure_topics, start_relay_producer
 from service.adapters.migrate import migrate
 from service.adapters.relay import OutboxRelay
+from service.adapters.startup import retry_until_up
 from service.adapters.task_timers import run_task_timers
 from service.config import Settings
 from service.domain.classification import Classifier, load_classifier
@@ -98,23 +99,12 @@ class Runtime(mode.Service):
         return pool
 
     async def _open_producer(self) -> AIOKafkaProducer:
-        producer = relay_producer(self.bootstrap, self.settings)
-        await asyncio.wait_for(producer.start(), timeout=30)
+        producer = await start_relay_producer(self.bootstrap, self.settings)
         self.health.broker = True
         return producer
 
     async def _with_retry(self, what: str, opener):
-        attempt = 0
-        while True:
-            try:
-                return await opener()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - start-up waits for its servers, with capped backoff
-                attempt += 1
-                delay = min(self.settings.retry_max_s, self.settings.retry_initial_s * 2 ** min(attempt, 10))
-                log.warning("startup.waiting", dependency=what, error=type(exc).__name__, attempt=attempt)
-                await asyncio.sleep(delay)
+        return await retry_until_up(what, opener, self.settings)
 
     async def on_stop(self) -> None:
         self._timer_stop.set()
@@ -166,8 +156,7 @@ class Runtime(mode.Service):
         return self.draining.is_set() or self.should_stop or bool(app is not None and app.rebalancing)
 
     async def backoff(self, attempt: int) -> None:
-        delay = min(self.settings.retry_max_s, self.settings.retry_initial_s * 2 ** min(attempt, 10))
-        delay *= random.uniform(0.5, 1.0)
+        delay = self.settings.retry_delay_s(attempt) * random.uniform(0.5, 1.0)
         try:
             await asyncio.wait_for(self.draining.wait(), timeout=delay)
         except TimeoutError:

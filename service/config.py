@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="DENIALS_LOG_LEVEL")
     log_format: str = Field(default="auto", alias="DENIALS_LOG_FORMAT", description="auto | json | console")
 
+    def retry_delay_s(self, attempt: int) -> float:
+        """Capped exponential backoff before retry `attempt` (1, 2, ...): DENIALS_RETRY_INITIAL_S doubling up to
+        DENIALS_RETRY_MAX_S. Callers add jitter where many processes may retry together."""
+        return min(self.retry_max_s, self.retry_initial_s * 2 ** min(attempt, 10))
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -45,6 +45,17 @@ def relay_producer(bootstrap: str, settings) -> AIOKafkaProducer:
                             max_request_size=max(1_048_576, settings.max_record_bytes + 65_536))
 
 
+async def start_relay_producer(bootstrap: str, settings) -> AIOKafkaProducer:
+    """A started relay producer; one that fails to start is closed again (aiokafka producers cannot be restarted)."""
+    prod = relay_producer(bootstrap, settings)
+    try:
+        await asyncio.wait_for(prod.start(), timeout=30)
+    except BaseException:
+        await prod.stop()
+        raise
+    return prod
+
+
 async def send_all(prod: AIOKafkaProducer, records: Iterable[Record]) -> int:
     """Send records and wait until the broker acknowledged every one (raises on the first failure)."""
     futures = [await prod.send(r.topic, key=r.key, value=r.value) for r in records]

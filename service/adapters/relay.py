@@ -109,7 +109,7 @@ class OutboxRelay:
                 self.stats.healthy = False
                 self.stats.last_error = type(exc).__name__
                 self.stats.is_leader = False
-                delay = min(self._settings.retry_max_s, self._settings.retry_initial_s * 2 ** min(attempt, 10))
+                delay = self._settings.retry_delay_s(attempt)
                 log.warning("relay.retry", error=type(exc).__name__, attempt=attempt, delay_s=round(delay, 2))
                 await self._sleep(delay * random.uniform(0.5, 1.0))
             finally:

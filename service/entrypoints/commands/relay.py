@@ -17,8 +17,9 @@ from service.config import Settings, get_settings
 
 async def run_relay(settings: Settings, url: str, bootstrap: str) -> int:
     from service.adapters import postgres
-    from service.adapters.kafka import relay_producer
+    from service.adapters.kafka import start_relay_producer
     from service.adapters.relay import OutboxRelay
+    from service.adapters.startup import retry_until_up
     from service.entrypoints.commands.api import pending_migrations
     from service.logs import get_logger
 
@@ -38,31 +39,21 @@ async def run_relay(settings: Settings, url: str, bootstrap: str) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    producer = relay_producer(bootstrap, settings)
-    attempt = 0
-    while not stop.is_set():  # the broker may not be up yet: wait for it, with capped backoff
-        try:
-            await asyncio.wait_for(producer.start(), timeout=30)
-            break
-        except Exception as exc:  # noqa: BLE001 - start-up waits for its broker
-            attempt += 1
-            log.warning("startup.waiting", dependency="broker", error=type(exc).__name__, attempt=attempt)
-            await producer.stop()
-            producer = relay_producer(bootstrap, settings)
-            delay = min(settings.retry_max_s, settings.retry_initial_s * 2 ** min(attempt, 10))
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
-    if stop.is_set():
-        await producer.stop()
+    # The broker may not be up yet: wait for it (with capped backoff) unless told to stop first.
+    stopping = asyncio.ensure_future(stop.wait())
+    starting = asyncio.ensure_future(
+        retry_until_up("broker", lambda: start_relay_producer(bootstrap, settings), settings))
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
         return 0
+    producer = starting.result()
 
     relay = OutboxRelay(settings, url, producer)
     running = asyncio.ensure_future(relay.run())
     typer.echo("relay started (publishes while it holds the relay lock)", err=True)
     try:
-        await asyncio.wait({running, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         # Let the batch being published finish (acknowledged and marked sent) before the producer closes;
         # otherwise every clean stop republishes it on the next start.
         relay.stop()

@@ -1,0 +1,29 @@
+"""Start-up waits for the servers it needs: started before its database or broker, a process retries, never exits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from service.config import Settings
+from service.logs import get_logger
+
+T = TypeVar("T")
+
+log = get_logger("denials.startup")
+
+
+async def retry_until_up(what: str, opener: Callable[[], Awaitable[T]], settings: Settings) -> T:
+    """`await opener()` until it works, with capped backoff: start-up waits for its servers (the worker's pool,
+    topics and producer; the relay command's producer)."""
+    attempt = 0
+    while True:
+        try:
+            return await opener()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure to start means "not up yet"
+            attempt += 1
+            log.warning("startup.waiting", dependency=what, error=type(exc).__name__, attempt=attempt)
+            await asyncio.sleep(settings.retry_delay_s(attempt))
