@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from service.adapters.leadership import business_today, every, leader_connection
-from service.adapters.store import OUTBOX_CHANNEL, checklist_to_json, submission_from_json, task_lines_to_json
+from service.adapters.store import add_to_outbox, checklist_to_json, submission_from_json, task_lines_to_json
 from service.config import Settings
 from service.domain.silent_claims import (
     AwaitingClaim,
@@ -94,11 +94,7 @@ async def _send_inquiries(conn: asyncpg.Connection, due: Sequence[Silence], now:
         [s.claim.submission.occurred_at for s in due], [s.today for s in due],
         [records[s.inquiry_key].event_id for s in due])
     fresh = [records[(r["claim_id"], r["submission_event_id"], r["interval_no"])] for r in rows]
-    if fresh:
-        await conn.executemany(
-            """INSERT INTO outbox (event_id, topic, key, payload, causation_id) VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (event_id) DO NOTHING""",
-            [(x.event_id, x.topic, x.key, x.payload, x.causation_id) for x in fresh])
+    await add_to_outbox(conn, fresh)
     return len(fresh)
 
 
@@ -145,11 +141,7 @@ async def _open_filing_tasks(conn: asyncpg.Connection, risky: Sequence[Silence],
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
         [(ev.task.task_id, ev.at, ev.actor, ev.change, ev.from_state, ev.to_state, ev.note, ev.causation_id)
          for _, ev in made])
-    records = build_records([ev for _, ev in made])
-    await conn.executemany(
-        """INSERT INTO outbox (event_id, topic, key, payload, causation_id) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (event_id) DO NOTHING""",
-        [(x.event_id, x.topic, x.key, x.payload, x.causation_id) for x in records])
+    await add_to_outbox(conn, build_records([ev for _, ev in made]))
     return len(made)
 
 
@@ -172,7 +164,6 @@ async def _pass(conn: asyncpg.Connection, settings: Settings, today: dt.date, no
         async with conn.transaction():
             result.inquiries += await _send_inquiries(conn, due, now)
             result.tasks += await _open_filing_tasks(conn, [s for s in due if s.filing_at_risk], now, settings)
-            await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
 async def run_claim_timers_once(pool: asyncpg.Pool, settings: Settings, *, today: dt.date,

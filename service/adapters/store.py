@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -21,7 +21,7 @@ from service.domain import model as m
 from service.domain.claim import Claim
 from service.domain.fee_schedule import FeeRate
 from service.domain.tasks import Task, TaskLine
-from service.service_layer.unit_of_work import Changes, InboxItem
+from service.service_layer.unit_of_work import Changes, InboxItem, OutboxRecord
 
 OUTBOX_CHANNEL = "denials_outbox"
 
@@ -383,6 +383,18 @@ class PostgresUnitOfWork:
                    procedure_code = EXCLUDED.procedure_code, modifiers = EXCLUDED.modifiers,
                    paid = COALESCE(EXCLUDED.paid, procedure_history.paid),
                    updated_at = GREATEST(EXCLUDED.updated_at, procedure_history.updated_at)""", rows)
+
+
+async def add_to_outbox(conn: asyncpg.Connection, records: Sequence[OutboxRecord]) -> None:
+    """Outbox rows written outside a batch (API task changes, timers): idempotent by event_id, so a re-run writes
+    nothing twice, and the relay is woken when the transaction commits (PostgreSQL folds repeated NOTIFYs)."""
+    if not records:
+        return
+    await conn.executemany(
+        """INSERT INTO outbox (event_id, topic, key, payload, causation_id) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (event_id) DO NOTHING""",
+        [(r.event_id, r.topic, r.key, r.payload, r.causation_id) for r in records])
+    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
 async def record_dead_letter(conn: asyncpg.Connection, *, dead_letter_id: str, source_topic: str,

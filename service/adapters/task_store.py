@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from service.adapters.store import OUTBOX_CHANNEL, task_from_row
+from service.adapters.store import add_to_outbox, task_from_row
 from service.domain.tasks import Task, TaskNote
 from service.service_layer.tasks_api import (
     AuditEntry,
@@ -184,12 +184,7 @@ class PostgresTaskWriter:
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
                 [(a.task_id, a.at, a.actor, a.change, a.from_state, a.to_state, a.note, a.causation_id)
                  for a in audit])
-        if outbox:
-            await c.executemany(
-                """INSERT INTO outbox (event_id, topic, key, payload, causation_id) VALUES ($1, $2, $3, $4, $5)
-                   ON CONFLICT (event_id) DO NOTHING""",
-                [(r.event_id, r.topic, r.key, r.payload, r.causation_id) for r in outbox])
-            await c.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+        await add_to_outbox(c, outbox)
 
     async def save_priorities(self, tasks: Sequence[Task]) -> None:
         await self.conn.executemany(
