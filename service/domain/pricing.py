@@ -411,10 +411,11 @@ def _settle(remit: Remittance, c: _Candidate, computed: Decimal, rules: PricingR
         steps.append(f"deductible/copay as stated {_usd(fixed)}")
     before = max(allowed - fixed - expected_coins, ZERO)
     sequestration = ZERO
+    by_payer_type = remit.payer.type in rules.sequestration_payer_types
     stated = any(a.group == "CO" and a.reason in rules.sequestration_reasons for a in line.adjustments)
-    if (remit.payer.type in rules.sequestration_payer_types or stated) and rules.sequestration_percent > 0:
+    if (by_payer_type or stated) and rules.sequestration_percent > 0:
         sequestration = _money(before * rules.sequestration_percent / HUNDRED)
-        why = "" if remit.payer.type in rules.sequestration_payer_types else " (the payer applied it on the line)"
+        why = "" if by_payer_type else " (the payer applied it on the line)"
         steps.append(f"sequestration {_pct(rules.sequestration_percent)} of {_usd(before)} = {_usd(sequestration)}"
                      + why)
     expected = before - sequestration

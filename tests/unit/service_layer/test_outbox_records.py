@@ -12,6 +12,7 @@ from service.service_layer import outbox as ob
 from service.service_layer.handlers import Inbound, process_batch
 from tests.support import events
 from tests.unit.service_layer.fakes import FakeUnitOfWork
+from tests.unit.service_layer.reference_outbox import build_records_validated
 from topics.catalogue import CATALOGUE
 from topics.remittance import RemittanceEvent
 from topics.status import StatusEvent
@@ -30,7 +31,7 @@ async def test_fast_records_equal_the_validated_contract_records(monkeypatch):
 
     def both(evs):
         evs = list(evs)
-        fast, reference = ob.build_records(evs), ob.build_records_validated(evs)
+        fast, reference = ob.build_records(evs), build_records_validated(evs)
         assert [(r.event_id, r.topic, r.key, r.causation_id) for r in fast] == \
             [(r.event_id, r.topic, r.key, r.causation_id) for r in reference]
         for f, r in zip(fast, reference, strict=True):
