@@ -285,10 +285,18 @@ async def measure_latency(servers: Servers, pool: asyncpg.Pool, rate: float, sec
             "latency_events": len(latencies), "latency_lost": n - len(latencies), "offered_eps": rate}
 
 
-def rss_mb(proc: subprocess.Popen) -> float:
+def _process_tree(proc: subprocess.Popen) -> list[psutil.Process]:
+    """The process and its children (py-spy runs the worker as its child); empty once it is gone."""
     try:
         p = psutil.Process(proc.pid)
-        return sum(x.memory_info().rss for x in [p, *p.children(recursive=True)]) / 2**20
+        return [p, *p.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def rss_mb(proc: subprocess.Popen) -> float:
+    try:
+        return sum(x.memory_info().rss for x in _process_tree(proc)) / 2**20 or float("nan")
     except psutil.Error:
         return float("nan")
 
@@ -297,12 +305,10 @@ def cpu_s(procs: list[subprocess.Popen]) -> float:
     """CPU seconds (user + system) the worker processes have used: less sensitive than wall time to whatever else
     the machine is running, so it shows what a change saved even on a busy machine."""
     total = 0.0
-    for proc in procs:
+    for x in (x for proc in procs for x in _process_tree(proc)):
         try:
-            p = psutil.Process(proc.pid)
-            for x in [p, *p.children(recursive=True)]:
-                t = x.cpu_times()
-                total += t.user + t.system
+            t = x.cpu_times()
+            total += t.user + t.system
         except psutil.Error:
             pass
     return total
