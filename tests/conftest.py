@@ -7,28 +7,24 @@ import os
 import uuid
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from tests.support.stack import PrivateStack, private_stack
+from tests.support.fleet import Fleet
+from tests.support.stack import PrivateStack, stack_fixtures
 
 # The session's stack is a private stack like any other (tests/support/stack.py): a broker process and a fresh
-# database, each behind a TcpProxy so tests can cut connections without stopping the servers.
+# database, each behind a TcpProxy so tests can cut connections without stopping the servers. The fault and
+# operations packages override `stack` and `db` with their own; `fleet` runs on whichever stack is in scope.
 Stack = PrivateStack
+stack, db = stack_fixtures("session", "test")
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> Stack:
-    with private_stack(tmp_path_factory.mktemp("stack"), "test") as s:
-        yield s
-
-
-@pytest.fixture(scope="session")
-async def db(stack: Stack):
-    """A pool straight to the test database (not through the proxy), for assertions."""
-    pool = await asyncpg.create_pool(stack.direct_database_url, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
+@pytest.fixture
+def fleet(stack: Stack):
+    """Workers a test starts; whatever is still running at teardown is stopped."""
+    f = Fleet(stack)
+    yield f
+    f.stop_all()
 
 
 @pytest.fixture(scope="session")

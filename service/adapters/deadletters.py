@@ -52,9 +52,8 @@ def _row(r: asyncpg.Record) -> DeadLetterRow:
     return DeadLetterRow(**{k: r[k] for k in DeadLetterRow.__slots__})
 
 
-
-
-def _filters(*, since: dt.datetime | None, reason: str | None, status: str | None) -> tuple[list[str], list[object]]:
+def _where(*, since: dt.datetime | None, reason: str | None, status: str | None) -> tuple[str, list[object]]:
+    """The ` WHERE ...` clause (empty when nothing filters) and its arguments."""
     where: list[str] = []
     args: list[object] = []
     if since is not None:
@@ -66,13 +65,20 @@ def _filters(*, since: dt.datetime | None, reason: str | None, status: str | Non
     if status:
         args.append(status)
         where.append(f"status = ${len(args)}")
-    return where, args
+    return (" WHERE " + " AND ".join(where) if where else ""), args
+
+
+_BY_IDENT = "(id = ANY($1::bigint[]) OR dead_letter_id = ANY($2::text[]))"
+
+
+def _by_ident(idents: list[str]) -> tuple[list[int], list[str]]:
+    """The arguments of `_BY_IDENT`: row numbers and dead_letter_ids."""
+    return [int(i) for i in idents if i.isdigit()], [i for i in idents if not i.isdigit()]
 
 
 async def list_letters(conn: asyncpg.Connection, *, since: dt.datetime | None = None, reason: str | None = None,
                        status: str | None = None, limit: int | None = 100) -> list[DeadLetterRow]:
-    where, args = _filters(since=since, reason=reason, status=status)
-    condition = " WHERE " + " AND ".join(where) if where else ""
+    condition, args = _where(since=since, reason=reason, status=status)
     if limit:  # the newest `limit` letters, printed oldest first
         args.append(limit)
         sql = (f"SELECT * FROM (SELECT {_COLUMNS} FROM dead_letters{condition} ORDER BY id DESC "
@@ -84,17 +90,13 @@ async def list_letters(conn: asyncpg.Connection, *, since: dt.datetime | None = 
 
 async def count_letters(conn: asyncpg.Connection, *, since: dt.datetime | None = None, reason: str | None = None,
                         status: str | None = None) -> int:
-    where, args = _filters(since=since, reason=reason, status=status)
-    sql = "SELECT count(*) FROM dead_letters" + (" WHERE " + " AND ".join(where) if where else "")
-    return await conn.fetchval(sql, *args)
+    condition, args = _where(since=since, reason=reason, status=status)
+    return await conn.fetchval(f"SELECT count(*) FROM dead_letters{condition}", *args)
 
 
 async def get_letters(conn: asyncpg.Connection, idents: list[str]) -> list[DeadLetterRow]:
     """The letters named by row number or dead_letter_id (those that exist), oldest first."""
-    numbers = [int(i) for i in idents if i.isdigit()]
-    names = [i for i in idents if not i.isdigit()]
-    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM dead_letters WHERE id = ANY($1::bigint[]) "
-                            "OR dead_letter_id = ANY($2::text[]) ORDER BY id", numbers, names)
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM dead_letters WHERE {_BY_IDENT} ORDER BY id", *_by_ident(idents))
     return [_row(r) for r in rows]
 
 
@@ -111,7 +113,9 @@ async def mark_replayed(conn: asyncpg.Connection, letter_id: int, *, partition: 
            WHERE id = $1""", letter_id, partition, offset)
 
 
-async def resolve(conn: asyncpg.Connection, letter_id: int, *, note: str | None) -> None:
-    await conn.execute(
-        "UPDATE dead_letters SET status = 'resolved', resolved_at = now(), note = COALESCE($2, note) WHERE id = $1",
-        letter_id, note)
+async def resolve(conn: asyncpg.Connection, ident: str, *, note: str | None) -> DeadLetterRow | None:
+    """Mark the letter named by row number or dead_letter_id resolved; the letter as it now is (None: no such one)."""
+    row = await conn.fetchrow(
+        f"UPDATE dead_letters SET status = 'resolved', resolved_at = now(), note = COALESCE($3, note) "
+        f"WHERE {_BY_IDENT} RETURNING {_COLUMNS}", *_by_ident([ident]), note)
+    return _row(row) if row is not None else None

@@ -8,6 +8,8 @@ import signal
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from tests.support.invariants import dead_letters_at
+from tests.support.ports import eventually
 from tests.support.worker import WorkerProcess
 
 
@@ -45,6 +47,12 @@ async def at_least(db: asyncpg.Pool, event_ids: list[str], n: int) -> int | None
     return got if got >= n else None
 
 
+async def until_applied(db: asyncpg.Pool, event_ids: list[str], n: int, message: str, *, timeout: float = 180,
+                        interval: float = 0.05) -> int:
+    """Wait until at least `n` of the events are applied; how many are."""
+    return await eventually(lambda: at_least(db, event_ids, n), timeout=timeout, interval=interval, message=message)
+
+
 async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[int, int]:
     """The group's committed offset per partition (-1 when none), asked as a group member would on start-up."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
@@ -79,6 +87,12 @@ async def not_ready(worker: WorkerProcess) -> dict | None:
     return state if state is not None and state.get("ready") is False else None
 
 
+async def not_ready_for(worker: WorkerProcess, part: str, value: object = False) -> dict | None:
+    """The /ready body while it reports not ready with `part` equal to `value` (the reason), else None."""
+    state = await not_ready(worker)
+    return state if state is not None and state.get(part) == value else None
+
+
 async def is_ready(worker: WorkerProcess) -> dict | None:
     state = await asyncio.to_thread(worker.ready_state)
     return state if state is not None and state.get("ready") is True else None
@@ -106,9 +120,5 @@ async def committed_not_done(db: asyncpg.Pool, records, committed: dict[int, int
         'SELECT "partition", "offset" FROM inbox WHERE topic = $1 AND event_id = ANY($2::text[])', topic,
         sorted({p.event_id for p in below if p.valid}))}
     bad = [p for p in below if not p.valid]
-    lettered = {(r["source_partition"], r["source_offset"]) for r in await db.fetch(
-        """SELECT d.source_partition, d.source_offset FROM dead_letters d
-           JOIN unnest($1::int[], $2::bigint[]) AS p(part, off)
-             ON d.source_topic = $3 AND d.source_partition = p.part AND d.source_offset = p.off""",
-        [p.partition for p in bad], [p.offset for p in bad], topic)}
+    lettered = {(r["source_partition"], r["source_offset"]) for r in await dead_letters_at(db, bad)}
     return [p.position for p in below if (p.partition, p.offset) not in (applied if p.valid else lettered)]

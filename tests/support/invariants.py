@@ -65,7 +65,7 @@ async def settled(db: asyncpg.Pool, published: list[Published]) -> bool:
     ids = sorted({p.event_id for p in published if p.valid and p.event_id})
     seen = {r["event_id"] for r in await db.fetch("SELECT event_id FROM inbox WHERE event_id = ANY($1::text[])", ids)}
     lettered = {(r["source_topic"], r["source_partition"], r["source_offset"])
-                for r in await _dead_letters_at(db, published)}
+                for r in await dead_letters_at(db, published)}
     return all((p.valid and p.event_id in seen) or p.position in lettered for p in published)
 
 
@@ -75,12 +75,13 @@ async def _unsettled(db: asyncpg.Pool, published: list[Published]) -> str:
     seen = {r["event_id"] for r in await db.fetch("SELECT event_id FROM inbox WHERE event_id = ANY($1::text[])", ids)}
     missing = [(p.event_id, p.topic, p.partition, p.offset) for p in published if p.valid and p.event_id not in seen]
     bad = [p for p in published if not p.valid]
-    lettered = {(r["source_topic"], r["source_partition"], r["source_offset"]) for r in await _dead_letters_at(db, bad)}
+    lettered = {(r["source_topic"], r["source_partition"], r["source_offset"]) for r in await dead_letters_at(db, bad)}
     unlettered = [p.position for p in bad if p.position not in lettered]
     return f"not applied: {_some(missing)}; malformed but not dead-lettered: {_some(unlettered)}"
 
 
-async def _dead_letters_at(db: asyncpg.Pool, records: list[Published]) -> list[asyncpg.Record]:
+async def dead_letters_at(db: asyncpg.Pool, records: list[Published]) -> list[asyncpg.Record]:
+    """The dead letters of these records (by source topic, partition and offset)."""
     return await db.fetch(
         """SELECT d.* FROM dead_letters d
            JOIN unnest($1::text[], $2::int[], $3::bigint[]) AS p(topic, part, off)
@@ -140,7 +141,7 @@ async def check_invariants(db: asyncpg.Pool, bootstrap: str, published: list[Pub
 
     prefix = claim_prefix.encode()
     letters = await db.fetch("SELECT * FROM dead_letters WHERE substr(key, 1, $2) = $1", prefix, len(prefix))
-    letters_at = await _dead_letters_at(db, published)
+    letters_at = await dead_letters_at(db, published)
     report.dead_letters = len(letters)
     assert {r["dead_letter_id"] for r in letters_at} == {r["dead_letter_id"] for r in letters}, \
         "dead letters exist for records this test never published"

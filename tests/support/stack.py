@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
+import pytest
+
 from service.adapters.local_broker import LocalBroker
 from tests.support import database
 from tests.support.ports import free_port
@@ -56,3 +59,22 @@ def private_stack(workdir: Path, prefix: str) -> Iterator[PrivateStack]:
         broker.stop()
         pg_proxy.stop()
         database.teardown(db)
+
+
+def stack_fixtures(scope: str, prefix: str):
+    """The `stack` and `db` fixtures of a private stack with this scope: assign them in a conftest as
+    `stack, db = stack_fixtures("package", "faults")`."""
+
+    @pytest.fixture(scope=scope)
+    def stack(tmp_path_factory) -> Iterator[PrivateStack]:
+        with private_stack(tmp_path_factory.mktemp(prefix), prefix) as s:
+            yield s
+
+    @pytest.fixture(scope=scope)
+    async def db(stack: PrivateStack):
+        """A pool straight to the stack's database (not through the proxy), for assertions."""
+        pool = await asyncpg.create_pool(stack.direct_database_url, min_size=1, max_size=4)
+        yield pool
+        await pool.close()
+
+    return stack, db

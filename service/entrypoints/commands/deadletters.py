@@ -43,8 +43,6 @@ REPLAY_HEADER = "denials-replay-of"
 _AGE = re.compile(r"^(\d+)([mhd])$")
 
 
-
-
 def parse_since(text: str | None, *, now: dt.datetime | None = None) -> dt.datetime | None:
     """`--since`: an ISO date or date-time (UTC unless it says otherwise) or an age such as 90m, 12h, 7d."""
     if text is None:
@@ -231,8 +229,6 @@ def replay_command(
                     done.append({"id": row.id, "dead_letter_id": row.dead_letter_id, "topic": row.source_topic,
                                  "partition": meta.partition, "offset": meta.offset,
                                  "replay_count": row.replay_count + 1})
-        except typer.Exit:
-            raise
         except Exception as exc:  # noqa: BLE001 - the broker: report what was done before it failed
             if done:
                 typer.echo(f"replayed {len(done)} before the failure", err=True)
@@ -263,15 +259,9 @@ def resolve_command(
     from service.adapters import deadletters as store
 
     _check_idents([ident])
-
-    async def work(conn):
-        rows = await store.get_letters(conn, [ident])
-        if not rows:
-            raise fail(f"no dead letter {ident}", 1)
-        await store.resolve(conn, rows[0].id, note=note)
-        return (await store.get_letters(conn, [str(rows[0].id)]))[0]
-
-    row = _with_connection(work)
+    row = _with_connection(lambda conn: store.resolve(conn, ident, note=note))
+    if row is None:
+        raise fail(f"no dead letter {ident}", 1)
     if as_json:
         typer.echo(json.dumps(summary(row), indent=2))
         return

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from service.config import Settings
-from tests.support.fleet import applied, at_least, committed_offsets, not_ready
-from tests.support.invariants import check_invariants
+from tests.support.fleet import applied, committed_offsets, not_ready_for, until_applied
+from tests.support.invariants import check_invariants, dead_letters_at
 from tests.support.ports import eventually
 from tests.support.workload import REMITTANCE_TOPIC, Published, publish_records, remittance_stream
 
@@ -26,8 +26,7 @@ async def test_a_stop_signal_mid_stream_drains_commits_exits_0_and_a_restart_rep
     ids = sorted(stream.event_ids)
     worker = await fleet.start(f"sd-a-{run_id}", DENIALS_SHUTDOWN_DRAIN_S=str(DRAIN_S))
     await publish_records(stack.bootstrap, stream.records)
-    await eventually(lambda: at_least(db, ids, len(ids) // 4), timeout=180, interval=0.05,
-                     message="a quarter of the stream applied")
+    await until_applied(db, ids, len(ids) // 4, "a quarter of the stream applied")
 
     started = time.monotonic()
     code = await fleet.stop(worker, sig, timeout=DRAIN_S + 40)
@@ -67,11 +66,7 @@ async def _check_exact(db, stack, records: list[Published], *, given_up_batch: b
     inbox = {(r["topic"], r["partition"], r["offset"]) for r in await db.fetch(
         'SELECT topic, "partition", "offset" FROM inbox WHERE event_id = ANY($1::text[])', ids)}
     bad = [p for p in records if not p.valid]
-    lettered = {(r["source_topic"], r["source_partition"], r["source_offset"]) for r in await db.fetch(
-        """SELECT d.source_topic, d.source_partition, d.source_offset FROM dead_letters d
-           JOIN unnest($1::int[], $2::bigint[]) AS p(part, off)
-             ON d.source_topic = $3 AND d.source_partition = p.part AND d.source_offset = p.off""",
-        [p.partition for p in bad], [p.offset for p in bad], REMITTANCE_TOPIC)}
+    lettered = {(r["source_topic"], r["source_partition"], r["source_offset"]) for r in await dead_letters_at(db, bad)}
     committed_valid = {p.position for p in below if p.valid}
     committed_bad = {p.position for p in below if not p.valid}
     if not given_up_batch:
@@ -94,8 +89,7 @@ async def test_a_stop_signal_during_a_postgres_outage_gives_up_the_stuck_batch_i
     ids = sorted(stream.event_ids)
     worker = await fleet.start(f"sdpg-a-{run_id}", DENIALS_SHUTDOWN_DRAIN_S=str(drain_s))
     await publish_records(stack.bootstrap, stream.records)
-    await eventually(lambda: at_least(db, ids, len(ids) // 5), timeout=180, interval=0.05,
-                     message="a fifth of the stream applied")
+    await until_applied(db, ids, len(ids) // 5, "a fifth of the stream applied")
     stack.pg_proxy.cut()
     try:
         await eventually(lambda: not_ready_for(worker, "paused_by_failure", True), timeout=60,
@@ -112,8 +106,3 @@ async def test_a_stop_signal_during_a_postgres_outage_gives_up_the_stuck_batch_i
     await fleet.start(f"sdpg-b-{run_id}")
     report = await check_invariants(db, stack.bootstrap, stream.records, claim_prefix=stream.claim_prefix)
     print(f"\nSIGTERM during outage: shutdown_s={took:.1f} committed_below={below} {report.line()}")
-
-
-async def not_ready_for(worker, part: str, value: object = False) -> dict | None:
-    state = await not_ready(worker)
-    return state if state is not None and state.get(part) == value else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.support.fleet import alive, applied, at_least, is_ready, not_ready
+from tests.support.fleet import alive, applied, is_ready, not_ready, until_applied
 from tests.support.invariants import check_invariants
 from tests.support.ports import eventually
 from tests.support.workload import chunks, publish_records, remittance_stream
@@ -19,8 +19,7 @@ async def test_postgres_unreachable_mid_stream_pauses_reports_not_ready_and_resu
     first, rest = chunks(stream.records, 0.5)
     worker = await fleet.start(f"pg-{run_id}")
     await publish_records(stack.bootstrap, first)
-    await eventually(lambda: at_least(db, ids, len(ids) // 5), timeout=180, interval=0.05,
-                     message="a fifth of the stream applied")
+    await until_applied(db, ids, len(ids) // 5, "a fifth of the stream applied")
 
     stack.pg_proxy.cut()
     try:

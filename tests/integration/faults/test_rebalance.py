@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from tests.support.fleet import at_least
+from tests.support.fleet import until_applied
 from tests.support.invariants import check_invariants
 from tests.support.ports import eventually
 from tests.support.workload import chunks, publish_records, remittance_stream
@@ -27,13 +27,11 @@ async def test_workers_joining_and_leaving_the_group_mid_stream_lose_and_repeat_
     one, two, three = chunks(stream.records, 0.35, 0.7)
     first = await fleet.start(f"rb-a-{run_id}")
     await publish_records(stack.bootstrap, one)
-    await eventually(lambda: at_least(db, ids, len(ids) // 10), timeout=180, interval=0.05,
-                     message="the first worker under way")
+    await until_applied(db, ids, len(ids) // 10, "the first worker under way")
 
     second = await fleet.start(f"rb-b-{run_id}")  # joins: the group rebalances, both own partitions
     await publish_records(stack.bootstrap, two)
-    await eventually(lambda: at_least(db, ids, len(ids) * 45 // 100), timeout=180, interval=0.05,
-                     message="both workers under way")
+    await until_applied(db, ids, len(ids) * 45 // 100, "both workers under way")
     await eventually(lambda: both_assigned(first, second), timeout=60, message="both workers to own partitions")
 
     assert await fleet.stop(first, signal.SIGTERM) == 0  # leaves: its partitions move to the second

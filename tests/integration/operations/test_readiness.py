@@ -4,14 +4,10 @@ publish reveals the outage: readiness must find out by itself."""
 
 from __future__ import annotations
 
-from tests.support.fleet import alive, is_ready, not_ready
+import pytest
+
+from tests.support.fleet import alive, is_ready, not_ready_for
 from tests.support.ports import eventually
-
-
-async def not_ready_for(worker, part: str) -> dict | None:
-    """The /ready body once it is 503 and names `part` as the reason."""
-    state = await not_ready(worker)
-    return state if state is not None and state.get(part) is False else None
 
 
 async def test_an_idle_running_worker_is_alive_and_ready_with_every_part_true(fleet, run_id):
@@ -21,27 +17,16 @@ async def test_an_idle_running_worker_is_alive_and_ready_with_every_part_true(fl
     assert state["database"] and state["broker"] and state["assigned"] and not state["paused_by_failure"]
 
 
-async def test_an_idle_worker_is_not_ready_while_postgres_is_unreachable_and_ready_after(stack, fleet, run_id):
-    worker = await fleet.start(f"ready-pg-{run_id}")
-    stack.pg_proxy.cut()
+@pytest.mark.parametrize(("proxy", "part", "back_within"),
+                         [("pg_proxy", "database", 60), ("broker_proxy", "broker", 90)], ids=["postgres", "broker"])
+async def test_an_idle_worker_is_not_ready_while_a_server_is_unreachable_and_ready_after(
+        stack, fleet, run_id, proxy, part, back_within):
+    worker = await fleet.start(f"ready-{part}-{run_id}")
+    getattr(stack, proxy).cut()
     try:
-        state = await eventually(lambda: not_ready_for(worker, "database"), timeout=45,
-                                 message="/ready to see PostgreSQL gone")
+        state = await eventually(lambda: not_ready_for(worker, part), timeout=45, message=f"/ready to see {part} gone")
         assert state["ready"] is False
         assert await alive(worker), "/health stays 200: the process is alive, restarting it would not help"
     finally:
-        stack.pg_proxy.restore()
-    await eventually(lambda: is_ready(worker), timeout=60, message="/ready after PostgreSQL returns")
-
-
-async def test_an_idle_worker_is_not_ready_while_the_broker_is_unreachable_and_ready_after(stack, fleet, run_id):
-    worker = await fleet.start(f"ready-broker-{run_id}")
-    stack.broker_proxy.cut()
-    try:
-        state = await eventually(lambda: not_ready_for(worker, "broker"), timeout=45,
-                                 message="/ready to see the broker gone")
-        assert state["ready"] is False
-        assert await alive(worker)
-    finally:
-        stack.broker_proxy.restore()
-    await eventually(lambda: is_ready(worker), timeout=90, message="/ready after the broker returns")
+        getattr(stack, proxy).restore()
+    await eventually(lambda: is_ready(worker), timeout=back_within, message=f"/ready after {part} returns")
