@@ -10,7 +10,6 @@ import subprocess
 import asyncpg
 import pytest
 
-from tests.support.fleet import Fleet
 from tests.support.invariants import check_invariants
 from tests.support.ports import eventually
 from tests.support.stack import private_stack
@@ -30,8 +29,7 @@ def start_relay(env: dict[str, str], log_path) -> subprocess.Popen:
                                 stdin=subprocess.DEVNULL)
 
 
-async def test_a_separate_relay_process_publishes_what_relay_less_workers_commit(stack, run_id):
-    fleet = Fleet(stack)
+async def test_a_separate_relay_process_publishes_what_relay_less_workers_commit(stack, fleet, run_id):
     pool = await asyncpg.create_pool(stack.direct_database_url, min_size=1, max_size=2)
     relay = None
     try:
@@ -60,7 +58,6 @@ async def test_a_separate_relay_process_publishes_what_relay_less_workers_commit
     finally:
         if relay is not None and relay.poll() is None:
             relay.kill()
-        fleet.stop_all()
         await pool.close()
 
 

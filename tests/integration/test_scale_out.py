@@ -10,7 +10,6 @@ import urllib.request
 import asyncpg
 import pytest
 
-from tests.support.fleet import Fleet
 from tests.support.invariants import check_invariants
 from tests.support.ports import eventually
 from tests.support.stack import private_stack
@@ -32,8 +31,7 @@ def consumed(worker) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-async def test_two_workers_split_the_partitions_and_process_each_event_once(stack, run_id):
-    fleet = Fleet(stack)
+async def test_two_workers_split_the_partitions_and_process_each_event_once(stack, fleet, run_id):
     pool = await asyncpg.create_pool(stack.direct_database_url, min_size=1, max_size=2)
     try:
         one = await fleet.start(f"scale-a-{run_id}")
@@ -54,5 +52,4 @@ async def test_two_workers_split_the_partitions_and_process_each_event_once(stac
         assert len(partitions) == 12, "the stream covers all 12 partitions"
         print(f"\nscale-out: consumed per worker={counts} {report.line()}")
     finally:
-        fleet.stop_all()
         await pool.close()
