@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -77,8 +78,8 @@ class Servers:
         if self.embedded is not None:
             self.database_url = self.embedded.get_uri(self.db_name)
         else:
-            base, _, _ = self.admin_url.rpartition("/")
-            self.database_url = f"{base}/{self.db_name}"
+            # the same server, another database: replace the path only (a socket directory may be in the query)
+            self.database_url = urllib.parse.urlsplit(self.admin_url)._replace(path=f"/{self.db_name}").geturl()
         return self
 
     async def _create_db(self) -> None:
@@ -285,10 +286,10 @@ async def measure_latency(servers: Servers, pool: asyncpg.Pool, rate: float, sec
             "latency_events": len(latencies), "latency_lost": n - len(latencies), "offered_eps": rate}
 
 
-def _process_tree(proc: subprocess.Popen) -> list[psutil.Process]:
+def _process_tree(proc: subprocess.Popen | psutil.Process) -> list[psutil.Process]:
     """The process and its children (py-spy runs the worker as its child); empty once it is gone."""
     try:
-        p = psutil.Process(proc.pid)
+        p = proc if isinstance(proc, psutil.Process) else psutil.Process(proc.pid)
         return [p, *p.children(recursive=True)]
     except psutil.Error:
         return []
@@ -301,14 +302,14 @@ def rss_mb(proc: subprocess.Popen) -> float:
         return float("nan")
 
 
-def cpu_s(procs: list[subprocess.Popen]) -> float:
-    """CPU seconds (user + system) the worker processes have used: less sensitive than wall time to whatever else
-    the machine is running, so it shows what a change saved even on a busy machine."""
+def cpu_s(procs: list[subprocess.Popen] | list[psutil.Process]) -> float:
+    """CPU seconds (user + system) the processes and their children have used: less sensitive than wall time to
+    whatever else the machine is running, so it shows what a change saved even on a busy machine."""
     total = 0.0
     for x in (x for proc in procs for x in _process_tree(proc)):
         try:
-            t = x.cpu_times()
-            total += t.user + t.system
+            t = x.cpu_times()  # children_*: children that have exited (a backend that closed), counted once
+            total += t.user + t.system + t.children_user + t.children_system
         except psutil.Error:
             pass
     return total
@@ -349,6 +350,21 @@ async def soak(servers: Servers, proc: subprocess.Popen, pool: asyncpg.Pool, rat
             "soak_max_lag": max(s[2] for s in samples), "soak_final_lag": samples[-1][2]}
 
 
+async def server_processes(servers: Servers, pool: asyncpg.Pool) -> dict[str, list[psutil.Process]]:
+    """The PostgreSQL postmaster (its backends are its children) and the broker, when they run on this machine and
+    can be seen: their CPU per event shows where the rest of the machine's time goes."""
+    found: dict[str, list[psutil.Process]] = {"database": [], "broker": []}
+    try:
+        data_dir = await pool.fetchval("SHOW data_directory")
+        pid = int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
+        found["database"] = [psutil.Process(pid)]
+    except (OSError, ValueError, IndexError, psutil.Error, asyncpg.PostgresError):
+        pass
+    if servers.broker is not None and servers.broker.proc is not None:
+        found["broker"] = [psutil.Process(servers.broker.proc.pid)]
+    return found
+
+
 # -- main --------------------------------------------------------------------------------------------------------
 
 async def run(args: argparse.Namespace, servers: Servers) -> dict:
@@ -379,12 +395,17 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
         await wait_ready(port, p)
     if args.relay_process:  # the workers leave the outbox to it (DENIALS_RELAY_IN_WORKER=false, set below)
         procs.append(start_worker(servers, workdir / "relay", worker_env, app_id, command="relay")[0])
-    cpu_before = cpu_s(procs)
-    await produce(servers.bootstrap, INPUT_TOPIC, records)
     pool = await asyncpg.create_pool(servers.database_url, min_size=1, max_size=2)
+    others = await server_processes(servers, pool)
+    cpu_before = cpu_s(procs)
+    others_before = {name: cpu_s(ps) for name, ps in others.items()}
     try:
+        await produce(servers.bootstrap, INPUT_TOPIC, records)
         service = await measure_service(servers, procs, args.events, pool)
         service_cpu_ms = (cpu_s(procs) - cpu_before) * 1000 / args.events
+        # the database's and broker's CPU over the same span (the broker's includes taking the input records)
+        others_ms = {name: (cpu_s(ps) - others_before[name]) * 1000 / args.events if ps else None
+                     for name, ps in others.items()}
         log(f"    {service['service_eps']:,.0f} events/s; relay {service['relay_eps']:,.0f} records/s")
         rate = max(10.0, service["service_eps"] / 2)
         log(f"latency at a fixed offered load of {rate:,.0f} events/s for {args.latency_seconds:.0f} s")
@@ -397,7 +418,9 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
             "ratio_service_to_framework": round(service["service_eps"] / framework, 3),
             "ratio_framework_to_ceiling": round(framework / ceiling, 3),
             "relay_eps": round(service["relay_eps"], 1),
-            "service_cpu_ms_per_event": round(service_cpu_ms, 3), "outbox_rows": service["outbox_rows"],
+            "service_cpu_ms_per_event": round(service_cpu_ms, 3),
+            **{f"{name}_cpu_ms_per_event": round(ms, 3) if ms is not None else None for name, ms in others_ms.items()},
+            "outbox_rows": service["outbox_rows"],
             "decisions": service["decisions"], "tasks": service["tasks"], "dead_letters": service["dead_letters"],
             "p50_ms": round(latency["p50_ms"], 1) if latency["p50_ms"] is not None else None,
             "p99_ms": round(latency["p99_ms"], 1) if latency["p99_ms"] is not None else None,
