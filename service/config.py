@@ -61,7 +61,8 @@ class Settings(BaseSettings):
                                        description="idempotent producer (Apache Kafka; the local broker lacks it)")
     relay_idle_s: float = Field(default=0.5, gt=0, alias="DENIALS_RELAY_IDLE_S")
     outbox_retention_h: float = Field(default=168, ge=0, alias="DENIALS_OUTBOX_RETENTION_H",
-                                      description="published outbox rows are deleted this long after; 0 keeps them")
+                                      description="published outbox rows are deleted this long after they were "
+                                                  "written; 0 keeps them")
 
     # API
     api_enabled: bool = Field(default=True, alias="DENIALS_API_ENABLED")

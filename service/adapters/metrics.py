@@ -183,7 +183,7 @@ class MeteredUnitOfWork(PostgresUnitOfWork):
 
 _TASKS_SQL = "SELECT queue, state, count(*) AS n FROM appeal_tasks GROUP BY queue, state"
 _OUTBOX_SQL = ("SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at)) AS age "
-               "FROM outbox WHERE sent_at IS NULL")
+               "FROM outbox_pending")
 _DEAD_SQL = "SELECT count(*) FROM dead_letters WHERE status = 'new'"
 
 

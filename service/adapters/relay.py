@@ -1,8 +1,9 @@
-"""The outbox relay: publishes committed outbox rows in id order, marks them sent only after the broker acknowledged.
+"""The outbox relay: publishes committed outbox rows in id order, takes them off the publishing queue
+(outbox_pending) only after the broker acknowledged.
 
 One leader at a time: the relay holds a session-level PostgreSQL advisory lock on a dedicated connection; the other
 workers' relays wait for it. It wakes on LISTEN/NOTIFY and polls as a fallback. Delivery is at least once: a crash
-between producing and marking sent republishes those rows, and consumers dedupe by event_id.
+between producing and dequeuing republishes those rows, and consumers dedupe by event_id.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ PURGE_MAX_CHUNKS = 20
 
 
 async def purge_published(conn: asyncpg.Connection, older_than: dt.timedelta) -> int:
-    """Delete outbox rows published more than `older_than` ago, oldest first, at most PURGE_CHUNK * PURGE_MAX_CHUNKS
-    per call. Unpublished rows are never touched. The broker holds what was published; the input's idempotency lives
-    in the inbox and the timers' own tables, not here."""
+    """Delete published outbox rows written more than `older_than` ago, oldest first, at most
+    PURGE_CHUNK * PURGE_MAX_CHUNKS per call. Unpublished rows (still in outbox_pending) are never touched. The
+    broker holds what was published; the input's idempotency lives in the inbox and the timers' own tables."""
     # Ids grow with time, so walk id ranges from the oldest row (primary-key range scans, never the whole table) and
     # stop at the first range with nothing old enough: every later row is newer.
     deleted = 0
@@ -46,7 +47,8 @@ async def purge_published(conn: asyncpg.Connection, older_than: dt.timedelta) ->
         if low is None:
             break
         status = await conn.execute(
-            "DELETE FROM outbox WHERE id >= $1 AND id < $2 AND sent_at < now() - $3::interval",
+            "DELETE FROM outbox o WHERE id >= $1 AND id < $2 AND created_at < now() - $3::interval "
+            "AND NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.id = o.id)",
             low, low + PURGE_CHUNK, older_than)
         n = int(status.split()[-1])
         if n == 0:
@@ -144,9 +146,12 @@ class OutboxRelay:
 
     async def publish_once(self, conn: asyncpg.Connection) -> int:
         """Publish one batch of unsent rows in id order; returns how many were published."""
+        # The first queued ids, then one primary-key probe each (a plain join let the cached plan scan the outbox).
         rows = await conn.fetch(
-            "SELECT id, event_id, topic, key, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
-            self._settings.relay_batch)
+            """SELECT o.id, o.event_id, o.topic, o.key, o.payload
+               FROM (SELECT id FROM outbox_pending ORDER BY id LIMIT $1) p CROSS JOIN LATERAL (
+                   SELECT * FROM outbox WHERE outbox.id = p.id OFFSET 0) o
+               ORDER BY p.id""", self._settings.relay_batch)
         if not rows:
             self.stats.lag = 0
             return 0
@@ -159,7 +164,11 @@ class OutboxRelay:
                        for r in rows]
         await asyncio.wait_for(asyncio.gather(*futures), timeout=timeout)
         failpoints.hit("relay.after_produce")  # fault tests: die here, produced but not marked sent
-        await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+        # Published = no longer queued. The id range bounds the scan whatever plan is cached; the batch's ids are the
+        # smallest queued ones, but a row committed meanwhile may fall inside the range, hence the list as well.
+        ids = [r["id"] for r in rows]
+        await conn.execute("DELETE FROM outbox_pending WHERE id BETWEEN $1 AND $2 AND id = ANY($3::bigint[])",
+                           ids[0], ids[-1], ids)
         self.stats.published += len(rows)
         self.stats.batches += 1
         metrics.outbox_published(rows)  # per topic, never raises

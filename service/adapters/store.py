@@ -372,9 +372,7 @@ class PostgresUnitOfWork:
                 [(a.event_id, a.payer.id, a.payee_npi, a.reason, a.reference, a.claim_id, a.amount,
                   a.production_date, a.trace_number, linked, a.occurred_at) for a, linked in ch.provider_adjustments])
         if ch.outbox:
-            await c.copy_records_to_table(
-                "outbox", columns=("event_id", "topic", "key", "payload", "causation_id"),
-                records=[(r.event_id, r.topic, r.key, r.payload, r.causation_id) for r in ch.outbox])
+            await _insert_outbox(c, ch.outbox, if_new=False)
             await c.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
     async def _upsert_history(self, rows: list[tuple]) -> None:
@@ -395,11 +393,26 @@ async def add_to_outbox(conn: asyncpg.Connection, records: Sequence[OutboxRecord
     nothing twice, and the relay is woken when the transaction commits (PostgreSQL folds repeated NOTIFYs)."""
     if not records:
         return
-    await conn.executemany(
-        """INSERT INTO outbox (event_id, topic, key, payload, causation_id) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (event_id) DO NOTHING""",
-        [(r.event_id, r.topic, r.key, r.payload, r.causation_id) for r in records])
+    await _insert_outbox(conn, records, if_new=True)
     await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
+async def _insert_outbox(conn: asyncpg.Connection, records: Sequence[OutboxRecord], *, if_new: bool) -> None:
+    """Outbox rows and their places in the publishing queue (outbox_pending), in one statement and in the records'
+    order: ids follow that order, and the relay publishes by id (per-claim order). `if_new`: skip event ids already
+    on file (nothing is queued for them); the stream's rows are new by construction (the inbox admitted their cause).
+    """
+    conflict = "ON CONFLICT (event_id) DO NOTHING" if if_new else ""
+    await conn.execute(
+        f"""WITH written AS (
+                INSERT INTO outbox (event_id, topic, key, payload, causation_id)
+                SELECT event_id, topic, key, payload, causation_id
+                FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::text[])
+                     WITH ORDINALITY AS r(event_id, topic, key, payload, causation_id, n)
+                ORDER BY n {conflict} RETURNING id, created_at)
+            INSERT INTO outbox_pending (id, created_at) SELECT id, created_at FROM written""",
+        [r.event_id for r in records], [r.topic for r in records], [r.key for r in records],
+        [r.payload for r in records], [r.causation_id for r in records])
 
 
 async def record_dead_letter(conn: asyncpg.Connection, *, dead_letter_id: str, source_topic: str,

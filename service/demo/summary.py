@@ -93,8 +93,8 @@ async def processed_count(conn: asyncpg.Connection, prefix: str) -> tuple[int, i
 async def outbox_state(conn: asyncpg.Connection, prefix: str) -> tuple[dict[str, int], int]:
     """(follow-up rows per topic, rows of any topic not yet published) caused by the run's events."""
     rows = await conn.fetch(
-        "SELECT topic, count(*) AS n, count(*) FILTER (WHERE sent_at IS NULL) AS unsent FROM outbox"
-        " WHERE causation_id LIKE $1 GROUP BY topic", like(prefix))
+        "SELECT o.topic, count(*) AS n, count(p.id) AS unsent FROM outbox o"
+        " LEFT JOIN outbox_pending p ON p.id = o.id WHERE o.causation_id LIKE $1 GROUP BY o.topic", like(prefix))
     followups = {r["topic"]: r["n"] for r in rows if r["topic"].startswith("followups.")}
     return dict(sorted(followups.items())), sum(r["unsent"] for r in rows)
 

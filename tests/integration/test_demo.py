@@ -141,8 +141,9 @@ async def _read_store(url: str, run_ids: list[str]) -> dict[str, dict]:
         for run_id in run_ids:
             pattern = f"{run_id}-%"
             followups = await conn.fetch(
-                "SELECT topic, count(*) AS n, count(*) FILTER (WHERE sent_at IS NULL) AS unsent FROM outbox"
-                " WHERE causation_id LIKE $1 AND topic LIKE 'followups.%' GROUP BY topic", pattern)
+                "SELECT o.topic, count(*) AS n, count(p.id) AS unsent FROM outbox o"
+                " LEFT JOIN outbox_pending p ON p.id = o.id"
+                " WHERE o.causation_id LIKE $1 AND o.topic LIKE 'followups.%' GROUP BY o.topic", pattern)
             out[run_id] = {
                 "inbox": await conn.fetchval("SELECT count(*) FROM inbox WHERE event_id LIKE $1", pattern),
                 "claims": await conn.fetchval("SELECT count(*) FROM claims WHERE claim_id LIKE $1", pattern),

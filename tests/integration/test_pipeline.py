@@ -47,7 +47,7 @@ async def test_the_same_event_published_twice_yields_one_task_and_one_set_of_fol
                      message="the marker event")
     assert await db.fetchval("SELECT count(*) FROM appeal_tasks WHERE claim_id = $1", claim_id) == 1
     assert await db.fetchval("SELECT count(*) FROM decisions WHERE event_id = $1", f"rm-{run_id}") == 1
-    await eventually(lambda: db.fetchval("SELECT count(*) = 0 FROM outbox WHERE sent_at IS NULL"),
+    await eventually(lambda: db.fetchval("SELECT count(*) = 0 FROM outbox_pending"),
                      message="the relay to drain the outbox")
     followups = await _followups(stack, "followups.authorization.v1", claim_id)
     assert len(followups) == 1

@@ -91,7 +91,8 @@ async def dead_letters_at(db: asyncpg.Pool, records: list[Published]) -> list[as
 
 async def outbox_drained(db: asyncpg.Pool, event_ids: list[str]) -> bool:
     return await db.fetchval(
-        "SELECT count(*) = 0 FROM outbox WHERE causation_id = ANY($1::text[]) AND sent_at IS NULL", event_ids)
+        "SELECT count(*) = 0 FROM outbox o JOIN outbox_pending p ON p.id = o.id WHERE o.causation_id = ANY($1::text[])",
+        event_ids)
 
 
 async def check_invariants(db: asyncpg.Pool, bootstrap: str, published: list[Published], *, claim_prefix: str,

@@ -32,7 +32,8 @@ async def test_the_broker_unreachable_mid_stream_then_back_consumers_producers_a
         assert worker.proc.poll() is None and await alive(worker), "the worker stays up and answers /health"
         assert (await not_ready(worker)) is not None, "still not ready during the outage"
         unsent = await db.fetchval(
-            "SELECT count(*) FROM outbox WHERE causation_id = ANY($1::text[]) AND sent_at IS NULL", ids)
+            "SELECT count(*) FROM outbox o JOIN outbox_pending p ON p.id = o.id WHERE o.causation_id = ANY($1::text[])",
+            ids)
     finally:
         stack.broker_proxy.restore()
 
