@@ -1,4 +1,4 @@
-"""The faust application: one agent per input topic, concurrency 1, batches taken without auto-ack.
+"""The faust application: one agent per input topic, concurrency 1, batches taken without auto-ack (agents.take).
 
 Acks happen only after the batch is committed to PostgreSQL or dead-lettered, in order. `stream_wait_empty` is off:
 a batch left unacked (the worker stopping or rebalancing during an outage) must not block the rebalance; it is
@@ -12,6 +12,7 @@ import faust
 from agents.batch import BatchProcessor, Decoder, Source
 from agents.decoders import json_decoders
 from agents.runtime import Runtime
+from agents.take import take_ahead
 from agents.transport import DenialsApp
 from service.config import Settings
 from service.logs import get_logger
@@ -78,7 +79,7 @@ def _register_agent(app: faust.App, runtime: Runtime, settings: Settings, topic_
 
     async def consume(stream) -> None:
         manual = stream.noack()
-        async for events in manual.noack_take(batch_max, within=settings.batch_within_s):
+        async for events in take_ahead(manual, batch_max, settings.batch_within_s):
             sources = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key,
                               e.message.value) for e in events]
             done = await processor.handle(sources)  # never raises, except cancellation

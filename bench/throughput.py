@@ -229,6 +229,7 @@ async def measure_service(servers: Servers, procs: list[subprocess.Popen], n: in
     row = await pool.fetchrow(
         "SELECT min(processed_at) AS first, max(processed_at) AS last FROM inbox")
     first_tx = await pool.fetchval("SELECT count(*) FROM inbox WHERE processed_at = $1", row["first"])
+    batches = await pool.fetchval("SELECT count(DISTINCT processed_at) FROM inbox")  # one transaction, one now()
     span = (row["last"] - row["first"]).total_seconds()
     service_eps = (n - first_tx) / span if span > 0 else float("nan")
     outbox = await pool.fetchval("SELECT count(*) FROM outbox")
@@ -239,7 +240,7 @@ async def measure_service(servers: Servers, procs: list[subprocess.Popen], n: in
     counts = await pool.fetchrow(
         "SELECT (SELECT count(*) FROM decisions) AS decisions, (SELECT count(*) FROM appeal_tasks) AS tasks, "
         "(SELECT count(*) FROM dead_letters) AS dead_letters")
-    return {"service_eps": service_eps, "service_lines_per_s": service_eps * 3,
+    return {"service_eps": service_eps, "service_lines_per_s": service_eps * 3, "mean_batch": n / batches,
             "relay_eps": outbox / float(rel_span) if rel_span > 0 else float("nan"), "outbox_rows": outbox,
             "decisions": counts["decisions"], "tasks": counts["tasks"], "dead_letters": counts["dead_letters"]}
 
@@ -419,7 +420,7 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
             "ratio_service_to_framework": round(service["service_eps"] / framework, 3),
             "ratio_framework_to_ceiling": round(framework / ceiling, 3),
             "relay_eps": round(service["relay_eps"], 1),
-            "service_cpu_ms_per_event": round(service_cpu_ms, 3),
+            "mean_batch": round(service["mean_batch"], 1), "service_cpu_ms_per_event": round(service_cpu_ms, 3),
             **{f"{name}_cpu_ms_per_event": round(ms, 3) if ms is not None else None for name, ms in others_ms.items()},
             "outbox_rows": service["outbox_rows"],
             "decisions": service["decisions"], "tasks": service["tasks"], "dead_letters": service["dead_letters"],
