@@ -288,6 +288,7 @@ class PostgresUnitOfWork:
             await c.copy_records_to_table(
                 "claim_events", columns=("claim_id", "event_id", "kind", "occurred_at", "payer_id", "summary"),
                 records=[(t.claim_id, t.event_id, t.kind, t.occurred_at, t.payer_id, t.summary) for t in ch.timeline])
+        history: list[tuple] = []  # the patients' procedure history, written once below
         if ch.remittances:
             await c.copy_records_to_table(
                 "remittances", columns=REMITTANCE_COLUMNS,
@@ -300,17 +301,17 @@ class PostgresUnitOfWork:
                      for r in originals for x in r.lines]
             if lines:
                 await c.copy_records_to_table("service_lines", columns=SERVICE_LINE_COLUMNS, records=lines)
-            sessions = [(r.patient_key, r.claim_id, x.line_id, x.service_date, x.procedure.code,
-                         list(x.procedure.modifiers), x.covered, r.occurred_at)
-                        for r in originals if r.patient_key and not r.is_reversal
-                        for x in r.lines if x.service_date]
-            await self._upsert_history(sessions)
+            history.extend((r.patient_key, r.claim_id, x.line_id, x.service_date, x.procedure.code,
+                            x.procedure.modifiers, x.covered, r.occurred_at)
+                           for r in originals if r.patient_key and not r.is_reversal
+                           for x in r.lines if x.service_date)
         if ch.submissions:
-            await self._upsert_history([
-                (s.patient_key, s.claim_id, x.line_id, x.service_date, x.procedure.code, list(x.procedure.modifiers),
+            history.extend(
+                (s.patient_key, s.claim_id, x.line_id, x.service_date, x.procedure.code, x.procedure.modifiers,
                  None, s.occurred_at)
                 for s in ch.submissions if s.patient_key and s.frequency_code != "8" for x in s.lines
-                if x.service_date])
+                if x.service_date)
+        await self._upsert_history(history)
         if ch.decisions:
             await c.copy_records_to_table(
                 "decisions", columns=DECISION_COLUMNS,
@@ -376,16 +377,33 @@ class PostgresUnitOfWork:
             await c.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
     async def _upsert_history(self, rows: list[tuple]) -> None:
+        """Rows (patient_key, claim_id, line_id, service_date, code, modifiers, paid, at) in the batch's order, as one
+        statement. One INSERT ... ON CONFLICT may not touch a row twice, so a line seen twice in the batch (its
+        submission and its remittance, say) is folded first the way successive upserts would have left it: the last
+        row wins, except that nothing erases a known `paid` (a submission never undoes what a remittance said)."""
         if not rows:
             return
-        # A submission never erases what a remittance said about payment.
-        await self.conn.executemany(
+        folded: dict[tuple, tuple] = {}
+        for row in rows:
+            key = row[:3]
+            before = folded.get(key)
+            if before is not None:
+                row = (*row[:6], before[6] if row[6] is None else row[6], max(row[7], before[7]))
+            folded[key] = row
+        columns = list(zip(*folded.values(), strict=True))
+        # modifiers travel as "25,59" (contract: two letters or digits each): a text[][] cannot hold ragged lists
+        columns[5] = tuple(",".join(m) for m in columns[5])
+        await self.conn.execute(
             """INSERT INTO procedure_history (patient_key, claim_id, line_id, service_date, procedure_code, modifiers,
-                   paid, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   paid, updated_at)
+               SELECT patient_key, claim_id, line_id, service_date, code, string_to_array(modifiers, ','), paid, at
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[], $7::bool[],
+                           $8::timestamptz[])
+                    AS u(patient_key, claim_id, line_id, service_date, code, modifiers, paid, at)
                ON CONFLICT (patient_key, claim_id, line_id) DO UPDATE SET service_date = EXCLUDED.service_date,
                    procedure_code = EXCLUDED.procedure_code, modifiers = EXCLUDED.modifiers,
                    paid = COALESCE(EXCLUDED.paid, procedure_history.paid),
-                   updated_at = GREATEST(EXCLUDED.updated_at, procedure_history.updated_at)""", rows)
+                   updated_at = GREATEST(EXCLUDED.updated_at, procedure_history.updated_at)""", *columns)
 
 
 async def add_to_outbox(conn: asyncpg.Connection, records: Sequence[OutboxRecord]) -> None:

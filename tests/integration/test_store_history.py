@@ -1,0 +1,48 @@
+"""The store writes a batch's procedure history in one statement; a line seen twice in one batch ends as successive
+upserts would have left it."""
+
+from __future__ import annotations
+
+import json
+
+from agents.decoders import json_decoders
+from service.adapters.store import PostgresUnitOfWork
+from service.domain.classification import load_classifier
+from service.service_layer.handlers import Inbound, process_batch
+from tests.integration.test_api_support import open_pool, settings_for
+from tests.support.events import line, remittance, submitted
+
+STATUS, REMITTANCE = "claims.status.v1", "claims.remittance.v1"
+
+
+def _inbound(topic: str, record: dict, offset: int) -> list[Inbound]:
+    decoded = json_decoders(1 << 20)[topic](json.dumps(record).encode())
+    assert not decoded.errors, decoded.errors
+    return [Inbound(topic, ev, 0, offset) for ev in decoded.events]
+
+
+async def test_one_batch_touching_a_line_twice_keeps_the_last_procedure_and_what_was_paid(stack, db, run_id):
+    claim = f"H-{run_id}"
+    paid = remittance(f"rm-{run_id}", claim, occurred_at="2026-03-02T14:05:00Z", lines=[
+        line("1", "64483", ["RT"], charge=1200.00, paid=800.00,
+             adjustments=[{"group": "CO", "reason": "45", "amount": 400.00}])])
+    # The same claim and line again, later in the batch: a corrected submission (it knows nothing of payment) with
+    # another modifier. Row by row: the procedure becomes the submission's, `paid` stays what the payer said.
+    corrected = submitted(f"sub-{run_id}", claim, occurred_at="2026-03-05T09:00:00Z", frequency_code="7", lines=[
+        {"line_id": "1", "procedure": {"code": "64483", "modifiers": ["LT", "59"]}, "units": 1, "charge": 1200.00,
+         "service_date": "2026-01-15", "diagnosis_pointers": [1]}])
+    items = _inbound(REMITTANCE, paid, 0) + _inbound(STATUS, corrected, 1)
+
+    url = stack.direct_database_url
+    pool = await open_pool(url, settings_for(url))  # the service's codecs, on the migrated database
+    try:
+        report = await process_batch(items, PostgresUnitOfWork(pool), load_classifier())
+    finally:
+        await pool.close()
+
+    assert report.applied == 2
+    rows = await db.fetch("SELECT procedure_code, modifiers, paid, updated_at FROM procedure_history "
+                          "WHERE claim_id = $1", claim)
+    assert len(rows) == 1
+    assert (rows[0]["procedure_code"], rows[0]["modifiers"], rows[0]["paid"]) == ("64483", ["LT", "59"], True)
+    assert rows[0]["updated_at"].isoformat() == "2026-03-05T09:00:00+00:00"
