@@ -49,11 +49,10 @@ async def take_ahead(stream: Any, max_: int, within: float) -> AsyncIterator[lis
                 await stream.wait_for_stopped(full, timeout=within)
             if not buffer:
                 continue
-            batch = buffer[:max_]
-            del buffer[:max_]
-            if len(buffer) < max_:
-                full.clear()
-                room.set()
+            batch = buffer.copy()  # all of it: add_to_buffer never lets it grow past max_
+            buffer.clear()
+            full.clear()
+            room.set()
             held = _assignment(stream)
             if held is not None:
                 batch = [e for e in batch if e.message.tp in held]
