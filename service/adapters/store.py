@@ -372,9 +372,8 @@ class PostgresUnitOfWork:
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id) DO NOTHING""",
                 [(a.event_id, a.payer.id, a.payee_npi, a.reason, a.reference, a.claim_id, a.amount,
                   a.production_date, a.trace_number, linked, a.occurred_at) for a, linked in ch.provider_adjustments])
-        if ch.outbox:
-            await _insert_outbox(c, ch.outbox, if_new=False)
-            await c.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+        # the stream's rows are new by construction (the inbox admitted their cause): no conflict check
+        await add_to_outbox(c, ch.outbox, if_new=False)
 
     async def _upsert_history(self, rows: list[tuple]) -> None:
         """Rows (patient_key, claim_id, line_id, service_date, code, modifiers, paid, at) in the batch's order, as one
@@ -406,20 +405,13 @@ class PostgresUnitOfWork:
                    updated_at = GREATEST(EXCLUDED.updated_at, procedure_history.updated_at)""", *columns)
 
 
-async def add_to_outbox(conn: asyncpg.Connection, records: Sequence[OutboxRecord]) -> None:
-    """Outbox rows written outside a batch (API task changes, timers): idempotent by event_id, so a re-run writes
-    nothing twice, and the relay is woken when the transaction commits (PostgreSQL folds repeated NOTIFYs)."""
+async def add_to_outbox(conn: asyncpg.Connection, records: Sequence[OutboxRecord], *, if_new: bool = True) -> None:
+    """Outbox rows and their places in the publishing queue (outbox_pending), in one statement and in the records'
+    order: ids follow that order, and the relay publishes by id (per-claim order). The relay is woken when the
+    transaction commits (PostgreSQL folds repeated NOTIFYs). `if_new` (API task changes, timers): skip event ids
+    already on file and queue nothing for them, so a re-run writes nothing twice."""
     if not records:
         return
-    await _insert_outbox(conn, records, if_new=True)
-    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
-
-
-async def _insert_outbox(conn: asyncpg.Connection, records: Sequence[OutboxRecord], *, if_new: bool) -> None:
-    """Outbox rows and their places in the publishing queue (outbox_pending), in one statement and in the records'
-    order: ids follow that order, and the relay publishes by id (per-claim order). `if_new`: skip event ids already
-    on file (nothing is queued for them); the stream's rows are new by construction (the inbox admitted their cause).
-    """
     conflict = "ON CONFLICT (event_id) DO NOTHING" if if_new else ""
     await conn.execute(
         f"""WITH written AS (
@@ -431,6 +423,7 @@ async def _insert_outbox(conn: asyncpg.Connection, records: Sequence[OutboxRecor
             INSERT INTO outbox_pending (id, created_at) SELECT id, created_at FROM written""",
         [r.event_id for r in records], [r.topic for r in records], [r.key for r in records],
         [r.payload for r in records], [r.causation_id for r in records])
+    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
 async def record_dead_letter(conn: asyncpg.Connection, *, dead_letter_id: str, source_topic: str,
