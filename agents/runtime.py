@@ -74,11 +74,11 @@ class Runtime(mode.Service):
     # -- lifecycle --
 
     async def on_start(self) -> None:
-        self.pool = await self._with_retry("database", self._open_pool)
+        self.pool = await retry_until_up("database", self._open_pool, self.settings)
         claim_keyed = {name: self.settings.topic_partitions for name, spec in CATALOGUE.items()
                        if spec.key == "claim_id"}
-        await self._with_retry("topics", lambda: ensure_topics(self.bootstrap, partitions=claim_keyed))
-        self.producer = await self._with_retry("broker", self._open_producer)
+        await retry_until_up("topics", lambda: ensure_topics(self.bootstrap, partitions=claim_keyed), self.settings)
+        self.producer = await retry_until_up("broker", self._open_producer, self.settings)
         if self.run_relay:
             self.relay = OutboxRelay(self.settings, self.database_url, self.producer)
             self._relay_run = self.add_future(self.relay.run())
@@ -102,9 +102,6 @@ class Runtime(mode.Service):
         producer = await start_relay_producer(self.bootstrap, self.settings)
         self.health.broker = True
         return producer
-
-    async def _with_retry(self, what: str, opener):
-        return await retry_until_up(what, opener, self.settings)
 
     async def on_stop(self) -> None:
         self._timer_stop.set()
