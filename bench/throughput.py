@@ -397,7 +397,7 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
     proc = procs[0]
     for p, port in started:  # all in the group and assigned before the input arrives: no rebalance mid-measure
         await wait_ready(port, p)
-    if args.relay_process:  # the workers leave the outbox to it (DENIALS_RELAY_IN_WORKER=false, set below)
+    if args.relay_process:  # the workers leave the outbox to it (DENIALS_RELAY_IN_WORKER=false, set above)
         procs.append(start_worker(servers, workdir / "relay", worker_env, app_id, command="relay")[0])
     pool = await asyncpg.create_pool(servers.database_url, min_size=1, max_size=2)
     others = await server_processes(servers, pool)

@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         no_api: bool = typer.Option(False, "--no-api", help="Do not serve the HTTP API (health endpoints too)."),
     ) -> None:
         """Run the stream agents, the outbox relay and the API against KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL."""
-        from service import logs
+        from service import gc_tuning, logs
         from service.entrypoints.commands.database import database_url_or_exit
 
         settings = get_settings()
@@ -62,7 +62,5 @@ def register(app: typer.Typer) -> None:
         database_url = database_url_or_exit(settings)
         w, _, _ = build_worker(settings, bootstrap=settings.kafka_bootstrap_servers, database_url=database_url,
                                with_web=False if no_api else None)
-        from service import gc_tuning
-
         gc_tuning.tune(settings.gc_threshold)  # after the wiring: everything loaded so far lives as long as we do
         w.execute_from_commandline()
