@@ -28,7 +28,9 @@ async def take_ahead(stream: Any, max_: int, within: float) -> AsyncIterator[lis
     async def add_to_buffer(value: Any) -> Any:
         # Runs in the stream's background iteration, once per event. Blocking here (buffer full) stops the
         # iteration, which is what bounds memory: faust's flow control then stops fetching.
-        while len(buffer) >= max_ and not stream.should_stop:
+        while len(buffer) >= max_:
+            if stream.should_stop:
+                return value  # stopping: left unacked, read again from the committed offset
             room.clear()
             await stream.wait(room)
         event = stream.current_event
