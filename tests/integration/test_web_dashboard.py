@@ -173,6 +173,46 @@ async def test_the_dashboard_draws_the_months_kpis_charts_and_heat_map(dashboard
     await context.close()
 
 
+async def test_focus_moved_while_the_queue_loads_is_not_taken_back(dashboard_site, browser):
+    """Sign-in ends by focusing "Next task", but not when the user has already moved focus (here to the view tabs)
+    while the queue was loading: their next key press must go where they put it. The queue's first read is held
+    until the tab has focus, so the order is certain."""
+    import asyncio
+
+    from playwright.async_api import expect
+
+    api, token = dashboard_site
+    context, page, errors, external = await watched_page(browser, api.base, viewport={"width": 1400, "height": 1100})
+    release = asyncio.Event()
+
+    async def hold(route):
+        await release.wait()
+        await route.continue_()
+
+    await page.route("**/api/worklist/facets*", hold)
+    await page.goto(api.base + "/")
+    await page.get_by_label("API token").fill(token)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#who")).to_contain_text("Signed in as finance-")
+    await page.get_by_role("tab", name="Work queue").focus()
+    release.set()
+    await expect(page.locator("#status")).to_contain_text("Signed in.")
+    assert await page.evaluate("document.activeElement.id") == "tab-queue"
+    await page.keyboard.press("ArrowRight")
+    await expect(page.get_by_role("tab", name="Dashboard")).to_have_attribute("aria-selected", "true")
+
+    # with nothing touched during sign-in, focus lands on "Next task" as before
+    await page.unroute("**/api/worklist/facets*")
+    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_label("API token").fill(token)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#status")).to_contain_text("Signed in.")
+    assert await page.evaluate("document.activeElement.id") == "next-task"
+    assert errors == [], errors
+    assert external == [], external
+    await context.close()
+
+
 async def test_denials_api_serves_prometheus_metrics_without_phi(dashboard_site):
     api, _ = dashboard_site
     async with api.session.get(api.base + "/metrics") as resp:

@@ -77,7 +77,10 @@ async function signIn(value) {
   await loadFacets();
   await loadTasks();
   say(`Signed in. ${state.queue ? `Queue: ${words(state.queue)}.` : "This token covers no queue."}`);
-  $("next-task").focus();
+  // Focus lands on "Next task" unless the user already moved it while the queue loaded (a tab, a filter): taking it
+  // back would send their next key press somewhere they did not choose.
+  const here = document.activeElement;
+  if (!here || here === document.body || $("signin").contains(here)) $("next-task").focus();
 }
 
 function signOut(message) {
