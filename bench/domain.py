@@ -30,13 +30,15 @@ from bench.workload import remittances
 from service.domain.claim import Claim
 from service.domain.classification import load_classifier
 from service.domain.model import HistorySession, Remittance
-from service.service_layer.handlers import Inbound, process_batch
+from service.service_layer.handlers import Inbound, process_batch, sessions_from
 from service.service_layer.unit_of_work import Changes, InboxItem
 from topics.catalogue import CLAIMS_REMITTANCE
 
 
 class MemoryUnitOfWork:
-    """Keeps what the next batches read back (claims, patients' history, business keys), as the store does."""
+    """Keeps what the next batches read back (claims, patients' history, business keys), as the store does. Not the
+    service-layer tests' fake: that one deep-copies every claim it hands out, a cost the worker never pays and this
+    benchmark would then measure."""
 
     def __init__(self) -> None:
         self.inbox: set[str] = set()
@@ -86,8 +88,7 @@ class MemoryUnitOfWork:
         if not remit.patient_key or remit.is_reversal:
             return
         self.history.setdefault(remit.patient_key, []).extend(
-            HistorySession(claim_id=remit.claim_id, line_id=x.line_id, service_date=x.service_date,
-                           procedure=x.procedure, paid=x.covered) for x in remit.lines if x.service_date)
+            sessions_from(remit.claim_id, remit.lines, lambda line: line.covered))
 
     async def commit(self) -> None:
         pass

@@ -95,7 +95,8 @@ def _claim_id(event: Event) -> str | None:
     return getattr(event, "claim_id", None)
 
 
-def _sessions_from(claim_id: str, lines, paid_of) -> list[HistorySession]:
+def sessions_from(claim_id: str, lines, paid_of) -> list[HistorySession]:
+    """A claim's dated lines as patient-history sessions; `paid_of(line)` says whether the line was paid."""
     return [HistorySession(claim_id=claim_id, line_id=line.line_id, service_date=line.service_date,
                            procedure=line.procedure, paid=paid_of(line))
             for line in lines if line.service_date is not None]
@@ -192,12 +193,12 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
                 report.decisions += len(decisions)
                 report.denials += sum(1 for d in decisions if d.is_denial)
                 if not ev.is_reversal:
-                    history.add(patient, _sessions_from(ev.claim_id, ev.lines, lambda line: line.covered))
+                    history.add(patient, sessions_from(ev.claim_id, ev.lines, lambda line: line.covered))
             elif isinstance(ev, Submission):
                 claim = claim_for(ev.claim_id)
                 claim.record_submission(ev)
                 changes.submissions.append(ev)
-                history.add(claim.patient_key, _sessions_from(ev.claim_id, ev.lines, lambda line: None))
+                history.add(claim.patient_key, sessions_from(ev.claim_id, ev.lines, lambda line: None))
             elif isinstance(ev, StatusReport):
                 if ev.claim_id is None:
                     changes.batch_statuses.append(ev)
