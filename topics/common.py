@@ -55,11 +55,31 @@ class Payer(Contract):
 
 
 class Procedure(Contract):
-    code: Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Za-z0-9]+$")]
-    modifiers: Annotated[list[Annotated[str, Field(min_length=2, max_length=2, pattern=r"^[A-Za-z0-9]{2}$")]],
+    # Kept as the payer sent it: a CPT/HCPCS code is five characters, but an NDC (N4) has hyphens and a payer's own
+    # code may carry a dot; the X12 gateway flags a code that is not what its qualifier promises.
+    code: Annotated[str, Field(min_length=1, max_length=48, pattern=r"^[\x21-\x7e]+$")]
+    modifiers: Annotated[list[Annotated[str, Field(min_length=1, max_length=4, pattern=r"^[A-Za-z0-9]+$")]],
                          Field(max_length=4)] = []
     # X12 product/service id qualifier (SVC01-1): HC (CPT/HCPCS), NU (revenue code), N4 (NDC), ... when known.
     qualifier: Code | None = None
 
 
 Date = dt.date
+
+
+class DataQualityFlag(Contract):
+    """Something odd the X12 gateway found in the record as sent and read past: an element pyx12 rejects, a segment
+    it could not place, an impossible date, a shared claim id, a repair. The record is published with its flags;
+    the text never carries PHI (`value` is the element as sent only for codes, amounts, dates and versions)."""
+
+    code: Annotated[str, Field(min_length=1, max_length=32)]  # stable short class: element, structure, repair ...
+    reason: Annotated[str, Field(max_length=300)]
+    segment: Annotated[str, Field(max_length=4)] | None = None  # segment id, e.g. "SVC"
+    line: int | None = None  # ordinal of the segment in the file (1-based)
+    position: int | None = None  # position of the segment in its transaction set (ST = 1)
+    element: Annotated[str, Field(max_length=12)] | None = None  # e.g. "SVC01-01", "DTP03"
+    pyx12_code: Annotated[str, Field(max_length=8)] | None = None  # the 999 code pyx12 reported
+    value: Annotated[str, Field(max_length=48)] | None = None
+
+
+DataQuality = Annotated[list[DataQualityFlag], Field(max_length=60)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from topics.common import Code, Contract, Date, Envelope, Identifier, Money, Payer
+from topics.common import Code, Contract, DataQuality, Date, Envelope, Identifier, Money, Payer
 from topics.remittance import RemitInfo
 
 
@@ -27,3 +27,4 @@ class ProviderAdjustmentEvent(Envelope):
     payee: Payee
     remit: RemitInfo
     adjustment: ProviderAdjustmentDetail
+    data_quality: DataQuality = []  # what the X12 gateway found odd in this PLB as sent

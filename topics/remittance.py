@@ -6,7 +6,19 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from topics.common import Code, Contract, Date, Envelope, Identifier, Money, Payer, Procedure, Quantity, ShortText
+from topics.common import (
+    Code,
+    Contract,
+    DataQuality,
+    Date,
+    Envelope,
+    Identifier,
+    Money,
+    Payer,
+    Procedure,
+    Quantity,
+    ShortText,
+)
 
 GroupCode = Literal["CO", "PR", "OA", "PI", "CR"]
 Remarks = Annotated[list[Code], Field(max_length=99)]
@@ -58,10 +70,18 @@ class Balance(Contract):
     unbalanced_lines: list[Identifier] = []
 
 
+# CLP02 values of the 5010 list; other values (older lists' 5 pended, 27 reviewed ...) are kept as sent, flagged by
+# the X12 gateway, and read as "processed".
+CLAIM_STATUS_CODES = ("1", "2", "3", "4", "19", "20", "21", "22", "23", "25")
+
+
 class RemittanceClaim(Contract):
+    # CLP01, the provider's claim id (patient control number). When one file uses one CLP01 for two patients, the X12
+    # gateway makes the claims distinct (`CLP01~p<digest>`) and keeps CLP01 in `patient_control_number`.
     claim_id: Identifier
+    patient_control_number: Identifier | None = None
     payer_claim_number: Identifier | None = None
-    status_code: Literal["1", "2", "3", "4", "19", "20", "21", "22", "23", "25"]
+    status_code: Code
     filing_indicator: Code | None = None
     total_charge: Money
     total_paid: Money
@@ -96,3 +116,4 @@ class RemittanceEvent(Envelope):
     remit: RemitInfo
     claim: RemittanceClaim
     payee: RemittancePayee | None = None
+    data_quality: DataQuality = []  # what the X12 gateway found odd in this claim as sent (none: clean)

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from topics.common import Code, Contract, Date, Envelope, Identifier, Money, Payer, Procedure, Quantity
+from topics.common import Code, Contract, DataQuality, Date, Envelope, Identifier, Money, Payer, Procedure, Quantity
 from topics.remittance import Patient
 
 # ICD-10-CM, with or without the dot (M54.16 / M5416)
@@ -52,11 +52,15 @@ class StatusClaim(Contract):
     lines: Annotated[list[SubmittedLine], Field(max_length=999)] = []
 
 
+# STC01-2: a claim status code (numeric), or with STC01-4 = LOI a LOINC code (`18464-5`), or an NCPDP reject code.
+StatusCodeValue = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*$")]
+
+
 class StatusCode(Contract):
     """One STC composite: category (STC01-1), status code (STC01-2), entity (STC01-3), action code (STC03)."""
 
     category: Code
-    code: Code | None = None
+    code: StatusCodeValue | None = None
     entity: Code | None = None
     action_code: Code | None = None
     effective_date: Date | None = None
@@ -67,6 +71,25 @@ class StatusCode(Contract):
 
 class LineStatus(StatusCode):
     line_id: Identifier
+
+
+class RequestedItem(Contract):
+    """One thing a 277 request for additional information (RFAI) asks for: an STC composite whose code is a LOINC
+    attachment code (STC01-4 = LOI) or a claim status code, at claim level or for one line."""
+
+    category: Code  # R0-R17 (what kind of request), or another category the payer used
+    code: StatusCodeValue | None = None  # the LOINC code (e.g. 18842-5 discharge summary) or status code
+    code_list_qualifier: Code | None = None  # LOI: LOINC; absent: the claim status code list
+    modifier: StatusCodeValue | None = None  # a LOINC modifier code when sent (STC01-2 of the next composite)
+    line_id: Identifier | None = None  # the line the request is about (REF*FJ, else the SVC position)
+
+
+class InformationRequest(Contract):
+    """What a payer's 277 RFAI (005010X213) asks for a claim: echoed in the 275 that answers it."""
+
+    payer_control_number: Identifier | None = None  # 2200D TRN02: the payer's number for this request
+    response_due_date: Date | None = None  # 2200D DTP*106: after it the payer may adjudicate without the records
+    requested: Annotated[list[RequestedItem], Field(max_length=99)] = []
 
 
 class BatchScope(Contract):
@@ -87,6 +110,8 @@ class StatusEvent(Envelope):
     additional_statuses: Annotated[list[StatusCode], Field(max_length=99)] = []
     line_statuses: Annotated[list[LineStatus], Field(max_length=999)] = []
     scope: BatchScope | None = None
+    information_request: InformationRequest | None = None  # set by a 277 RFAI: what the payer asks for
+    data_quality: DataQuality = []  # what the X12 gateway found odd in this status record as sent
 
     @model_validator(mode="after")
     def _shape(self) -> StatusEvent:

@@ -12,6 +12,15 @@ batch-level record.
   the patient control number (CLM01); a 277 (X212) echoes the 276's trace there and carries the patient control
   number in REF*EJ, which wins when present (TRN02 then stays on the record as `trace_number`).
 - Above claim level: an STC at the receiver or provider level becomes a batch-level status (`scope`, no claim).
+- 277 RFAI (005010X213): the patient level is HL*PT; its TRN02 is the payer's control number for the request (the
+  275 that answers echoes it), so the claim id is REF*EJ (the patient control number), else the TRN02 (flagged).
+  Every STC composite whose code-list qualifier is LOI (a LOINC attachment code) or whose category is R0-R17 is a
+  requested item (`information_request.requested`, with the line for a 2220D request); DTP*106 is the response due
+  date. A 277 of another guide carrying such composites gets the same `information_request`.
+
+Tolerance: a record is refused only when it cannot be keyed (no TRN/REF claim id) or carries no status at all. An
+unreadable date, amount or quantity is left empty and flagged with its value as sent (an impossible DTP date such
+as 20230229 included); an unreadable line charge of a status record is read as 0.00 (flagged).
 """
 
 from __future__ import annotations
@@ -35,12 +44,15 @@ from service.x12.elements import (
     quantity,
     timestamp,
 )
+from service.x12.issues import Issue
 from topics.catalogue import CLAIMS_STATUS
 from topics.common import Payer
 from topics.status import StatusEvent
 
 PATIENT_LEVELS = {"22", "23", "PT"}
 BATCH_LEVELS = {"21", "19"}
+LOINC = "LOI"
+ZERO = Decimal("0.00")
 
 
 @dataclass(slots=True)
@@ -64,34 +76,27 @@ class _Open:
     patient_control_number: str = ""
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    response_due: dt.date | None = None
     lines: list[_Line] = field(default_factory=list)
 
 
-def _composites(seg) -> list[dict]:
-    """The STC composites of one segment (STC01, STC10, STC11) with the segment's date, action code and amount."""
-    effective = date(el(seg, 2), "STC02") if el(seg, 2) else None
-    action = el(seg, 3) or None
-    out = []
-    for n in (1, 10, 11):
-        parts = components(seg, n)
-        if not parts or not parts[0]:
-            continue
-        out.append({
-            "category": parts[0], "code": (parts[1] if len(parts) > 1 else "") or None,
-            "entity": (parts[2] if len(parts) > 2 else "") or None,
-            "code_list_qualifier": (parts[3] if len(parts) > 3 else "") or None,
-            "action_code": action, "effective_date": effective,
-            "amount": optional_amount(el(seg, 4), "STC04") if n == 1 else None,
-        })
-    return out
+def _requested(statuses: list[dict], line_id: str | None) -> list[dict]:
+    """The composites that ask for information: LOINC-coded ones and the R (request) categories."""
+    items = []
+    for status in statuses:
+        category = status["category"]
+        if status.get("code_list_qualifier") == LOINC or (category.startswith("R") and category[1:].isdigit()):
+            items.append({"category": category, "code": status.get("code"),
+                          "code_list_qualifier": status.get("code_list_qualifier"), "line_id": line_id})
+    return items
 
 
 class StatusBuilder(Builder):
     """Consumes the segments of one 277 transaction set, in order; publishes through `out`."""
 
-    def __init__(self, ctx: SetContext, out, *, acknowledgement: bool) -> None:
+    def __init__(self, ctx: SetContext, out, *, kind: str) -> None:
         super().__init__(ctx, out)
-        self.kind = "acknowledgement" if acknowledgement else "status"
+        self.kind = kind
         self._open: _Open | None = None
         self._level = ""
         self._occurred: dt.datetime | None = None
@@ -110,6 +115,10 @@ class StatusBuilder(Builder):
 
     def _bht(self, seg, line, position) -> None:
         self._occurred = timestamp(el(seg, 4), el(seg, 5))
+        structure = el(seg, 1)
+        if structure not in ("0010", "0085"):
+            self.flag("code", "BHT01 is not a hierarchical structure code (0010, 0085): the levels are read by their "
+                              "HL03 codes", element="BHT01", value=structure)
 
     def _hl(self, seg, line, position) -> None:
         self._close()
@@ -153,9 +162,27 @@ class StatusBuilder(Builder):
         else:
             self._batches += 1
             record = Record("status", CLAIMS_STATUS, self._batches, line, [seg])
-        self._open = _Open(record, self._level)
-        self.record = record
+        self._open = _Open(self.open(record), self._level)
         return self._open
+
+    def _composites(self, seg) -> list[dict]:
+        """The STC composites of one segment (STC01, STC10, STC11) with the segment's date, action code and
+        amount."""
+        effective = self.lenient(date, el(seg, 2), "STC02") if el(seg, 2) else None
+        action = el(seg, 3) or None
+        out = []
+        for n in (1, 10, 11):
+            parts = components(seg, n)
+            if not parts or not parts[0]:
+                continue
+            out.append({
+                "category": parts[0], "code": (parts[1] if len(parts) > 1 else "") or None,
+                "entity": (parts[2] if len(parts) > 2 else "") or None,
+                "code_list_qualifier": (parts[3] if len(parts) > 3 else "") or None,
+                "action_code": action, "effective_date": effective,
+                "amount": self.lenient(optional_amount, el(seg, 4), "STC04") if n == 1 else None,
+            })
+        return out
 
     def _trn(self, seg, line, position) -> None:
         if self._level in PATIENT_LEVELS or self._level in BATCH_LEVELS:
@@ -167,7 +194,7 @@ class StatusBuilder(Builder):
             if not (self._level in PATIENT_LEVELS or self._level in BATCH_LEVELS):
                 return
             current = self._start(line, seg)
-        composites = _composites(seg)
+        composites = self._composites(seg)
         if current.lines:
             current.lines[-1].statuses.extend(composites)
         else:
@@ -188,9 +215,18 @@ class StatusBuilder(Builder):
 
     def _dtp(self, seg, line, position) -> None:
         current = self._open
-        if current is None or current.level not in PATIENT_LEVELS or el(seg, 1) != "472":
+        if current is None or current.level not in PATIENT_LEVELS:
             return
-        start, end = date_range(el(seg, 2), el(seg, 3), "DTP03")
+        qualifier = el(seg, 1)
+        if qualifier == "106" and not current.lines:
+            current.response_due = self.lenient(date, el(seg, 3), "DTP03")
+            return
+        if qualifier != "472":
+            return
+        dates = self.lenient(lambda value, element: date_range(el(seg, 2), value, element), el(seg, 3), "DTP03")
+        if dates is None:
+            return
+        start, end = dates
         if current.lines:
             current.lines[-1].service_date = start
         else:
@@ -200,8 +236,12 @@ class StatusBuilder(Builder):
         current = self._open
         if current is None or current.level not in PATIENT_LEVELS:
             return
+        charge = self.lenient(amount, el(seg, 2), "SVC02")
+        if charge is None:
+            self.flag("element", "the line's charge (SVC02) is read as 0.00", element="SVC02")
         current.lines.append(_Line(position=len(current.lines) + 1, svc=components(seg, 1),
-                                   charge=amount(el(seg, 2), "SVC02"), units=quantity(el(seg, 7), "SVC07")))
+                                   charge=ZERO if charge is None else charge,
+                                   units=self.lenient(quantity, el(seg, 7), "SVC07")))
 
     # --- building events --------------------------------------------------------------------------------------
 
@@ -225,6 +265,9 @@ class StatusBuilder(Builder):
             if not is_claim:
                 return  # a receiver/provider trace without a status has nothing to carry (pyx12 warns of the gap)
             record.problem("no claim-level STC status", segment="TRN", line=record.first_line)
+        if is_claim and not claim_id:
+            record.problem("the claim has no id (patient-level TRN02, REF*EJ): it cannot be keyed", segment="TRN",
+                           line=record.first_line, element="TRN02")
         if record.failed:
             self.out.reject(record.rejection(self.ctx, event_id, key))
             return
@@ -233,6 +276,7 @@ class StatusBuilder(Builder):
             "event_id": event_id, "kind": self.kind, "occurred_at": self._occurred or self.ctx.group_time,
             "source": self.ctx.source, "payer": self.shared(("payer", payer["id"], payer["name"]), Payer, payer),
             "status": current.statuses[0], "additional_statuses": current.statuses[1:],
+            "data_quality": record.flags(self.header_flags),
         }
         if is_claim:
             body["claim"] = self._claim(current, claim_id)
@@ -240,6 +284,7 @@ class StatusBuilder(Builder):
                 {**status, "line_id": line.control_number or str(line.position)}
                 for line in current.lines for status in line.statuses
             ]
+            body["information_request"] = self._information_request(current)
         else:
             entity_id = self._receiver_id if current.level == "21" else self._provider_id
             level = "information_receiver" if current.level == "21" else (
@@ -254,7 +299,21 @@ class StatusBuilder(Builder):
             return
         self.out.emit(event)
 
+    def _information_request(self, current: _Open) -> dict | None:
+        requested = _requested(current.statuses, None)
+        for line in current.lines:
+            requested += _requested(line.statuses, line.control_number or str(line.position))
+        if not requested and current.response_due is None:
+            return None
+        return {"payer_control_number": current.trace or None, "response_due_date": current.response_due,
+                "requested": requested}
+
     def _claim_id(self, current: _Open) -> str:
+        if self.ctx.version == "005010X213" and not current.patient_control_number and current.trace:
+            # The RFAI's TRN02 is the payer's number for the request, not the provider's claim id.
+            current.record.issues.append(Issue(
+                "warning", "content", "no patient control number (REF*EJ): the claim is keyed by the payer's "
+                "control number (TRN02)", segment="REF", line=current.record.first_line, element="REF02"))
         if self.kind == "status":
             return current.patient_control_number or current.trace
         return current.trace or current.patient_control_number

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pydantic import ValidationError
 
 from service.x12.elements import FieldError
-from service.x12.issues import Issue, RecordError
+from service.x12.issues import Issue, RecordError, safe_value
 from topics.codec import describe_validation_error
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -49,9 +49,28 @@ class SetContext:
         return f"{self._prefix}{tag}{n}"
 
 
+_EVENT_ID = re.compile(r"-i(\d+)-s\d+-(.+)-([cbp])(\d+)$")
+_RECORD_KINDS = {"c": "record", "b": "batch status", "p": "provider adjustment"}
+
+
+def place(event_id: str) -> str:
+    """Where a record of this gateway came from, said without PHI: `record 3 of transaction set 0001 (interchange
+    1)`, read back from its event id."""
+    match = _EVENT_ID.search(event_id)
+    if match is None:
+        return "a record"
+    interchange, set_control, tag, number = match.groups()
+    return f"{_RECORD_KINDS[tag]} {number} of transaction set {set_control} (interchange {interchange})"
+
+
+MAX_FLAGS = 50  # per record: a flag points at a problem; a record drowning in them carries a count of the rest
+
+
 @dataclass(slots=True)
 class Record:
-    """The segments of one future record (a claim, a PLB adjustment, a batch status) and what went wrong in them."""
+    """The segments of one future record (a claim, a PLB adjustment, a batch status) and what was found in them:
+    `error` issues make it unreadable (the money or the key cannot be read); `warning` issues are its data-quality
+    flags."""
 
     kind: Literal["remittance", "provider_adjustment", "status"]
     topic: str
@@ -73,6 +92,14 @@ class Record:
     def failed(self) -> bool:
         return any(i.severity == "error" for i in self.issues)
 
+    def flags(self, inherited: list[Issue] | tuple[Issue, ...] = ()) -> list[dict]:
+        """The data-quality flags the published record carries: the set header's findings, then its own."""
+        found = [i for i in (*inherited, *self.issues) if i.severity == "warning"]
+        flags = [i.as_flag() for i in found[:MAX_FLAGS]]
+        if len(found) > MAX_FLAGS:
+            flags.append(Issue("warning", "more", f"{len(found) - MAX_FLAGS} more findings not listed").as_flag())
+        return flags
+
     def contract_error(self, exc: ValidationError) -> None:
         _, reason = describe_validation_error(exc)
         self.issues.append(Issue("error", "contract", f"the record does not fit its contract: {reason}"))
@@ -85,9 +112,40 @@ class Record:
                            issues=tuple(i for i in self.issues if i.severity == "error"), raw=raw)
 
 
+_NOT_PLACED = "segment not recognised where it appears"
+
+
+def _add(issues: list[Issue], issue: Issue) -> None:
+    """Append a record's finding, folding the echoes: pyx12's code for an element the reader already flagged joins
+    that flag, and the segments pyx12 could not place after losing its place (one after another) become one flag."""
+    last = issues[-1] if issues else None
+    if last is not None and issue.pyx12_code and last.line == issue.line:
+        for index in range(len(issues) - 1, -1, -1):
+            earlier = issues[index]
+            if earlier.line != issue.line:
+                break
+            if earlier.pyx12_code is None and earlier.element is not None and earlier.element == issue.element:
+                issues[index] = replace(earlier, pyx12_code=issue.pyx12_code)
+                return
+    if (last is not None and issue.reason.startswith(_NOT_PLACED) and last.reason.startswith(_NOT_PLACED)
+            and last.line is not None and issue.line is not None):
+        first, _, end = (last.reason.partition("(lines ")[2].partition(",")[0] or f"{last.line}-{last.line}"
+                         ).partition("-")
+        if int(end) + 1 == issue.line:
+            issues[-1] = replace(last, reason=f"{_NOT_PLACED} (lines {first}-{issue.line}, pyx12 lost its place: "
+                                              "read by their segment ids)")
+            return
+    issues.append(issue)
+
+
 class Builder:
     """Base of the transaction-set builders: dispatches each segment to its handler and keeps the open record's
-    segments (for a dead letter) and value errors. A value error outside any record (a header date) is a warning."""
+    segments (for a dead letter) and findings.
+
+    A `FieldError` a handler lets escape makes the open record unreadable: handlers let it escape only for the
+    record's money and key. Every other value is read with `lenient`, which flags what it cannot read and carries
+    on. Findings outside any record are file warnings; those in the set's header (before its first record) are also
+    flags on every record of the set, since the payer, payee and dates they concern belong to each record."""
 
     _HANDLERS: dict = {}
 
@@ -95,7 +153,38 @@ class Builder:
         self.ctx = ctx
         self.out = out
         self.record: Record | None = None  # the open record: pyx12's findings on the current segment go to it
+        self.header_flags: list[Issue] = []  # findings in the set before its first record
+        self._records_opened = False
         self._models: dict = {}
+        self._at: tuple[str | None, int | None, int | None] = (None, None, None)  # segment id, line, set position
+
+    def open(self, record: Record) -> Record:
+        self.record = record
+        self._records_opened = True
+        return record
+
+    def finding(self, issue: Issue) -> None:
+        """A pyx12 or reader finding (severity warning): to the open record, else to the file (and the header)."""
+        if self.record is not None:
+            _add(self.record.issues, issue)
+            return
+        self.out.warn(issue)
+        if not self._records_opened:
+            self.header_flags.append(issue)
+
+    def flag(self, code: str, reason: str, *, element: str | None = None, value: str | None = None,
+             segment: str | None = None) -> None:
+        sid, line, position = self._at
+        self.finding(Issue("warning", code, reason, segment=segment or sid, line=line, position=position,
+                           element=element, value=safe_value(element, value)))
+
+    def lenient(self, reader, value: str, element: str):
+        """`reader(value, element)`, or None with a flag (value kept as sent where it is not PHI) when it fails."""
+        try:
+            return reader(value, element)
+        except FieldError as exc:
+            self.flag("element", exc.reason + " (not read)", element=exc.element, value=value)
+            return None
 
     def shared(self, key, model, data: dict):
         """A part every record of the set repeats (payer, payee, remit info), validated once and reused: pydantic
@@ -113,14 +202,15 @@ class Builder:
         return value
 
     def segment(self, seg, sid: str, line: int | None, position: int | None) -> None:
+        self._at = (sid, line, position)
         try:
             handler = self._HANDLERS.get(sid)
             if handler is not None:
                 handler(self, seg, line, position)
         except FieldError as exc:
             if self.record is None:
-                self.out.warn(Issue("warning", "element", exc.reason + " (header value ignored)", segment=sid,
-                                    line=line, position=position, element=exc.element))
+                self.finding(Issue("warning", "element", exc.reason + " (header value ignored)", segment=sid,
+                                   line=line, position=position, element=exc.element))
                 return
             self._keep(seg)
             self.record.field_error(exc, sid, line, position)

@@ -63,6 +63,11 @@ def amount(value: str, element: str) -> Decimal:
     return cents
 
 
+def is_amount(value: str) -> bool:
+    """`value` reads as an amount (never raises)."""
+    return bool(_DECIMAL.match(value))
+
+
 def optional_amount(value: str, element: str) -> Decimal | None:
     return amount(value, element) if value else None
 

@@ -1,16 +1,21 @@
-"""What can go wrong in an X12 file, said without the file's values.
+"""What can go wrong in an X12 file, said without the file's PHI.
 
-Three severities:
+The rule is *read what can be read, flag what is odd, refuse only what cannot be read at all*:
 
-- `fatal`: the file is structurally invalid (not X12, truncated, envelope counts wrong, a segment pyx12 cannot place
-  outside any claim, an unsupported transaction). The whole file is rejected and no record is published.
-- `error`: one record (a claim, a PLB adjustment, a batch-level status) cannot be built; the others are fine. The
-  record becomes a `RecordError` (a dead letter in the stream path).
-- `warning`: something off that does not change the data we publish (a pyx12 code-list or usage complaint, a header
-  element we do not need, a repair we made). Kept and counted, never silently dropped.
+- `fatal`: the file cannot be read (not X12, truncated, an envelope version that is no version, an unsupported
+  transaction). The whole file is refused and no record is published.
+- `error`: one record (a claim, a PLB adjustment) whose money cannot be read (CLP03/CLP04, an SVC amount, a CAS
+  amount that is not a number) or which has no claim id. Only the gateway's own reading raises these: a pyx12
+  finding never decides whether a record is published. The record becomes a `RecordError` (a dead letter in the
+  stream path).
+- `warning`: everything else pyx12 or the reader found (a segment pyx12 could not place, an unknown qualifier, an
+  impossible date, a missing element we can do without, a repair we made). Inside a record it travels with the
+  record as a data-quality flag; outside any record it is a file-level warning (and, when it sits in a transaction
+  set's header, a flag on every record of that set). Kept and counted, never silently dropped.
 
-Reasons name segment ids, positions and element numbers; they never echo element values (names, member ids and
-claim ids are PHI), which is why pyx12's own message texts (they quote values) are not passed through.
+Reasons name segment ids, positions and element numbers. An element's value as sent is kept (`value`) only where it
+cannot be PHI: codes, qualifiers, amounts, dates and version ids, never names, member ids, claim or account numbers
+(pyx12's own message texts quote values, which is why they are not passed through).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class Issue:
     position: int | None = None  # position of the segment in its transaction set, ST = 1 (SE01 numbering)
     element: str | None = None  # element reference, e.g. "SVC02" or "SVC01-02"
     pyx12_code: str | None = None  # the 999/TA1 code pyx12 reported (IK3, IK4, TA1 or AK5 family)
+    value: str | None = None  # the element as sent, only where it cannot be PHI (see `safe_value`)
 
     def __str__(self) -> str:
         where = []
@@ -43,13 +49,22 @@ class Issue:
             where.append(f"element {self.element}")
         head = ", ".join(where)
         tail = f" [pyx12 {self.pyx12_code}]" if self.pyx12_code else ""
+        if self.value is not None:
+            tail = f" (sent: {self.value!r})" + tail
         return f"{head}: {self.reason}{tail}" if head else f"{self.reason}{tail}"
 
     def as_dict(self) -> dict:
         return {
             "severity": self.severity, "code": self.code, "reason": self.reason, "segment": self.segment,
             "line": self.line, "position": self.position, "element": self.element, "pyx12_code": self.pyx12_code,
+            "value": self.value,
         }
+
+    def as_flag(self) -> dict:
+        """The data-quality flag a published record carries (the `DataQualityFlag` contract)."""
+        return {"code": self.code, "reason": self.reason, "segment": self.segment, "line": self.line,
+                "position": self.position, "element": self.element, "pyx12_code": self.pyx12_code,
+                "value": self.value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +136,7 @@ ENVELOPE_REASONS = {
     ("st", "4"): "SE01 does not match the number of segments in the set",
     ("st", "23"): "transaction set control number repeated within the group",
 }
-# A missing trailer means the file was cut short: rejected. Control-number and count bookkeeping errors with every
+# A missing trailer means the file was cut short: refused. Control-number and count bookkeeping errors with every
 # trailer present are warnings: pyx12 still placed every segment, so the data is complete as sent (real samples
 # repeat one ISA control number 156 times, close with a different IEA02, or state a wrong SE01).
 SOFT_ENVELOPE = {("isa", "001"), ("isa", "021"), ("isa", "025"), ("gs", "4"), ("gs", "5"), ("gs", "6"), ("st", "3"),
@@ -129,19 +144,44 @@ SOFT_ENVELOPE = {("isa", "001"), ("isa", "021"), ("isa", "025"), ("gs", "4"), ("
 # pyx12's walker does not reset its counters between interchanges, so every IEA/GE after the first "repeats too
 # often": an artifact, not a finding.
 _ENVELOPE_SEGMENTS = {"ISA", "IEA", "GS", "GE"}
-# Walker codes for a segment pyx12 could not place in the map: the structure around it is broken.
-PLACEMENT_CODES = {"1", "2", "6", "7"}
-# Element codes that mean data we need is absent; the others (code lists, usage, lengths, characters, dates pyx12
-# dislikes) are warnings: what we publish is validated by the contracts and by our own element parsing.
-MISSING_ELEMENT_CODES = {"1", "2"}
 
 _MISSING_ID = re.compile(r"\(([A-Z0-9]{2,4})\) missing")
-_ELEMENT_REF = re.compile(r"^[A-Z0-9]{2,3}\d{2}(-\d{2})?$")
+_ELEMENT_REF = re.compile(r"^([A-Z][A-Z0-9]{1,2})(\d{2})(?:-(\d{2}))?$")
+
+# Elements whose value may be echoed in a flag: codes, qualifiers, amounts, quantities, dates and version ids.
+# Everything else (names, member ids, claim and account numbers, addresses, bank data) is withheld. `None` = every
+# element of the segment is safe.
+_SAFE_ELEMENTS: dict[str, frozenset[int] | None] = {
+    "SVC": None, "CAS": None, "AMT": None, "QTY": None, "LQ": None, "MOA": None, "MIA": None, "DTM": None,
+    "DTP": None, "STC": None, "HL": None, "BHT": None, "ST": None, "SE": None, "GE": None, "LX": None, "TS3": None,
+    "TS2": None, "GS": frozenset({1, 4, 5, 8}), "ISA": frozenset({11, 12, 14, 15, 16}),
+    "CLP": frozenset({2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13}), "N1": frozenset({1, 3}), "REF": frozenset({1}),
+    "NM1": frozenset({1, 2, 8}), "PLB": frozenset({2, 4, 6, 8, 10, 12, 14}), "TRN": frozenset({1}),
+    "BPR": frozenset({1, 2, 3, 4, 16}), "PER": frozenset({1}), "DMG": frozenset({1}),
+}
+MAX_VALUE = 40  # a value longer than this is cut (a flag is a pointer, not a copy of the file)
+
+
+def safe_value(element: str | None, value: str | None) -> str | None:
+    """`value` when `element` (e.g. "SVC01-02", "DTP03") is one whose content cannot be PHI, else None."""
+    if value is None or element is None:
+        return None
+    match = _ELEMENT_REF.match(element)
+    if match is None:
+        return None
+    segment, number = match.group(1), int(match.group(2))
+    if segment not in _SAFE_ELEMENTS:
+        return None
+    allowed = _SAFE_ELEMENTS[segment]
+    if allowed is not None and number not in allowed:
+        return None
+    return value if len(value) <= MAX_VALUE else value[:MAX_VALUE] + "..."
 
 
 @dataclass(slots=True)
 class RawError:
-    """One error as pyx12 reported it, before classification. `value` stays inside this module."""
+    """One error as pyx12 reported it, before classification. `value` stays inside this module unless
+    `safe_value` lets it through."""
 
     kind: str  # "isa" | "gs" | "st" | "seg" (X12Reader) | "walk" (map walker) | "ele" | "segval" (element check)
     code: str
@@ -151,20 +191,21 @@ class RawError:
 
 
 def classify(raw: RawError, *, segment: str | None, line: int | None, position: int | None,
-             in_record: bool, legacy_group: bool = False) -> Issue | None:
-    """Turn one pyx12 error into an Issue (None: a known pyx12 artifact): severity by where it happened (inside a
-    record or not) and what it is. `legacy_group`: the segment is a CAS with the 4010 group CR, which the 5010 map
-    cannot place (it keys CAS on its group code) and which we accept."""
+             legacy_group: bool = False) -> Issue | None:
+    """Turn one pyx12 error into an Issue (None: a known pyx12 artifact). Only a missing trailer (a truncated file)
+    is fatal; every other finding is a warning, which becomes a data-quality flag of the record it falls in.
+    `legacy_group`: the segment is a CAS with the 4010 group CR, which the 5010 map cannot place (it keys CAS on its
+    group code) and which we accept."""
     kind, code = raw.kind, raw.code
     if kind == "walk" and code in ("4", "5") and segment in _ENVELOPE_SEGMENTS:
         return None
     if legacy_group and kind in ("walk", "ele") and code in ("1", "7"):
         return Issue("warning", "legacy", "legacy 4010 group code CR accepted", segment=segment, line=line,
-                     position=position, element="CAS01", pyx12_code=code)
+                     position=position, element="CAS01", pyx12_code=code, value="CR")
     at = {"segment": segment, "line": line, "position": position, "pyx12_code": code}
     if kind in ("isa", "gs", "st"):
         reason = ENVELOPE_REASONS.get((kind, code), f"{kind.upper()} envelope error")
-        severity = "warning" if (kind, code) in SOFT_ENVELOPE else "fatal"
+        severity = "warning" if (kind, code) in SOFT_ENVELOPE or (kind, code) not in ENVELOPE_REASONS else "fatal"
         return Issue(severity, "envelope", reason, **at)
     if kind == "seg":  # X12Reader's own segment checks
         if "leading space" in raw.text:
@@ -174,27 +215,27 @@ def classify(raw: RawError, *, segment: str | None, line: int | None, position: 
         if "is empty" in raw.text:
             return Issue("warning", "syntax", "empty segment", **at)
         if code.startswith("HL"):
-            return Issue("fatal", "structure", "HL numbering or parent reference is inconsistent", **at)
-        return Issue("fatal", "structure", "segment identifier is not valid", **at)
+            return Issue("warning", "structure", "HL numbering or parent reference is inconsistent (read by the "
+                                                  "levels' codes)", **at)
+        return Issue("warning", "structure", "segment identifier is not valid: segment skipped", **at)
     if kind == "walk":
         reason = SEGMENT_REASONS.get(code, "segment error")
         if code == "3":
             missing = _MISSING_ID.search(raw.text)
             if missing:
                 reason = f"required segment or loop {missing.group(1)} missing"
-        if code in PLACEMENT_CODES:
-            return Issue("error" if in_record else "fatal", "structure", reason, **at)
+        elif code in ("1", "2", "6", "7"):
+            reason += " (read by its segment id)"
         return Issue("warning", "structure", reason, **at)
     if kind == "segval":  # segment-level findings of the element check: syntax rules, too many elements
         if "Not Used" in raw.text:
             return Issue("warning", "element", "composite present but marked not used", **at)
         reason = "too many elements" if "Too many" in raw.text else "element syntax rule violated"
-        return Issue("error" if in_record else "warning", "element", reason, **at)
+        return Issue("warning", "element", reason, **at)
     # element errors
     element = raw.element if raw.element and _ELEMENT_REF.match(raw.element) else None
     reason = ELEMENT_REASONS.get(code, "element error")
-    severity = "error" if (code in MISSING_ELEMENT_CODES and in_record) else "warning"
-    return Issue(severity, "element", reason, element=element, **at)
+    return Issue("warning", "element", reason, element=element, value=safe_value(element, raw.value), **at)
 
 
 class Collector:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pyx12.errors
 import pyx12.params
+import pyx12.x12file
 from pyx12.x12context import X12ContextReader
 
-from service.x12 import maps
+from service.x12 import identity, maps
 from service.x12.claim_status import StatusBuilder
 from service.x12.context import SetContext, safe_token
 from service.x12.elements import el, timestamp
@@ -32,7 +33,8 @@ Progress = Callable[[int, int], None]  # (characters read, total characters)
 
 MAX_ISSUES = 1000  # per severity: a garbage file must not turn into a million error objects
 _REMITTANCE_GUIDES = ("005010X221A1", "004010X091A1")
-_STATUS_GUIDES = ("005010X212", "005010X214")
+_STATUS_GUIDES = {"005010X212": "status", "005010X214": "acknowledgement", "005010X213": "status",
+                  "005010X364": "acknowledgement"}
 _ENVELOPE = {"ISA", "GS", "GE", "IEA"}
 
 
@@ -48,6 +50,7 @@ class Counts:
     line_statuses: int = 0
     provider_adjustments: int = 0
     unbalanced: int = 0
+    flagged: int = 0  # published records that carry data-quality flags
     record_errors: int = 0
     warnings: int = 0
 
@@ -227,101 +230,150 @@ def parse_bytes(data: bytes, *, source: str | None = None, max_bytes: int | None
                                   warnings=counts.warnings))
     if out.counts.transaction_sets == 0:
         out.warn(Issue("warning", "empty", "the interchange holds no transaction set"))
-    return ParseResult(source, tuple(out.events), tuple(out.record_errors), tuple(out.warnings), out.counts)
+    events, identity_warnings = identity.distinguish(out.events)
+    for warning in identity_warnings:
+        out.warn(warning)
+    out.counts.flagged = sum(1 for event in events if event.data_quality)
+    return ParseResult(source, tuple(events), tuple(out.record_errors), tuple(out.warnings), out.counts)
+
+
+_TRAILERS = {"ISA": "IEA", "GS": "GE", "ST": "SE"}
+
+
+class _Walk:
+    """One pass over the segments: tracks the envelope, opens a builder per transaction set, and routes every finding
+    to the open record (a flag), the set's header (a flag on each of its records) or the file (a warning)."""
+
+    def __init__(self, prepared: Prepared, out: _Output, source: str | None) -> None:
+        self.prepared = prepared
+        self.out = out
+        self.source = source
+        self.collector = Collector()
+        self.builder = None
+        self.envelope = {"sender": "", "control": "", "interchange": 0, "set_position": 0, "group": "",
+                         "version": "", "time": None}
+        self.at: tuple[str | None, int | None, int | None] = (None, None, None)
+
+    def segment(self, seg, line: int | None, position: int | None) -> None:
+        sid = seg.seg_id
+        self.at = (sid, line, position)
+        envelope = self.envelope
+        if sid == "ISA":
+            self.out.counts.interchanges += 1
+            envelope.update(sender=safe_token(el(seg, 6), "unknown"), control=safe_token(el(seg, 13), "0"),
+                            interchange=self.out.counts.interchanges, set_position=0)
+        elif sid == "GS":
+            envelope.update(group=el(seg, 6), version=el(seg, 8), time=timestamp(el(seg, 4), el(seg, 5)))
+        elif sid == "ST":
+            self.out.counts.transaction_sets += 1
+            envelope["set_position"] += 1
+            ctx = SetContext(source=self.source, sender=envelope["sender"],
+                             interchange_control=envelope["control"], interchange=envelope["interchange"],
+                             group_control=envelope["group"], group_time=envelope["time"],
+                             version=envelope["version"], set_control=el(seg, 2),
+                             set_position=envelope["set_position"],
+                             synthetic_envelope=self.prepared.synthetic_envelope)
+            self.builder = _builder(el(seg, 1), ctx, self.out, line)
+        elif sid == "SE":
+            if self.builder is not None:
+                self.builder.finish()
+            self.builder = None
+        elif self.builder is not None and sid not in ("GE", "IEA"):
+            self.builder.segment(seg, sid, line, position)
+        if self.collector.pending:
+            legacy = sid == "CAS" and el(seg, 1) == "CR"
+            for raw in self.collector.drain():
+                self.route(classify(raw, segment=sid, line=line, position=position, legacy_group=legacy))
+
+    def route(self, issue: Issue | None) -> None:
+        if issue is None:
+            return
+        if issue.severity == "fatal":
+            self.out.fail(issue)
+        elif self.builder is not None:
+            self.builder.finding(issue)
+        else:
+            self.out.warn(issue)
+
+    def end(self, open_loops: list[tuple[str, str]], errors) -> None:
+        """At the end of the data: a loop still open means the file was cut short (one sentence says where);
+        otherwise pyx12's last findings are routed as usual."""
+        if self.builder is not None and not open_loops:
+            self.builder.finish()
+        if open_loops:
+            kind, control = open_loops[-1]
+            missing = "/".join(_TRAILERS[k] for k, _ in reversed(open_loops) if k in _TRAILERS)
+            self.out.fail(Issue("fatal", "truncated", f"the file ends inside {kind} {safe_token(control, '?')}: "
+                                                      f"no {missing}"))
+            return
+        self.collector.handle_errors(errors)
+        for raw in self.collector.drain():
+            self.route(classify(raw, segment=None, line=None, position=None))
 
 
 def _walk(prepared: Prepared, out: _Output, source: str | None, progress: Progress | None) -> None:
-    collector = Collector()
-    builder = None
-    envelope = {"sender": "", "control": "", "interchange": 0, "set_position": 0, "group": "", "version": "",
-                "time": None}
-    sid, line, position = None, None, None
+    walk = _Walk(prepared, out, source)
+    if prepared.unmapped:
+        _walk_unmapped(prepared, walk, progress)
+        return
     try:
-        reader = X12ContextReader(pyx12.params.params(), collector, _TextSource(prepared.text, progress),
+        reader = X12ContextReader(pyx12.params.params(), walk.collector, _TextSource(prepared.text, progress),
                                   map_path=maps.map_path())
         for node in reader.iter_segments():
-            seg = node.seg_data
-            sid = seg.seg_id
-            line = node.cur_line_number
-            position = node.seg_count if sid not in _ENVELOPE else None  # set positions mean nothing outside a set
-            if sid == "ISA":
-                out.counts.interchanges += 1
-                envelope.update(sender=safe_token(el(seg, 6), "unknown"), control=safe_token(el(seg, 13), "0"),
-                                interchange=out.counts.interchanges, set_position=0)
-            elif sid == "GS":
-                envelope.update(group=el(seg, 6), version=el(seg, 8), time=timestamp(el(seg, 4), el(seg, 5)))
-            elif sid == "ST":
-                out.counts.transaction_sets += 1
-                envelope["set_position"] += 1
-                ctx = SetContext(source=source, sender=envelope["sender"], interchange_control=envelope["control"],
-                                 interchange=envelope["interchange"], group_control=envelope["group"],
-                                 group_time=envelope["time"], version=envelope["version"],
-                                 set_control=el(seg, 2), set_position=envelope["set_position"],
-                                 synthetic_envelope=prepared.synthetic_envelope)
-                builder = _builder(el(seg, 1), ctx, out, line)
-            elif sid == "SE":
-                if builder is not None:
-                    builder.finish()
-                builder = None
-            elif builder is not None and sid not in ("GE", "IEA"):
-                builder.segment(seg, sid, line, position)
-            if collector.pending:
-                raws = collector.drain()
-                record = builder.record if builder is not None else None
-                legacy = sid == "CAS" and el(seg, 1) == "CR"
-                for raw in raws:
-                    issue = classify(raw, segment=sid, line=line, position=position, in_record=record is not None,
-                                     legacy_group=legacy)
-                    _route(issue, record, out)
-        reader.src.cleanup()
-        collector.handle_errors(reader.src.pop_errors())
-        for raw in collector.drain():
-            _route(classify(raw, segment=None, line=None, position=None, in_record=False), None, out)
+            sid = node.seg_data.seg_id
+            walk.segment(node.seg_data, node.cur_line_number, node.seg_count if sid not in _ENVELOPE else None)
+        walk.end(list(reader.src.loops), _cleanup(reader.src))
     except pyx12.errors.X12Error:
-        out.fail(Issue("fatal", "not_x12", "pyx12 cannot read the interchange header (ISA)", segment="ISA"))
-    except pyx12.errors.EngineError:
-        # Either no map for a functional group (pyx12 raises while reading the GS, before yielding it) or the walk
-        # itself gave up on a malformed structure.
-        version = _unsupported_version(prepared)
-        if version is not None:
-            out.fail(Issue("fatal", "unsupported", f"transaction not supported: GS08 {safe_token(version, '?')} "
-                                                   "(835 005010X221A1 or 004010X091A1, 277 005010X212, 277CA "
-                                                   "005010X214 are)", segment="GS"))
-        else:
-            out.fail(Issue("fatal", "structure", "pyx12 could not walk the file (EngineError)", segment=sid,
-                           line=line, position=position))
+        out.fail(Issue("fatal", "not_x12", "pyx12 cannot read the interchange header (ISA): it needs 16 elements "
+                                           "with the separators it declares", segment="ISA"))
+    except pyx12.errors.EngineError as exc:
+        _walk_failed(out, walk, exc)
     except OSError:
         raise  # pyx12's map files unreadable: the environment, not the input (the caller retries, no dead letter)
     except Exception as exc:  # noqa: BLE001 - a pyx12 internal failure on malformed input must not crash a worker
-        out.fail(Issue("fatal", "structure", f"pyx12 could not walk the file ({type(exc).__name__})",
-                       segment=sid, line=line, position=position))
+        _walk_failed(out, walk, exc)
 
 
-def _unsupported_version(prepared: Prepared) -> str | None:
-    sep, term = prepared.element_separator, prepared.segment_terminator
-    for segment in prepared.text.split(term):
-        fields = segment.lstrip("\r\n").split(sep)
-        if fields[0] == "GS" and (len(fields) < 9 or fields[8] not in _REMITTANCE_GUIDES + _STATUS_GUIDES):
-            return fields[8] if len(fields) > 8 else ""
-    return None
+def _walk_unmapped(prepared: Prepared, walk: _Walk, progress: Progress | None) -> None:
+    """A guide pyx12 has no map for (the 277 RFAI): pyx12's reader checks the envelope (trailers, counts, control
+    numbers) and the builder reads the segments; the structure inside the sets is not validated (one warning)."""
+    walk.out.warn(Issue("warning", "unvalidated", "pyx12 has no map for this guide (277 RFAI 005010X213 or data "
+                                                  "reporting acknowledgment 005010X364): the envelope is validated, "
+                                                  "the segments are read without a map check"))
+    try:
+        reader = pyx12.x12file.X12Reader(_TextSource(prepared.text, progress))
+        position = 0
+        for seg in reader:
+            sid = seg.get_seg_id()
+            position = 1 if sid == "ST" else position + 1
+            walk.collector.handle_errors(reader.pop_errors())
+            walk.segment(seg, reader.cur_line, position if sid not in _ENVELOPE else None)
+        walk.end(list(reader.loops), _cleanup(reader))
+    except pyx12.errors.X12Error:
+        walk.out.fail(Issue("fatal", "not_x12", "pyx12 cannot read the interchange header (ISA): it needs 16 "
+                                                "elements with the separators it declares", segment="ISA"))
+    except Exception as exc:  # noqa: BLE001 - as in _walk
+        _walk_failed(walk.out, walk, exc)
+
+
+def _cleanup(src) -> list:
+    src.cleanup()
+    return src.pop_errors()
+
+
+def _walk_failed(out: _Output, walk: _Walk, exc: Exception) -> None:
+    sid, line, _ = walk.at
+    where = f" after line {line} (segment {sid})" if line is not None else ""
+    out.fail(Issue("fatal", "structure", f"pyx12 could not walk the file{where}: the segments there do not form "
+                                         f"the transaction's structure ({type(exc).__name__})", segment=sid,
+                   line=line))
 
 
 def _builder(set_id: str, ctx: SetContext, out: _Output, line: int | None):
     if ctx.version in _REMITTANCE_GUIDES and set_id == "835":
         return RemittanceBuilder(ctx, out)
     if ctx.version in _STATUS_GUIDES and set_id == "277":
-        return StatusBuilder(ctx, out, acknowledgement=ctx.version == "005010X214")
+        return StatusBuilder(ctx, out, kind=_STATUS_GUIDES[ctx.version])
     out.fail(Issue("fatal", "unsupported", f"transaction set {safe_token(set_id, '?')} does not match its group's "
                                            f"guide {safe_token(ctx.version, '?')}", segment="ST", line=line))
     return None
-
-
-def _route(issue: Issue | None, record, out: _Output) -> None:
-    if issue is None:
-        return
-    if issue.severity == "fatal":
-        out.fail(issue)
-    elif issue.severity == "error" and record is not None:
-        record.issues.append(issue)
-    else:
-        out.warn(issue)

@@ -7,7 +7,10 @@ pyx12 reads the separators from a fixed-width, 106-character ISA segment. Real f
   when every composite that must carry a component separator (SVC01, STC01) uses one other character and never
   the declared one, ISA16 is corrected (warning);
 - a bare transaction set (ST...SE without ISA/GS, as some billing systems export it): wrapped in a synthetic
-  envelope whose control number is derived from the content, so ids stay deterministic (warning).
+  envelope whose control number is derived from the content, so ids stay deterministic (warning);
+- envelope versions that disagree while each is a well-formed code: the transaction set's own implementation
+  reference (ST03) decides, then GS08, and ISA12 follows GS08 (warning). A version element that is no version at all
+  (`ISA12 '99999'`, `GS08 '5010'` with no ST03 to read instead) refuses the file with a sentence naming it.
 
 Everything else about the structure is left to pyx12 and its maps.
 """
@@ -38,6 +41,7 @@ class Prepared:
     segment_terminator: str
     synthetic_envelope: bool = False
     warnings: list[Issue] = field(default_factory=list)
+    unmapped: bool = False  # a group's guide has no pyx12 map: the file is read with envelope checks only
 
 
 def _fatal(code: str, reason: str) -> Rejected:
@@ -72,6 +76,7 @@ def prepare(data: bytes, *, max_bytes: int) -> Prepared:
         raise _fatal("not_x12", "not an X12 interchange: the data must begin with an ISA segment "
                                 "(or a bare GS/ST transaction set)")
     prepared.warnings[:0] = warnings
+    _versions(prepared)
     return prepared
 
 
@@ -221,3 +226,149 @@ def _functional_group(text: str, sep: str, terminator: str, set_id: str) -> tupl
         is_ack = bht is not None and bht.group(0).split(sep)[-1] == "TH"
         return "HN", "005010X214" if is_ack else "005010X212"
     raise _fatal("unsupported", f"transaction set {set_id} is not supported (835, 277 and 277CA are)")
+
+
+# --- versions -----------------------------------------------------------------------------------------------------
+
+# Every guide this gateway reads: GS08 -> (ST01, ISA12). The 277 RFAI has no pyx12 map: it is read with pyx12's
+# envelope checks only (see parse.py).
+GUIDES = {
+    "005010X221A1": ("835", "00501"), "004010X091A1": ("835", "00401"), "005010X212": ("277", "00501"),
+    "005010X214": ("277", "00501"), "005010X213": ("277", "00501"), "005010X364": ("277", "00501"),
+}
+# Labels senders use for a guide we read: the base guide without its addenda.
+ALIASES = {"005010X221": "005010X221A1", "004010X091": "004010X091A1"}
+# Guides pyx12 has no map for: the 277 request for additional information (RFAI) and the 277 data reporting
+# acknowledgment (read as an acknowledgment). Their envelopes are validated, their segments read without a map.
+UNMAPPED_GUIDES = {"005010X213", "005010X364"}
+_X12_VERSION = re.compile(r"^00[2-9]\d\d$")  # ISA12: 00200 ... 00801 and later
+_RELEASE_CODE = re.compile(r"^\d{6}[A-Z0-9]{0,6}$")  # GS08: version, release and industry id (005010X221A1)
+_READABLE = ("835 005010X221A1 or 004010X091A1, 277 005010X212, 277CA 005010X214, 277 RFAI 005010X213, 277 data "
+             "reporting acknowledgment 005010X364")
+
+
+def guide(code: str) -> str | None:
+    """The guide a GS08/ST03 value names, when it is one this gateway reads."""
+    code = code.strip()
+    code = ALIASES.get(code, code)
+    return code if code in GUIDES else None
+
+
+@dataclass(slots=True)
+class _Segment:
+    index: int  # in the list of raw segments
+    elements: list[str]
+
+
+@dataclass(slots=True)
+class _Group:
+    gs: _Segment
+    sets: list[_Segment] = field(default_factory=list)  # ST segments
+
+
+@dataclass(slots=True)
+class _Interchange:
+    isa: _Segment | None
+    groups: list[_Group] = field(default_factory=list)
+
+
+def _envelopes(raw: list[str], sep: str) -> list[_Interchange]:
+    interchanges: list[_Interchange] = []
+    for index, text in enumerate(raw):
+        body = text.lstrip("\r\n")
+        sid = body[:3].rstrip(sep)
+        if sid not in ("ISA", "GS", "ST"):
+            continue
+        segment = _Segment(index, body.split(sep))
+        if sid == "ISA":
+            interchanges.append(_Interchange(segment))
+        elif sid == "GS":
+            if not interchanges:
+                interchanges.append(_Interchange(None))
+            interchanges[-1].groups.append(_Group(segment))
+        elif interchanges and interchanges[-1].groups:
+            interchanges[-1].groups[-1].sets.append(segment)
+    return interchanges
+
+
+def _element(segment: _Segment, n: int) -> str:
+    return segment.elements[n].strip() if len(segment.elements) > n else ""
+
+
+def _group_guide(group: _Group, warnings: list[Issue]) -> str:
+    """The guide a functional group is read by; raises `Rejected` when neither GS08 nor ST03 names one we read."""
+    declared = _element(group.gs, 8)
+    from_gs = guide(declared)
+    from_sets = {guide(_element(st, 3)) for st in group.sets if _element(st, 3)}
+    from_sets.discard(None)
+    chosen = from_gs
+    if len(from_sets) == 1 and from_sets != {from_gs}:
+        chosen = from_sets.pop()  # the sets' own implementation reference wins over a disagreeing group header
+        warnings.append(Issue("warning", "repair", f"GS08 {declared!r} disagrees with the transaction sets' "
+                                                    f"implementation reference (ST03): read as {chosen}",
+                              segment="GS", element="GS08", value=declared[:20]))
+    elif chosen is not None and chosen != declared:
+        warnings.append(Issue("warning", "repair", f"GS08 {declared!r} read as the guide {chosen}", segment="GS",
+                              element="GS08", value=declared[:20]))
+    if chosen is None:
+        shown = declared[:20]
+        if not _RELEASE_CODE.match(declared):
+            raise _fatal("version", f"GS08 {shown!r} is not a version/release code; expected e.g. 005010X221A1")
+        raise _fatal("unsupported", f"transaction not supported: GS08 {shown!r} ({_READABLE} are read)")
+    expected_set = GUIDES[chosen][0]
+    for st in group.sets:
+        set_id = _element(st, 1)
+        if set_id != expected_set:
+            raise _fatal("unsupported", f"ST01 {set_id[:6]!r} does not match its group's guide {chosen} (a "
+                                        f"{expected_set} is expected)")
+    return chosen
+
+
+def _versions(prepared: Prepared) -> None:
+    """Check ISA12, GS08 and ST03 and make them agree (see the module docstring); rewrites the text when a repair is
+    needed, raises `Rejected` when a version element is no version at all."""
+    sep, term = prepared.element_separator, prepared.segment_terminator
+    raw = prepared.text.split(term)
+    changed = False
+    for interchange in _envelopes(raw, sep):
+        guides = []
+        for group in interchange.groups:
+            chosen = _group_guide(group, prepared.warnings)
+            guides.append(chosen)
+            prepared.unmapped = prepared.unmapped or chosen in UNMAPPED_GUIDES
+            if _element(group.gs, 8) != chosen:
+                group.gs.elements += [""] * (9 - len(group.gs.elements))
+                group.gs.elements[8] = chosen
+                raw[group.gs.index] = _rebuild(raw[group.gs.index], group.gs.elements, sep)
+                changed = True
+        if interchange.isa is None:
+            continue
+        isa12 = _element(interchange.isa, 12)
+        if not _X12_VERSION.match(isa12):
+            raise _fatal("version", f"ISA12 {isa12[:10]!r} is not an X12 version (expected 00501, or 00401 for "
+                                    "legacy files)")
+        wanted = {GUIDES[g][1] for g in guides}
+        if len(wanted) > 1:
+            raise _fatal("version", "one interchange mixes 4010 and 5010 functional groups; send them as separate "
+                                    "files")
+        if not wanted:
+            if isa12 not in ("00401", "00501"):
+                raise _fatal("version", f"ISA12 {isa12!r} is an X12 version this gateway does not read (00501 and "
+                                        "00401 are)")
+            continue
+        (version,) = wanted
+        if isa12 != version:
+            prepared.warnings.append(Issue("warning", "repair", f"ISA12 {isa12!r} disagrees with the groups' guide: "
+                                                                f"read as {version}", segment="ISA",
+                                           element="ISA12", value=isa12))
+            interchange.isa.elements[12] = version
+            raw[interchange.isa.index] = _rebuild(raw[interchange.isa.index], interchange.isa.elements, sep)
+            changed = True
+    if changed:
+        prepared.text = term.join(raw)
+
+
+def _rebuild(original: str, elements: list[str], sep: str) -> str:
+    """The segment with new elements, keeping the line break that preceded it in the file."""
+    body = original.lstrip("\r\n")
+    return original[:len(original) - len(body)] + sep.join(elements)

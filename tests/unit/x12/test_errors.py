@@ -54,13 +54,15 @@ def test_the_configured_limit_applies_by_default(monkeypatch):
         get_settings.cache_clear()
 
 
-@pytest.mark.parametrize("cut", [b"SE*", b"GE*", b"IEA*"])
-def test_a_truncated_file_is_rejected_whole(cut):
+@pytest.mark.parametrize(("cut", "sentence"), [(b"SE*", "the file ends inside ST 0001: no SE/GE/IEA"),
+                                               (b"GE*", "the file ends inside GS 1: no GE/IEA"),
+                                               (b"IEA*", "the file ends inside ISA 000000001: no IEA")])
+def test_a_truncated_file_is_rejected_whole_with_one_sentence_saying_where(cut, sentence):
     data = GOOD[:GOOD.index(cut)]
     result = parse(data)
 
-    assert result.rejected and result.events == ()
-    assert any("truncated" in i.reason for i in result.fatal)
+    assert result.rejected and result.events == () and result.exit_code == 2
+    assert [i.reason for i in result.fatal] == [sentence]
 
 
 def test_a_truncated_header_is_rejected():
@@ -75,13 +77,17 @@ def test_an_unsupported_transaction_is_rejected():
     assert "005010X222A1" in result.fatal[0].reason
 
 
-def test_a_segment_pyx12_cannot_place_outside_a_claim_rejects_the_file():
+def test_a_segment_pyx12_cannot_place_in_the_header_is_a_flag_on_every_claim_of_the_set():
     data = GOOD.replace(b"TRN*1*EFT0001", b"XYZ*1*EFT0001")
     result = parse(data)
+    claims = [e for e in result.events if isinstance(e, RemittanceEvent)]
 
-    assert result.rejected
-    issue = next(i for i in result.fatal if i.code == "structure")
-    assert issue.segment == "XYZ" and issue.line == 5 and issue.position == 3 and issue.pyx12_code == "1"
+    assert not result.rejected and result.exit_code == 0 and len(claims) == 6
+    issue = next(i for i in result.warnings if i.segment == "XYZ")
+    assert issue.code == "structure" and issue.line == 5 and issue.position == 3 and issue.pyx12_code == "1"
+    for claim in claims:
+        assert any(f.segment == "XYZ" and f.line == 5 and f.pyx12_code == "1" for f in claim.data_quality)
+        assert claim.remit.trace_number is None  # the TRN it replaced is not there to read
 
 
 def test_a_bad_claim_is_reported_and_the_good_ones_still_come_out():
@@ -101,13 +107,14 @@ def test_a_bad_claim_is_reported_and_the_good_ones_still_come_out():
     assert "9X0" not in error.reason
 
 
-def test_a_missing_required_element_in_a_claim_rejects_that_claim():
+def test_a_claim_without_a_status_cannot_be_read_and_is_rejected_alone():
     data = GOOD.replace(b"CLP*PM-1003*1*", b"CLP*PM-1003**")
     result = parse(data)
 
     (error,) = result.record_errors
     assert error.key == "PM-1003"
-    assert any(i.element == "CLP02" and i.pyx12_code == "1" for i in error.issues)
+    (issue,) = error.issues
+    assert issue.element == "CLP02" and "payment or a reversal" in issue.reason
 
 
 def test_an_amount_finer_than_cents_is_an_error_not_a_rounding():
@@ -126,14 +133,14 @@ def test_a_bad_provider_adjustment_is_its_own_error():
 
 
 def test_a_contract_violation_is_reported_without_the_value():
-    long_id = "A" * 38  # fits CLP01 (38) but the procedure code does not fit the contract
-    claim = Claim(long_id, "1", (Line("ABCDEFGHIJKLMN", Decimal("10")),), payer_claim_number="ICN-1",
+    long_id = "A" * 70  # longer than any claim id the contract takes (64)
+    claim = Claim(long_id, "1", (Line("64483", Decimal("10")),), payer_claim_number="ICN-1",
                   patient=("DOE", "JOHN", "9ZZ"))
     result = parse(render(Remittance(claims=(claim,))))
 
     (error,) = result.record_errors
-    assert any(i.code == "contract" and "claim.lines[0].procedure.code" in i.reason for i in error.issues)
-    assert long_id not in error.reason and "ABCDEFGHIJKLMN" not in error.reason
+    assert any(i.code == "contract" and "claim.claim_id" in i.reason for i in error.issues)
+    assert long_id not in error.reason
 
 
 def test_errors_and_warnings_never_echo_values():
