@@ -28,6 +28,7 @@ from service.domain.model import (
     ChecklistItem,
     ClaimFacts,
     Decision,
+    InformationRequest,
     ProviderAdjustment,
     Remittance,
     StatusDecision,
@@ -219,7 +220,8 @@ class Claim:
             {"status_code": remit.status_code, "total_charge": str(remit.total_charge),
              "total_paid": str(remit.total_paid), "denials": len(denied),
              "denied_amount": str(sum((d.amount for d in denied), ZERO)),
-             "codes": sorted({f"{d.group}-{d.reason}" for d in decisions})},
+             "codes": sorted({f"{d.group}-{d.reason}" for d in decisions}),
+             **({"data_quality": list(remit.data_quality)} if remit.data_quality else {})},
         ))
         self.events.append(RemittanceClassified(remittance=remit, decisions=tuple(decisions)))
         if remit.is_reversal:
@@ -442,7 +444,9 @@ class Claim:
             self.claim_id, report.event_id, report.kind, at, report.payer.id,
             {"category": s.category, "code": s.code, "entity": s.entity, "action_code": s.action_code,
              "buckets": sorted({d.bucket for d in decisions}),
-             "line_statuses": [f"{ls.category}:{ls.code or ''}" for ls in report.line_statuses]},
+             "line_statuses": [f"{ls.category}:{ls.code or ''}" for ls in report.line_statuses],
+             **({"data_quality": list(report.data_quality)} if report.data_quality else {}),
+             **({"requested": report.information_request.describe()} if report.information_request else {})},
         ))
         claim_level = next((d for d in decisions if d.line_id is None), decisions[0] if decisions else None)
         if claim_level is not None and claim_level.bucket in INQUIRY_BUCKETS:
@@ -504,7 +508,7 @@ class Claim:
                 lines=task.lines, documents=tuple(item.text for item in task.checklist),
                 details={"bucket": decision.bucket, "status_category": report.status.category,
                          "status_code": report.status.code, "entity": report.status.entity,
-                         "queue": task.queue},
+                         "queue": task.queue, **_request_details(report.information_request)},
             ))
 
     # -- provider-level adjustments (PLB) --------------------------------------------------------------------------
@@ -545,3 +549,16 @@ class Claim:
         self.timeline, self.events = [], []
         self.routed_decisions = {}
         return timeline, events
+
+
+def _request_details(request: InformationRequest | None) -> dict[str, Any]:
+    """What a records-request follow-up must carry when the payer sent a 277 RFAI: the items asked for, the payer's
+    control number to echo in the 275, and the response due date."""
+    if request is None:
+        return {}
+    return {
+        "payer_control_number": request.payer_control_number,
+        "response_due_date": request.response_due_date.isoformat() if request.response_due_date else None,
+        "requested": [{"category": i.category, "code": i.code, "code_list_qualifier": i.code_list_qualifier,
+                       "line_id": i.line_id} for i in request.requested],
+    }

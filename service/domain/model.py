@@ -85,6 +85,7 @@ class Remittance:
     remarks: tuple[str, ...] = ()  # claim level (MOA/MIA)
     lines: tuple[RemitLine, ...] = ()
     balanced: bool = True
+    data_quality: tuple[str, ...] = ()  # what the X12 gateway flagged in the record as sent (PHI-free sentences)
 
     @property
     def is_reversal(self) -> bool:
@@ -148,6 +149,33 @@ class StatusCode:
     action_code: str | None = None  # STC03
     effective_date: dt.date | None = None
     line_id: str | None = None
+    code_list_qualifier: str | None = None  # STC01-4: LOI = `code` is a LOINC attachment code
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedItem:
+    """One thing a payer's request for additional information (277 RFAI) asks for."""
+
+    category: str  # R0-R17
+    code: str | None = None  # a LOINC attachment code (code_list_qualifier LOI) or a claim status code
+    code_list_qualifier: str | None = None
+    line_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InformationRequest:
+    payer_control_number: str | None = None  # echoed in the 275 that answers it
+    response_due_date: dt.date | None = None
+    requested: tuple[RequestedItem, ...] = ()
+
+    def describe(self) -> str:
+        """The requested items in words (LOINC codes as sent), for explanations and follow-ups."""
+        parts = []
+        for item in self.requested:
+            what = f"LOINC {item.code}" if item.code_list_qualifier == "LOI" and item.code else (
+                f"{item.category}:{item.code}" if item.code else item.category)
+            parts.append(what + (f" (line {item.line_id})" if item.line_id else ""))
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +193,8 @@ class StatusReport:
     service_date_from: dt.date | None = None
     line_statuses: tuple[StatusCode, ...] = ()
     scope_level: str | None = None
+    information_request: InformationRequest | None = None  # a 277 RFAI: what the payer asks for
+    data_quality: tuple[str, ...] = ()  # what the X12 gateway flagged in the record as sent (PHI-free sentences)
 
 
 @dataclass(frozen=True, slots=True)

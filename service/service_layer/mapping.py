@@ -77,6 +77,7 @@ def remittance(ev: RemittanceEvent) -> d.Remittance:
             for line in c.lines
         ),
         balanced=c.balance.balanced if c.balance else True,
+        data_quality=data_quality(ev.data_quality) if ev.data_quality else (),
     )
 
 
@@ -117,7 +118,24 @@ def submission(ev: StatusEvent) -> d.Submission:
 
 def _status_code(s, line_id: str | None = None) -> d.StatusCode:
     return d.StatusCode(category=s.category.upper(), code=s.code, entity=s.entity, action_code=s.action_code,
-                        effective_date=s.effective_date, line_id=line_id)
+                        effective_date=s.effective_date, line_id=line_id, code_list_qualifier=s.code_list_qualifier)
+
+
+def _information_request(ev: StatusEvent) -> d.InformationRequest | None:
+    request = ev.information_request
+    if request is None:
+        return None
+    return d.InformationRequest(
+        payer_control_number=request.payer_control_number, response_due_date=request.response_due_date,
+        requested=tuple(d.RequestedItem(category=i.category.upper(), code=i.code,
+                                        code_list_qualifier=i.code_list_qualifier, line_id=i.line_id)
+                        for i in request.requested))
+
+
+def data_quality(flags) -> tuple[str, ...]:
+    """The gateway's flags as short PHI-free sentences for the claim timeline (`SVC02: SVC02 is empty ...`)."""
+    return tuple(f"{f.element or f.segment or 'record'}: {f.reason}"
+                 + (f" (sent: {f.value})" if f.value is not None else "") for f in flags)
 
 
 def status_report(ev: StatusEvent) -> d.StatusReport:
@@ -135,6 +153,8 @@ def status_report(ev: StatusEvent) -> d.StatusReport:
         service_date_from=c.service_date_from if c else None,
         line_statuses=tuple(_status_code(s, s.line_id) for s in ev.line_statuses),
         scope_level=ev.scope.level if ev.scope else None,
+        information_request=_information_request(ev),
+        data_quality=data_quality(ev.data_quality) if ev.data_quality else (),
     )
 
 

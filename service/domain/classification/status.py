@@ -53,15 +53,17 @@ class StatusClassifier:
         queue = category_row.queue
         rule_id = f"status.{category_row.code}"
         clauses = [f"{category_row.meaning} (reference {category_row.ref})"]
-        code_row = self.codes.status_codes.get(status.code or "")
-        if code_row is not None:
+        code_row = None if status.code_list_qualifier == "LOI" else self.codes.status_codes.get(status.code or "")
+        if status.code_list_qualifier == "LOI" and status.code:
+            clauses.append(f"LOINC {status.code} names the document asked for")
+        elif code_row is not None:
             clauses.append(f"status {code_row.code}: {code_row.meaning}")
             if code_row.category and bucket in ("denied", "rejected"):
                 category = code_row.category
                 rule_id = f"{rule_id}.{code_row.code}"
                 if bucket == "denied" and code_row.action:
                     action = code_row.action
-        elif status.code:
+        elif status.code and status.code_list_qualifier != "LOI":
             clauses.append(f"status {status.code} is not in the rule tables")
         if report.claim_id is None:
             clauses.append("a batch-level status with no claim, counted for the batch")
@@ -73,9 +75,16 @@ class StatusClassifier:
                 filing, filing_basis = clock.date, clock.basis
             clauses.append("a rejection is not a denial and does not stop the timely-filing clock")
         elif category_row.clock == "records":
-            requested = status.effective_date or report.occurred_at.date()
-            due = records_due(policy, requested, holidays).date
-            clauses.append(f"records due {due.isoformat()}")
+            request = report.information_request
+            if request is not None and request.requested and status.line_id is None:
+                clauses.append(f"the payer asks for {request.describe()}")
+            if request is not None and request.response_due_date is not None:
+                due = request.response_due_date
+                clauses.append(f"records due {due.isoformat()} (the payer's response due date)")
+            else:
+                requested = status.effective_date or report.occurred_at.date()
+                due = records_due(policy, requested, holidays).date
+                clauses.append(f"records due {due.isoformat()}")
         opens_work = category is not None
         if opens_work and queue is None:
             queue = self.routing.queue(action, category, True)

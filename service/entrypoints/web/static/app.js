@@ -218,13 +218,18 @@ function timelineItem(e) {
     detail = `paid ${money(s.total_paid)} of ${money(s.total_charge)}; ${s.denials ?? 0} denial(s) `
       + `(${money(s.denied_amount)}); codes ${(s.codes || []).join(", ") || "none"}; status ${s.status_code}`;
   } else if (e.kind === "acknowledgement" || e.kind === "status") {
-    detail = `category ${s.category}${s.code ? ` code ${s.code}` : ""}${(s.buckets || []).length ? ` (${s.buckets.join(", ")})` : ""}`;
+    detail = `category ${s.category}${s.code ? ` code ${s.code}` : ""}${(s.buckets || []).length ? ` (${s.buckets.join(", ")})` : ""}`
+      + (s.requested ? `; the payer asks for ${s.requested}` : "");
   } else if (e.kind === "provider_adjustment") {
     detail = `${s.reason} ${money(s.amount)}`;
   }
+  const flags = s.data_quality || [];
   return el("li", {}, el("span", { class: "when" }, when(e.occurred_at)), " ",
             el("strong", {}, TIMELINE_WORDS[e.kind] || words(e.kind)),
-            e.payer_id ? ` (${e.payer_id})` : "", detail ? `: ${detail}` : "");
+            e.payer_id ? ` (${e.payer_id})` : "", detail ? `: ${detail}` : "",
+            flags.length ? el("details", { class: "quality" },
+              el("summary", {}, `${flags.length} data-quality flag${flags.length === 1 ? "" : "s"} in the payer's file`),
+              el("ul", {}, flags.map((f) => el("li", {}, f)))) : "");
 }
 
 function stateChoices(t, nextStates) {
