@@ -25,6 +25,7 @@ import typer
 from service.domain import model
 from service.domain.classification import Classifier, load_classifier
 from service.service_layer import mapping
+from topics.catalogue import PROVIDER_ADJUSTMENTS
 from topics.codec import ContractError, decode
 from topics.provider_adjustment import ProviderAdjustmentEvent
 from topics.remittance import RemittanceEvent
@@ -49,7 +50,9 @@ class InputError:
 
 
 def events_from_json_lines(data: bytes) -> Iterator[InputEvent | InputError]:
-    """Decode JSON lines: a remittance has `claim` + `remit`, a status event has `kind`."""
+    """Decode JSON lines: a remittance has `claim` + `remit`, a status event has `kind`. A line of `denials ingest
+    --dry-run` (`{"topic": ..., "key": ..., "value": {...}}`) is read by its value; provider adjustments (PLB) have no
+    adjustment to classify and are skipped."""
     for line_no, raw in enumerate(data.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -61,6 +64,11 @@ def events_from_json_lines(data: bytes) -> Iterator[InputEvent | InputError]:
         if not isinstance(peek, dict):
             yield InputError(line_no, "schema_violation: (record): not a JSON object")
             continue
+        if isinstance(peek.get("topic"), str) and isinstance(peek.get("value"), dict):
+            if peek["topic"] == PROVIDER_ADJUSTMENTS:
+                continue
+            peek = peek["value"]
+            raw = json.dumps(peek).encode()
         try:
             if "claim" in peek and "remit" in peek:
                 yield InputEvent(line_no, mapping.remittance(decode(RemittanceEvent, raw)))
@@ -259,8 +267,9 @@ def classify_command(
     clf = load_classifier()
     known_before = Counter(clf.unknown_codes)  # the classifier is cached: count this input's codes only
     bad = 0
+    events = _Counted(events_from_bytes(data, name))
     out = sys.stdout
-    for record in classify_events(events_from_bytes(data, name), clf, today):
+    for record in classify_events(events, clf, today):
         if isinstance(record, InputError):
             bad += 1
             typer.echo(f"{name}:{record.line_no}: {record.reason}", err=True)
@@ -271,8 +280,26 @@ def classify_command(
     if unknown:
         typer.echo(f"denials classify: {unknown_codes_line(unknown)}", err=True)
     if bad:
-        typer.echo(f"denials classify: {bad} bad line(s) in {name}; the others were classified", err=True)
+        if events.good:
+            done = f"the other {events.good} event(s) were classified"
+        else:
+            done = "no event could be classified"
+        typer.echo(f"denials classify: {bad} bad line(s) in {name}; {done}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+class _Counted:
+    """The input's items, counting the events that decoded (for the closing sentence)."""
+
+    def __init__(self, items: Iterable[InputEvent | InputError]) -> None:
+        self._items = items
+        self.good = 0
+
+    def __iter__(self) -> Iterator[InputEvent | InputError]:
+        for item in self._items:
+            if isinstance(item, InputEvent):
+                self.good += 1
+            yield item
 
 
 def register(app: typer.Typer) -> None:

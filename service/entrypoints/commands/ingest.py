@@ -6,9 +6,11 @@ on the broker in KAFKA_BOOTSTRAP_SERVERS; with `--dry-run` nothing is published 
 each record goes to stdout as one JSON line `{"topic": ..., "key": ..., "value": {...}}`.
 
 stderr carries the progress bar (large files), what was rejected and why (segment ids, positions and element
-numbers, never values) and the summary. Exit code: 0 every file parsed fully, 1 some records were rejected,
-2 a file was rejected (not X12, truncated, over the size limit, unreadable), 3 nothing could be published
-(no broker configured, broker unreachable).
+numbers, never PHI), a claim id shared by several patients, and the summary (with `--verbose` also every warning and
+every record's data-quality flags). Exit code: 0 every record of every file was published (flagged or not), 1 some
+records could not be read (each named by its place in the file), 2 a file was refused (not X12, truncated, a version
+element that is no version, over the size limit, unreadable), 3 nothing could be published (no broker configured,
+broker unreachable).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from service.config import get_settings
 from service.x12 import ParseResult, parse_file
+from service.x12.context import place
 
 EXIT_OK, EXIT_RECORDS_REJECTED, EXIT_FILE_REJECTED, EXIT_NOT_PUBLISHED = 0, 1, 2, 3
+ALWAYS_SHOWN = {"claim_id_shared", "claim_id_reused"}
 PROGRESS_FROM_BYTES = 512 * 1024
 SHOW_ISSUES = 20  # per file, on stderr
 
@@ -38,6 +42,7 @@ class Summary:
     status_records: int = 0
     provider_adjustments: int = 0
     unbalanced: int = 0
+    flagged: int = 0  # published records carrying data-quality flags
     errors: int = 0  # rejected records + rejected files
     warnings: int = 0
     exit_code: int = EXIT_OK
@@ -52,6 +57,7 @@ class Summary:
         self.status_records += c.status_records
         self.provider_adjustments += c.provider_adjustments
         self.unbalanced += c.unbalanced
+        self.flagged += c.flagged
         self.errors += len(result.record_errors) + int(result.rejected)
         self.warnings += c.warnings
         self.exit_code = max(self.exit_code, result.exit_code)
@@ -60,7 +66,7 @@ class Summary:
         rejected = f" ({self.files_rejected} rejected)" if self.files_rejected else ""
         return (f"files: {self.files}{rejected}, claims: {self.claims}, status records: {self.status_records}, "
                 f"provider adjustments: {self.provider_adjustments}, unbalanced: {self.unbalanced}, "
-                f"errors: {self.errors}, warnings: {self.warnings}")
+                f"flagged: {self.flagged}, errors: {self.errors}, warnings: {self.warnings}")
 
 
 def _say(console: Console, text: str) -> None:
@@ -108,9 +114,21 @@ def _report(path: Path, result: ParseResult, console: Console, verbose: bool) ->
         _say(console, f"{path}: rejected {error.reason}")
     if len(result.record_errors) > SHOW_ISSUES:
         _say(console, f"{path}: ... and {len(result.record_errors) - SHOW_ISSUES} more rejected records")
-    if verbose:
-        for issue in result.warnings:
+    # A claim id shared by several patients changes what downstream sees: said even without --verbose.
+    for issue in result.warnings:
+        if verbose or issue.code in ALWAYS_SHOWN:
             _say(console, f"{path}: warning: {issue}")
+    if verbose:
+        for event in result.events:
+            for flag in event.data_quality:
+                _say(console, f"{path}: flag on {place(event.event_id)}: {_flag_text(flag)}")
+
+
+def _flag_text(flag) -> str:
+    from service.x12 import Issue
+
+    return str(Issue("warning", flag.code, flag.reason, segment=flag.segment, line=flag.line,
+                     position=flag.position, element=flag.element, pyx12_code=flag.pyx12_code, value=flag.value))
 
 
 async def _publish(bootstrap: str, results: list[ParseResult]) -> int:

@@ -10,6 +10,8 @@ import pytest
 
 from tests.support.samples import PROJECT, SAMPLES  # noqa: E402,F401 - one resolution rule for every test
 
+DEFECTS = Path(__file__).resolve().parents[2] / "x12_defects"  # files we wrote, one defect each (see its README)
+
 
 def sample(name: str) -> Path:
     """A public sample file (read in place, never copied into the project)."""

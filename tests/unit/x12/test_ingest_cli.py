@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from service.config import get_settings
 from service.entrypoints.commands import ingest
 from service.x12.synthetic import pain_management_remittance, render
-from tests.unit.x12.conftest import sample
+from tests.unit.x12.conftest import DEFECTS, sample
 
 
 @pytest.fixture
@@ -57,8 +57,8 @@ def test_dry_run_of_a_clean_file_prints_one_json_line_per_record_and_exits_0(app
     assert [ln["topic"] for ln in lines] == ["claims.remittance.v1"] * 6 + ["remittance.provider-adjustments.v1"] * 2
     assert lines[0]["key"] == "PM-1001" and lines[0]["value"]["claim"]["claim_id"] == "PM-1001"
     assert lines[-1]["key"] == "1234567893"
-    assert ("files: 1, claims: 6, status records: 0, provider adjustments: 2, unbalanced: 0, errors: 0"
-            in result.stderr)
+    assert ("files: 1, claims: 6, status records: 0, provider adjustments: 2, unbalanced: 0, flagged: 0, errors: 0, "
+            "warnings: 0" in result.stderr)
 
 
 def test_dry_run_of_profee_multiple_is_468_lines(app):
@@ -70,13 +70,34 @@ def test_dry_run_of_profee_multiple_is_468_lines(app):
 
 
 def test_some_claims_rejected_exits_1_and_names_them_without_values(app):
-    result = run(app, "--dry-run", str(sample("tr3-tertiary-payment.835")), str(sample("emedny-profee.835")))
+    result = run(app, "--dry-run", str(DEFECTS / "08-unreadable-claim-money.835"), str(sample("emedny-profee.835")))
 
     assert result.exit_code == 1
-    assert len(json_lines(result.stdout)) == 3
-    assert "rejected claim 1 of transaction set 0001" in result.stderr and "SVC01-02" in result.stderr
-    assert "0001000054" not in result.stderr  # the rejected claim's id
+    assert len(json_lines(result.stdout)) == 2 + 3
+    assert "rejected claim 2 of transaction set 0001" in result.stderr and "CLP03" in result.stderr
+    assert "HCP-5002" not in result.stderr and "24O0" not in result.stderr  # the claim's id, the value as sent
     assert "errors: 1" in result.stderr
+
+
+def test_flags_are_counted_and_listed_with_verbose_without_phi(app):
+    quiet = run(app, "--dry-run", str(DEFECTS / "05-svc-empty-amounts-too-many-elements.835"))
+    loud = run(app, "--dry-run", "-v", str(DEFECTS / "05-svc-empty-amounts-too-many-elements.835"))
+
+    assert quiet.exit_code == loud.exit_code == 0
+    assert "flagged: 1, errors: 0" in quiet.stderr and "flag on" not in quiet.stderr
+    assert ("flag on record 1 of transaction set 0001 (interchange 1): line 26, segment SVC (set position 24), "
+            "element SVC02: SVC02 is empty: read as 0.00 [pyx12 1]") in loud.stderr
+    assert "HCP-5001" not in loud.stderr and "W100200300" not in loud.stderr and "TESTER" not in loud.stderr
+
+
+def test_a_claim_id_shared_by_patients_is_warned_about_without_verbose(app):
+    result = run(app, "--dry-run", str(DEFECTS / "07-shared-clp01-three-patients.835"))
+
+    assert result.exit_code == 0
+    assert "one CLP01 is shared by 3 patients (records 1, 2, 3, 4, 5 of their sets)" in result.stderr
+    assert "7722" not in result.stderr
+    keys = [line["key"] for line in json_lines(result.stdout)]
+    assert len(set(keys)) == 3 and keys[0] == "7722"
 
 
 def test_a_rejected_file_exits_2_and_the_others_still_come_out(app, tmp_path):
