@@ -76,6 +76,78 @@ class RarcRow:
         )
 
 
+GROUP_KINDS = (*CARC_KINDS, "reason")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """A reading that depends on the CAS group (`carc_groups.csv`): CO-137 is a tax, PR-45 is not a write-down.
+
+    `code` "*" covers every reason code of the group; `when` narrows the row to one claim reading of CLP02
+    (`claim_statuses.csv`, e.g. "denied"); kind "reason" hands the decision back to the reason code's own row."""
+
+    group: str
+    code: str
+    start: dt.date | None
+    stop: dt.date | None
+    when: str
+    kind: str
+    category: str
+    action: str
+    appealable: bool
+    recoverability: float
+    ref: str
+    meaning: str
+
+    @property
+    def rule_id(self) -> str:
+        return f"carc.{self.group}" + ("" if self.code == "*" else f"-{self.code}")
+
+    def effective(self, on: dt.date) -> bool:
+        return (self.start is None or self.start <= on) and (self.stop is None or on <= self.stop)
+
+    @classmethod
+    def from_row(cls, row: dict[str, str], groups: tuple[str, ...], readings: tuple[str, ...]) -> GroupRow:
+        where = f"carc_groups.csv line {row['_line']}"
+        kind = _check(row["kind"], GROUP_KINDS, where, blank_ok=False)
+        category = _check(row["category"], CATEGORIES, where, blank_ok=kind == "reason")
+        action = _check(row["action"], ACTIONS, where, blank_ok=kind == "reason")
+        return cls(
+            group=_check(row["group"].upper(), groups, where, blank_ok=False), code=row["code"].upper(),
+            start=parse_date(row["start"], where=where), stop=parse_date(row["stop"], where=where),
+            when=_check(row["when"], readings, where), kind=kind,
+            category=category, action=action,
+            appealable=bool(parse_bool(row["appealable"], where=where, default=False)),
+            recoverability=parse_float(row["recoverability"], where=where, default=0.0) or 0.0,
+            ref=row["ref"], meaning=row["meaning"])
+
+
+class GroupTable:
+    """Group-aware rows by (group, code); the most specific effective row wins: an exact code before "*", a row for
+    the claim's reading before one for any claim."""
+
+    def __init__(self, rows: list[GroupRow]):
+        self._rows: dict[tuple[str, str], list[GroupRow]] = defaultdict(list)
+        for row in rows:
+            self._rows[(row.group, row.code)].append(row)
+        for (group, code), versions in self._rows.items():
+            for when in {r.when for r in versions}:
+                same = sorted((r for r in versions if r.when == when), key=lambda r: r.start or dt.date.min)
+                for a, b in zip(same, same[1:], strict=False):
+                    if a.stop is None or (b.start is not None and b.start <= a.stop):
+                        raise RuleDataError(f"carc_groups.csv: rows of {group}-{code} overlap in time")
+
+    def __len__(self) -> int:
+        return sum(len(versions) for versions in self._rows.values())
+
+    def lookup(self, group: str, code: str, on: dt.date, reading: str) -> GroupRow | None:
+        for key in ((group.upper(), code.upper()), (group.upper(), "*")):
+            found = [r for r in self._rows.get(key, ()) if r.when in (reading, "") and r.effective(on)]
+            if found:
+                return min(found, key=lambda r: r.when == "")
+        return None
+
+
 Row = TypeVar("Row", CarcRow, RarcRow)
 Standing = Literal["current", "retired", "not_yet_effective", "unknown"]
 
@@ -117,7 +189,8 @@ class CodeTable(Generic[Row]):
             return Lookup(code, None, "unknown")
         for row in versions:
             if (row.start is None or row.start <= on) and (row.stop is None or on <= row.stop):
-                legacy = isinstance(row, CarcRow) and row.kind == "legacy"
+                # A dated legacy row was current until its stop date; an undated one is read as retired throughout.
+                legacy = isinstance(row, CarcRow) and row.kind == "legacy" and row.stop is None
                 return Lookup(code, row, "retired" if legacy else "current")
         earlier = [r for r in versions if r.stop is not None and r.stop < on]
         if earlier:
@@ -148,6 +221,7 @@ class StatusCodeRow:
 @dataclass(frozen=True, slots=True)
 class CodeTables:
     carc: CodeTable[CarcRow]
+    carc_groups: GroupTable
     rarc: CodeTable[RarcRow]
     groups: dict[str, dict[str, str]]
     claim_statuses: dict[str, dict[str, str]]
@@ -172,8 +246,11 @@ class CodeTables:
             codes[row["code"]] = StatusCodeRow(
                 code=row["code"], category=_check(row["category"], CATEGORIES, where) or None,
                 action=_check(row["action"], ACTIONS, where) or None, meaning=row["meaning"])
+        groups = tuple(r["code"] for r in files.rows("group_codes"))
+        readings = tuple(sorted({r["reading"] for r in files.rows("claim_statuses")}))
         return cls(
             carc=CodeTable([CarcRow.from_row(r) for r in files.rows("carc")], "carc.csv"),
+            carc_groups=GroupTable([GroupRow.from_row(r, groups, readings) for r in files.rows("carc_groups")]),
             rarc=CodeTable([RarcRow.from_row(r) for r in files.rows("rarc")], "rarc.csv"),
             groups={r["code"]: r for r in files.rows("group_codes")},
             claim_statuses={r["code"]: r for r in files.rows("claim_statuses")},

@@ -1,7 +1,8 @@
 """The denial classifier: one decision per adjustment of a remittance, in DESIGN.md's precedence.
 
-1. non-denial kinds: reversals, predeterminations and crossovers by CLP02; cost share, contractual and informational
-   adjustments by CARC;
+1. non-denial kinds: reversals, predeterminations and crossovers by CLP02; a group that changes the reading
+   (`carc_groups.csv`: CO-137 is a tax, PR-45 is not a write-down, CR is a 4010 correction except on a denied claim);
+   cost share, contractual and informational adjustments by CARC;
 2. a remark that names the cause of a generic CARC (16, 96, A1, 234, 129 ...) gives the category;
 3. otherwise the CARC's category;
 4. claim history, for generic necessity/frequency codes only (a limit exceeded makes it `frequency_limit`;
@@ -25,7 +26,7 @@ from typing import Any
 
 from service.domain import model
 from service.domain.checklists import ChecklistBook
-from service.domain.classification.codes import CarcRow, CodeTables, Lookup, RarcRow
+from service.domain.classification.codes import CarcRow, CodeTables, GroupRow, Lookup, RarcRow
 from service.domain.classification.routing import Routing
 from service.domain.classification.status import StatusClassifier
 from service.domain.classification.vocabulary import ACTION_PHRASES, APPEAL_WINDOW_ACTIONS, FILING_ACTIONS
@@ -38,6 +39,8 @@ from service.domain.pain.modifiers import modifier_findings
 from service.domain.ruledata import PACKAGE_DATA, RuleFiles
 
 QMB_REMARK = "N782"
+# A retired code's legacy reading takes the kind its category implies (a retired deductible code is cost share).
+_LEGACY_KINDS = {"patient_responsibility": "cost_share", "contractual": "contractual", "informational": "informational"}
 
 
 @dataclass
@@ -51,6 +54,7 @@ class _Draft:
     recoverability: float
     rule_id: str
     clauses: list[str] = field(default_factory=list)
+    code_rule: str = ""  # the rule id the codes gave (CARC row or group row), before any later step changed it
     queue: str | None = None  # set when a rule names the team; else routing decides
     extra_items: list[model.ChecklistItem] = field(default_factory=list)
     cause_remark: str | None = None  # the remark that named the category, if any
@@ -182,9 +186,11 @@ class Classifier:
         target = _session(remit, line) if line is not None else None
         family = self.pain.catalog.family(line.procedure.code) if line is not None else None
 
-        draft = self._status_kind(claim, adj)
+        group_row = self.codes.carc_groups.lookup(adj.group, adj.reason, on, claim.reading)
+        draft = self._status_kind(claim, group_row)
         if draft is None:
-            draft = self._code_kind(claim, line, adj, carc, rarcs)
+            draft = self._code_kind(claim, line, adj, carc, group_row)
+        draft.code_rule = draft.rule_id
         if draft.is_denial and carc.row is not None and carc.row.category:
             self._cause_from_remark(draft, carc.row, rarcs)
             if target is not None:
@@ -201,8 +207,8 @@ class Classifier:
             draft.clauses.append(f"remark {', '.join(unknown_remarks)} is not in the rule tables (kept as sent)")
         return self._finish(draft, claim, line, index, adj, remarks, carc, family)
 
-    def _status_kind(self, claim: _Claim, adj: model.Adjustment) -> _Draft | None:
-        """Claim statuses and groups that make every adjustment non-denial."""
+    def _status_kind(self, claim: _Claim, group_row: GroupRow | None) -> _Draft | None:
+        """Claim statuses, and group rows for every reason code of a group, that make an adjustment non-denial."""
         if claim.reading == "reversal":
             return _Draft("informational", False, "none", False, 0.0, "status.reversal",
                           ["CLP02 22 reverses an earlier payment (link it to the original; the re-adjudication that "
@@ -214,43 +220,61 @@ class Classifier:
             return _Draft("informational", False, "wait", False, 0.0, "status.not_ours",
                           ["CLP02 23: the payer says the claim is not theirs and forwarded it, so track the other "
                            "payer"])
-        if adj.group == "CR":
-            return _Draft("informational", False, "none", False, 0.0, "group.cr",
-                          ["group CR is a 4010 correction or reversal, not a new adjudication"])
+        if group_row is not None and group_row.code == "*" and group_row.kind != "reason":
+            clause = f"group {group_row.group}: {group_row.meaning}"
+            return self._from_kind(group_row.kind, group_row.category, group_row.action, group_row.appealable,
+                                   group_row.recoverability, group_row.rule_id, [clause], claim, None, group_row.group)
         return None
 
     def _code_kind(self, claim: _Claim, line: model.RemitLine | None, adj: model.Adjustment,
-                   carc: Lookup[CarcRow], rarcs: list[Lookup[RarcRow]]) -> _Draft:
+                   carc: Lookup[CarcRow], group_row: GroupRow | None) -> _Draft:
         row = carc.row
+        clauses = []
+        if group_row is not None and group_row.kind == "reason":
+            clauses.append(f"group {group_row.group}: {group_row.meaning}")
+        elif group_row is not None:
+            # The group changes the reading of this code: the group row decides and its rule id names it.
+            clauses.append(f"group {group_row.group}: {group_row.meaning} (reference {group_row.ref})")
+            return self._from_kind(group_row.kind, group_row.category, group_row.action, group_row.appealable,
+                                   group_row.recoverability, group_row.rule_id, clauses, claim, line, adj.group)
         if row is None or not row.category:
             self.unknown_codes[f"CARC:{carc.code}"] += 1
             why = ("the CARC is not in the rule tables" if row is None
                    else "the retired CARC has no verified legacy meaning")
             return _Draft("unclassified", True, "review", True, 0.3, "carc.unknown" if row is None else "carc.unmapped",
-                          [f"{why}, so the raw code is kept for manual review"])
+                          [*clauses, f"{why}, so the raw code is kept for manual review"])
         rule_id = f"carc.{row.code}" + (".legacy" if carc.standing == "retired" else "")
-        clauses = []
         if carc.standing == "retired":
-            clauses.append("a retired code read with its legacy meaning")
+            stopped = f" (retired after {row.stop.isoformat()})" if row.stop is not None else ""
+            clauses.append(f"a retired code{stopped} read with its legacy meaning")
         elif carc.standing == "not_yet_effective":
             clauses.append(f"the code is not yet effective on {claim.remit.production_date.isoformat()}")
-        kind = row.kind if row.kind != "legacy" else (
-            "contractual" if row.category == "contractual" else "denial")
-        if kind == "cost_share" or (kind == "contractual" and adj.group == "PR"):
+        kind = _LEGACY_KINDS.get(row.category, "denial") if row.kind == "legacy" else row.kind
+        if kind == "cost_share" and adj.group != "PR":
+            # DESIGN: only group PR bills the patient; the patient's share put in CO/PI/OA is the provider's.
+            clauses.append(f"group {adj.group} leaves the provider liable for the patient's share, so it is not billed "
+                           "to the patient")
+            return _Draft("contractual", False, "none", False, 0.0, "group.provider_liable", clauses)
+        return self._from_kind(kind, row.category, row.action, row.appealable, row.recoverability, rule_id, clauses,
+                               claim, line, adj.group)
+
+    @staticmethod
+    def _from_kind(kind: str, category: str, action: str, appealable: bool, recoverability: float, rule_id: str,
+                   clauses: list[str], claim: _Claim, line: model.RemitLine | None, group: str) -> _Draft:
+        """The first reading of an adjustment from the kind of the row that decides it."""
+        if kind == "contractual" and group == "PR":
             return _Draft("patient_responsibility", False, "bill_patient", False, 1.0, rule_id, clauses)
-        if kind == "contractual":
-            return _Draft("contractual", False, "none", False, 0.0, rule_id, clauses)
+        if kind in ("cost_share", "contractual", "informational"):
+            return _Draft(category, False, action, False, recoverability if kind == "cost_share" else 0.0, rule_id,
+                          clauses)
         if kind == "contractual_partial":
             paid = line.paid if line is not None else claim.remit.total_paid
             if paid > 0:
                 return _Draft("contractual", False, "none", False, 0.0, rule_id,
                               clauses + ["a partial reduction applied as the payment rules say"])
             clauses.append("it zeroes the payment, which the rule never does on its own")
-            return _Draft(row.category, True, row.action, row.appealable, row.recoverability,
-                          f"{rule_id}.zero_pay", clauses)
-        if kind == "informational":
-            return _Draft(row.category, False, row.action, False, 0.0, rule_id, clauses)
-        return _Draft(row.category, True, row.action, row.appealable, row.recoverability, rule_id, clauses)
+            return _Draft(category, True, action, appealable, recoverability, f"{rule_id}.zero_pay", clauses)
+        return _Draft(category, True, action, appealable, recoverability, rule_id, clauses)
 
     def _cause_from_remark(self, draft: _Draft, row: CarcRow, rarcs: list[Lookup[RarcRow]]) -> None:
         """A remark names the cause of a generic CARC (line remarks come before claim remarks)."""
@@ -290,7 +314,7 @@ class Classifier:
                     id="sessions-counted",
                     text=f"Sessions that count ({freq.dates}): show any was another region, level or a new injury"))
                 return
-            if freq is not None and draft.category == "frequency_limit" and draft.rule_id == f"carc.{row.code}":
+            if freq is not None and draft.category == "frequency_limit" and draft.rule_id == draft.code_rule:
                 draft.clauses.append(f"claim history shows only {freq.describe()}, so the payer may have counted "
                                      "another provider's sessions: appeal with the session log")
                 draft.recoverability = max(draft.recoverability, 0.45)
@@ -503,7 +527,9 @@ class Classifier:
                 has_ga = line is not None and line.procedure.has(self.pain.modifiers.abn_on_file)
                 note = ("GA on the line: the signed ABN makes the patient liable" if has_ga
                         else "group PR makes the patient liable: confirm the signed ABN before billing")
-            rule = draft.rule_id if draft.rule_id.startswith("history.") else "group.pr.patient_liable"
+            # A PR group row that decided keeps its own rule id; otherwise the generic liability rule decides.
+            keep = draft.rule_id.startswith(("history.", "carc.PR-"))
+            rule = draft.rule_id if keep else "group.pr.patient_liable"
             draft.route("bill_patient", rule, note)
             return
         if draft.action == "bill_patient":
