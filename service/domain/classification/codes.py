@@ -12,6 +12,8 @@ from service.domain.ruledata import RuleDataError, RuleFiles, parse_bool, parse_
 
 CARC_KINDS = ("cost_share", "contractual", "contractual_partial", "informational", "denial", "legacy")
 RARC_KINDS = ("cause", "route", "alert", "info")
+# What a remark says about the patient's share: "qmb" = a Qualified Medicare Beneficiary, never billed for cost share.
+RARC_LIABILITY = ("qmb",)
 ROUTES = ("new_claim", "corrected_claim", "no_appeal", "write_off", "no_resubmit", "appeal", "wait", "reopening")
 
 
@@ -61,6 +63,8 @@ class RarcRow:
     appealable: bool | None
     recoverability: float | None
     route: str
+    alert: bool  # the official text is an Alert (informational), not a supplement to a CARC
+    liability: str
     ref: str
     meaning: str
 
@@ -72,7 +76,9 @@ class RarcRow:
             stop=parse_date(row["stop"], where=where), kind=_check(row["kind"], RARC_KINDS, where, blank_ok=False),
             category=_check(row["category"], CATEGORIES, where), action=_check(row["action"], ACTIONS, where),
             appealable=parse_bool(row["appealable"], where=where), route=_check(row["route"], ROUTES, where),
-            recoverability=parse_float(row["recoverability"], where=where), ref=row["ref"], meaning=row["meaning"],
+            recoverability=parse_float(row["recoverability"], where=where),
+            alert=bool(parse_bool(row.get("alert", ""), where=where, default=False)),
+            liability=_check(row.get("liability", ""), RARC_LIABILITY, where), ref=row["ref"], meaning=row["meaning"],
         )
 
 
@@ -109,6 +115,10 @@ class CodeTable(Generic[Row]):
 
     def codes(self) -> list[str]:
         return sorted(self._rows)
+
+    def versions(self, code: str) -> tuple[Row, ...]:
+        """Every row of a code, oldest first."""
+        return tuple(self._rows.get(code.upper(), ()))
 
     def lookup(self, code: str, on: dt.date) -> Lookup[Row]:
         code = code.upper()
