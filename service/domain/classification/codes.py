@@ -135,9 +135,15 @@ class CodeTable(Generic[Row]):
         return Lookup(code, versions[0], "not_yet_effective")
 
 
+STATUS_ASKS = ("none", "wait", "data", "entity_data", "enrollment", "eligibility", "records", "duplicate", "cob",
+               "authorization", "coding", "timely", "wrong_payer", "non_covered", "frequency", "pricing", "bundling")
+
+
 @dataclass(frozen=True, slots=True)
 class StatusCategory:
     code: str
+    start: dt.date | None
+    stop: dt.date | None
     bucket: str
     action: str
     category: str | None
@@ -150,9 +156,16 @@ class StatusCategory:
 @dataclass(frozen=True, slots=True)
 class StatusCodeRow:
     code: str
+    start: dt.date | None
+    stop: dt.date | None
+    asks: str  # what the status asks of the provider (STATUS_ASKS)
     category: str | None
     action: str | None
-    meaning: str
+    queue: str | None
+    meaning: str  # "{entity}" stands for the entity of STC01-3, named in words
+
+    def reads(self, entity: str | None) -> str:
+        return self.meaning.replace("{entity}", entity or "the entity named in the status")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +176,7 @@ class CodeTables:
     claim_statuses: dict[str, dict[str, str]]
     status_categories: dict[str, StatusCategory]
     status_codes: dict[str, StatusCodeRow]
+    entities: dict[str, str]  # STC01-3 entity identifier code -> who it is, in words
 
     @classmethod
     def load(cls, files: RuleFiles) -> CodeTables:
@@ -170,7 +184,8 @@ class CodeTables:
         for row in files.rows("status_categories"):
             where = f"status_categories.csv line {row['_line']}"
             categories[row["code"].upper()] = StatusCategory(
-                code=row["code"].upper(), bucket=row["bucket"],
+                code=row["code"].upper(), start=parse_date(row["start"], where=where),
+                stop=parse_date(row["stop"], where=where), bucket=row["bucket"],
                 action=_check(row["action"], ACTIONS, where, blank_ok=False),
                 category=_check(row["category"], CATEGORIES, where) or None,
                 queue=_check(row["queue"], QUEUES, where) or None,
@@ -180,8 +195,11 @@ class CodeTables:
         for row in files.rows("status_codes"):
             where = f"status_codes.csv line {row['_line']}"
             codes[row["code"]] = StatusCodeRow(
-                code=row["code"], category=_check(row["category"], CATEGORIES, where) or None,
-                action=_check(row["action"], ACTIONS, where) or None, meaning=row["meaning"])
+                code=row["code"], start=parse_date(row["start"], where=where),
+                stop=parse_date(row["stop"], where=where), asks=_check(row["asks"], STATUS_ASKS, where, blank_ok=False),
+                category=_check(row["category"], CATEGORIES, where) or None,
+                action=_check(row["action"], ACTIONS, where) or None,
+                queue=_check(row["queue"], QUEUES, where) or None, meaning=row["meaning"])
         return cls(
             carc=CodeTable([CarcRow.from_row(r) for r in files.rows("carc")], "carc.csv"),
             rarc=CodeTable([RarcRow.from_row(r) for r in files.rows("rarc")], "rarc.csv"),
@@ -189,4 +207,5 @@ class CodeTables:
             claim_statuses={r["code"]: r for r in files.rows("claim_statuses")},
             status_categories=categories,
             status_codes=codes,
+            entities={r["code"].upper(): r["name"] for r in files.rows("entity_codes")},
         )
