@@ -37,6 +37,7 @@ from service.domain.pain.history import frequency_finding, prerequisite_finding,
 from service.domain.pain.modifiers import modifier_findings
 from service.domain.ruledata import PACKAGE_DATA, RuleFiles
 
+
 @dataclass
 class _Draft:
     """A decision being made: each precedence step may change it and says why."""

@@ -136,6 +136,11 @@ def _looks_like_date(text: str) -> bool:
     return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{8}", text.strip()))
 
 
+def _cell(cells: list[str], columns: dict[str, int], key: str) -> str:
+    index = columns.get(key)
+    return cells[index] if index is not None and index < len(cells) else ""
+
+
 def read_code_list(path: Path) -> dict[str, ListedCode]:
     """One code per line, or CSV with a code column and optional start/stop/description (header or not)."""
     try:
@@ -165,10 +170,8 @@ def read_code_list(path: Path) -> dict[str, ListedCode]:
                 continue
         where = f"{path} line {line}"
         if columns is not None:
-            def cell(key: str, cells: list[str] = cells) -> str:
-                index = columns.get(key)
-                return cells[index] if index is not None and index < len(cells) else ""
-            code, start, stop, description = cell("code"), cell("start"), cell("stop"), cell("description")
+            code, start, stop, description = (_cell(cells, columns, key)
+                                              for key in ("code", "start", "stop", "description"))
         else:
             code, rest = cells[0], cells[1:]
             dates = [c for c in rest if _looks_like_date(c)]
