@@ -12,6 +12,8 @@ from service.domain.ruledata import RuleDataError, RuleFiles, parse_bool, parse_
 
 CARC_KINDS = ("cost_share", "contractual", "contractual_partial", "informational", "denial", "legacy")
 RARC_KINDS = ("cause", "route", "alert", "info")
+# What a remark says about the patient's share: "qmb" = a Qualified Medicare Beneficiary, never billed for cost share.
+RARC_LIABILITY = ("qmb",)
 ROUTES = ("new_claim", "corrected_claim", "no_appeal", "write_off", "no_resubmit", "appeal", "wait", "reopening")
 
 
@@ -61,6 +63,8 @@ class RarcRow:
     appealable: bool | None
     recoverability: float | None
     route: str
+    alert: bool  # the official text is an Alert (informational), not a supplement to a CARC
+    liability: str
     ref: str
     meaning: str
 
@@ -72,7 +76,9 @@ class RarcRow:
             stop=parse_date(row["stop"], where=where), kind=_check(row["kind"], RARC_KINDS, where, blank_ok=False),
             category=_check(row["category"], CATEGORIES, where), action=_check(row["action"], ACTIONS, where),
             appealable=parse_bool(row["appealable"], where=where), route=_check(row["route"], ROUTES, where),
-            recoverability=parse_float(row["recoverability"], where=where), ref=row["ref"], meaning=row["meaning"],
+            recoverability=parse_float(row["recoverability"], where=where),
+            alert=bool(parse_bool(row.get("alert", ""), where=where, default=False)),
+            liability=_check(row.get("liability", ""), RARC_LIABILITY, where), ref=row["ref"], meaning=row["meaning"],
         )
 
 
@@ -182,6 +188,10 @@ class CodeTable(Generic[Row]):
     def codes(self) -> list[str]:
         return sorted(self._rows)
 
+    def versions(self, code: str) -> tuple[Row, ...]:
+        """Every row of a code, oldest first."""
+        return tuple(self._rows.get(code.upper(), ()))
+
     def lookup(self, code: str, on: dt.date) -> Lookup[Row]:
         code = code.upper()
         versions = self._rows.get(code)
@@ -198,9 +208,15 @@ class CodeTable(Generic[Row]):
         return Lookup(code, versions[0], "not_yet_effective")
 
 
+STATUS_ASKS = ("none", "wait", "data", "entity_data", "enrollment", "eligibility", "records", "duplicate", "cob",
+               "authorization", "coding", "timely", "wrong_payer", "non_covered", "frequency", "pricing", "bundling")
+
+
 @dataclass(frozen=True, slots=True)
 class StatusCategory:
     code: str
+    start: dt.date | None
+    stop: dt.date | None
     bucket: str
     action: str
     category: str | None
@@ -213,9 +229,16 @@ class StatusCategory:
 @dataclass(frozen=True, slots=True)
 class StatusCodeRow:
     code: str
+    start: dt.date | None
+    stop: dt.date | None
+    asks: str  # what the status asks of the provider (STATUS_ASKS)
     category: str | None
     action: str | None
-    meaning: str
+    queue: str | None
+    meaning: str  # "{entity}" stands for the entity of STC01-3, named in words
+
+    def reads(self, entity: str | None) -> str:
+        return self.meaning.replace("{entity}", entity or "the entity named in the status")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +250,7 @@ class CodeTables:
     claim_statuses: dict[str, dict[str, str]]
     status_categories: dict[str, StatusCategory]
     status_codes: dict[str, StatusCodeRow]
+    entities: dict[str, str]  # STC01-3 entity identifier code -> who it is, in words
 
     @classmethod
     def load(cls, files: RuleFiles) -> CodeTables:
@@ -234,7 +258,8 @@ class CodeTables:
         for row in files.rows("status_categories"):
             where = f"status_categories.csv line {row['_line']}"
             categories[row["code"].upper()] = StatusCategory(
-                code=row["code"].upper(), bucket=row["bucket"],
+                code=row["code"].upper(), start=parse_date(row["start"], where=where),
+                stop=parse_date(row["stop"], where=where), bucket=row["bucket"],
                 action=_check(row["action"], ACTIONS, where, blank_ok=False),
                 category=_check(row["category"], CATEGORIES, where) or None,
                 queue=_check(row["queue"], QUEUES, where) or None,
@@ -244,8 +269,11 @@ class CodeTables:
         for row in files.rows("status_codes"):
             where = f"status_codes.csv line {row['_line']}"
             codes[row["code"]] = StatusCodeRow(
-                code=row["code"], category=_check(row["category"], CATEGORIES, where) or None,
-                action=_check(row["action"], ACTIONS, where) or None, meaning=row["meaning"])
+                code=row["code"], start=parse_date(row["start"], where=where),
+                stop=parse_date(row["stop"], where=where), asks=_check(row["asks"], STATUS_ASKS, where, blank_ok=False),
+                category=_check(row["category"], CATEGORIES, where) or None,
+                action=_check(row["action"], ACTIONS, where) or None,
+                queue=_check(row["queue"], QUEUES, where) or None, meaning=row["meaning"])
         groups = tuple(r["code"] for r in files.rows("group_codes"))
         readings = tuple(sorted({r["reading"] for r in files.rows("claim_statuses")}))
         return cls(
@@ -256,4 +284,5 @@ class CodeTables:
             claim_statuses={r["code"]: r for r in files.rows("claim_statuses")},
             status_categories=categories,
             status_codes=codes,
+            entities={r["code"].upper(): r["name"] for r in files.rows("entity_codes")},
         )

@@ -38,7 +38,6 @@ from service.domain.pain.history import frequency_finding, prerequisite_finding,
 from service.domain.pain.modifiers import modifier_findings
 from service.domain.ruledata import PACKAGE_DATA, RuleFiles
 
-QMB_REMARK = "N782"
 # A retired code's legacy reading takes the kind its category implies (a retired deductible code is cost share).
 _LEGACY_KINDS = {"patient_responsibility": "cost_share", "contractual": "contractual", "informational": "informational"}
 
@@ -128,6 +127,9 @@ class Classifier:
         self.clocks = clocks or Clocks.load(files)
         self.checklists = ChecklistBook.load(files)
         self.status = StatusClassifier(self.codes, self.routing, self.checklists, self.rules_version)
+        # Remarks that mark a Qualified Medicare Beneficiary (deductible, coinsurance, copay): read from the table.
+        self.qmb_remarks = frozenset(code for code in self.codes.rarc.codes()
+                                     if any(row.liability == "qmb" for row in self.codes.rarc.versions(code)))
         # Codes the tables do not know, as "CARC:<code>" / "RARC:<code>"; the raw code is also kept on the decision.
         self.unknown_codes: Counter[str] = Counter()
 
@@ -541,12 +543,13 @@ class Classifier:
         done = (set(claim.facts.adjudicated_payers) if claim.facts else set()) | {claim.remit.payer.id}
         # forwarded now, or forwarded earlier (a crossover) and no second payer has answered yet
         forwarded = claim.reading == "forwarded" or bool(claim.facts and claim.facts.forwarded and len(done) < 2)
-        if QMB_REMARK in remarks:
+        qmb = next((code for code in remarks if code in self.qmb_remarks), None)
+        if qmb is not None:
             if forwarded or claim.pending_payers:
-                draft.route("wait", "cob.qmb_wait", "remark N782: a QMB patient may not be billed, and the cost "
+                draft.route("wait", "cob.qmb_wait", f"remark {qmb}: a QMB patient may not be billed, and the cost "
                             "share is with the next payer")
             else:
-                draft.route("rebill_other_payer", "cob.qmb_medicaid", "remark N782: a QMB patient may not be "
+                draft.route("rebill_other_payer", "cob.qmb_medicaid", f"remark {qmb}: a QMB patient may not be "
                             "billed, so send the cost share to Medicaid")
             return
         if forwarded:

@@ -15,6 +15,16 @@ from service.domain.classification.routing import Routing
 from service.domain.classification.vocabulary import ACTION_PHRASES
 from service.domain.clocks import HolidayCalendar, PayerPolicy, filing_deadline, records_due
 
+# What a status code asks of the provider, said after its meaning (codes that only report a state say nothing).
+ASKS_PHRASES = {
+    "data": "a claim data element to fix", "entity_data": "an identifying detail to fix",
+    "enrollment": "an enrollment or credentialing matter", "eligibility": "a coverage or eligibility question",
+    "records": "records to send", "duplicate": "a duplicate to check", "cob": "a coordination-of-benefits question",
+    "authorization": "an authorization or referral matter", "coding": "a coding matter",
+    "timely": "a timely-filing matter", "wrong_payer": "another payer to bill", "non_covered": "a coverage exclusion",
+    "frequency": "a benefit limit", "pricing": "a pricing or contract matter", "bundling": "a bundling matter",
+}
+
 
 class StatusClassifier:
     def __init__(self, codes: CodeTables, routing: Routing, checklists: ChecklistBook, rules_version: str):
@@ -28,6 +38,12 @@ class StatusClassifier:
         decisions = [self._one(report.status, report, facts, policy, holidays)]
         decisions += [self._one(status, report, facts, policy, holidays) for status in report.line_statuses]
         return decisions
+
+    def _entity_words(self, code: str | None) -> str | None:
+        if not code:
+            return None
+        name = self.codes.entities.get(code.upper())
+        return f"the {name}" if name else f"entity {code}"
 
     def _service_date(self, status: model.StatusCode, report: model.StatusReport,
                       facts: model.ClaimFacts | None) -> dt.date | None:
@@ -47,24 +63,32 @@ class StatusClassifier:
         if category_row is None:
             return model.StatusDecision(
                 bucket="unclassified", action="review", category="unclassified", queue="billing",
-                explanation=f"277 {composite}: the status category is not in the rule tables; review manually.",
+                explanation=f"277 {composite}: {status.category} is not a published claim status category "
+                            "(code source 507); review manually.",
                 rule_id="status.unknown", rules_version=self.rules_version, line_id=status.line_id)
+        entity = self._entity_words(status.entity)
         bucket, action, category = category_row.bucket, category_row.action, category_row.category
         queue = category_row.queue
         rule_id = f"status.{category_row.code}"
         clauses = [f"{category_row.meaning} (reference {category_row.ref})"]
-        code_row = None if status.code_list_qualifier == "LOI" else self.codes.status_codes.get(status.code or "")
-        if status.code_list_qualifier == "LOI" and status.code:
+        loinc = status.code_list_qualifier == "LOI"
+        code = status.code or ""
+        code_row = None if loinc else self.codes.status_codes.get(code.lstrip("0") or code)
+        if loinc and status.code:
             clauses.append(f"LOINC {status.code} names the document asked for")
         elif code_row is not None:
-            clauses.append(f"status {code_row.code}: {code_row.meaning}")
+            asks = ASKS_PHRASES.get(code_row.asks)
+            clauses.append(f"status {code_row.code}: {code_row.reads(entity)}" + (f" ({asks})" if asks else ""))
             if code_row.category and bucket in ("denied", "rejected"):
                 category = code_row.category
+                queue = code_row.queue
                 rule_id = f"{rule_id}.{code_row.code}"
                 if bucket == "denied" and code_row.action:
                     action = code_row.action
-        elif status.code and status.code_list_qualifier != "LOI":
-            clauses.append(f"status {status.code} is not in the rule tables")
+        elif status.code and not loinc:
+            clauses.append(f"status {status.code} is not a published claim status code (code source 508)")
+        if entity and (code_row is None or "{entity}" not in code_row.meaning):
+            clauses.append(f"entity {status.entity}: {entity}")
         if report.claim_id is None:
             clauses.append("a batch-level status with no claim, counted for the batch")
         due = filing = filing_basis = None
