@@ -8,6 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from service.domain.ruledata import RuleFiles
 from service.entrypoints.commands import rules
 
 CORPUS = Path(__file__).resolve().parents[3] / "corpus"
@@ -63,4 +64,5 @@ def test_an_unreadable_corpus_exits_2_naming_the_file(app, tmp_path, content, me
 
 def test_rules_version(app):
     result = invoke(app, "version")
-    assert result.exit_code == 0 and result.stdout.startswith("2026.03.0+")
+    version = RuleFiles().manifest()["VERSION"]
+    assert result.exit_code == 0 and result.stdout.startswith(f"{version}+")

@@ -1,6 +1,7 @@
 """The interface the pipeline calls: one decision per adjustment, in order, each with the rules version."""
 
 from service.domain.classification import Classifier, load_classifier
+from service.domain.ruledata import RuleFiles
 from tests.unit.domain.builders import line, remit
 
 
@@ -8,7 +9,7 @@ def test_load_classifier_is_cached_and_versioned():
     clf = load_classifier()
     assert isinstance(clf, Classifier)
     assert load_classifier() is clf
-    assert clf.rules_version.startswith("2026.03.0+")
+    assert clf.rules_version.startswith(RuleFiles().manifest()["VERSION"] + "+")
 
 
 def test_one_decision_per_adjustment_claim_level_first_then_lines_in_order():
