@@ -79,6 +79,7 @@ class _Line:
     units_submitted: Decimal | None
     at: tuple[int | None, int | None] = (None, None)  # the SVC's line in the file and position in the set
     shifted: _Line | None = None  # the reading of an SVC01 split by the element separator, when there is one
+    control_at: tuple[int | None, int | None] = (None, None)  # where its REF*6R is
     service_date: dt.date | None = None
     control_number: str | None = None
     allowed: Decimal | None = None
@@ -253,6 +254,7 @@ class RemittanceBuilder(Builder):
         if claim.lines:
             if qualifier == "6R":
                 claim.lines[-1].control_number = value
+                claim.lines[-1].control_at = (line, position)
         elif qualifier == "EA":
             claim.patient["patient_ref"] = value
 
@@ -512,6 +514,7 @@ class RemittanceBuilder(Builder):
                 self._line_flag(record, line, "element", missing, "SVC01-02")
             return line
         shifted.service_date, shifted.control_number = line.service_date, line.control_number
+        shifted.control_at = line.control_at
         shifted.allowed, shifted.adjustments, shifted.remarks = line.allowed, line.adjustments, line.remarks
         adjusted = _total(line.adjustments)
         if shifted.charge - shifted.paid == adjusted and line.charge - line.paid != adjusted:
@@ -537,8 +540,8 @@ class RemittanceBuilder(Builder):
                 built["line_id"] = f"{built['line_id']}#{line.position}"[:64]
                 claim.record.issues.append(Issue(
                     "warning", "repeated", f"the line control number (REF*6R) of line {line.position} repeats an "
-                    "earlier line's: made unique with the line's position", segment="REF", line=line.at[0],
-                    position=line.at[1]))
+                    "earlier line's: made unique with the line's position", segment="REF",
+                    line=line.control_at[0], position=line.control_at[1], element="REF02"))
             seen.add(built["line_id"])
 
     @staticmethod
@@ -561,6 +564,7 @@ class RemittanceBuilder(Builder):
 
     @staticmethod
     def _balance(claim: _Claim, lines: list[dict]) -> dict:
+        """The TR3's balancing, published on the claim and flagged: amounts are never PHI, so the flag says them."""
         line_adjustments = ZERO
         unbalanced = []
         for line, built in zip(claim.lines, lines, strict=True):
@@ -568,7 +572,16 @@ class RemittanceBuilder(Builder):
             line_adjustments += adjusted
             if line.charge - line.paid != adjusted:
                 unbalanced.append(built["line_id"])
+                claim.record.issues.append(Issue(
+                    "warning", "unbalanced", f"line {line.position}: charge - payment ({line.charge - line.paid}) "
+                    f"differs from its adjustments ({adjusted})", segment="SVC", line=line.at[0],
+                    position=line.at[1]))
         difference = claim.charge - claim.paid - _total(claim.adjustments) - line_adjustments
+        if difference:
+            line_at, position = claim.clp_at
+            claim.record.issues.append(Issue(
+                "warning", "unbalanced", f"the claim's charge - payment differs from its claim and line adjustments "
+                f"by {difference}", segment="CLP", line=line_at, position=position))
         return {"balanced": difference == 0 and not unbalanced, "claim_difference": difference,
                 "unbalanced_lines": unbalanced}
 
