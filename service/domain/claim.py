@@ -210,6 +210,11 @@ class Claim:
         (`pricing.PaymentReview.followup_details()`), for the underpayment follow-up."""
         at = remit.occurred_at
         self._touch(at)
+        quality = list(remit.data_quality)
+        if self.patient_key and remit.patient_key and remit.patient_key != self.patient_key:
+            # Files that reuse one claim id for several patients cannot always be told apart by the gateway (the
+            # other patient may sit in another file): say so where the team reads the claim.
+            quality.append("the remittance names another patient than the claim's: the claim id may be reused")
         self.patient_key = self.patient_key or remit.patient_key
         if remit.payer_claim_number:
             self.payer_claim_numbers.add(remit.payer_claim_number)
@@ -221,7 +226,7 @@ class Claim:
              "total_paid": str(remit.total_paid), "denials": len(denied),
              "denied_amount": str(sum((d.amount for d in denied), ZERO)),
              "codes": sorted({f"{d.group}-{d.reason}" for d in decisions}),
-             **({"data_quality": list(remit.data_quality)} if remit.data_quality else {})},
+             **({"data_quality": quality} if quality else {})},
         ))
         self.events.append(RemittanceClassified(remittance=remit, decisions=tuple(decisions)))
         if remit.is_reversal:

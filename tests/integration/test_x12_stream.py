@@ -16,7 +16,6 @@ from tests.support.kafka import publish
 from tests.support.ports import eventually
 from tests.support.worker import denials_command
 
-
 DEFECTS = Path(__file__).resolve().parents[1] / "x12_defects"
 
 

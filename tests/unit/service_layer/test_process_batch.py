@@ -211,3 +211,16 @@ async def test_an_inquiry_error_goes_to_the_status_inquiry_worker_and_leaves_the
     assert [(v["action"], v["details"]["bucket"], v["details"]["status_category"]) for v in values] == [
         ("review", "inquiry_error", "E0"), ("wait", "retry", "E2")]
     assert [v["causation_id"] for v in values] == ["st-E0", "st-E2"]
+
+
+async def test_a_remittance_naming_another_patient_than_the_claims_is_noted_on_the_timeline():
+    """A claim id reused for another patient in another file: the gateway cannot see it, the claim can."""
+    uow = FakeUnitOfWork()
+    first = {"member_id": "MEM-A", "patient_ref": "MRN-A", "name": "DOE, JANE", "birth_date": None}
+    other = {"member_id": "MEM-B", "patient_ref": "MRN-B", "name": "ROE, RICHARD", "birth_date": None}
+    await process_batch([remit("rm-1", patient=first)], uow, TableClassifier())
+    await process_batch([remit("rm-2", patient=other, trace_number="EFT-9")], uow, TableClassifier())
+    (claim,) = uow.claims.values()
+    notes = [entry.summary.get("data_quality") for ch in uow.saved for entry in ch.timeline]
+    assert notes == [None, ["the remittance names another patient than the claim's: the claim id may be reused"]]
+    assert claim.patient_key is not None
