@@ -182,3 +182,39 @@ def test_277_with_several_payers_reads_each_claim():
     assert [e.claim.claim_id for e in result.events] == [
         "12345", "12346", "12347", "12348", "12349", "12340", "12341", "12342"]
     assert all(e.status.category == "A1" and e.status.code == "704" for e in result.events)
+
+
+def test_blue_cross_malformed_svc_is_read_as_an_unpaid_line_and_the_claim_balances():
+    """`SVC*HC:59426******742*742**1`: no charge or payment where they belong, too many elements. The claim's totals
+    (2100 charged = the other two lines) say the line carries no money: read as 0.00, flagged, balanced."""
+    (claim,) = remittances("blue_cross_nc_sample.835")
+
+    third = claim.claim.lines[2]
+    assert (third.procedure.code, third.charge, third.paid) == ("59426", Decimal("0.00"), Decimal("0.00"))
+    assert claim.claim.balance.balanced
+    flags = {(f.code, f.element, f.pyx12_code) for f in claim.data_quality if f.line == 30}
+    assert {("element", "SVC02", "1"), ("element", "SVC03", "1"), ("element", None, "8")} <= flags
+    assert [adjustments(ln) for ln in claim.claim.lines[:2]] == [
+        [("CO", "42", Decimal("34.60")), ("PR", "2", Decimal("117.54"))], [("PR", "3", Decimal("25.00"))]]
+
+
+def test_tr3_tertiary_svc01_split_by_the_element_separator_is_read_shifted():
+    """`SVC*HC*24599.00*1766.50*187.50**1`: read one element to the right, the only reading whose adjustments
+    (OA-23 1579.00) balance the line."""
+    (claim,) = remittances("tr3-tertiary-payment.835")
+
+    (line,) = claim.claim.lines
+    assert (line.procedure.qualifier, line.procedure.code) == ("HC", "24599.00")
+    assert (line.charge, line.paid, line.units) == (Decimal("1766.50"), Decimal("187.50"), Decimal("1"))
+    assert adjustments(line) == [("OA", "23", Decimal("1579.00"))] and claim.claim.balance.balanced
+    assert any(f.code == "repair" and f.element == "SVC01" and f.value == "HC|24599.00" for f in claim.data_quality)
+    assert claim.claim.status_code == "3" and claim.remit.production_date == dt.date(2005, 4, 12)
+
+
+def test_emedny_de_identified_claims_sharing_one_clp01_stay_three_claims():
+    """The NY Medicaid sample de-identified every CLP01 to one placeholder but kept three member ids."""
+    first, second, third = remittances("emedny-profee.835")
+
+    ids = [c.claim.claim_id for c in (first, second, third)]
+    assert len(set(ids)) == 3 and ids[0] == first.claim.patient_control_number == second.claim.patient_control_number
+    assert all(any(f.code == "claim_id_shared" for f in c.data_quality) for c in (first, second, third))
