@@ -106,7 +106,7 @@ def render_pdf(letter: Letter) -> bytes:
         for i, item in enumerate(letter.enclosures, start=1):
             _line(pdf, f"{i}. {item}")
     else:
-        _line(pdf, "[to complete: no document is marked as gathered on the checklist yet]")
+        _line(pdf, "[to complete: the documents to enclose (the task checklist lists none)]")
     pdf.ln(4)
     for line in letter.closing:
         _line(pdf, line)

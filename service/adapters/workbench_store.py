@@ -2,7 +2,8 @@
 decisions, and the facts of an appeal letter (claim, tasks, decisions, the patient's procedure history).
 
 Reads only, every value a bind parameter. The patient key joins the history inside the query and never leaves
-this module: the letter gets procedure sessions, not identifiers."""
+this module: the letter gets procedure sessions and the other claims' diagnoses, not identifiers (those are
+decrypted apart, `service.adapters.identifiers`, and only for a letter that is drafted)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from service.adapters.task_store import scope_filters, work_task_from_row
-from service.domain.letters import ClaimFactsForLetter, DenialForLetter
+from service.domain.letters import ClaimFactsForLetter, DatedDiagnoses, DenialForLetter
 from service.domain.model import HistorySession, Procedure, SubmittedLine
 from service.service_layer.tasks_api import ClaimSummary, TaskView
 from service.service_layer.workbench import DecisionRow, LetterFacts, WorklistQuery
@@ -60,8 +61,9 @@ def _submitted_lines(submission: dict[str, Any] | None) -> tuple[SubmittedLine, 
             out.append(SubmittedLine(line_id=str(x["line_id"]), procedure=Procedure(x["code"], tuple(x["modifiers"])),
                                      charge=Decimal(str(x.get("charge") or "0")),
                                      units=Decimal(str(x.get("units") or "1")),
-                                     service_date=_date(x.get("service_date"))))
-        except (KeyError, TypeError, InvalidOperation):
+                                     service_date=_date(x.get("service_date")),
+                                     diagnosis_pointers=tuple(int(p) for p in x.get("diagnosis_pointers") or ())))
+        except (KeyError, TypeError, ValueError, InvalidOperation):
             continue  # a line the store wrote in another shape: the letter falls back to the task's lines
     return tuple(out)
 
@@ -148,12 +150,19 @@ class PostgresWorkbench:
                    FROM decisions WHERE task_id = ANY($1::text[]) AND is_denial
                    ORDER BY task_id, line_id, group_code, reason, occurred_at DESC, id DESC""", ids)
             history: list[asyncpg.Record] = []
+            others: list[asyncpg.Record] = []
             if claim is not None and claim["patient_key"]:
                 since = (claim["service_date_from"] or dt.date.today()) - dt.timedelta(days=366 * HISTORY_YEARS)
                 history = await conn.fetch(
                     """SELECT claim_id, line_id, service_date, procedure_code, modifiers, paid FROM procedure_history
                        WHERE patient_key = $1 AND service_date >= $2 ORDER BY service_date, claim_id, line_id""",
                     claim["patient_key"], since)
+                # the diagnoses of the patient's other claims: evidence of what the record documents
+                others = await conn.fetch(
+                    """SELECT service_date_from, submission->'diagnoses' AS diagnoses FROM claims
+                       WHERE patient_key = $1 AND claim_id <> $2 AND service_date_from >= $3
+                         AND submission IS NOT NULL
+                       ORDER BY service_date_from DESC LIMIT 200""", claim["patient_key"], claim_id, since)
         submission = claim["submission"] if claim is not None else None
         sub_payer = (submission or {}).get("payer") or {}
         facts = ClaimFactsForLetter(
@@ -178,4 +187,6 @@ class PostgresWorkbench:
                 for r in decisions),
             history=tuple(HistorySession(claim_id=r["claim_id"], line_id=r["line_id"], service_date=r["service_date"],
                                          procedure=Procedure(r["procedure_code"], tuple(r["modifiers"])),
-                                         paid=r["paid"]) for r in history))
+                                         paid=r["paid"]) for r in history),
+            other_diagnoses=tuple(DatedDiagnoses(r["service_date_from"], tuple(str(d) for d in r["diagnoses"]))
+                                  for r in others if r["service_date_from"] and isinstance(r["diagnoses"], list)))

@@ -29,6 +29,36 @@ class Procedure:
 
 
 @dataclass(frozen=True, slots=True)
+class PatientIdentifiers:
+    """The identifiers a letter names the patient by (PHI): kept out of every repr, so a log line or an error that
+    formats an event never shows them. The store keeps them encrypted; the domain only carries them through."""
+
+    name: str | None = None
+    member_id: str | None = None
+    birth_date: dt.date | None = None
+
+    FIELDS = ("name", "member_id", "birth_date")
+
+    def __repr__(self) -> str:
+        return f"PatientIdentifiers(<{', '.join(self.present) or 'none'} withheld>)"
+
+    __str__ = __repr__
+
+    @property
+    def present(self) -> tuple[str, ...]:
+        """The names of the fields that hold a value (field names are not PHI)."""
+        return tuple(f for f in self.FIELDS if getattr(self, f) is not None)
+
+    def merged_over(self, older: PatientIdentifiers | None) -> PatientIdentifiers:
+        """These values, with the older record's where this one has none (an 835 carries no birth date)."""
+        if older is None:
+            return self
+        return PatientIdentifiers(name=self.name if self.name is not None else older.name,
+                                  member_id=self.member_id if self.member_id is not None else older.member_id,
+                                  birth_date=self.birth_date if self.birth_date is not None else older.birth_date)
+
+
+@dataclass(frozen=True, slots=True)
 class Adjustment:
     """One CAS triplet. `amount` is negative on reversals."""
 
@@ -86,6 +116,7 @@ class Remittance:
     lines: tuple[RemitLine, ...] = ()
     balanced: bool = True
     data_quality: tuple[str, ...] = ()  # what the X12 gateway flagged in the record as sent (PHI-free sentences)
+    patient: PatientIdentifiers | None = field(default=None, repr=False)  # stored encrypted, never logged
 
     @property
     def is_reversal(self) -> bool:
@@ -135,6 +166,7 @@ class Submission:
     prior_authorization: str | None = None
     other_payers: tuple[OtherPayer, ...] = ()
     lines: tuple[SubmittedLine, ...] = ()
+    patient: PatientIdentifiers | None = field(default=None, repr=False)  # stored encrypted, never logged
 
     @property
     def is_correction(self) -> bool:

@@ -1,8 +1,9 @@
 """Use cases behind the appeal team's web page: the work list (the API's filters plus CPT family, with how close
 each deadline is), the filter choices, a task's decision explanations, and the appeal letter draft.
 
-Reads only. Scopes as in `tasks_api`: a token sees the tasks of its queues, a supervisor all; a letter covers only
-the claim's tasks the token may see."""
+Reads, plus one write: a letter that names the patient records the read of the identifiers in the task's audit
+trail. Scopes as in `tasks_api`: a token sees the tasks of its queues, a supervisor all; a letter covers only the
+claim's tasks the token may see, and its identifiers are decrypted only for such a token."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Protocol
 
 from service.domain.letters import (
     ClaimFactsForLetter,
+    DatedDiagnoses,
     DenialForLetter,
     Letter,
     LetterBook,
@@ -21,7 +23,7 @@ from service.domain.letters import (
     TaskForLetter,
     compose_letter,
 )
-from service.domain.model import HistorySession
+from service.domain.model import HistorySession, PatientIdentifiers
 from service.domain.tasks import Task
 from service.domain.urgency import Urgency, task_urgency
 from service.service_layer.tasks_api import (
@@ -104,6 +106,24 @@ class LetterFacts:
     tasks: tuple[Task, ...]
     decisions: tuple[DenialForLetter, ...] = ()
     history: tuple[HistorySession, ...] = ()
+    other_diagnoses: tuple[DatedDiagnoses, ...] = ()  # the patient's other claims' diagnoses
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifiersRead:
+    """The patient identifiers for a letter (None when none are on file), or why they are withheld."""
+
+    patient: PatientIdentifiers | None
+    withheld: str | None = None
+
+
+class PatientIdentifierStore(Protocol):
+    """The encrypted identifiers: read (decrypt) one claim's for one payer, and audit every read."""
+
+    async def read(self, claim_id: str, payer_id: str) -> IdentifiersRead: ...
+
+    async def record_read(self, *, task_id: str, actor: str, state: str, fields: tuple[str, ...], purpose: str,
+                          at: dt.datetime) -> None: ...
 
 
 class WorkbenchStore(Protocol):
@@ -168,8 +188,9 @@ async def task_decisions(store: WorkbenchStore, queue_store: WorkQueueStore, sco
     return view, await store.task_decisions(task_id)
 
 
-def letter_request(facts: LetterFacts, scope: Scope, task_id: str, today: dt.date) -> LetterRequest:
-    """The composer's input: only the tasks the token may see."""
+def letter_request(facts: LetterFacts, scope: Scope, task_id: str, today: dt.date,
+                   identifiers: IdentifiersRead | None = None) -> LetterRequest:
+    """The composer's input: only the tasks the token may see (and the identifiers, when read for this letter)."""
     tasks = tuple(TaskForLetter(
         task_id=t.task_id, category=t.category, action=t.action, appealable=t.appealable, state=t.state,
         amount_at_risk=t.amount_at_risk, explanation=t.explanation, deadline=t.deadline,
@@ -178,27 +199,63 @@ def letter_request(facts: LetterFacts, scope: Scope, task_id: str, today: dt.dat
     visible = {t.task_id for t in tasks}
     return LetterRequest(claim=facts.claim, task_id=task_id, tasks=tasks,
                          decisions=tuple(d for d in facts.decisions if d.task_id in visible),
-                         history=facts.history, today=today)
+                         history=facts.history, today=today, other_diagnoses=facts.other_diagnoses,
+                         patient=identifiers.patient if identifiers else None,
+                         patient_withheld=identifiers.withheld if identifiers else None)
+
+
+@dataclass(frozen=True, slots=True)
+class LetterInfo:
+    kind: str | None  # appeal | reopening | reconsideration; None: the task takes no letter
+    reason: str | None = None  # why not (the 409's message)
+    code: str | None = None
+
+
+def letter_info(facts: LetterFacts, scope: Scope, task_id: str, today: dt.date, book: LetterBook) -> LetterInfo:
+    """Which letter the task takes, or why none (what the page shows by its letter button). No identifier is read."""
+    try:
+        return LetterInfo(compose_letter(letter_request(facts, scope, task_id, today), book).kind)
+    except LetterError as exc:
+        return LetterInfo(None, exc.message, exc.code)
 
 
 def letter_kind(facts: LetterFacts, scope: Scope, task_id: str, today: dt.date, book: LetterBook) -> str | None:
-    """`appeal`, `reopening`, or None when the task takes no letter (what the page shows on its letter button)."""
-    try:
-        return compose_letter(letter_request(facts, scope, task_id, today), book).kind
-    except LetterError:
-        return None
+    """`appeal`, `reopening`, `reconsideration`, or None when the task takes no letter."""
+    return letter_info(facts, scope, task_id, today, book).kind
+
+
+def _conflict(exc: LetterError) -> Conflict | NotFound:
+    if exc.code == "task_not_found":
+        return NotFound(exc.code, exc.message)
+    return Conflict(exc.code, exc.message, exc.details)
 
 
 async def draft_letter(store: WorkbenchStore, queue_store: WorkQueueStore, scope: Scope, task_id: str, *,
-                       today: dt.date, book: LetterBook) -> Letter:
-    """The letter for the task's claim and payer, covering the appealable open tasks the token may see."""
-    await _visible(queue_store, scope, task_id)
+                       today: dt.date, book: LetterBook, identifiers: PatientIdentifierStore | None = None,
+                       purpose: str = "for the letter", now: dt.datetime | None = None) -> Letter:
+    """The letter for the task's claim and payer, covering the appealable open tasks the token may see.
+
+    The patient's identifiers are decrypted only once the facts allow a letter (a refusal reads none), only for a
+    token that sees the task (checked first), and the read is written to the task's audit trail before the letter
+    is returned: no letter leaves with identifiers whose read is not on record."""
+    view = await _visible(queue_store, scope, task_id)
     facts = await store.letter_facts(task_id)
     if facts is None:
         raise NotFound("task_not_found", "no task with that id")
     try:
-        return compose_letter(letter_request(facts, scope, task_id, today), book)
+        letter = compose_letter(letter_request(facts, scope, task_id, today), book)
     except LetterError as exc:
-        if exc.code == "task_not_found":
-            raise NotFound(exc.code, exc.message) from None
-        raise Conflict(exc.code, exc.message) from None
+        raise _conflict(exc) from None
+    if identifiers is None:
+        return letter
+    read = await identifiers.read(facts.claim.claim_id, facts.claim.payer_id)
+    if read.patient is None and read.withheld is None:
+        return letter  # none on file: the letter keeps its blanks
+    if read.patient is not None:
+        await identifiers.record_read(task_id=task_id, actor=scope.actor, state=view.task.state,
+                                      fields=read.patient.present, purpose=purpose,
+                                      at=now or dt.datetime.now(dt.UTC))
+    try:
+        return compose_letter(letter_request(facts, scope, task_id, today, read), book)
+    except LetterError as exc:  # the same facts: only the identifiers changed
+        raise _conflict(exc) from None

@@ -1,21 +1,29 @@
-"""The letter data (`letters.toml`) as typed values, with the tables it leans on: code meanings (carc.csv, rarc.csv,
-group_codes.csv), procedure families (procedures.csv, pain_rules.toml) and family groups (checklists.toml)."""
+"""The letter data (`letters.toml`, `lcd_citations.toml`) as typed values, with the tables it leans on: code
+meanings (carc.csv, rarc.csv, group_codes.csv), procedure families (procedures.csv, pain_rules.toml), family groups
+(checklists.toml) and the filing windows (payer_policies.toml)."""
 
 from __future__ import annotations
 
 import string
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from service.domain.checklists import ChecklistBook
 from service.domain.classification.codes import CodeTables
+from service.domain.clocks import Clocks
+from service.domain.letters.citations import Citations
 from service.domain.pain import PainRules
 from service.domain.ruledata import RuleDataError, RuleFiles
 
 FILE = "letters.toml"
 # What the composer fills in an argument or reopening template.
 PLACEHOLDERS = frozenset({"payer_name", "policy", "auth_sentence", "submission_sentence", "codes", "authority"})
+# What an argument may stand on (facts the store holds) and assert (claims the composer checks against the facts).
+FACTS = frozenset({"first_submitted", "prior_authorization", "service_date", "diagnoses"})
+CLAIMS = frozenset({"filed_on_time", "within_limits", "medically_necessary", "authorized"})
+RECOMMENDATIONS = frozenset({"write_off"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +52,54 @@ class Reopening:
 
 @dataclass(frozen=True, slots=True)
 class Argument:
+    key: str
     heading: str
     text: str
     crosswalk: bool = False
     # the text when no billed procedure has a crosswalk (it must not point at a table the letter does not have)
     text_without_crosswalk: str | None = None
+    needs: tuple[str, ...] = ()  # facts the store must hold
+    argues: tuple[str, ...] = ()  # what the letter asserts: each checked against the facts
+    otherwise: str | None = None  # the argument to use when a need is missing
+    without_facts: str | None = None  # the recommendation when a need is missing (no `otherwise`)
+    leaves_out: frozenset[str] = frozenset()  # checklist item ids this argument cannot enclose
 
     def text_for(self, with_crosswalk: bool) -> str:
         return self.text if with_crosswalk or self.text_without_crosswalk is None else self.text_without_crosswalk
+
+
+@dataclass(frozen=True, slots=True)
+class Reconsideration:
+    """A payer type's review of an authorization denial."""
+
+    name: str
+    ordinal: str
+    reviewer: str
+    window: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ({self.ordinal})"
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisRule:
+    """The diagnoses a procedure family's policy covers (ICD-10-CM prefixes), and the ones that are axial pain."""
+
+    families: frozenset[str]
+    covered: tuple[str, ...]
+    axial: tuple[str, ...]
+    condition: str  # "radicular pain or radiculopathy"
+
+    @staticmethod
+    def _norm(code: str) -> str:
+        return code.replace(".", "").upper()
+
+    def covers(self, code: str) -> bool:
+        return any(self._norm(code).startswith(self._norm(p)) for p in self.covered)
+
+    def is_axial(self, code: str) -> bool:
+        return any(self._norm(code).startswith(self._norm(p)) for p in self.axial)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +118,7 @@ class CrosswalkSpec:
     levels_text: str | None = None
     levels: dict[str, int] | None = None
     sessions_text: str | None = None
+    citation: str | None = None  # the lcd_citations.toml policy a Medicare letter cites numbers from
 
     def policy(self, payer_type: str) -> str:
         return self.policy_medicare if payer_type == "medicare" else self.policy_other
@@ -80,6 +129,13 @@ def _check_template(text: str, where: str) -> str:
         if name is not None and name not in PLACEHOLDERS:
             raise RuleDataError(f"{FILE} [{where}]: unknown placeholder {{{name}}}")
     return text
+
+
+def _names(raw: dict[str, Any], key: str, known: frozenset[str], where: str) -> tuple[str, ...]:
+    values = raw.get(key, [])
+    if not isinstance(values, list) or any(v not in known for v in values):
+        raise RuleDataError(f"{FILE} [{where}]: {key} must list names among {', '.join(sorted(known))}")
+    return tuple(values)
 
 
 def _str(table: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
@@ -104,6 +160,14 @@ class LetterBook:
     codes: CodeTables
     pain: PainRules
     family_groups: dict[str, str]  # family -> group
+    argument_by_reason: dict[str, str]  # CARC -> argument key (before the category)
+    reconsiderations: dict[str, Reconsideration]  # payer type -> its review of authorization denials
+    no_reconsideration: dict[str, str]  # payer type (or "other") -> why there is none
+    recommendations: dict[str, str]  # write_off, corrected_claim, late_filing_exception
+    frequency_prevention: dict[str, str]  # payer type (or "default") -> how to prevent the next one
+    diagnosis_rules: tuple[DiagnosisRule, ...]
+    citations: Citations
+    clocks: Clocks
 
     @classmethod
     def load(cls, files: RuleFiles | None = None) -> LetterBook:
@@ -137,12 +201,27 @@ class LetterBook:
         for key, raw in data.get("argument", {}).items():
             where = f"argument.{key}"
             plain = _str(raw, "text_without_crosswalk", where, required=False)
-            arguments[key] = Argument(heading=_str(raw, "heading", where),
+            without = raw.get("without_facts")
+            if without is not None and without not in RECOMMENDATIONS:
+                raise RuleDataError(f"{FILE} [{where}]: without_facts must be one of {sorted(RECOMMENDATIONS)}")
+            arguments[key] = Argument(key=key, heading=_str(raw, "heading", where),
                                       text=_check_template(_str(raw, "text", where), where),
                                       crosswalk=bool(raw.get("crosswalk", False)),
-                                      text_without_crosswalk=_check_template(plain, where) if plain else None)
+                                      text_without_crosswalk=_check_template(plain, where) if plain else None,
+                                      needs=_names(raw, "needs", FACTS, where),
+                                      argues=_names(raw, "argues", CLAIMS, where),
+                                      otherwise=_str(raw, "otherwise", where, required=False),
+                                      without_facts=without, leaves_out=frozenset(raw.get("leaves_out", ())))
         if "default" not in arguments:
             raise RuleDataError(f"{FILE}: [argument.default] is required")
+        for key, argument in arguments.items():
+            if argument.otherwise is not None and argument.otherwise not in arguments:
+                raise RuleDataError(f"{FILE} [argument.{key}]: otherwise names unknown argument "
+                                    f"{argument.otherwise!r}")
+        by_reason = {str(k): str(v) for k, v in data.get("argument_by_reason", {}).items()}
+        for reason, key in by_reason.items():
+            if key not in arguments:
+                raise RuleDataError(f"{FILE} [argument_by_reason]: {reason} names unknown argument {key!r}")
         pain = PainRules.load(files)
         crosswalks = {}
         for group, raw in data.get("crosswalk", {}).items():
@@ -167,14 +246,48 @@ class LetterBook:
                 prior_relief_families=families,
                 levels_text=_str(raw, "levels_text", where, required=levels_raw is not None),
                 levels=dict(levels_raw) if levels_raw is not None else None,
-                sessions_text=_str(raw, "sessions_text", where, required=False))
+                sessions_text=_str(raw, "sessions_text", where, required=False),
+                citation=_str(raw, "citation", where, required=False))
+        citations = Citations.load(files, frozenset(pain.families))
+        for group, spec in crosswalks.items():
+            if spec.citation is not None and spec.citation not in citations.titles:
+                raise RuleDataError(f"{FILE} [crosswalk.{group}]: citation names unknown policy {spec.citation!r}")
+        reconsiderations = {}
+        for payer_type, raw in data.get("reconsideration", {}).get("authorization", {}).items():
+            where = f"reconsideration.authorization.{payer_type}"
+            reconsiderations[payer_type] = Reconsideration(
+                name=_str(raw, "name", where), ordinal=_str(raw, "ordinal", where),
+                reviewer=_str(raw, "reviewer", where), window=_str(raw, "window", where))
+        unavailable = {str(k): str(v) for k, v in data.get("reconsideration", {}).get("unavailable", {}).items()}
+        if "other" not in unavailable:
+            raise RuleDataError(f"{FILE}: [reconsideration.unavailable] needs an `other` entry")
+        recommendation = dict(data.get("recommendation", {}))
+        prevention = {str(k): str(v) for k, v in recommendation.pop("frequency_prevention", {}).items()}
+        for key in ("write_off", "corrected_claim", "late_filing_exception"):
+            _str(recommendation, key, "recommendation")
+        if "default" not in prevention:
+            raise RuleDataError(f"{FILE}: [recommendation.frequency_prevention] needs a `default` entry")
+        rules = []
+        for key, raw in data.get("diagnoses", {}).items():
+            where = f"diagnoses.{key}"
+            families = frozenset(raw.get("families", ()))
+            unknown = sorted(families - pain.families.keys())
+            if unknown or not families:
+                raise RuleDataError(f"{FILE} [{where}]: families must name known procedure families")
+            rules.append(DiagnosisRule(families=families, covered=tuple(raw.get("covered", ())),
+                                       axial=tuple(raw.get("axial", ())),
+                                       condition=_str(raw, "condition", where)))
         evidence = data.get("evidence", {})
         checklists = ChecklistBook.load(files)
         return cls(version=version, levels=tuple(levels), reopenings=reopenings, arguments=arguments,
                    crosswalks=crosswalks, proper_names=frozenset(data.get("proper_names", ())),
                    conservative_care_codes=frozenset(evidence.get("conservative_care_codes", ())),
                    imaging_codes=frozenset(evidence.get("imaging_codes", ())),
-                   codes=CodeTables.load(files), pain=pain, family_groups=checklists.family_groups)
+                   codes=CodeTables.load(files), pain=pain, family_groups=checklists.family_groups,
+                   argument_by_reason=by_reason, reconsiderations=reconsiderations, no_reconsideration=unavailable,
+                   recommendations={k: str(v) for k, v in recommendation.items()},
+                   frequency_prevention=prevention, diagnosis_rules=tuple(rules), citations=citations,
+                   clocks=Clocks.load(files))
 
     # -- lookups ---------------------------------------------------------------------------------------------------
 
@@ -194,6 +307,27 @@ class LetterBook:
 
     def argument(self, category: str) -> Argument:
         return self.arguments.get(category, self.arguments["default"])
+
+    def argument_for(self, category: str, reasons: Iterable[str]) -> Argument:
+        """The argument for a task: by its denial reasons first (a CO-151 is about frequency whatever its
+        category), then by its category."""
+        for reason in reasons:
+            key = self.argument_by_reason.get(reason)
+            if key is not None:
+                return self.arguments[key]
+        return self.argument(category)
+
+    def reconsideration(self, payer_type: str) -> Reconsideration | None:
+        return self.reconsiderations.get(payer_type)
+
+    def why_no_reconsideration(self, payer_type: str) -> str:
+        return self.no_reconsideration.get(payer_type, self.no_reconsideration["other"])
+
+    def prevention(self, payer_type: str) -> str:
+        return self.frequency_prevention.get(payer_type, self.frequency_prevention["default"])
+
+    def diagnosis_rule(self, family: str | None) -> DiagnosisRule | None:
+        return next((r for r in self.diagnosis_rules if family in r.families), None)
 
     def crosswalk_for(self, code: str | None) -> CrosswalkSpec | None:
         family = self.pain.catalog.family(code)

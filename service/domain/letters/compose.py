@@ -1,19 +1,30 @@
-"""Compose one letter per claim and payer: an appeal covering the appealable open tasks, or, when the task asked
-from is a reopening, a reopening request covering the reopening tasks (reference 6.1).
+"""Compose one letter per claim and payer: an appeal covering the appealable open tasks; a reopening request
+covering the reopening tasks when the task asked from is one (reference 6.1); a reconsideration of an authorization
+denial where the payer type takes one.
 
-The letter states only what the store knows (codes, dates, amounts, claim history) and the rule data says
-(levels, windows, policy criteria). Whatever a person must add (the patient's name, the payer's address, relief
-percentages) is a visible `[to complete: ...]` blank, and the draft notes list what to check before sending."""
+A letter is built from the facts, never against them. Each argument declares the facts it needs and what it asserts
+(`letters.toml`); the composer checks every assertion against the claim's facts (`grounds`) before writing it.
+When the facts contradict the asked task's argument no letter is written: the refusal (a `LetterError`, 409 in the
+API) says why and recommends what fits (a write-off, a corrected claim), or the composer switches to the letter that
+fits (a diagnosis correction by reopening). Another covered task whose argument does not hold is left out, and the
+draft notes say why.
+
+The letter states only what the store knows (codes, dates, amounts, claim history, the patient's identifiers when a
+key lets the service read them) and the rule data says (levels, windows, policies and their LCD numbers). Whatever
+a person must add (the payer's address, relief percentages) is a visible `[to complete: ...]` blank, and the draft
+notes list what to check before sending."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from service.domain.classification.vocabulary import ACTION_PHRASES
-from service.domain.letters.book import LetterBook
-from service.domain.letters.crosswalk import NOT_MET, TO_DOCUMENT, appealed_sessions, crosswalk
+from service.domain.letters import grounds
+from service.domain.letters.book import Argument, LetterBook
+from service.domain.letters.crosswalk import NOT_MET, TO_DOCUMENT, AppealedSession, appealed_sessions, crosswalk
 from service.domain.letters.facts import (
     CrosswalkRow,
     DenialForLetter,
@@ -29,6 +40,8 @@ from service.domain.pain.history import region_words
 
 CROSSWALK_COLUMNS = ("Criterion", "Policy requires", "Evidence", "Status")
 LINE_COLUMNS = ("Line", "Date", "Procedure", "Billed as", "Amount", "Denial codes and what they mean")
+# Authorization tasks whose next step a reconsideration can serve (a corrected claim is its own fix).
+RECONSIDERED_ACTIONS = frozenset({"obtain_authorization", "appeal", "review"})
 
 
 def blank(what: str) -> str:
@@ -87,8 +100,12 @@ def _procedure_words(book: LetterBook, code: str | None) -> str:
     return f"{code} ({f'{where} ' if where else ''}{book.pain.catalog.label(info.family)})"
 
 
+def _mine(task: TaskForLetter, decisions: Iterable[DenialForLetter]) -> list[DenialForLetter]:
+    return [d for d in decisions if d.task_id == task.task_id]
+
+
 def _codes_of(task: TaskForLetter, decisions: list[DenialForLetter]) -> str:
-    mine = [d for d in decisions if d.task_id == task.task_id]
+    mine = _mine(task, decisions)
     if mine:
         names = []
         for d in mine:
@@ -99,21 +116,123 @@ def _codes_of(task: TaskForLetter, decisions: list[DenialForLetter]) -> str:
     return ", ".join(dict.fromkeys(r for line in task.lines for r in line.reasons)) or task.category
 
 
-# -- the letter --------------------------------------------------------------------------------------------------------
+def _reasons_of(task: TaskForLetter, decisions: Iterable[DenialForLetter]) -> list[str]:
+    """The task's CARCs: from its decisions, else from its lines' `CO-50` style reasons."""
+    mine = _mine(task, decisions)
+    if mine:
+        return list(dict.fromkeys(d.reason for d in mine))
+    return list(dict.fromkeys(r.split("-", 1)[1] for line in task.lines for r in line.reasons if "-" in r))
 
-def _covered(request: LetterRequest) -> tuple[str, TaskForLetter, list[TaskForLetter]]:
-    asked = next((t for t in request.tasks if t.task_id == request.task_id), None)
-    if asked is None:
-        raise LetterError("task_not_found", "no task with that id on this claim")
-    if not asked.is_open:
-        raise LetterError("task_closed", f"the task is {asked.state}: letters are drafted for open tasks only")
-    if asked.action == "reopening":
-        return "reopening", asked, [t for t in request.tasks if t.is_open and t.action == "reopening"]
-    if asked.appealable:
-        return "appeal", asked, [t for t in request.tasks if t.is_open and t.appealable and t.action != "reopening"]
-    raise LetterError("not_appealable", f"the task's next step is to {ACTION_PHRASES.get(asked.action, asked.action)}"
-                                        ": it takes no appeal letter or reopening request")
 
+# -- the policy a letter cites -----------------------------------------------------------------------------------------
+
+def _policy_words(session: AppealedSession, request: LetterRequest, book: LetterBook, notes: list[str]) -> str:
+    """The policy the crosswalk follows. Medicare: the MAC's LCD and billing article by number, from
+    lcd_citations.toml for the payer's jurisdiction (a note asks to confirm numbers marked to verify); a blank
+    where the jurisdiction or the numbers are not known. Other payers: their own policy."""
+    spec = session.spec
+    claim = request.claim
+    if claim.payer_type != "medicare":
+        return spec.policy(claim.payer_type)
+    citations = book.citations
+    policy = citations.policy_for(session.family) if spec.citation else None
+    if policy is None:
+        notes.append(f"Fill in the number of the MAC's LCD and billing article for "
+                     f"{book.pain.catalog.label(session.family)} before sending.")
+        numbers = blank("the LCD and billing article numbers of the claim's MAC")
+        return f"{spec.policy_medicare} ({numbers})"
+    jurisdiction = citations.jurisdiction(claim.payer_id, claim.payer_name)
+    cited = citations.citation(policy, jurisdiction)
+    if cited is None:
+        where = citations.jurisdictions.get(jurisdiction or "", "the claim's MAC")
+        known = jurisdiction or "the payer's jurisdiction (not known for this payer id)"
+        notes.append(f"No LCD number on file for {citations.titles[policy]} in {known}: fill it in.")
+        numbers = blank("the LCD and article numbers")
+        return f"the Medicare LCD {citations.titles[policy]} of {where} and its billing and coding article ({numbers})"
+    if cited.verify:
+        notes.append(f"Confirm LCD {cited.lcd}" + (f" and article {cited.article}" if cited.article else "")
+                     + f" for {cited.jurisdiction} in the Medicare Coverage Database before sending (the numbers "
+                       "are marked to verify in lcd_citations.toml).")
+    if cited.article is None:
+        notes.append(f"Fill in the billing and coding article number of LCD {cited.lcd}.")
+    return cited.words()
+
+
+# -- the argument per task ---------------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Argued:
+    """One task's argument, checked against the facts."""
+
+    task: TaskForLetter
+    argument: Argument
+    sessions: list[AppealedSession] = field(default_factory=list)
+    rows: list[tuple[AppealedSession, CrosswalkRow]] = field(default_factory=list)
+    policy: str = "the payer's coverage policy for these services"
+    submission_sentence: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _argue(request: LetterRequest, task: TaskForLetter, book: LetterBook) -> _Argued:
+    """The task's argument, once every fact it needs is on file and nothing on file contradicts what it asserts
+    (raises `grounds.Refusal` otherwise)."""
+    first = book.argument_for(task.category, _reasons_of(task, request.decisions))
+    argument = grounds.choose_argument(first, request, task, book)
+    argued = _Argued(task, argument)
+    if argument.crosswalk:
+        argued.sessions = appealed_sessions(task.lines, book)
+        if argued.sessions:
+            argued.policy = _policy_words(argued.sessions[0], request, book, argued.notes)
+            for session in argued.sessions[1:]:
+                _policy_words(session, request, book, argued.notes)  # their notes (numbers to confirm)
+        argued.rows = [(s, row) for s in argued.sessions for row in crosswalk(s, request, book)]
+        if not argued.rows:
+            argued.sessions = []  # a policy without criteria to cross (drug testing): cited, no table
+    for claim in argument.argues:
+        if claim == "filed_on_time":
+            argued.submission_sentence = grounds.filed_on_time(request, task, book)
+        elif claim == "within_limits":
+            grounds.within_limits(request, argued.rows, book)
+        elif claim == "medically_necessary":
+            grounds.within_limits(request, argued.rows, book)
+            grounds.medically_necessary_diagnosis(request, task, book, argued.policy)
+        # "authorized": the argument's need (the authorization number on the claim) is its proof
+    return argued
+
+
+def _values(request: LetterRequest, argued: _Argued) -> dict[str, str]:
+    claim = request.claim
+    if claim.prior_authorization:
+        auth = (f"The claim carried authorization number {claim.prior_authorization}, issued for these services "
+                "before the date of service.")
+    else:
+        auth = blank("the authorization number and the dates and services it covers")
+    return {"payer_name": claim.payer_name or claim.payer_id, "policy": argued.policy, "auth_sentence": auth,
+            "submission_sentence": argued.submission_sentence or blank("the date of the first submission"),
+            "codes": _codes_of(argued.task, list(request.decisions)), "authority": ""}
+
+
+def _argument_section(request: LetterRequest, argued: _Argued, book: LetterBook, notes: list[str]) -> Section:
+    argument = argued.argument
+    text = argument.text_for(bool(argued.sessions)).format_map(_values(request, argued))
+    if not argued.sessions:
+        return Section(heading=argument.heading, paragraphs=(text,))
+    several = len(argued.sessions) > 1
+    table_rows = []
+    for session, row in argued.rows:
+        table_rows.append((f"{row.criterion} ({session.procedure.code}, {session.service_date.isoformat()})"
+                           if several else row.criterion, *row.cells()[1:]))
+        if row.status == NOT_MET:
+            notes.append(f"Crosswalk for {session.label(book)}: '{row.criterion}' is not met by our claim history "
+                         f"({row.evidence}). Check the records before sending.")
+    after = ("Each criterion marked 'to document' is shown by the enclosed records named in the evidence column.",) \
+        if any(r.status == TO_DOCUMENT for _, r in argued.rows) else ()
+    intro = f"Crosswalk of {argued.policy} for " + "; ".join(s.label(book) for s in argued.sessions) + "."
+    return Section(heading=f"{argument.heading}: criteria crosswalk", paragraphs=(text, intro),
+                   table=Table(CROSSWALK_COLUMNS, tuple(table_rows)), after=after)
+
+
+# -- the lines and the corrections -------------------------------------------------------------------------------------
 
 def _lines_table(request: LetterRequest, tasks: list[TaskForLetter], book: LetterBook) -> Table:
     rows = []
@@ -131,52 +250,8 @@ def _lines_table(request: LetterRequest, tasks: list[TaskForLetter], book: Lette
     return Table(LINE_COLUMNS, tuple(rows))
 
 
-def _values(request: LetterRequest, task: TaskForLetter, policy: str) -> dict[str, str]:
-    claim = request.claim
-    if claim.prior_authorization:
-        auth = (f"The claim carried authorization number {claim.prior_authorization}, issued for these services "
-                "before the date of service.")
-    else:
-        auth = blank("the authorization number and the dates and services it covers")
-    if claim.first_submitted:
-        sub = f"The claim was first submitted on {claim.first_submitted.isoformat()}"
-        sub += (f" and accepted by the payer's front end on {claim.first_accepted.isoformat()}."
-                if claim.first_accepted else ".")
-    else:
-        sub = blank("the date of the first submission and the acceptance report (999/277CA)")
-    return {"payer_name": claim.payer_name or claim.payer_id, "policy": policy, "auth_sentence": auth,
-            "submission_sentence": sub, "codes": _codes_of(task, list(request.decisions)), "authority": ""}
-
-
-def _argument(request: LetterRequest, task: TaskForLetter, book: LetterBook,
-              notes: list[str]) -> tuple[Section, list[CrosswalkRow]]:
-    argument = book.argument(task.category)
-    sessions = appealed_sessions(task.lines, book) if argument.crosswalk else []
-    policy = (sessions[0].spec.policy(request.claim.payer_type) if sessions
-              else "the payer's coverage policy for these services")
-    text = argument.text_for(bool(sessions)).format_map(_values(request, task, policy))
-    if not sessions:
-        return Section(heading=argument.heading, paragraphs=(text,)), []
-    rows: list[CrosswalkRow] = []
-    table_rows = []
-    for session in sessions:
-        label = session.label(book)
-        for row in crosswalk(session, request, book):
-            rows.append(row)
-            table_rows.append((f"{row.criterion} ({session.procedure.code}, {session.service_date.isoformat()})"
-                               if len(sessions) > 1 else row.criterion, *row.cells()[1:]))
-            if row.status == NOT_MET:
-                notes.append(f"Crosswalk for {label}: '{row.criterion}' is not met by our claim history "
-                             f"({row.evidence}). Check the records before sending.")
-    after = ("Each criterion marked 'to document' is shown by the enclosed records named in the evidence column.",) \
-        if any(r.status == TO_DOCUMENT for r in rows) else ()
-    heading = f"{argument.heading}: criteria crosswalk"
-    intro = f"Crosswalk of {policy} for " + "; ".join(s.label(book) for s in sessions) + "."
-    return Section(heading=heading, paragraphs=(text, intro), table=Table(CROSSWALK_COLUMNS, tuple(table_rows)),
-                   after=after), rows
-
-
-def _reopening_section(request: LetterRequest, tasks: list[TaskForLetter], book: LetterBook) -> Section:
+def _reopening_section(request: LetterRequest, tasks: list[TaskForLetter], book: LetterBook,
+                       corrections: dict[str, str]) -> Section:
     request_text = book.reopening(request.claim.payer_type)
     bullets = []
     for task in tasks:
@@ -184,32 +259,119 @@ def _reopening_section(request: LetterRequest, tasks: list[TaskForLetter], book:
             what = _procedure_words(book, line.procedure_code)
             codes = [f"{d.group}-{d.reason}" for d in request.decisions
                      if d.task_id == task.task_id and d.line_id == line.line_id] or list(line.reasons)
+            fix = corrections.get(line.line_id or "claim") or blank(
+                "the corrected code, modifier, date or units as the record shows")
             bullets.append(f"Line {line.line_id or 'claim'} ({what}, {_day(line.service_date)}): denied as "
-                           f"{', '.join(dict.fromkeys(codes)) or task.category}; correction: "
-                           + blank("the corrected code, modifier, date or units as the record shows"))
+                           f"{', '.join(dict.fromkeys(codes)) or task.category}; correction: {fix}")
     text = request_text.text.format_map({"authority": request_text.authority, "payer_name": "", "policy": "",
                                          "auth_sentence": "", "submission_sentence": "", "codes": ""})
     return Section(heading="Correction requested", paragraphs=(text,), bullets=tuple(bullets))
 
 
-def _checklist(tasks: list[TaskForLetter]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    done: dict[str, str] = {}
-    missing: dict[str, str] = {}
+def _enclosures(tasks: list[TaskForLetter], leaves_out: frozenset[str] = frozenset()
+                ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Every checklist item of the covered tasks (the enclosures), and those not yet marked gathered; items the
+    letter's arguments cannot enclose are left to the task."""
+    items: dict[str, str] = {}
+    done: set[str] = set()
     for task in tasks:
         for item in task.checklist:
+            if item.id in leaves_out:
+                continue
+            items.setdefault(item.id, item.text)
             if item.done:
-                done.setdefault(item.id, item.text)
-                missing.pop(item.id, None)
-            elif item.id not in done:
-                missing.setdefault(item.id, item.text)
-    return tuple(done.values()), tuple(missing.values())
+                done.add(item.id)
+    return tuple(items.values()), tuple(text for key, text in items.items() if key not in done)
+
+
+# -- which letter ------------------------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Plan:
+    kind: str  # appeal | reopening | reconsideration
+    tasks: list[TaskForLetter]
+    argued: list[_Argued] = field(default_factory=list)
+    corrections: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _refused(exc: grounds.Refusal) -> LetterError:
+    return LetterError(exc.code, exc.message, {"recommendation": exc.recommendation} if exc.recommendation else None)
+
+
+def _argued_tasks(request: LetterRequest, asked: TaskForLetter, candidates: list[TaskForLetter],
+                  book: LetterBook, kind: str) -> _Plan:
+    """The asked task's argument must hold (else the refusal, or the reopening it names); another task whose
+    argument does not hold is left out of the letter, with a note saying why."""
+    plan = _Plan(kind, [])
+    for task in candidates:
+        try:
+            argued = _argue(request, task, book)
+        except grounds.Refusal as exc:
+            if task.task_id != asked.task_id:
+                what = f"{task.category.replace('_', ' ')} task ({_codes_of(task, list(request.decisions))})"
+                plan.notes.append(f"The {what} is left out of this letter: {exc.message}")
+                continue
+            if exc.recommendation == "reopening" and exc.corrections:
+                return _Plan("reopening", [asked], corrections=exc.corrections,
+                             notes=[f"A reopening, not an appeal: {exc.message} Confirm the record documents the "
+                                    "corrected diagnosis for this date of service before sending."])
+            raise _refused(exc) from None
+        plan.tasks.append(task)
+        plan.argued.append(argued)
+        plan.notes.extend(argued.notes)
+    return plan
+
+
+def _plan(request: LetterRequest, book: LetterBook) -> _Plan:
+    asked = next((t for t in request.tasks if t.task_id == request.task_id), None)
+    if asked is None:
+        raise LetterError("task_not_found", "no task with that id on this claim")
+    if not asked.is_open:
+        raise LetterError("task_closed", f"the task is {asked.state}: letters are drafted for open tasks only")
+    if asked.action == "reopening":
+        return _Plan("reopening", [t for t in request.tasks if t.is_open and t.action == "reopening"])
+    if asked.category == "authorization" and asked.action in RECONSIDERED_ACTIONS:
+        if book.reconsideration(request.claim.payer_type) is None:
+            raise LetterError("reconsideration_not_available",
+                              f"{book.why_no_reconsideration(request.claim.payer_type)}.")
+        auth = [t for t in request.tasks if t.is_open and t.category == "authorization"
+                and t.action in RECONSIDERED_ACTIONS]
+        return _argued_tasks(request, asked, auth, book, "reconsideration")
+    if not asked.appealable:
+        raise LetterError("not_appealable",
+                          f"the task's next step is to {ACTION_PHRASES.get(asked.action, asked.action)}: it takes no "
+                          "appeal letter or reopening request")
+    appealable = [t for t in request.tasks if t.is_open and t.appealable and t.action != "reopening"
+                  and not (t.category == "authorization" and t.action in RECONSIDERED_ACTIONS)]
+    return _argued_tasks(request, asked, appealable, book, "appeal")
+
+
+# -- the letter --------------------------------------------------------------------------------------------------------
+
+def _identifiers(request: LetterRequest) -> tuple[tuple[str, str], ...]:
+    """The patient's name, member id and birth date when read for this letter; otherwise why they are withheld,
+    or blanks when none are on file."""
+    labels = (("Patient", "name", "patient name"), ("Member id", "member_id", "member id"),
+              ("Date of birth", "birth_date", "date of birth"))
+    out = []
+    for label, field_name, words in labels:
+        value = getattr(request.patient, field_name) if request.patient is not None else None
+        if value is not None:
+            out.append((label, value.isoformat() if isinstance(value, dt.date) else str(value)))
+        elif request.patient_withheld:
+            out.append((label, f"[{request.patient_withheld}]"))
+        else:
+            out.append((label, blank(words)))
+    return tuple(out)
 
 
 def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
-    """The letter for the claim and payer of `request.task_id` (raises LetterError when that task takes none)."""
-    kind, _asked, tasks = _covered(request)
+    """The letter for the claim and payer of `request.task_id` (raises LetterError when the facts allow none)."""
+    plan = _plan(request, book)
+    kind, tasks = plan.kind, plan.tasks
     claim = request.claim
-    notes: list[str] = []
+    notes: list[str] = list(plan.notes)
     payer = claim.payer_name or claim.payer_id
     icns = ", ".join(claim.payer_claim_numbers) or blank("the payer's claim number (ICN)")
     deadlines = [t for t in tasks if t.deadline is not None]
@@ -218,6 +380,10 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
     if kind == "reopening":
         reopening = book.reopening(claim.payer_type)
         title, level_text, reviewer, window = reopening.name, reopening.name, reopening.reviewer, reopening.window
+    elif kind == "reconsideration":
+        recon = book.reconsideration(claim.payer_type)
+        assert recon is not None  # _plan checked it
+        title, level_text, reviewer, window = recon.name, recon.title, recon.reviewer, recon.window
     else:
         number = max(t.appeal_level for t in tasks)
         level, past_last = book.level(claim.payer_type, number)
@@ -234,8 +400,7 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
         ("Payer", f"{payer} ({claim.payer_id})" if claim.payer_name else claim.payer_id),
         ("Payer claim number", icns),
         ("Patient account number", claim.claim_id),
-        ("Patient", blank("patient name")),
-        ("Member id", blank("member id")),
+        *_identifiers(request),
         ("Dates of service", f"{_day(claim.service_date_from)} to {_day(claim.service_date_to)}"
          if claim.service_date_to and claim.service_date_to != claim.service_date_from
          else _day(claim.service_date_from)),
@@ -250,6 +415,10 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
     if kind == "reopening":
         opening = (f"We request a reopening of the claim above (payer claim number {icns}) to correct the lines "
                    "listed below. We ask that the lines be reprocessed and paid as corrected.")
+    elif kind == "reconsideration":
+        opening = (f"On behalf of the billing provider we request a {_in_sentence(recon.name, book)} for the "
+                   f"services listed below (payer claim number {icns}), denied for want of an authorization. We ask "
+                   "that the denial be reversed and the services paid.")
     else:
         opening = (f"On behalf of the billing provider we request a {_in_sentence(level_text, book)} of the denial "
                    f"of the services listed below (payer claim number {icns}). We ask that the denial be reversed and "
@@ -258,12 +427,11 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
                 Section(heading="Denied services", table=_lines_table(request, tasks, book))]
     rows: list[CrosswalkRow] = []
     if kind == "reopening":
-        sections.append(_reopening_section(request, tasks, book))
+        sections.append(_reopening_section(request, tasks, book, plan.corrections))
     else:
-        for task in tasks:
-            section, task_rows = _argument(request, task, book, notes)
-            sections.append(section)
-            rows.extend(task_rows)
+        for argued in plan.argued:
+            sections.append(_argument_section(request, argued, book, notes))
+            rows.extend(row for _, row in argued.rows)
 
     if due is not None:
         when = (f"The request must reach {reviewer} by {due.deadline.isoformat()} "
@@ -278,12 +446,21 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
                                         f"The window is {window}.",
                                         when)))
 
-    enclosures, to_gather = _checklist(tasks)
+    leaves_out = frozenset().union(*(a.argument.leaves_out for a in plan.argued))
+    enclosures, to_gather = _enclosures(tasks, leaves_out)
+    left = [i.text for t in tasks for i in t.checklist if i.id in leaves_out]
+    if left:
+        notes.append("Not enclosed, as this letter does not argue them: " + "; ".join(dict.fromkeys(left)) + ".")
     if to_gather:
         notes.append("Not yet gathered (tick them on the checklist when enclosed): " + "; ".join(to_gather) + ".")
     if not claim.payer_claim_numbers:
         notes.append("The payer claim number is not on file: take it from the remittance.")
-    notes.append("Fill every [to complete: ...] blank (patient name, member id, the payer's address).")
+    if request.patient_withheld:
+        notes.append(f"The patient's identifiers are {request.patient_withheld}.")
+    missing = [words for label, words in (("Patient", "patient name"), ("Member id", "member id"),
+                                          ("Date of birth", "date of birth"))
+               if dict(reference)[label].startswith("[to complete")]
+    notes.append("Fill every [to complete: ...] blank (" + ", ".join([*missing, "the payer's address"]) + ").")
 
     return Letter(
         kind=kind, title=title, level=level_text, date=request.today,

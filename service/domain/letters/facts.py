@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from service.domain.model import ChecklistItem, HistorySession, SubmittedLine
+from service.domain.model import ChecklistItem, HistorySession, PatientIdentifiers, SubmittedLine
 from service.domain.tasks import TaskLine
 
 # -- input -------------------------------------------------------------------------------------------------------------
@@ -15,8 +15,8 @@ from service.domain.tasks import TaskLine
 
 @dataclass(frozen=True, slots=True)
 class ClaimFactsForLetter:
-    """The claim as billed and as the payer adjudicated it. No patient identifiers: the letter leaves blanks for
-    the patient's name and member id, which the store does not keep in readable form."""
+    """The claim as billed and as the payer adjudicated it. The patient identifiers travel apart (`LetterRequest`):
+    they are decrypted only for a letter that is drafted, never to decide whether one can be."""
 
     claim_id: str
     payer_id: str
@@ -72,6 +72,14 @@ class DenialForLetter:
 
 
 @dataclass(frozen=True, slots=True)
+class DatedDiagnoses:
+    """The diagnoses billed on one of the patient's other claims, with its date of service."""
+
+    service_date: dt.date
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class LetterRequest:
     claim: ClaimFactsForLetter
     task_id: str  # the task the user asked from; it decides between an appeal and a reopening request
@@ -79,15 +87,21 @@ class LetterRequest:
     decisions: tuple[DenialForLetter, ...] = ()
     history: tuple[HistorySession, ...] = ()  # the patient's procedure sessions on any claim
     today: dt.date = field(default_factory=dt.date.today)
+    other_diagnoses: tuple[DatedDiagnoses, ...] = ()  # the patient's other claims' diagnoses (recent first)
+    patient: PatientIdentifiers | None = field(default=None, repr=False)  # decrypted for this letter only
+    patient_withheld: str | None = None  # why the identifiers are not shown ("withheld: ...")
 
 
 class LetterError(ValueError):
-    """No letter can be drafted for this task (a stable `code` for the API)."""
+    """No letter can be drafted for this task (a stable `code` for the API). The message says why from the
+    claim's facts (codes, dates, windows: never an identifier) and what to do instead; `details` carries the
+    recommendation as data (e.g. {"recommendation": "write_off"})."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: dict[str, object] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details
 
 
 # -- output ------------------------------------------------------------------------------------------------------------
@@ -121,7 +135,7 @@ class CrosswalkRow:
 
 @dataclass(frozen=True, slots=True)
 class Letter:
-    kind: str  # appeal | reopening
+    kind: str  # appeal | reopening | reconsideration (of an authorization denial)
     title: str
     level: str  # e.g. "Medicare redetermination (first level of appeal)"
     date: dt.date
@@ -129,11 +143,11 @@ class Letter:
     reference: tuple[tuple[str, str], ...]  # the "Re:" block: label, value
     salutation: str
     sections: tuple[Section, ...]
-    enclosures: tuple[str, ...]  # checklist items marked done
+    enclosures: tuple[str, ...]  # the covered tasks' checklist items, gathered or not
     closing: tuple[str, ...]
     task_ids: tuple[str, ...]
     deadline: dt.date | None = None
     deadline_basis: str | None = None
-    to_gather: tuple[str, ...] = ()  # checklist items not yet done
+    to_gather: tuple[str, ...] = ()  # enclosures not yet marked gathered on the checklist
     draft_notes: tuple[str, ...] = ()  # what to check before sending (never sent)
     crosswalk: tuple[CrosswalkRow, ...] = ()

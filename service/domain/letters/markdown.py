@@ -57,7 +57,7 @@ def render_markdown(letter: Letter) -> str:
     if letter.enclosures:
         out += [f"{i}. {escape(item)}" for i, item in enumerate(letter.enclosures, start=1)]
     else:
-        out.append(escape("[to complete: no document is marked as gathered on the checklist yet]"))
+        out.append(escape("[to complete: the documents to enclose (the task checklist lists none)]"))
     out.append("")
     out += [escape(line) + "  " for line in letter.closing]
     return "\n".join(out).rstrip() + "\n"

@@ -79,8 +79,10 @@ ROUTES: tuple[Route, ...] = (
           "The decisions behind a task (codes, plain meanings, explanation, rule), its urgency and letter kind",
           wb.task_decisions, wb.TaskDecisionsOut, errors=(403, 404), tag="web"),
     Route("GET", "/api/tasks/{task_id}/letter", "task_letter",
-          "The appeal letter (or Medicare reopening request) draft for the task's claim and payer, covering its "
-          "appealable open tasks: Markdown or PDF",
+          "The letter draft for the task's claim and payer (an appeal covering its appealable open tasks, a "
+          "Medicare reopening request, or an authorization reconsideration), checked against the claim's facts; "
+          "it names the patient when the service holds a key (each read is audited). 409 when the facts allow no "
+          "letter, with the reason and what to do instead (e.g. write_off_recommended). Markdown or PDF",
           wb.letter, None, query=wb.LetterQuery, errors=(403, 404, 409), tag="letters",
           media_types=("text/markdown", "application/pdf")),
     # revenue follow-through (issue 9): prevention feedback, recoupments for the contracts queue

@@ -1,8 +1,11 @@
-"""Read routes for the appeal team's web page (issue 8): the work list with a CPT-family filter and deadline
-urgency, its filter choices, a task's decision explanations, and the appeal letter draft (Markdown or PDF).
+"""Routes for the appeal team's web page: the work list with a CPT-family filter and deadline urgency, its filter
+choices, a task's decision explanations, and the letter draft (Markdown or PDF).
 
 Registered through the route table (`routes.py`), so they share the API's bearer auth, scopes, error shape and
-OpenAPI document. Letters hold PHI: they are never logged, and every response says `Cache-Control: no-store`."""
+OpenAPI document. A letter the facts do not support is a 409 whose `error` code and message say why and what to do
+instead. Letters hold PHI: the patient's identifiers are decrypted only for a token whose queues include the task,
+each read is written to the task's audit trail, letters are never logged, and every response says
+`Cache-Control: no-store`."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import Field, StringConstraints, field_validator
 
+from service.adapters.identifiers import PostgresIdentifiers, vault_from
 from service.adapters.task_timers import business_today
 from service.adapters.workbench_store import PostgresWorkbench
 from service.domain.classification.vocabulary import QUEUES
@@ -138,7 +142,11 @@ class DecisionOut(s.Out):
 
 
 class LetterInfoOut(s.Out):
-    kind: Literal["appeal", "reopening"] | None = Field(description="null: the task takes no letter")
+    kind: Literal["appeal", "reopening", "reconsideration"] | None = Field(
+        description="null: the task takes no letter (then `reason` says why and what to do instead)")
+    reason: str | None = Field(default=None, description="why the task takes no letter: the letter route's 409 "
+                                                          "message (a write-off or corrected-claim recommendation ...)")
+    code: str | None = Field(default=None, description="the letter route's 409 error code")
 
 
 class TaskDecisionsOut(s.Out):
@@ -196,7 +204,7 @@ async def task_decisions(ctx: Ctx) -> TaskDecisionsOut:
     book, store, today = letter_book(), _store(ctx), _today(ctx)
     view, rows = await wb.task_decisions(store, ctx.store, ctx.scope, task_id)
     facts = await store.letter_facts(task_id)
-    kind = wb.letter_kind(facts, ctx.scope, task_id, today, book) if facts else None
+    info = wb.letter_info(facts, ctx.scope, task_id, today, book) if facts else wb.LetterInfo(None)
     t = view.task
     decisions = [DecisionOut(
         event_id=d.event_id, occurred_at=d.occurred_at, line_id=d.line_id, group=d.group, reason=d.reason,
@@ -208,15 +216,18 @@ async def task_decisions(ctx: Ctx) -> TaskDecisionsOut:
     return TaskDecisionsOut(task_id=task_id, today=today,
                             urgency=urgency_out(task_urgency(t.deadline, t.filing_deadline, today,
                                                              is_open=t.is_open)),
-                            decisions=decisions, letter=LetterInfoOut(kind=kind),
+                            decisions=decisions,
+                            letter=LetterInfoOut(kind=info.kind, reason=info.reason, code=info.code),
                             next_states=sorted(TRANSITIONS.get(t.state, ())))
 
 
 async def letter(ctx: Ctx) -> web.Response:
     q: LetterQuery = ctx.query
     task_id = ctx.path("task_id")
+    identifiers = PostgresIdentifiers(ctx.pool, vault_from(ctx.settings))
     drafted = await wb.draft_letter(_store(ctx), ctx.store, ctx.scope, task_id, today=_today(ctx),
-                                    book=letter_book())
+                                    book=letter_book(), identifiers=identifiers,
+                                    purpose=f"for the letter ({q.format})", now=ctx.now)
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if q.format == "pdf":
         from service.adapters.letter_pdf import render_pdf  # fpdf2 is loaded only when a PDF is asked for

@@ -32,7 +32,7 @@ def test_a_medicare_necessity_denial_is_a_redetermination_with_the_tasks_deadlin
     assert "by 2027-01-20 (Medicare redetermination: 120 days from receipt)" in deadline
     reference = dict(letter.reference)
     assert reference["Payer claim number"] == "ICN-77" and reference["Amount in dispute"] == "$1,800.00"
-    assert reference["Patient"] == "[to complete: patient name]"  # never taken from the store
+    assert reference["Patient"] == "[to complete: patient name]"  # no identifiers were read for this request
 
 
 @pytest.mark.parametrize(("payer_type", "level", "title"), [
@@ -69,20 +69,19 @@ def test_past_the_last_level_listed_the_draft_says_so():
 
 
 def test_one_letter_covers_the_claims_appealable_open_tasks_and_nothing_else():
-    auth = necessity_task(task_id="t-auth", category="authorization", action="obtain_authorization",
-                          amount_at_risk=Decimal("300.00"), lines=(TaskLine("3", Decimal("300.00"), ("CO-197",),
-                                                                            "77003", (), DOS),),
-                          checklist=(ChecklistItem("auth-letter", "Authorization approval letter", True),))
+    records = necessity_task(task_id="t-docs", category="documentation", amount_at_risk=Decimal("300.00"),
+                             lines=(TaskLine("3", Decimal("300.00"), ("CO-252",), "77003", (), DOS),),
+                             checklist=(ChecklistItem("op-note", "Operative note", True),))
+    auth = necessity_task(task_id="t-auth", category="authorization", action="obtain_authorization")
     closed = necessity_task(task_id="t-won", category="coding", state="won")
     reopening = necessity_task(task_id="t-reopen", category="coding", action="reopening", appealable=False)
-    letter = compose_letter(request(necessity_task(), auth, closed, reopening), book())
-    assert letter.task_ids == ("t-necessity", "t-auth")
+    letter = compose_letter(request(necessity_task(), records, auth, closed, reopening), book())
+    assert letter.task_ids == ("t-necessity", "t-docs")  # the authorization task takes its own reconsideration
     assert dict(letter.reference)["Amount in dispute"] == "$2,100.00"
     headings = [s.heading for s in letter.sections]
-    assert "The services were authorized" in headings
-    assert letter.enclosures == ("Current history and physical or progress notes", "Authorization approval letter")
-    authorized = _section(letter, "The services were authorized").paragraphs[0]
-    assert "[to complete: the authorization number" in authorized  # none on the claim
+    assert "The requested documentation is enclosed" in headings
+    assert letter.enclosures == ("Current history and physical or progress notes",
+                                 "Imaging report (MRI/CT) correlating the level and side", "Operative note")
 
 
 def test_the_denied_lines_carry_the_codes_plain_meanings():
@@ -139,11 +138,15 @@ def test_an_unknown_task_is_refused():
     assert err.value.code == "task_not_found"
 
 
-def test_a_timely_filing_appeal_cites_the_submission_dates_from_the_timeline():
+def test_a_timely_filing_appeal_cites_the_submission_dates_from_the_timeline_against_the_window():
     task = necessity_task(task_id="t-tf", category="timely_filing")
     r = request(task, task_id="t-tf", claim=claim(payer_type="commercial", first_accepted=DOS + dt.timedelta(days=3)))
-    text = _section(compose_letter(r, book()), "The claim was filed on time").paragraphs[0]
-    assert "The claim was first submitted on 2026-09-16 and accepted by the payer's front end on 2026-09-17." in text
+    text = _section(compose_letter(r, book()), "The claim was filed within the filing window").paragraphs[0]
+    assert ("The claim was first submitted on 2026-09-16, 2 days after the date of service (2026-09-14), within the "
+            "filing window that closed on 2026-12-13 (commercial timely filing: 90 days after the date of service"
+            in text)
+    assert text.endswith("and accepted by the payer's front end on 2026-09-17. The enclosed clearinghouse and payer "
+                         "acknowledgements show the dates.")
 
 
 def test_a_passed_deadline_and_items_not_gathered_are_flagged_for_the_sender():

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from service.domain.letters import compose_letter
+from service.domain.letters.crosswalk import appealed_sessions, crosswalk
 from service.domain.model import Procedure, SubmittedLine
 from service.domain.tasks import TaskLine
 from tests.unit.letters.builders import DOS, book, claim, necessity_task, request, session
@@ -49,13 +50,13 @@ def test_a_short_history_does_not_claim_the_duration():
     assert status == "to document" and "(2 weeks before the procedure)" in evidence
 
 
-def test_four_earlier_sessions_in_the_region_exceed_the_limit_and_are_flagged():
+def test_four_earlier_sessions_in_the_region_exceed_the_limit():
     earlier = tuple(session(f"PC-8{i}", DOS - dt.timedelta(days=40 * (i + 1)), "64483", "RT") for i in range(4))
-    letter = compose_letter(request(history=earlier), book())
-    rows = {row.criterion: row for row in letter.crosswalk}
+    r = request(history=earlier)
+    (appealed,) = appealed_sessions(r.tasks[0].lines, book())
+    rows = {row.criterion: row for row in crosswalk(appealed, r, book())}
     assert rows["Sessions in 12 months"].status == "not met"
     assert "4 earlier lumbar/sacral epidural steroid injection sessions" in rows["Sessions in 12 months"].evidence
-    assert any("'Sessions in 12 months' is not met" in note for note in letter.draft_notes)
 
 
 def test_denied_and_other_region_sessions_do_not_count():
@@ -90,8 +91,9 @@ def test_an_rfa_without_diagnostic_blocks_on_file_is_not_met_and_with_two_is_to_
               session("PC-71", DOS - dt.timedelta(days=40), "64493", "KX"))
     evidence, status = _rows(request(task, history=blocks, **base))["Prior relief"]
     assert status == "to document" and evidence.startswith("earlier procedures on ")
-    assert "Medicare LCD for facet joint interventions" in compose_letter(request(task, history=blocks, **base),
-                                                                         book()).sections[2].paragraphs[0]
+    assert ("LCD L34892 (Facet Joint Interventions for Pain Management) and its billing and coding article A56670, "
+            "Novitas Solutions (jurisdiction JL)") in compose_letter(request(task, history=blocks, **base),
+                                                                     book()).sections[2].paragraphs[0]
 
 
 def test_a_commercial_payer_is_held_to_its_own_medical_policy():

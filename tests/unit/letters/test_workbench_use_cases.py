@@ -53,12 +53,12 @@ ANN = Scope(team="appeals", queues=frozenset({"appeals"}), user="ann")
 
 async def test_a_letter_covers_only_the_tasks_the_token_may_see():
     stores = Stores([task("necessity", "medical_necessity", "appeals"),
-                     task("auth", "authorization", "authorization", amount_at_risk=Decimal("900.00"))])
+                     task("records", "documentation", "billing", amount_at_risk=Decimal("900.00"))])
     letter = await wb.draft_letter(stores, stores, ANN, "necessity", today=TODAY, book=book())
     assert letter.task_ids == ("necessity",)
     supervisor = Scope(team="lead", queues=frozenset(), supervisor=True)
     everything = await wb.draft_letter(stores, stores, supervisor, "necessity", today=TODAY, book=book())
-    assert everything.task_ids == ("necessity", "auth")
+    assert everything.task_ids == ("necessity", "records")
 
 
 async def test_another_teams_task_is_forbidden_and_an_unknown_one_not_found():

@@ -283,7 +283,9 @@ function renderTask(t, insight, audit) {
   const kind = insight.letter.kind;
   $("letter-info").textContent = kind === "appeal" ? "One appeal letter covers this claim's appealable tasks with this payer."
     : kind === "reopening" ? "This task takes a reopening request (Medicare clerical-error route), not an appeal."
-      : `No letter for this task: its next step is to ${words(t.action)}.`;
+      : kind === "reconsideration" ? "This authorization denial takes a reconsideration request to the plan."
+        : insight.letter.reason ? `No letter for this task: ${insight.letter.reason}`
+          : `No letter for this task: its next step is to ${words(t.action)}.`;
   $("letter-show").disabled = !kind;
   $("letter-pdf").disabled = !kind;
   $("letter").hidden = true;
