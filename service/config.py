@@ -11,8 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PHI_KEY_FILE_NAME = "phi.key"  # the embedded database's identifier key, next to it in the data directory
 
 
 def default_data_dir() -> Path:
@@ -117,6 +119,36 @@ class Settings(BaseSettings):
 
     # Privacy: claim ids are logged only as a keyed pseudonym (HMAC); set a secret in production.
     pseudonym_key: SecretStr = Field(default=SecretStr("change-me-in-production"), alias="DENIALS_PSEUDONYM_KEY")
+
+    # Patient identifiers (name, member id / MBI, birth date) are stored encrypted with these keys (Fernet): a
+    # comma-separated list, the first encrypts, every one decrypts (rotation: put the new key first, run
+    # `denials identifiers rotate`, then drop the old one). Or DENIALS_PHI_KEY_FILE: a file holding that list. With
+    # neither and no DATABASE_URL, the embedded database's key file `<data dir>/phi.key` is used when it exists (the
+    # demo writes it). Without any key the service runs, stores no identifiers and letters say they are withheld.
+    phi_key: SecretStr | None = Field(default=None, alias="DENIALS_PHI_KEY")
+    phi_key_file: Path | None = Field(default=None, alias="DENIALS_PHI_KEY_FILE")
+    _phi_keys: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _read_phi_keys(self) -> Settings:
+        """Read the identifier keys once, here, like every other setting (never logged, never echoed)."""
+        raw = self.phi_key.get_secret_value() if self.phi_key is not None else None
+        source = self.phi_key_file
+        if raw is None and source is None and self.database_url is None:
+            candidate = self.data_dir / PHI_KEY_FILE_NAME
+            source = candidate if candidate.is_file() else None
+        if raw is None and source is not None:
+            try:
+                raw = Path(source).read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"DENIALS_PHI_KEY_FILE cannot be read ({type(exc).__name__})") from None
+        self._phi_keys = tuple(k.strip() for k in (raw or "").replace("\n", ",").split(",") if k.strip())
+        return self
+
+    @property
+    def phi_keys(self) -> tuple[str, ...]:
+        """The identifier keys, newest (the one that encrypts) first; empty: identifiers are not stored."""
+        return self._phi_keys
 
     # Logging
     log_level: str = Field(default="INFO", alias="DENIALS_LOG_LEVEL")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fleet import Fleet
+from tests.support.identifiers import SESSION_PHI_KEY
 from tests.support.stack import PrivateStack, stack_fixtures
 
 # The session's stack is a private stack like any other (tests/support/stack.py): a broker process and a fresh
@@ -29,8 +30,9 @@ def fleet(stack: Stack):
 
 @pytest.fixture(scope="session")
 def worker(stack: Stack):
-    """One worker for the session's integration tests; fault tests start their own."""
-    w = stack.worker("session-worker").start()
+    """One worker for the session's integration tests; fault tests start their own. It stores the patient
+    identifiers encrypted with the session's test key."""
+    w = stack.worker("session-worker", DENIALS_PHI_KEY=SESSION_PHI_KEY).start()
     try:
         w.wait_ready(timeout=90)
         yield w

@@ -12,11 +12,12 @@ import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
 from service.adapters.fee_schedules import load_rates
+from service.adapters.identifiers import IdentifierVault, default_vault, save_identifiers
 from service.domain import model as m
 from service.domain.claim import Claim
 from service.domain.fee_schedule import FeeRate
@@ -132,9 +133,12 @@ DECISION_COLUMNS = ("event_id", "claim_id", "payer_id", "payer_type", "line_id",
 class PostgresUnitOfWork:
     """One transaction on a connection acquired from the pool for the duration of the batch."""
 
-    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float = 10) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float = 10,
+                 vault: IdentifierVault | None | Literal["settings"] = "settings") -> None:
         self._pool = pool
         self._acquire_timeout = acquire_timeout
+        # "settings": the process's configured key (None when there is none: identifiers are not stored)
+        self._vault = default_vault() if vault == "settings" else vault
         self._conn: asyncpg.Connection | None = None
         self._tx: Any = None
         self._committed = False
@@ -372,6 +376,8 @@ class PostgresUnitOfWork:
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id) DO NOTHING""",
                 [(a.event_id, a.payer.id, a.payee_npi, a.reason, a.reference, a.claim_id, a.amount,
                   a.production_date, a.trace_number, linked, a.occurred_at) for a, linked in ch.provider_adjustments])
+        if ch.identifiers and self._vault is not None:
+            await save_identifiers(c, self._vault, ch.identifiers)
         # the stream's rows are new by construction (the inbox admitted their cause): no conflict check
         await add_to_outbox(c, ch.outbox, if_new=False)
 

@@ -21,6 +21,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiokafka.errors import KafkaError
 from rich.console import Console
@@ -32,6 +33,7 @@ from service.adapters.local_broker import free_port
 from service.adapters.migrate import migrate
 from service.adapters.relay import RELAY_LOCK_KEY
 from service.config import Settings, get_settings
+from service.demo.keys import ensure_demo_key
 from service.demo.services import Broker, DemoError, Worker, port_is_free
 from service.demo.stream import DEFAULT_CLAIMS, DEFAULT_SEED, DemoStream, build_stream
 from service.demo.summary import Summary, fill_from_database, outbox_state, processed_count, read_followups, render
@@ -81,6 +83,7 @@ class DemoRun:
         self.worker: Worker | None = None
         self.force = asyncio.Event()  # a second Ctrl-C: stop children without waiting
         self.completed = False  # the summary is out: the run's logs are no longer needed
+        self.phi_key_file: Path | None = None  # the demo's own identifier key, when none is configured
 
     def note(self, message: str) -> None:
         self.err.print(f"[dim]·[/dim] {message}", highlight=False, soft_wrap=True)
@@ -145,6 +148,8 @@ class DemoRun:
         # inquiries and filing tasks for claims whose answer is one wave away) and open inquiries on the claims an
         # interrupted earlier run left behind.
         env.setdefault("DENIALS_CLAIM_TIMERS_ENABLED", "false")
+        if self.phi_key_file is not None:
+            env["DENIALS_PHI_KEY_FILE"] = str(self.phi_key_file)
         if self.broker is not None:
             # the local broker makes a new group's first join wait out the rebalance timeout
             env.setdefault("DENIALS_REBALANCE_TIMEOUT_S", "3")
@@ -159,6 +164,9 @@ class DemoRun:
 
     async def start_worker(self, url: str, bootstrap: str) -> Worker:
         port = self.api_port()
+        self.phi_key_file = ensure_demo_key(self.settings)
+        if self.phi_key_file is not None:
+            self.note(f"patient identifiers: encrypted with the demo's key {self.phi_key_file}")
         (self.workdir / "worker").mkdir(parents=True, exist_ok=True)
         self.worker = Worker(self.worker_env(url, bootstrap, port), port=port,
                              log_path=self.workdir / "worker.log").start()

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "service.entrypoints.commands.rules",
     "service.entrypoints.commands.api",
     "service.entrypoints.commands.tokens",
+    "service.entrypoints.commands.identifiers",
     "service.entrypoints.commands.demo",
     "service.entrypoints.commands.deadletters",
     "service.entrypoints.commands.fees",

@@ -29,7 +29,7 @@ from service.domain.model import (
 )
 from service.domain.pricing import PricingRules, Tolerance, fee_keys, load_pricing_rules, review_payment
 from service.service_layer.outbox import build_records
-from service.service_layer.unit_of_work import Changes, DecisionRow, InboxItem, UnitOfWork
+from service.service_layer.unit_of_work import Changes, DecisionRow, IdentifiersSeen, InboxItem, UnitOfWork
 
 # Frequency windows are 12 months and prerequisites (diagnostic blocks, SCS trials) older; two years is plenty.
 HISTORY_LOOKBACK = dt.timedelta(days=730)
@@ -188,6 +188,8 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
                 decisions = review.decisions
                 claim.record_remittance(ev, decisions, expectations=review.followup_details())
                 changes.remittances.append((ev, key, None))
+                if ev.patient is not None:
+                    changes.identifiers.append(IdentifiersSeen(ev.claim_id, ev.payer.id, ev.occurred_at, ev.patient))
                 for d in decisions:
                     changes.decisions.append(DecisionRow(ev, d, claim.decision_task_id(ev, d)))
                 report.decisions += len(decisions)
@@ -198,6 +200,8 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
                 claim = claim_for(ev.claim_id)
                 claim.record_submission(ev)
                 changes.submissions.append(ev)
+                if ev.patient is not None:
+                    changes.identifiers.append(IdentifiersSeen(ev.claim_id, ev.payer.id, ev.occurred_at, ev.patient))
                 history.add(claim.patient_key, sessions_from(ev.claim_id, ev.lines, lambda line: None))
             elif isinstance(ev, StatusReport):
                 if ev.claim_id is None:

@@ -37,6 +37,13 @@ def patient_key(patient) -> str | None:
     return patient.patient_ref or patient.member_id
 
 
+def patient_identifiers(patient) -> d.PatientIdentifiers | None:
+    """The identifiers a letter needs, when the record carries any (the store encrypts them)."""
+    if patient.name is None and patient.member_id is None and patient.birth_date is None:
+        return None
+    return d.PatientIdentifiers(name=patient.name, member_id=patient.member_id, birth_date=patient.birth_date)
+
+
 def remittance(ev: RemittanceEvent) -> d.Remittance:
     c = ev.claim
     return d.Remittance(
@@ -78,6 +85,7 @@ def remittance(ev: RemittanceEvent) -> d.Remittance:
         ),
         balanced=c.balance.balanced if c.balance else True,
         data_quality=data_quality(ev.data_quality) if ev.data_quality else (),
+        patient=patient_identifiers(c.patient),
     )
 
 
@@ -113,6 +121,7 @@ def submission(ev: StatusEvent) -> d.Submission:
             )
             for line in c.lines
         ),
+        patient=patient_identifiers(c.patient),
     )
 
 

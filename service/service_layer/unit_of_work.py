@@ -13,7 +13,15 @@ from typing import Protocol
 from service.domain.claim import Claim
 from service.domain.events import TimelineEntry
 from service.domain.fee_schedule import FeeRate
-from service.domain.model import Decision, HistorySession, ProviderAdjustment, Remittance, StatusReport, Submission
+from service.domain.model import (
+    Decision,
+    HistorySession,
+    PatientIdentifiers,
+    ProviderAdjustment,
+    Remittance,
+    StatusReport,
+    Submission,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,16 @@ class DecisionRow:
     task_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class IdentifiersSeen:
+    """The patient identifiers one record carried for a claim and payer (the store keeps them encrypted)."""
+
+    claim_id: str
+    payer_id: str
+    at: dt.datetime  # business time: an older record never overwrites newer values
+    patient: PatientIdentifiers
+
+
 @dataclass(slots=True)
 class Changes:
     """Everything one batch writes, gathered so the adapter can write each table with one set-based statement."""
@@ -54,6 +72,7 @@ class Changes:
     provider_adjustments: list[tuple[ProviderAdjustment, bool]] = field(default_factory=list)  # (adj, linked)
     task_audit: list[tuple[str, dt.datetime, str, str, str | None, str, str | None, str]] = field(default_factory=list)
     outbox: list[OutboxRecord] = field(default_factory=list)
+    identifiers: list[IdentifiersSeen] = field(default_factory=list)
 
 
 class UnitOfWork(Protocol):

@@ -1,6 +1,7 @@
 """The web page's read routes and the appeal letters, on tasks the stream opened from a published scenario (the
-session worker classifies it): the letter's LCD crosswalk comes from the patient's claim history in the database,
-the PDF carries the same text, a Medicare modifier denial gets a reopening request, and the worker serves the page.
+session worker classifies it and stores the patient's identifiers encrypted): the letter's LCD crosswalk comes from
+the patient's claim history in the database, it names the patient (the API holds the key), the PDF carries the same
+text, a Medicare modifier denial gets a reopening request, and the worker serves the page.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import urllib.error
 import urllib.request
 
 import pytest
+from pydantic import SecretStr
 from pypdf import PdfReader
 
 from tests.integration.test_api_support import running_api
 from tests.integration.test_web_support import Scenario, day, publish_scenario
+from tests.support.identifiers import SESSION_PHI_KEY
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +26,7 @@ async def world(stack, worker, db):
 
     run = uuid.uuid4().hex[:8]
     s = await publish_scenario(stack, db, run)
-    async with running_api(stack.direct_database_url) as api:
+    async with running_api(stack.direct_database_url, phi_key=SecretStr(SESSION_PHI_KEY)) as api:
         token = await api.token(f"appeals-{run}", ["appeals", "coding"], user="ann")
         outsider = await api.token(f"billing-{run}", ["billing"], user="bob")
         yield s, api, token, outsider
@@ -36,7 +39,8 @@ async def _letter(api, token: str, task_id: str, fmt: str = "md") -> tuple[int, 
 
 
 def _private_values(s: Scenario) -> list[str]:
-    return ["DOE, JANE", "1958-04-02", s.member_id, s.patient_ref]
+    """What a letter never shows: the practice's record number (the identifiers it may show are read apart)."""
+    return [s.patient_ref]
 
 
 async def test_the_appeal_letter_argues_medical_necessity_from_the_claim_history(world):
@@ -56,8 +60,10 @@ async def test_the_appeal_letter_argues_medical_necessity_from_the_claim_history
         f"| 1 | {day(-40)} | 64483 (lumbar/sacral transforaminal epidural steroid injection) | 64483-RT | "
         "$1,200.00 |",
         "payer deems the service not medically necessary. N115: decision based on a Local Coverage Determination",
-        # the LCD crosswalk, from the history the worker stored
-        "Medicare LCD for epidural steroid injections",
+        # the patient, decrypted for this token (its queues include the task)
+        "**Patient:** DOE, JANE", f"**Member id:** {s.member_id}", "**Date of birth:** 1958-04-02",
+        # the LCD crosswalk, from the history the worker stored; the test payer's MAC jurisdiction is not known
+        "the Medicare LCD Epidural Steroid Injections for Pain Management of the claim's MAC",
         f"| Pain duration | Radicular pain for at least 4 weeks (acute herpes zoster excepted) | care for this patient "
         f"on file since {day(-200)} (22 weeks before the procedure) | met |",
         f"physical therapy or manipulation billed on 2 dates ({day(-150)} to {day(-143)}); office visits on "
@@ -70,7 +76,6 @@ async def test_the_appeal_letter_argues_medical_necessity_from_the_claim_history
         "limit 4 | met |",
         f"must reach the Medicare Administrative Contractor (MAC) by {deadline.isoformat()} (Medicare "
         "redetermination: 120 days from receipt",
-        "[to complete: patient name]",
     ):
         assert expected in text, expected
     for value in _private_values(s):
@@ -85,7 +90,7 @@ async def test_the_pdf_letter_carries_the_same_text(world):
     flat = " ".join(text.split())
     for expected in ("Medicare redetermination", f"ICN-{s.necessity_claim}", "Pain duration", "Conservative care",
                      "Sessions in 12 months", "Local Coverage Determination", "Enclosures",
-                     "Medicare redetermination (first level of appeal)"):
+                     "Medicare redetermination (first level of appeal)", "DOE, JANE", s.member_id):
         assert expected in flat, expected
     for value in _private_values(s):
         assert value not in flat
@@ -195,10 +200,10 @@ async def test_decisions_explain_the_task_with_plain_code_meanings(world):
     assert "CO-50" in first["explanation"] and first["rule_id"]
     assert {c["code"]: c["meaning"] for c in first["codes"]}["N115"] == \
         "decision based on a Local Coverage Determination"
-    assert body["letter"] == {"kind": "appeal"}
+    assert body["letter"] == {"kind": "appeal", "reason": None, "code": None}
     assert "submitted" in body["next_states"] and "won" in body["next_states"]
     _, reopening = await api.call("GET", f"/api/tasks/{s.reopening_task}/decisions", token=token)
-    assert reopening["letter"] == {"kind": "reopening"}
+    assert reopening["letter"] == {"kind": "reopening", "reason": None, "code": None}
 
 
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:

@@ -84,6 +84,9 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         logs.configure(settings.log_level, settings.log_format)
         url = database_url_or_exit(settings)
+        from service.entrypoints.commands.worker import check_identifier_keys
+
+        check_identifier_keys()
         code = run_or_exit(serve(settings, url, host or settings.api_host,
                                  settings.api_port if port is None else port, migrate=migrate))
         if code:

@@ -44,6 +44,18 @@ def build_worker(settings: Settings, *, bootstrap: str, database_url: str, with_
     return worker, runtime, app
 
 
+def check_identifier_keys() -> None:
+    """A malformed DENIALS_PHI_KEY stops the worker at start (exit 2), not at its first batch."""
+    from service.adapters.identifiers import default_vault
+    from service.errors import ConfigurationError
+
+    try:
+        default_vault()
+    except ConfigurationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
@@ -60,6 +72,7 @@ def register(app: typer.Typer) -> None:
                        "`denials demo` starts a local broker for you.", err=True)
             raise typer.Exit(2)
         database_url = database_url_or_exit(settings)
+        check_identifier_keys()
         w, _, _ = build_worker(settings, bootstrap=settings.kafka_bootstrap_servers, database_url=database_url,
                                with_web=False if no_api else None)
         gc_tuning.tune(settings.gc_threshold)  # after the wiring: everything loaded so far lives as long as we do
