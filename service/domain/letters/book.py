@@ -58,6 +58,7 @@ class Argument:
     crosswalk: bool = False
     # the text when no billed procedure has a crosswalk (it must not point at a table the letter does not have)
     text_without_crosswalk: str | None = None
+    heading_without_crosswalk: str | None = None  # likewise the heading (it must not assert what no table shows)
     needs: tuple[str, ...] = ()  # facts the store must hold
     argues: tuple[str, ...] = ()  # what the letter asserts: each checked against the facts
     otherwise: str | None = None  # the argument to use when a need is missing
@@ -66,6 +67,10 @@ class Argument:
 
     def text_for(self, with_crosswalk: bool) -> str:
         return self.text if with_crosswalk or self.text_without_crosswalk is None else self.text_without_crosswalk
+
+    def heading_for(self, with_crosswalk: bool) -> str:
+        return self.heading if with_crosswalk or self.heading_without_crosswalk is None \
+            else self.heading_without_crosswalk
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +171,7 @@ class LetterBook:
     recommendations: dict[str, str]  # write_off, corrected_claim, late_filing_exception
     frequency_prevention: dict[str, str]  # payer type (or "default") -> how to prevent the next one
     diagnosis_rules: tuple[DiagnosisRule, ...]
+    session_followers: frozenset[str]  # families argued with the procedure session of their date
     citations: Citations
     clocks: Clocks
 
@@ -208,6 +214,8 @@ class LetterBook:
                                       text=_check_template(_str(raw, "text", where), where),
                                       crosswalk=bool(raw.get("crosswalk", False)),
                                       text_without_crosswalk=_check_template(plain, where) if plain else None,
+                                      heading_without_crosswalk=_str(raw, "heading_without_crosswalk", where,
+                                                                     required=False),
                                       needs=_names(raw, "needs", FACTS, where),
                                       argues=_names(raw, "argues", CLAIMS, where),
                                       otherwise=_str(raw, "otherwise", where, required=False),
@@ -277,6 +285,10 @@ class LetterBook:
             rules.append(DiagnosisRule(families=families, covered=tuple(raw.get("covered", ())),
                                        axial=tuple(raw.get("axial", ())),
                                        condition=_str(raw, "condition", where)))
+        followers = frozenset(data.get("session_followers", ()))
+        if followers - pain.families.keys():
+            raise RuleDataError(f"{FILE}: session_followers names unknown families "
+                                f"{sorted(followers - pain.families.keys())}")
         evidence = data.get("evidence", {})
         checklists = ChecklistBook.load(files)
         return cls(version=version, levels=tuple(levels), reopenings=reopenings, arguments=arguments,
@@ -286,7 +298,8 @@ class LetterBook:
                    codes=CodeTables.load(files), pain=pain, family_groups=checklists.family_groups,
                    argument_by_reason=by_reason, reconsiderations=reconsiderations, no_reconsideration=unavailable,
                    recommendations={k: str(v) for k, v in recommendation.items()},
-                   frequency_prevention=prevention, diagnosis_rules=tuple(rules), citations=citations,
+                   frequency_prevention=prevention, diagnosis_rules=tuple(rules), session_followers=followers,
+                   citations=citations,
                    clocks=Clocks.load(files))
 
     # -- lookups ---------------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from service.domain.letters.facts import (
 )
 from service.domain.model import ZERO
 from service.domain.pain.history import region_words
+from service.domain.tasks import TaskLine
 
 CROSSWALK_COLUMNS = ("Criterion", "Policy requires", "Evidence", "Status")
 LINE_COLUMNS = ("Line", "Date", "Procedure", "Billed as", "Amount", "Denial codes and what they mean")
@@ -180,7 +181,8 @@ def _argue(request: LetterRequest, task: TaskForLetter, book: LetterBook) -> _Ar
     argument = grounds.choose_argument(first, request, task, book)
     argued = _Argued(task, argument)
     if argument.crosswalk:
-        argued.sessions = appealed_sessions(task.lines, book)
+        argued.sessions = appealed_sessions(task.lines, book) or appealed_sessions(
+            _sessions_of_dates(request, task, book), book)
         if argued.sessions:
             argued.policy = _policy_words(argued.sessions[0], request, book, argued.notes)
             for session in argued.sessions[1:]:
@@ -200,6 +202,18 @@ def _argue(request: LetterRequest, task: TaskForLetter, book: LetterBook) -> _Ar
     return argued
 
 
+def _sessions_of_dates(request: LetterRequest, task: TaskForLetter, book: LetterBook) -> list[TaskLine]:
+    """The claim's billed procedures on the dates of the task's drug or guidance lines: such a line denied alone
+    belongs to the session of its procedure, whose criteria (and limits) it follows."""
+    catalog = book.pain.catalog
+    dates = {x.service_date for x in task.lines
+             if x.service_date is not None and catalog.family(x.procedure_code) in book.session_followers}
+    claim = request.claim
+    return [TaskLine(x.line_id, x.charge, (), x.procedure.code, x.procedure.modifiers,
+                     x.service_date or claim.service_date_from)
+            for x in claim.submitted_lines if (x.service_date or claim.service_date_from) in dates]
+
+
 def _values(request: LetterRequest, argued: _Argued) -> dict[str, str]:
     claim = request.claim
     if claim.prior_authorization:
@@ -216,7 +230,7 @@ def _argument_section(request: LetterRequest, argued: _Argued, book: LetterBook,
     argument = argued.argument
     text = argument.text_for(bool(argued.sessions)).format_map(_values(request, argued))
     if not argued.sessions:
-        return Section(heading=argument.heading, paragraphs=(text,))
+        return Section(heading=argument.heading_for(False), paragraphs=(text,))
     several = len(argued.sessions) > 1
     table_rows = []
     for session, row in argued.rows:

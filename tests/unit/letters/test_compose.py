@@ -79,7 +79,8 @@ def test_one_letter_covers_the_claims_appealable_open_tasks_and_nothing_else():
     assert letter.task_ids == ("t-necessity", "t-docs")  # the authorization task takes its own reconsideration
     assert dict(letter.reference)["Amount in dispute"] == "$2,100.00"
     headings = [s.heading for s in letter.sections]
-    assert "The requested documentation is enclosed" in headings
+    # the guidance line follows the epidural session of its date: its crosswalk shows what the records must carry
+    assert "The requested documentation is enclosed: criteria crosswalk" in headings
     assert letter.enclosures == ("Current history and physical or progress notes",
                                  "Imaging report (MRI/CT) correlating the level and side", "Operative note")
 

@@ -87,6 +87,26 @@ def test_a_session_past_its_limit_is_a_write_off_with_its_prevention_never_a_wit
     assert "Advance Beneficiary Notice (modifier GA)" in err.message  # Medicare: the ABN prevents the next one
 
 
+def test_a_drug_denied_alone_follows_the_session_of_its_procedure_past_the_limit():
+    drug = necessity_task(lines=(TaskLine("3", Decimal("48.00"), ("CO-151",), "J1040", ("JZ",), DOS),))
+    lines = (SubmittedLine("1", Procedure("64483", ("RT",)), Decimal("1200.00"), Decimal(1), DOS),
+             SubmittedLine("3", Procedure("J1040", ("JZ",)), Decimal("48.00"), Decimal(1), DOS))
+    r = request(drug, history=_four_earlier(), claim=claim(submitted_lines=lines),
+                decisions=(DenialForLetter("t-necessity", "3", "CO", "151", (), Decimal("48.00"), "J1040", ("JZ",),
+                                           DOS),))
+    err = _refusal(r)
+    assert err.code == "write_off_recommended" and err.message.startswith("64483 on 2026-09-14")
+    alone = compose_letter(replace(r, history=()), book())  # under the limit: the session's crosswalk, as met
+    assert {row.criterion: row.status for row in alone.crosswalk}["Sessions in 12 months"] == "met"
+
+
+def test_without_a_session_to_count_the_letter_does_not_assert_the_limit():
+    visit = necessity_task(lines=(TaskLine("1", Decimal("200.00"), ("CO-151",), "99214", (), DOS),))
+    letter = compose_letter(request(visit, decisions=()), book())
+    assert "The number of services billed is supported by the record" in [s.heading for s in letter.sections]
+    assert "within the coverage limits" not in _text(letter)
+
+
 def test_a_co_151_under_the_limit_is_answered_with_the_sessions_not_with_medical_necessity():
     task = necessity_task(category="medical_necessity")  # the classifier's category when history is under the limit
     letter = compose_letter(request(task, decisions=denials(reason="151", remarks=())), book())
