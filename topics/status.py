@@ -33,6 +33,7 @@ class SubmittedLine(Contract):
     charge: Money
     service_date: Date | None = None
     diagnosis_pointers: Annotated[list[Annotated[int, Field(ge=1, le=12)]], Field(max_length=4)] = []
+    prior_authorization: Identifier | None = None  # a line's own authorization (837P 2400 REF*G1)
 
 
 class StatusClaim(Contract):

@@ -136,6 +136,7 @@ class SubmittedLine:
     units: Decimal = Decimal(1)
     service_date: dt.date | None = None
     diagnosis_pointers: tuple[int, ...] = ()
+    prior_authorization: str | None = None  # the line's own authorization number, when it has one
 
 
 @dataclass(frozen=True, slots=True)

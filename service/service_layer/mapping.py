@@ -118,6 +118,7 @@ def submission(ev: StatusEvent) -> d.Submission:
                 units=line.units,
                 service_date=line.service_date or c.service_date_from,
                 diagnosis_pointers=tuple(line.diagnosis_pointers),
+                prior_authorization=line.prior_authorization,
             )
             for line in c.lines
         ),

@@ -115,7 +115,7 @@ class Record:
 _NOT_PLACED = "segment not recognised where it appears"
 
 
-def _add(issues: list[Issue], issue: Issue) -> None:
+def add_finding(issues: list[Issue], issue: Issue) -> None:
     """Append a record's finding, folding the echoes: pyx12's code for an element the reader already flagged joins
     that flag, and the segments pyx12 could not place after losing its place (one after another) become one flag."""
     last = issues[-1] if issues else None
@@ -166,7 +166,7 @@ class Builder:
     def finding(self, issue: Issue) -> None:
         """A pyx12 or reader finding (severity warning): to the open record, else to the file (and the header)."""
         if self.record is not None:
-            _add(self.record.issues, issue)
+            add_finding(self.record.issues, issue)
             return
         self.out.warn(issue)
         if not self._records_opened:

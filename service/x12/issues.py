@@ -156,6 +156,7 @@ _SAFE_ELEMENTS: dict[str, frozenset[int] | None] = {
     "DTP": None, "STC": None, "HL": None, "BHT": None, "ST": None, "SE": None, "GE": None, "LX": None, "TS3": None,
     "TS2": None, "GS": frozenset({1, 4, 5, 8}), "ISA": frozenset({11, 12, 14, 15, 16}),
     "CLP": frozenset({2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13}), "N1": frozenset({1, 3}), "REF": frozenset({1}),
+    "SV1": None, "CLM": frozenset({2, 5, 6, 7, 8, 9}), "SBR": frozenset({1, 2, 9}),
     "NM1": frozenset({1, 2, 8}), "PLB": frozenset({2, 4, 6, 8, 10, 12, 14}), "TRN": frozenset({1}),
     "BPR": frozenset({1, 2, 3, 4, 16}), "PER": frozenset({1}), "DMG": frozenset({1}),
 }

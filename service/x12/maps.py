@@ -34,6 +34,7 @@ SUPPORTED = (
     ("00401", "004010X091A1", "HP", "835.4010.X091.A1.xml"),
     ("00501", "005010X212", "HN", "277.5010.X212.xml"),
     ("00501", "005010X214", "HN", "277.5010.X214.xml"),
+    ("00501", "005010X222A1", "HC", "837.5010.X222.A1.xml"),
 )
 _SUPPORT_FILES = ("codes.xml", "dataele.xml", "x12.control.00501.xml", "x12.control.00401.xml")
 _REPAIRED = "277.5010.X212.xml"

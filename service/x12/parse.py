@@ -20,6 +20,7 @@ from pyx12.x12context import X12ContextReader
 
 from service.x12 import identity, maps
 from service.x12.claim_status import StatusBuilder
+from service.x12.claim_submission import SubmissionBuilder
 from service.x12.context import SetContext, safe_token
 from service.x12.elements import el, timestamp
 from service.x12.issues import Collector, Issue, RecordError, classify
@@ -33,6 +34,7 @@ Progress = Callable[[int, int], None]  # (characters read, total characters)
 
 MAX_ISSUES = 1000  # per severity: a garbage file must not turn into a million error objects
 _REMITTANCE_GUIDES = ("005010X221A1", "004010X091A1")
+_CLAIM_GUIDE = "005010X222A1"
 _STATUS_GUIDES = {"005010X212": "status", "005010X214": "acknowledgement", "005010X213": "status",
                   "005010X364": "acknowledgement"}
 _ENVELOPE = {"ISA", "GS", "GE", "IEA"}
@@ -46,6 +48,7 @@ class Counts:
     service_lines: int = 0
     adjustments: int = 0  # CAS triplets, claim and line level
     status_records: int = 0  # status events (claim and batch level)
+    submissions: int = 0  # submitted claims (837P CLM loops)
     batch_statuses: int = 0
     line_statuses: int = 0
     provider_adjustments: int = 0
@@ -145,6 +148,9 @@ class _Output:
                 c.unbalanced += 1
         elif isinstance(event, ProviderAdjustmentEvent):
             c.provider_adjustments += 1
+        elif event.kind == "submitted":
+            c.submissions += 1
+            c.service_lines += len(event.claim.lines)
         else:
             c.status_records += 1
             c.line_statuses += len(event.line_statuses)
@@ -374,6 +380,8 @@ def _builder(set_id: str, ctx: SetContext, out: _Output, line: int | None):
         return RemittanceBuilder(ctx, out)
     if ctx.version in _STATUS_GUIDES and set_id == "277":
         return StatusBuilder(ctx, out, kind=_STATUS_GUIDES[ctx.version])
+    if ctx.version == _CLAIM_GUIDE and set_id == "837":
+        return SubmissionBuilder(ctx, out)
     out.fail(Issue("fatal", "unsupported", f"transaction set {safe_token(set_id, '?')} does not match its group's "
                                            f"guide {safe_token(ctx.version, '?')}", segment="ST", line=line))
     return None

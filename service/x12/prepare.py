@@ -235,16 +235,17 @@ def _functional_group(text: str, sep: str, terminator: str, set_id: str) -> tupl
 GUIDES = {
     "005010X221A1": ("835", "00501"), "004010X091A1": ("835", "00401"), "005010X212": ("277", "00501"),
     "005010X214": ("277", "00501"), "005010X213": ("277", "00501"), "005010X364": ("277", "00501"),
+    "005010X222A1": ("837", "00501"),
 }
 # Labels senders use for a guide we read: the base guide without its addenda.
-ALIASES = {"005010X221": "005010X221A1", "004010X091": "004010X091A1"}
+ALIASES = {"005010X221": "005010X221A1", "004010X091": "004010X091A1", "005010X222": "005010X222A1"}
 # Guides pyx12 has no map for: the 277 request for additional information (RFAI) and the 277 data reporting
 # acknowledgment (read as an acknowledgment). Their envelopes are validated, their segments read without a map.
 UNMAPPED_GUIDES = {"005010X213", "005010X364"}
 _X12_VERSION = re.compile(r"^00[2-9]\d\d$")  # ISA12: 00200 ... 00801 and later
 _RELEASE_CODE = re.compile(r"^\d{6}[A-Z0-9]{0,6}$")  # GS08: version, release and industry id (005010X221A1)
 _READABLE = ("835 005010X221A1 or 004010X091A1, 277 005010X212, 277CA 005010X214, 277 RFAI 005010X213, 277 data "
-             "reporting acknowledgment 005010X364")
+             "reporting acknowledgment 005010X364, 837P 005010X222A1")
 
 
 def guide(code: str) -> str | None:

@@ -1,4 +1,4 @@
-"""`denials ingest FILE... [--dry-run]`: X12 835 / 277 / 277CA files in, input-topic records out.
+"""`denials ingest FILE... [--dry-run]`: X12 835 / 277 / 277CA / 277 RFAI / 837P files in, input-topic records out.
 
 Each file is parsed with `service.x12` (pyx12 validates the structure). Without `--dry-run` the records are
 published to the input topics (`claims.remittance.v1`, `claims.status.v1`, `remittance.provider-adjustments.v1`)
@@ -40,6 +40,7 @@ class Summary:
     files_rejected: int = 0
     claims: int = 0
     status_records: int = 0
+    submissions: int = 0
     provider_adjustments: int = 0
     unbalanced: int = 0
     flagged: int = 0  # published records carrying data-quality flags
@@ -55,6 +56,7 @@ class Summary:
         self.files_rejected += int(result.rejected)
         self.claims += c.claims
         self.status_records += c.status_records
+        self.submissions += c.submissions
         self.provider_adjustments += c.provider_adjustments
         self.unbalanced += c.unbalanced
         self.flagged += c.flagged
@@ -66,7 +68,8 @@ class Summary:
         rejected = f" ({self.files_rejected} rejected)" if self.files_rejected else ""
         return (f"files: {self.files}{rejected}, claims: {self.claims}, status records: {self.status_records}, "
                 f"provider adjustments: {self.provider_adjustments}, unbalanced: {self.unbalanced}, "
-                f"flagged: {self.flagged}, errors: {self.errors}, warnings: {self.warnings}")
+                f"flagged: {self.flagged}, errors: {self.errors}, warnings: {self.warnings}"
+                + (f", submitted claims: {self.submissions}" if self.submissions else ""))
 
 
 def _say(console: Console, text: str) -> None:
@@ -143,12 +146,12 @@ async def _publish(bootstrap: str, results: list[ParseResult]) -> int:
 
 
 def ingest(
-    files: list[Path] = typer.Argument(..., help="X12 835 / 277 / 277CA files", metavar="FILE..."),
+    files: list[Path] = typer.Argument(..., help="X12 835 / 277 / 277CA / 277 RFAI / 837P files", metavar="FILE..."),
     dry_run: bool = typer.Option(False, "--dry-run", help="parse only: records as JSON lines on stdout, no broker"),
     source: str = typer.Option("denials-ingest", "--source", help="the `source` field of every record"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="also list warnings on stderr"),
 ) -> None:
-    """Parse X12 835/277/277CA files and publish their records to the input topics."""
+    """Parse X12 835/277/277CA/RFAI/837P files and publish their records to the input topics."""
     settings = get_settings()
     console = Console(stderr=True)
     bootstrap = settings.kafka_bootstrap_servers

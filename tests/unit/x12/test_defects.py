@@ -17,7 +17,7 @@ from service.x12 import parse_file
 from tests.unit.x12.conftest import DEFECTS
 
 EXPECTED = tomllib.loads((DEFECTS / "expected.toml").read_text())
-FILES = sorted(p for p in DEFECTS.iterdir() if p.suffix in (".835", ".277"))
+FILES = sorted(p for p in DEFECTS.iterdir() if p.suffix in (".835", ".277", ".837"))
 SOURCE = "x12-defects"
 
 

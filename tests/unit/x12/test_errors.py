@@ -70,11 +70,11 @@ def test_a_truncated_header_is_rejected():
 
 
 def test_an_unsupported_transaction_is_rejected():
-    data = GOOD.replace(b"005010X221A1", b"005010X222A1").replace(b"GS*HP", b"GS*HC").replace(b"ST*835", b"ST*837")
+    data = GOOD.replace(b"005010X221A1", b"005010X279A1").replace(b"GS*HP", b"GS*HS").replace(b"ST*835", b"ST*270")
     result = parse(data)
 
     assert result.rejected and result.fatal[0].code == "unsupported"
-    assert "005010X222A1" in result.fatal[0].reason
+    assert "005010X279A1" in result.fatal[0].reason
 
 
 def test_a_segment_pyx12_cannot_place_in_the_header_is_a_flag_on_every_claim_of_the_set():
