@@ -102,14 +102,16 @@ def submission_from_json(data: dict[str, Any]) -> m.Submission:
 def task_lines_to_json(lines: Iterable[TaskLine]) -> list[dict[str, Any]]:
     return [{"line_id": x.line_id, "amount": str(x.amount), "reasons": list(x.reasons),
              "procedure_code": x.procedure_code, "modifiers": list(x.modifiers),
-             "service_date": _d(x.service_date), "paid": _d(x.paid)} for x in lines]
+             "service_date": _d(x.service_date), "paid": _d(x.paid),
+             **({"value": str(x.value)} if x.value is not None else {})} for x in lines]
 
 
 def task_lines_from_json(items: list[dict[str, Any]]) -> tuple[TaskLine, ...]:
     return tuple(TaskLine(line_id=x["line_id"], amount=Decimal(x["amount"]), reasons=tuple(x["reasons"]),
                           procedure_code=x.get("procedure_code"), modifiers=tuple(x.get("modifiers", ())),
                           service_date=_date(x.get("service_date")),
-                          paid=Decimal(x["paid"]) if x.get("paid") is not None else None) for x in items)
+                          paid=Decimal(x["paid"]) if x.get("paid") is not None else None,
+                          value=Decimal(x["value"]) if x.get("value") is not None else None) for x in items)
 
 
 def checklist_to_json(items: Iterable[m.ChecklistItem]) -> list[dict[str, Any]]:
