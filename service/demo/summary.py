@@ -175,16 +175,20 @@ async def top_priorities(conn: asyncpg.Connection, pattern: str, limit: int = 10
     out = []
     for r in rows:
         if r["clock"]:
-            when = f"{r['clock'].replace('_', ' ')} in {r['days_left']} d"
+            when = f"{'appeal' if r['clock'] == 'deadline' else 'filing'} in {r['days_left']} d"
         elif r["overdue"]:
-            when = "late, good cause" if r["late"] else "overdue"
+            when = "late: good cause" if r["late"] else "overdue"
         else:
             when = "no deadline"
         out.append({"queue": r["queue"], "category": r["category"], "action": r["action"],
                     "payer_type": r["payer_type"], "at_risk": float(r["amount_at_risk"]),
-                    "expected": float(Decimal(r["expected"] or "0")), "priority": float(r["priority"]),
+                    "expected": float(Decimal(r["expected"] or "0")), "priority": round(float(r["priority"]), 1),
                     "when": when})
     return out
+
+
+PAYER_SHORT = {"medicare": "Medicare", "medicare_advantage": "MA", "medicaid": "Medicaid", "commercial": "commercial",
+               "workers_comp": "WC", "other": "other"}
 
 
 async def read_followups(bootstrap: str, prefix: str, *, timeout_s: float = 20) -> dict[str, int]:
@@ -247,20 +251,20 @@ def render(summary: Summary, console: Console) -> None:
                   f"[bold]{_money(summary.dollars_at_risk)}[/bold]")
     console.print(tasks)
     console.print(f"  task states: {states}")
-    console.print(f"  at risk = open work that can still bring money back; expected recovery "
-                  f"{_money(summary.expected_recovery)}; open write-offs (nothing to recover): "
-                  f"{summary.write_offs_open[0]:,} tasks, {_money(summary.write_offs_open[1])}")
+    console.print(f"  at risk: open work that can still bring money back; expected recovery "
+                  f"{_money(summary.expected_recovery)}")
+    console.print(f"  open write-offs (nothing to recover, not at risk): {summary.write_offs_open[0]:,} tasks, "
+                  f"{_money(summary.write_offs_open[1])}")
 
     if summary.top_priorities:
         top = Table(title="Top priorities (open; score = expected recovery in dollars x urgency)",
                     box=box.SIMPLE_HEAD, title_justify="left")
-        for name, justify in (("#", "right"), ("queue", "left"), ("category", "left"), ("action", "left"),
-                              ("payer", "left"), ("at risk", "right"), ("expected", "right"), ("score", "right"),
-                              ("clock", "left")):
-            top.add_column(name, justify=justify)
+        for name, justify in (("#", "right"), ("task (cause, action, payer)", "left"), ("at risk", "right"),
+                              ("expected", "right"), ("score", "right"), ("clock", "left")):
+            top.add_column(name, justify=justify, no_wrap=True)
         for rank, t in enumerate(summary.top_priorities, start=1):
-            top.add_row(str(rank), t["queue"], t["category"], t["action"], t["payer_type"],
-                        _money(Decimal(str(t["at_risk"]))), _money(Decimal(str(t["expected"]))),
+            task = f"{t['category']}, {t['action']}, {PAYER_SHORT.get(t['payer_type'], t['payer_type'])}"
+            top.add_row(str(rank), task, _money(Decimal(str(t["at_risk"]))), _money(Decimal(str(t["expected"]))),
                         f"{t['priority']:,.1f}", t["when"])
         console.print(top)
 

@@ -77,6 +77,7 @@ class RepeatCriterion:
     same_site: bool  # True: same side and levels; False: anywhere in the region
     cite: Citation
     window_months: int | None = None  # only earlier sessions inside this window make it a repeat (None: any)
+    duration_verify: bool = False  # the duration is not confirmed from the document: short of it only flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +344,8 @@ class CoveragePolicies:
                 min_relief_percent=int(r["min_relief_percent"]), min_relief_days=int(r["min_relief_days"]),
                 relief_words=str(r["relief_words"]), same_site=r.get("same", "site") == "site",
                 cite=_cite(r, self.documents, terms.jurisdiction, where),
-                window_months=int(r["window_months"]) if "window_months" in r else None)
+                window_months=int(r["window_months"]) if "window_months" in r else None,
+                duration_verify=bool(r.get("duration_verify", False)))
         except (KeyError, TypeError, ValueError) as exc:
             raise RuleDataError(f"coverage.toml {where}: missing or invalid {exc}") from None
 

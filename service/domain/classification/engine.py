@@ -36,6 +36,7 @@ from service.domain.pain import PainRules
 from service.domain.pain.bundling import addon_finding, pair_finding
 from service.domain.pain.duplicates import duplicate_finding
 from service.domain.pain.history import (
+    LIKELY_NOT_MET,
     MET,
     MISSING,
     NOT_MET,
@@ -474,6 +475,14 @@ class Classifier:
             draft.extra_items.append(model.ChecklistItem(
                 id=f"{crit.id}-relief", text=f"Notes documenting the relief after the session of "
                                              f"{repeat.earlier.service_date.isoformat()} ({crit.relief_words})"))
+        elif repeat.verdict == LIKELY_NOT_MET:
+            draft.route("appeal", f"history.{crit.id}.likely_not_met",
+                        f"a repeat session: {repeat.describe()}: likely short of the policy's repeat criterion, so "
+                        "appeal only with notes showing the relief lasted", recoverability=0.15)
+            draft.extra_items.append(model.ChecklistItem(
+                id=f"{crit.id}-relief", text=f"Notes showing the relief after the session of "
+                                             f"{repeat.earlier.service_date.isoformat()} and how long it lasted "
+                                             f"({crit.relief_words})"))
         elif repeat.verdict == NOT_MET:
             draft.route("write_off", f"history.{crit.id}.not_met",
                         f"a repeat session: {repeat.describe()}: the policy's repeat criterion is not met, so the "

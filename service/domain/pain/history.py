@@ -29,8 +29,10 @@ _MODIFIER_SIDES = {"RT": frozenset({"right"}), "LT": frozenset({"left"}), "50": 
 _DETAIL_SIDES = {"left": frozenset({"left"}), "right": frozenset({"right"}),
                  "bilateral": frozenset({"left", "right"})}
 
-# Verdicts of a prerequisite or repeat rule, worst first.
+# Verdicts of a prerequisite or repeat rule, worst first. LIKELY_NOT_MET: short only of a threshold the document's
+# text has not confirmed (flag it, do not write off on it).
 MISSING, NOT_MET, UNDECIDABLE, MET = "missing", "not_met", "undecidable", "met"
+LIKELY_NOT_MET = "likely_not_met"
 _ORDER = {MISSING: 0, NOT_MET: 1, UNDECIDABLE: 2, MET: 3}
 
 
@@ -411,19 +413,26 @@ def repeat_finding(target: HistorySession, history: Sequence[HistorySession], ru
     d = prior.detail
     day = prior.service_date.isoformat()
     need = f"{criterion.relief_words}"
-    if interval < criterion.min_relief_days:
+    short = LIKELY_NOT_MET if criterion.duration_verify else NOT_MET
+    unconfirmed = " (the duration is to be verified in the document)" if criterion.duration_verify else ""
+    if d.relief_percent is not None and d.relief_percent < criterion.min_relief_percent:
         return RepeatFinding(criterion, prior, interval, NOT_MET,
+                             f"the session of {day} gave {d.relief_percent}% relief, short of {need}")
+    if interval < criterion.min_relief_days and (d.relief_percent is not None or not criterion.duration_verify):
+        return RepeatFinding(criterion, prior, interval, short,
                              f"repeated {interval} days after the session of {day}, sooner than the "
-                             f"{criterion.min_relief_days} days the relief must have lasted ({need})")
+                             f"{criterion.min_relief_days} days the relief must have lasted ({need}){unconfirmed}")
     if d.relief_percent is None or d.relief_days is None:
         missing = "relief" if d.relief_percent is None else "how long the relief lasted"
+        sooner = (f"; it was repeated {interval} days after it, sooner than the {criterion.min_relief_days} days "
+                  f"the relief must have lasted{unconfirmed}" if interval < criterion.min_relief_days else "")
         return RepeatFinding(criterion, prior, interval, UNDECIDABLE,
                              f"the repeat criterion ({need}) cannot be decided: the {missing} after the session of "
-                             f"{day} is not on file")
-    if d.relief_percent < criterion.min_relief_percent or d.relief_days < criterion.min_relief_days:
-        return RepeatFinding(criterion, prior, interval, NOT_MET,
+                             f"{day} is not on file{sooner}")
+    if d.relief_days < criterion.min_relief_days:
+        return RepeatFinding(criterion, prior, interval, short,
                              f"the session of {day} gave {d.relief_percent}% relief for {d.relief_days} days, short "
-                             f"of {need}")
+                             f"of {need}{unconfirmed}")
     return RepeatFinding(criterion, prior, interval, MET,
                          f"the session of {day} gave {d.relief_percent}% relief for {d.relief_days} days, meeting "
                          f"{need}")
