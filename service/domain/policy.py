@@ -304,6 +304,8 @@ class CoveragePolicies:
                 lcd=str(doc_row["lcd"]) if "lcd" in doc_row else None, article=doc_row.get("article"),
                 document_title=docs.get("title"), documents_verify=bool(doc_row.get("verify", False)),
                 authorization_required=authorization, frequency_limits=limits)
+        if len(self._cache) >= 8192:  # one entry per payer, family and date of service: keep it bounded
+            self._cache.clear()
         self._cache[key] = answer
         return answer
 
