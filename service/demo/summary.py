@@ -259,8 +259,9 @@ def render(summary: Summary, console: Console) -> None:
     if summary.top_priorities:
         top = Table(title="Top priorities (open; score = expected recovery in dollars x urgency)",
                     box=box.SIMPLE_HEAD, title_justify="left")
-        for name, justify in (("#", "right"), ("task (cause, action, payer)", "left"), ("at risk", "right"),
-                              ("expected", "right"), ("score", "right"), ("clock", "left")):
+        top.add_column("#", justify="right", no_wrap=True, min_width=2)
+        top.add_column("task (cause, action, payer)", ratio=1)
+        for name, justify in (("at risk", "right"), ("expected", "right"), ("score", "right"), ("clock", "left")):
             top.add_column(name, justify=justify, no_wrap=True)
         for rank, t in enumerate(summary.top_priorities, start=1):
             task = f"{t['category']}, {t['action']}, {PAYER_SHORT.get(t['payer_type'], t['payer_type'])}"
