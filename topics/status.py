@@ -26,6 +26,10 @@ class OtherPayer(Contract):
     responsibility: Literal["primary", "secondary", "tertiary", "unknown"] = "unknown"
 
 
+# A vertebral level or joint as the op note names it: "L4-L5", "L5-S1", "C5-6", "T12-L1", "S1".
+Level = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9][A-Za-z0-9 .-]*$")]
+
+
 class SubmittedLine(Contract):
     line_id: Identifier
     procedure: Procedure
@@ -34,6 +38,28 @@ class SubmittedLine(Contract):
     service_date: Date | None = None
     diagnosis_pointers: Annotated[list[Annotated[int, Field(ge=1, le=12)]], Field(max_length=4)] = []
     prior_authorization: Identifier | None = None  # a line's own authorization (837P 2400 REF*G1)
+    # What the procedure note documents, when the platform sends it (all optional, added in schema version 1): the
+    # side and levels treated, whether the injection was diagnostic or therapeutic, and the relief that followed
+    # (percent on the same pain scale, and how many days it lasted). Coverage rules that need a missing one say they
+    # cannot decide. A later `submitted` event for the same claim and line may add the relief once it is known.
+    side: Literal["left", "right", "bilateral"] | None = None
+    levels: Annotated[list[Level], Field(max_length=8)] = []
+    intent: Literal["diagnostic", "therapeutic"] | None = None
+    relief_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    relief_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+
+
+class Injury(Contract):
+    """Workers' compensation or personal-injury (property and casualty) facts of a claim, when there are any. The
+    claim number and the adjuster identify a person's case: PHI, never logged."""
+
+    kind: Literal["workers_comp", "auto", "liability", "other"] = "workers_comp"
+    date_of_injury: Date | None = None
+    claim_number: Identifier | None = None  # the carrier's claim number for the injury (837 REF*Y4)
+    adjuster_name: Annotated[str, Field(max_length=200)] | None = None
+    adjuster_phone: Annotated[str, Field(max_length=32, pattern=r"^[0-9+().x -]+$")] | None = None
+    employer: Annotated[str, Field(max_length=200)] | None = None
+    state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None  # the jurisdiction whose forms apply
 
 
 class StatusClaim(Contract):
@@ -51,6 +77,7 @@ class StatusClaim(Contract):
     prior_authorization: Identifier | None = None
     other_payers: Annotated[list[OtherPayer], Field(max_length=5)] = []
     lines: Annotated[list[SubmittedLine], Field(max_length=999)] = []
+    injury: Injury | None = None  # workers' comp or personal injury (optional, added in schema version 1)
 
 
 # STC01-2: a claim status code (numeric), or with STC01-4 = LOI a LOINC code (`18464-5`), or an NCPDP reject code.

@@ -50,8 +50,34 @@ def submission_to_json(sub: m.Submission) -> dict[str, Any]:
                          for o in sub.other_payers],
         "lines": [{"line_id": line.line_id, "code": line.procedure.code, "modifiers": list(line.procedure.modifiers),
                    "charge": str(line.charge), "units": str(line.units), "service_date": _d(line.service_date),
-                   "diagnosis_pointers": list(line.diagnosis_pointers)} for line in sub.lines],
+                   "diagnosis_pointers": list(line.diagnosis_pointers), **_detail_to_json(line.detail)}
+                  for line in sub.lines],
+        **({"injury": {"kind": sub.injury.kind, "date_of_injury": _d(sub.injury.date_of_injury),
+                       "state": sub.injury.state, "claim_number_sent": sub.injury.claim_number_sent,
+                       "adjuster_sent": sub.injury.adjuster_sent}} if sub.injury else {}),
     }
+
+
+def _detail_to_json(detail: m.SessionDetail) -> dict[str, Any]:
+    if detail.empty:
+        return {}
+    return {"detail": {"side": detail.side, "levels": list(detail.levels), "intent": detail.intent,
+                       "relief_percent": detail.relief_percent, "relief_days": detail.relief_days}}
+
+
+def _detail_from_json(data: dict[str, Any] | None) -> m.SessionDetail:
+    if not data:
+        return m.NO_DETAIL
+    return m.SessionDetail(side=data.get("side"), levels=tuple(data.get("levels", ())), intent=data.get("intent"),
+                           relief_percent=data.get("relief_percent"), relief_days=data.get("relief_days"))
+
+
+def _injury_from_json(data: dict[str, Any] | None) -> m.Injury | None:
+    if not data:
+        return None
+    return m.Injury(kind=data.get("kind", "workers_comp"), date_of_injury=_date(data.get("date_of_injury")),
+                    state=data.get("state"), claim_number_sent=bool(data.get("claim_number_sent")),
+                    adjuster_sent=bool(data.get("adjuster_sent")))
 
 
 def submission_from_json(data: dict[str, Any]) -> m.Submission:
@@ -68,21 +94,25 @@ def submission_from_json(data: dict[str, Any]) -> m.Submission:
         lines=tuple(m.SubmittedLine(
             line_id=x["line_id"], procedure=m.Procedure(x["code"], tuple(x["modifiers"])), charge=Decimal(x["charge"]),
             units=Decimal(x["units"]), service_date=_date(x.get("service_date")),
-            diagnosis_pointers=tuple(x.get("diagnosis_pointers", ()))) for x in data.get("lines", ())),
+            diagnosis_pointers=tuple(x.get("diagnosis_pointers", ())), detail=_detail_from_json(x.get("detail")))
+            for x in data.get("lines", ())),
+        injury=_injury_from_json(data.get("injury")),
     )
 
 
 def task_lines_to_json(lines: Iterable[TaskLine]) -> list[dict[str, Any]]:
     return [{"line_id": x.line_id, "amount": str(x.amount), "reasons": list(x.reasons),
              "procedure_code": x.procedure_code, "modifiers": list(x.modifiers),
-             "service_date": _d(x.service_date), "paid": _d(x.paid)} for x in lines]
+             "service_date": _d(x.service_date), "paid": _d(x.paid),
+             **({"value": str(x.value)} if x.value is not None else {})} for x in lines]
 
 
 def task_lines_from_json(items: list[dict[str, Any]]) -> tuple[TaskLine, ...]:
     return tuple(TaskLine(line_id=x["line_id"], amount=Decimal(x["amount"]), reasons=tuple(x["reasons"]),
                           procedure_code=x.get("procedure_code"), modifiers=tuple(x.get("modifiers", ())),
                           service_date=_date(x.get("service_date")),
-                          paid=Decimal(x["paid"]) if x.get("paid") is not None else None) for x in items)
+                          paid=Decimal(x["paid"]) if x.get("paid") is not None else None,
+                          value=Decimal(x["value"]) if x.get("value") is not None else None) for x in items)
 
 
 def checklist_to_json(items: Iterable[m.ChecklistItem]) -> list[dict[str, Any]]:
@@ -230,16 +260,20 @@ class PostgresUnitOfWork:
         # the whole table (the largest cost of a long backlog). OFFSET 0 keeps the planner from flattening the
         # lateral subquery back into a hash join over the table.
         rows = await self.conn.fetch(
-            """SELECT h.patient_key, h.claim_id, h.line_id, h.service_date, h.procedure_code, h.modifiers, h.paid
+            """SELECT h.patient_key, h.claim_id, h.line_id, h.service_date, h.procedure_code, h.modifiers, h.paid,
+                      h.side, h.levels, h.intent, h.relief_percent, h.relief_days
                FROM unnest($1::text[]) AS k(patient_key) CROSS JOIN LATERAL (
                    SELECT * FROM procedure_history p WHERE p.patient_key = k.patient_key AND p.service_date >= $2
                    OFFSET 0) h""",
             list(patient_keys), since)
         out: dict[str, list[m.HistorySession]] = {}
         for r in rows:
+            detail = m.SessionDetail(side=r["side"], levels=tuple(r["levels"]), intent=r["intent"],
+                                     relief_percent=r["relief_percent"], relief_days=r["relief_days"])
             out.setdefault(r["patient_key"], []).append(m.HistorySession(
                 claim_id=r["claim_id"], line_id=r["line_id"], service_date=r["service_date"],
-                procedure=m.Procedure(r["procedure_code"], tuple(r["modifiers"])), paid=r["paid"]))
+                procedure=m.Procedure(r["procedure_code"], tuple(r["modifiers"])), paid=r["paid"],
+                detail=m.NO_DETAIL if detail.empty else detail))
         return out
 
     async def load_fee_schedule(self, keys: Iterable[tuple[str, str]]) -> list[FeeRate]:
@@ -306,13 +340,13 @@ class PostgresUnitOfWork:
             if lines:
                 await c.copy_records_to_table("service_lines", columns=SERVICE_LINE_COLUMNS, records=lines)
             history.extend((r.patient_key, r.claim_id, x.line_id, x.service_date, x.procedure.code,
-                            x.procedure.modifiers, x.covered, r.occurred_at)
+                            x.procedure.modifiers, x.covered, r.occurred_at, m.NO_DETAIL)
                            for r in originals if r.patient_key and not r.is_reversal
                            for x in r.lines if x.service_date)
         if ch.submissions:
             history.extend(
                 (s.patient_key, s.claim_id, x.line_id, x.service_date, x.procedure.code, x.procedure.modifiers,
-                 None, s.occurred_at)
+                 None, s.occurred_at, x.detail)
                 for s in ch.submissions if s.patient_key and s.frequency_code != "8" for x in s.lines
                 if x.service_date)
         await self._upsert_history(history)
@@ -382,10 +416,11 @@ class PostgresUnitOfWork:
         await add_to_outbox(c, ch.outbox, if_new=False)
 
     async def _upsert_history(self, rows: list[tuple]) -> None:
-        """Rows (patient_key, claim_id, line_id, service_date, code, modifiers, paid, at) in the batch's order, as one
-        statement. One INSERT ... ON CONFLICT may not touch a row twice, so a line seen twice in the batch (its
+        """Rows (patient_key, claim_id, line_id, service_date, code, modifiers, paid, at, detail) in the batch's order,
+        as one statement. One INSERT ... ON CONFLICT may not touch a row twice, so a line seen twice in the batch (its
         submission and its remittance, say) is folded first the way successive upserts would have left it: the last
-        row wins, except that nothing erases a known `paid` (a submission never undoes what a remittance said)."""
+        row wins, except that nothing erases a known `paid` (a submission never undoes what a remittance said) or
+        what a submission documented (side, levels, intent, relief: a remittance carries none of them)."""
         if not rows:
             return
         folded: dict[tuple, tuple] = {}
@@ -393,21 +428,36 @@ class PostgresUnitOfWork:
             key = row[:3]
             before = folded.get(key)
             if before is not None:
-                row = (*row[:6], before[6] if row[6] is None else row[6], max(row[7], before[7]))
+                row = (*row[:6], before[6] if row[6] is None else row[6], max(row[7], before[7]),
+                       before[8] if row[8].empty else row[8])
             folded[key] = row
-        columns = list(zip(*folded.values(), strict=True))
-        # modifiers travel as "25,59" (contract: two letters or digits each): a text[][] cannot hold ragged lists
+        columns = list(zip(*(row[:8] for row in folded.values()), strict=True))
+        # modifiers and levels travel as "25,59" / "L4-L5,L5-S1" (contract: no commas in either): a text[][] cannot
+        # hold ragged lists
         columns[5] = tuple(",".join(m) for m in columns[5])
+        details = [row[8] for row in folded.values()]
+        columns += [tuple(d.side for d in details), tuple(",".join(d.levels) for d in details),
+                    tuple(d.intent for d in details), tuple(d.relief_percent for d in details),
+                    tuple(d.relief_days for d in details)]
         await self.conn.execute(
             """INSERT INTO procedure_history (patient_key, claim_id, line_id, service_date, procedure_code, modifiers,
-                   paid, updated_at)
-               SELECT patient_key, claim_id, line_id, service_date, code, string_to_array(modifiers, ','), paid, at
+                   paid, updated_at, side, levels, intent, relief_percent, relief_days)
+               SELECT patient_key, claim_id, line_id, service_date, code, string_to_array(modifiers, ','), paid, at,
+                      side, COALESCE(string_to_array(NULLIF(levels, ''), ','), '{}'), intent, relief_percent,
+                      relief_days
                FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[], $7::bool[],
-                           $8::timestamptz[])
-                    AS u(patient_key, claim_id, line_id, service_date, code, modifiers, paid, at)
+                           $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::smallint[], $13::int[])
+                    AS u(patient_key, claim_id, line_id, service_date, code, modifiers, paid, at, side, levels, intent,
+                         relief_percent, relief_days)
                ON CONFLICT (patient_key, claim_id, line_id) DO UPDATE SET service_date = EXCLUDED.service_date,
                    procedure_code = EXCLUDED.procedure_code, modifiers = EXCLUDED.modifiers,
                    paid = COALESCE(EXCLUDED.paid, procedure_history.paid),
+                   side = COALESCE(EXCLUDED.side, procedure_history.side),
+                   levels = CASE WHEN cardinality(EXCLUDED.levels) > 0 THEN EXCLUDED.levels
+                                 ELSE procedure_history.levels END,
+                   intent = COALESCE(EXCLUDED.intent, procedure_history.intent),
+                   relief_percent = COALESCE(EXCLUDED.relief_percent, procedure_history.relief_percent),
+                   relief_days = COALESCE(EXCLUDED.relief_days, procedure_history.relief_days),
                    updated_at = GREATEST(EXCLUDED.updated_at, procedure_history.updated_at)""", *columns)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from service.demo.clinic import FEES, MEDICARE_DEDUCTIBLE, SEQUESTRATION_RATE, PayerProfile
-from service.demo.encounters import LATERALITY, Line, Patient, Visit
+from service.demo.encounters import LATERALITY, SINGLE_DOSE, Line, Patient, Visit
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -255,7 +255,7 @@ def _denial_rule(scenario: str, plan: ClaimPlan, line: Line, index: int,
         case "kx_missing":
             return ("CO", "4", ("N822",)) if line.code in ("64490", "64491", "64493", "64494") else None
         case "jz_missing":
-            return ("CO", "4", ("N822",)) if line.is_drug and not line.modifiers else None
+            return ("CO", "4", ("N822",)) if line.code in SINGLE_DOSE and not line.modifiers else None
         case "laterality_missing":
             return ("CO", "4", ("N822",)) if line.code in LATERAL_CODES and not line.modifiers else None
         case "fluoro_bundled":
@@ -325,7 +325,9 @@ def _weights(visit: Visit, payer: PayerProfile) -> list[tuple[str, float]]:
         options.append(("abn_patient_liable", 2.5))
     if ptype == "medicare" and kind == "facet":
         options.append(("kx_missing", 8.0))
-    if ptype in ("medicare", "medicare_advantage") and "JZ" in mods:
+    # A drug given without waste: Medicare (and a plan that follows it) denies the single-dose one without JZ.
+    drug_whole = any(ln.is_drug and not ln.wasted and "JW" not in ln.modifiers for ln in visit.lines)
+    if ptype in ("medicare", "medicare_advantage") and drug_whole:
         options.append(("jz_missing", 4.0))
     if ptype in ("commercial", "medicaid", "workers_comp") and any(
             ln.code in LATERAL_CODES and set(ln.modifiers) & set(LATERALITY) for ln in visit.lines):

@@ -149,7 +149,8 @@ FEES: dict[str, Fee] = {
     # fluoroscopic guidance (bundled into every injection code above that includes imaging)
     "77003": _fee("430.00", "61.22"),
     # injected drugs, per HCPCS unit
-    "J1040": _fee("48.00", "6.53"), "J3301": _fee("14.00", "1.67"), "J1100": _fee("5.00", "0.12"),
+    "J1040": _fee("48.00", "6.53"), "J1030": _fee("30.00", "3.62"), "J3301": _fee("14.00", "1.67"),
+    "J1100": _fee("5.00", "0.12"),
 }
 
 # (code, units) of the steroid given with an injection; JZ (nothing discarded) or JW (a separate waste line)

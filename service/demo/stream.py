@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from service.demo.adjudication import ClaimPlan, Pricer, Remit, adjudicate_plan, money, plan_claim, plan_duplicate
 from service.demo.clinic import BILLING_NPI, PRACTICE_NAME, PayerProfile
-from service.demo.encounters import Line, make_patient, patient_visits, weekday
+from service.demo.encounters import InjuryFacts, Line, Visit, make_patient, patient_visits, weekday
 from topics.catalogue import CLAIMS_REMITTANCE, CLAIMS_STATUS, PROVIDER_ADJUSTMENTS
 from topics.codec import encode
 from topics.provider_adjustment import ProviderAdjustmentEvent
@@ -87,6 +87,26 @@ def _at(day: dt.date, rng: random.Random, first_hour: int, last_hour: int) -> dt
                        tzinfo=UTC)
 
 
+_SIDES = {"RT": "right", "LT": "left", "50": "bilateral"}
+
+
+def _documented(visit: Visit, line: Line) -> dict[str, Any]:
+    """What the procedure note says about a procedure line (optional contract fields): side, levels, intent and the
+    relief that followed."""
+    if line.is_drug or line.is_visit:
+        return {}
+    note = visit.note
+    side = next((_SIDES[m] for m in line.modifiers if m in _SIDES), None)
+    out: dict[str, Any] = {"side": side, "levels": list(note.levels), "intent": note.intent,
+                           "relief_percent": note.relief_percent, "relief_days": note.relief_days}
+    return {k: v for k, v in out.items() if v not in (None, [])}
+
+
+def _injury(injury: InjuryFacts) -> dict[str, Any]:
+    return {"kind": "workers_comp", "date_of_injury": injury.date_of_injury, "claim_number": injury.claim_number,
+            "adjuster_name": injury.adjuster_name, "employer": injury.employer, "state": injury.state}
+
+
 def _payer(p: PayerProfile) -> dict[str, Any]:
     return {"id": p.id, "name": p.name, "type": p.type}
 
@@ -136,8 +156,11 @@ class _ClaimTimeline:
                 "other_payers": [{**_payer(secondary), "responsibility": "secondary"}] if secondary else [],
                 "lines": [{"line_id": str(i), "procedure": {"code": ln.code, "modifiers": list(ln.modifiers)},
                            "units": ln.units, "charge": self.b.pricer.charge(ln), "service_date": visit.dos,
-                           "diagnosis_pointers": [d for d in ln.dx if d <= len(plan.diagnoses)] or [1]}
+                           "diagnosis_pointers": [d for d in ln.dx if d <= len(plan.diagnoses)] or [1],
+                           **_documented(visit, ln)}
                           for i, ln in enumerate(lines, start=1)],
+                **({"injury": _injury(plan.patient.injury)} if plan.patient.injury and plan.payer.type ==
+                   "workers_comp" else {}),
             },
             "status": None,
         }

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from service.adapters.kafka import read_topic
+from service.domain.priority import NOTHING_EXPECTED
 from service.domain.tasks import OPEN_STATES
 from topics.catalogue import FOLLOWUP_KINDS, followup_topic
 
@@ -51,7 +52,10 @@ class Summary:
     tasks_by_state: dict[str, int] = field(default_factory=dict)
     followups_by_topic: dict[str, int] = field(default_factory=dict)
     outbox_followups_by_topic: dict[str, int] = field(default_factory=dict)
-    dollars_at_risk: Decimal = Decimal("0.00")
+    dollars_at_risk: Decimal = Decimal("0.00")  # open tasks that can still bring money back (no write-offs)
+    expected_recovery: Decimal = Decimal("0.00")  # the same, each weighed by its recoverability
+    write_offs_open: tuple[int, Decimal] = (0, Decimal("0.00"))  # open tasks whose work is a write-off
+    top_priorities: list[dict[str, Any]] = field(default_factory=list)  # the open tasks a worker takes first
     elapsed_s: float = 0.0
 
     @property
@@ -76,6 +80,9 @@ class Summary:
             "tasks_by_state": self.tasks_by_state,
             "followups_by_topic": self.followups_by_topic,
             "dollars_at_risk": float(self.dollars_at_risk),
+            "expected_recovery": float(self.expected_recovery),
+            "write_offs_open": {"tasks": self.write_offs_open[0], "amount": float(self.write_offs_open[1])},
+            "top_priorities": self.top_priorities,
             "elapsed_s": round(self.elapsed_s, 1),
         }
 
@@ -118,26 +125,70 @@ async def fill_from_database(conn: asyncpg.Connection, summary: Summary, prefix:
     summary.denied_amount_by_category = {c: amounts[c] for c in order}
     summary.top_codes_by_category = {c: sorted(codes[c].items(), key=lambda kv: (-kv[1], kv[0]))[:3] for c in order}
 
+    # At risk: what open work can still bring back. A write-off (or a task with no recoverability) is lost money,
+    # not money at risk, so it is counted apart.
     tasks = await conn.fetch(
-        "SELECT queue, state, count(*) AS n, sum(amount_at_risk) AS amount FROM appeal_tasks"
-        " WHERE claim_id LIKE $1 GROUP BY queue, state", pattern)
+        "SELECT queue, state, count(*) AS n,"
+        " coalesce(sum(amount_at_risk) FILTER (WHERE NOT action = ANY($2::text[]) AND recoverability > 0), 0)"
+        "   AS amount,"
+        " coalesce(sum(amount_at_risk * recoverability::numeric)"
+        "   FILTER (WHERE NOT action = ANY($2::text[]) AND recoverability > 0), 0) AS expected,"
+        " count(*) FILTER (WHERE action = ANY($2::text[]) OR recoverability <= 0) AS lost_n,"
+        " coalesce(sum(amount_at_risk) FILTER (WHERE action = ANY($2::text[]) OR recoverability <= 0), 0) AS lost"
+        " FROM appeal_tasks WHERE claim_id LIKE $1 GROUP BY queue, state", pattern, sorted(NOTHING_EXPECTED))
     by_queue: Counter[str] = Counter()
     open_by_queue: Counter[str] = Counter()
     at_risk: dict[str, Decimal] = {}
     by_state: Counter[str] = Counter()
+    expected = Decimal(0)
+    lost_n, lost = 0, Decimal(0)
     for r in tasks:
         by_queue[r["queue"]] += r["n"]
         by_state[r["state"]] += r["n"]
         if r["state"] in OPEN_STATES:
             open_by_queue[r["queue"]] += r["n"]
             at_risk[r["queue"]] = at_risk.get(r["queue"], Decimal(0)) + r["amount"]
+            expected += r["expected"]
+            lost_n += r["lost_n"]
+            lost += r["lost"]
     queues = sorted(by_queue, key=lambda q: (-by_queue[q], q))
     summary.tasks_by_queue = {q: by_queue[q] for q in queues}
     summary.open_tasks_by_queue = {q: open_by_queue[q] for q in queues}
     summary.at_risk_by_queue = {q: at_risk.get(q, Decimal(0)) for q in queues}
     summary.tasks_by_state = dict(sorted(by_state.items()))
     summary.dollars_at_risk = sum(at_risk.values(), Decimal("0")).quantize(Decimal("0.01"))
+    summary.expected_recovery = expected.quantize(Decimal("0.01"))
+    summary.write_offs_open = (lost_n, lost.quantize(Decimal("0.01")))
+    summary.top_priorities = await top_priorities(conn, pattern)
     summary.outbox_followups_by_topic, _ = await outbox_state(conn, prefix)
+
+
+async def top_priorities(conn: asyncpg.Connection, pattern: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The open tasks a worker takes first (highest priority), without ids (the JSON stays the same per seed)."""
+    rows = await conn.fetch(
+        "SELECT queue, category, action, payer_type, amount_at_risk, priority,"
+        " priority_parts->>'expected_recovery' AS expected, priority_parts->>'clock' AS clock,"
+        " priority_parts->>'days_left' AS days_left, (priority_parts->>'overdue')::boolean AS overdue,"
+        " priority_parts->>'late_option' AS late"
+        " FROM appeal_tasks WHERE claim_id LIKE $1 AND state = ANY($2::text[])"
+        " ORDER BY priority DESC, amount_at_risk DESC, category, task_id LIMIT $3", pattern, sorted(OPEN_STATES), limit)
+    out = []
+    for r in rows:
+        if r["clock"]:
+            when = f"{'appeal' if r['clock'] == 'deadline' else 'filing'} in {r['days_left']} d"
+        elif r["overdue"]:
+            when = "late: good cause" if r["late"] else "overdue"
+        else:
+            when = "no deadline"
+        out.append({"queue": r["queue"], "category": r["category"], "action": r["action"],
+                    "payer_type": r["payer_type"], "at_risk": float(r["amount_at_risk"]),
+                    "expected": float(Decimal(r["expected"] or "0")), "priority": round(float(r["priority"]), 1),
+                    "when": when})
+    return out
+
+
+PAYER_SHORT = {"medicare": "Medicare", "medicare_advantage": "MA", "medicaid": "Medicaid", "commercial": "commercial",
+               "workers_comp": "WC", "other": "other"}
 
 
 async def read_followups(bootstrap: str, prefix: str, *, timeout_s: float = 20) -> dict[str, int]:
@@ -200,6 +251,23 @@ def render(summary: Summary, console: Console) -> None:
                   f"[bold]{_money(summary.dollars_at_risk)}[/bold]")
     console.print(tasks)
     console.print(f"  task states: {states}")
+    console.print(f"  at risk: open work that can still bring money back; expected recovery "
+                  f"{_money(summary.expected_recovery)}")
+    console.print(f"  open write-offs (nothing to recover, not at risk): {summary.write_offs_open[0]:,} tasks, "
+                  f"{_money(summary.write_offs_open[1])}")
+
+    if summary.top_priorities:
+        top = Table(title="Top priorities (open; score = expected recovery in dollars x urgency)",
+                    box=box.SIMPLE_HEAD, title_justify="left")
+        top.add_column("#", justify="right", no_wrap=True, min_width=2)
+        top.add_column("task (cause, action, payer)", ratio=1)
+        for name, justify in (("at risk", "right"), ("expected", "right"), ("score", "right"), ("clock", "left")):
+            top.add_column(name, justify=justify, no_wrap=True)
+        for rank, t in enumerate(summary.top_priorities, start=1):
+            task = f"{t['category']}, {t['action']}, {PAYER_SHORT.get(t['payer_type'], t['payer_type'])}"
+            top.add_row(str(rank), task, _money(Decimal(str(t["at_risk"]))), _money(Decimal(str(t["expected"]))),
+                        f"{t['priority']:,.1f}", t["when"])
+        console.print(top)
 
     followups = Table(title="Follow-ups (read back from the broker)", box=box.SIMPLE_HEAD, title_justify="left")
     followups.add_column("topic")

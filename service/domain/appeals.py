@@ -26,6 +26,7 @@ class AppealLevel:
     days: int
     basis: str
     amount_in_controversy: tuple[tuple[int, Decimal], ...] = ()  # (calendar year, minimum amount), ascending
+    auto_forward: bool = False  # the payer sends the case on itself: nothing for the provider to file
 
     def minimum_for(self, year: int) -> Decimal | None:
         """The amount in controversy for requests in `year`: the latest year listed up to it."""
@@ -93,7 +94,10 @@ class AppealRules:
             basis += f", rolled from {raw.isoformat()} ({why}) to the next business day"
         minimum = level.minimum_for(notice.year)
         refused = None
-        if minimum is not None and amount < minimum:
+        if level.auto_forward:
+            refused = (f"{level.basis}, so there is nothing to file; {level.by}'s decision comes by letter and the "
+                       "next level is filed from it")
+        elif minimum is not None and amount < minimum:
             refused = (f"{level.name} needs at least ${minimum:.2f} in controversy ({notice.year}); this task holds "
                        f"${amount:.2f} (claims may be aggregated to reach it)")
         return NextLevel(level=level, deadline=due, basis=basis, refused=refused)
@@ -106,7 +110,8 @@ def _level(raw: Any, where: str) -> AppealLevel:
     try:
         aic = tuple(sorted((int(y), Decimal(str(a))) for y, a in raw.get("amount_in_controversy", {}).items()))
         return AppealLevel(level=int(raw["level"]), name=str(raw["name"]), by=str(raw["by"]), days=int(raw["days"]),
-                           basis=str(raw["basis"]), amount_in_controversy=aic)
+                           basis=str(raw["basis"]), amount_in_controversy=aic,
+                           auto_forward=bool(raw.get("auto_forward", False)))
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise RuleDataError(f"appeal_levels.toml [{where}]: missing or invalid {exc}") from None
 

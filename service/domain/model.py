@@ -129,6 +129,27 @@ class Remittance:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionDetail:
+    """What the billing platform documented about one procedure line, when it sends it: the side and levels treated,
+    whether the injection was diagnostic or therapeutic, and the relief that followed (percent on the same pain scale,
+    and how many days it lasted). Every field may be missing; rules that need a missing one say they cannot decide."""
+
+    side: str | None = None  # "left" | "right" | "bilateral"
+    levels: tuple[str, ...] = ()  # vertebral levels or joints treated, e.g. ("L4-L5", "L5-S1")
+    intent: str | None = None  # "diagnostic" | "therapeutic"
+    relief_percent: int | None = None
+    relief_days: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return (self.side is None and not self.levels and self.intent is None and self.relief_percent is None
+                and self.relief_days is None)
+
+
+NO_DETAIL = SessionDetail()
+
+
+@dataclass(frozen=True, slots=True)
 class SubmittedLine:
     line_id: str
     procedure: Procedure
@@ -137,6 +158,7 @@ class SubmittedLine:
     service_date: dt.date | None = None
     diagnosis_pointers: tuple[int, ...] = ()
     prior_authorization: str | None = None  # the line's own authorization number, when it has one
+    detail: SessionDetail = NO_DETAIL
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +167,19 @@ class OtherPayer:
     type: PayerType = "other"
     responsibility: str = "unknown"
     name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Injury:
+    """Workers' compensation or personal-injury facts of a claim (property and casualty), as far as the rules need
+    them: the carrier's claim number and the adjuster identify a person's case, so the domain keeps only whether
+    the platform sent them (the letters keep the values themselves, encrypted)."""
+
+    kind: str = "workers_comp"  # workers_comp | auto | liability | other
+    date_of_injury: dt.date | None = None
+    state: str | None = None  # jurisdiction (two letters) whose forms and fee schedule apply
+    claim_number_sent: bool = False  # the carrier's claim number for the injury
+    adjuster_sent: bool = False  # the adjuster's name or contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +203,7 @@ class Submission:
     other_payers: tuple[OtherPayer, ...] = ()
     lines: tuple[SubmittedLine, ...] = ()
     patient: PatientIdentifiers | None = field(default=None, repr=False)  # stored encrypted, never logged
+    injury: Injury | None = None
 
     @property
     def is_correction(self) -> bool:
@@ -282,6 +318,9 @@ class Decision:
     procedure: Procedure | None = None
     filing_deadline_basis: str | None = None
     service_date: dt.date | None = None
+    # What fixing the line can bring back, when a rule can value it better than the denied amount (a bilateral
+    # false duplicate is worth the bilateral add-on, not the whole charge); None: the denied amount.
+    value: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +332,7 @@ class HistorySession:
     service_date: dt.date
     procedure: Procedure
     paid: bool | None = None  # None: not adjudicated yet
+    detail: SessionDetail = NO_DETAIL
 
 
 @dataclass(slots=True)

@@ -10,7 +10,8 @@ from typing import Any
 
 from service.domain.identity import fast_uuid5
 from service.domain.model import ZERO, ChecklistItem, Decision
-from service.domain.priority import DEFAULT_WEIGHTS, PriorityParts, PriorityWeights, score_priority
+from service.domain.policy import payer_terms
+from service.domain.priority import DEFAULT_WEIGHTS, NOTHING_EXPECTED, PriorityParts, PriorityWeights, score_priority
 
 OPEN_STATES = frozenset({"open", "in_progress", "submitted"})
 CLOSED_STATES = frozenset({"won", "lost", "written_off", "resolved", "expired"})
@@ -62,6 +63,11 @@ class TaskLine:
     modifiers: tuple[str, ...] = ()
     service_date: dt.date | None = None
     paid: Decimal | None = None  # what the payer paid on the line when it was last denied (None: not known)
+    value: Decimal | None = None  # what fixing the line can bring back when a rule valued it (None: `amount`)
+
+    @property
+    def at_stake(self) -> Decimal:
+        return self.amount if self.value is None else self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,11 +215,22 @@ class Task:
         return note
 
     def refresh_priority(self, today: dt.date, weights: PriorityWeights = DEFAULT_WEIGHTS) -> PriorityParts:
-        """Recompute the derived priority for `today` (not a task change: no version bump)."""
+        """Recompute the derived priority for `today` (not a task change: no version bump). Once every clock has
+        passed, the payer's late remedy (a good-cause late appeal) still ranks the task above nothing."""
+        terms = payer_terms(self.payer_type, self.payer_id)
+        late = terms.late_appeal_basis if terms.late_appeal == "good_cause" else None
         parts = score_priority(self.amount_at_risk, self.recoverability, self.deadline, self.filing_deadline,
-                               today=today, weights=weights)
+                               today=today, weights=weights, action=self.action, late_option=late)
         self.priority, self.priority_parts = parts.score, parts.as_dict()
         return parts
+
+    @property
+    def at_risk(self) -> Decimal:
+        """The dollars this task can still bring back: its amount while it is open and recoverable; nothing for a
+        write-off, a task with no recoverability, or a closed task."""
+        if not self.is_open or self.action in NOTHING_EXPECTED or self.recoverability <= 0:
+            return ZERO
+        return self.amount_at_risk
 
 
 TASK_STATES = frozenset(TRANSITIONS)
@@ -311,9 +328,13 @@ def merge_decisions(task: Task, decisions: list[Decision], *, at: dt.datetime) -
             procedure_code=first.procedure.code if first.procedure else None,
             modifiers=first.procedure.modifiers if first.procedure else (),
             service_date=first.service_date,
+            value=(sum((d.value if d.value is not None else d.amount for d in group), ZERO)
+                   if any(d.value is not None for d in group) else None),
         )
     task.lines = tuple(by_line.values())
-    task.amount_at_risk = sum((line.amount for line in task.lines), ZERO)
+    # what the work can bring back: a rule's valuation of a line where it has one (a bilateral false duplicate is
+    # worth the bilateral add-on), else the denied amount
+    task.amount_at_risk = sum((line.at_stake for line in task.lines), ZERO)
     deadlines = [d.deadline for d in decisions if d.deadline] + ([task.deadline] if task.deadline else [])
     if deadlines:
         nearest = min(deadlines)

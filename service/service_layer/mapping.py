@@ -89,6 +89,23 @@ def remittance(ev: RemittanceEvent) -> d.Remittance:
     )
 
 
+def _detail(line) -> d.SessionDetail:
+    if (line.side is None and not line.levels and line.intent is None and line.relief_percent is None
+            and line.relief_days is None):
+        return d.NO_DETAIL
+    return d.SessionDetail(side=line.side, levels=tuple(line.levels), intent=line.intent,
+                           relief_percent=line.relief_percent, relief_days=line.relief_days)
+
+
+def _injury(injury) -> d.Injury | None:
+    """Only what the rules need: whether the claim number and adjuster were sent, never the values."""
+    if injury is None:
+        return None
+    return d.Injury(kind=injury.kind, date_of_injury=injury.date_of_injury, state=injury.state,
+                    claim_number_sent=injury.claim_number is not None,
+                    adjuster_sent=injury.adjuster_name is not None or injury.adjuster_phone is not None)
+
+
 def submission(ev: StatusEvent) -> d.Submission:
     c = ev.claim
     assert c is not None and ev.kind == "submitted"
@@ -119,10 +136,12 @@ def submission(ev: StatusEvent) -> d.Submission:
                 service_date=line.service_date or c.service_date_from,
                 diagnosis_pointers=tuple(line.diagnosis_pointers),
                 prior_authorization=line.prior_authorization,
+                detail=_detail(line),
             )
             for line in c.lines
         ),
         patient=patient_identifiers(c.patient),
+        injury=_injury(c.injury),
     )
 
 

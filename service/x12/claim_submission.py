@@ -4,10 +4,12 @@ The hierarchy (HL03): 20 billing provider (2010AA NM1*85: the billing NPI), 22 s
 responsibility SBR01 and claim filing indicator SBR09; 2010BA NM1*IL the member id, DMG the birth date; 2010BB NM1*PR
 the payer), 23 patient when not the subscriber (2010CA NM1*QC, DMG).
 
-- Claim (2300): CLM01 claim id, CLM02 total charge, CLM05-3 frequency (1 original, 7 replacement, 8 void); REF*F8 the
-  payer's claim number the replacement corrects, REF*G1 prior authorization, REF*EA the medical record number
-  (`patient_ref`); HI the ICD-10-CM diagnoses in order (ABK principal, ABF others; BK/BF ICD-9 are kept as sent);
-  2310B NM1*82 the rendering NPI; 2320/2330B (SBR, NM1*PR) the other payers on the claim with their responsibility.
+- Claim (2300): CLM01 claim id, CLM02 total charge, CLM05-3 frequency (1 original, 7 replacement, 8 void), CLM11
+  related causes (EM employment, AA auto accident: the injury, with DTP*439 its date and the carrier's claim number
+  REF*Y4 of 2010BA/CA); REF*F8 the payer's claim number the replacement corrects, REF*G1 prior authorization, REF*EA
+  the medical record number (`patient_ref`); HI the ICD-10-CM diagnoses in order (ABK principal, ABF others; BK/BF
+  ICD-9 are kept as sent); 2310B NM1*82 the rendering NPI; 2320/2330B (SBR, NM1*PR) the other payers on the claim
+  with their responsibility.
 - Line (2400): LX, SV1 (procedure and modifiers, charge, units, diagnosis pointers), DTP*472 (a date or the first day
   of a range), REF*6R the line control number (-> line_id, else LX01), REF*G1 a line's own authorization.
 
@@ -37,6 +39,7 @@ FREQUENCIES = {"1", "7", "8"}
 RESPONSIBILITY = {"P": "primary", "S": "secondary", "T": "tertiary"}
 DIAGNOSIS_QUALIFIERS = {"ABK", "ABF", "BK", "BF"}
 PRODUCT_QUALIFIERS = {"HC", "ER", "IV", "WK"}  # SV101-01 of the 837P
+INJURY_KINDS = {"EM": "workers_comp", "AA": "auto", "OA": "other"}  # CLM11 related causes
 
 
 @dataclass(slots=True)
@@ -66,6 +69,10 @@ class _Claim:
     other_payers: list[dict] = field(default_factory=list)
     lines: list[_Line] = field(default_factory=list)
     in_other_subscriber: bool = False
+    related_causes: list[str] = field(default_factory=list)  # CLM11: AA auto accident, EM employment, OA other
+    accident_state: str = ""
+    injury_date: dt.date | None = None
+    injury_claim_number: str = ""
 
 
 class SubmissionBuilder(Builder):
@@ -83,6 +90,7 @@ class SubmissionBuilder(Builder):
         self._payer: dict = {}
         self._responsibility = ""
         self._filing_indicator = ""
+        self._casualty_claim_number = ""
         # Findings outside a claim, by the level they were found at: each applies to that level's claims only.
         self._level_flags: dict[str, list[Issue]] = {"20": [], "22": [], "23": []}
 
@@ -113,6 +121,7 @@ class SubmissionBuilder(Builder):
             self._billing_npi = ""
         elif self._level == "22":
             self._subscriber, self._patient, self._payer = {}, {}, {}
+            self._casualty_claim_number = ""
             self._responsibility = self._filing_indicator = ""
         elif self._level == "23":
             self._patient = {}
@@ -169,13 +178,18 @@ class SubmissionBuilder(Builder):
             self.flag("code", "CLM05-3 is not a claim frequency code we read (1, 7, 8): left empty", element="CLM05-03",
                       value=frequency)
         claim.frequency = frequency if frequency in FREQUENCIES else ""
+        causes = components(seg, 11)
+        claim.related_causes = [c for c in causes[:3] if c in INJURY_KINDS]
+        claim.accident_state = causes[3] if len(causes) > 3 and len(causes[3]) == 2 else ""
         claim.charge = amount(el(seg, 2), "CLM02")
 
     def _ref(self, seg, line, position) -> None:
         claim = self._claim
-        if claim is None:
-            return
         qualifier, value = el(seg, 1), el(seg, 2)
+        if claim is None:
+            if qualifier == "Y4" and self._level in ("22", "23"):
+                self._casualty_claim_number = value  # 2010BA/2010CA: the property-and-casualty claim number
+            return
         if claim.lines:
             if qualifier == "6R":
                 claim.lines[-1].control_number = value
@@ -183,6 +197,8 @@ class SubmissionBuilder(Builder):
                 claim.lines[-1].authorization = value
         elif qualifier == "F8":
             claim.original = value
+        elif qualifier == "Y4":
+            claim.injury_claim_number = value
         elif qualifier == "G1":
             claim.authorization = value
         elif qualifier == "EA":
@@ -233,6 +249,9 @@ class SubmissionBuilder(Builder):
 
     def _dtp(self, seg, line, position) -> None:
         claim = self._claim
+        if claim is not None and not claim.lines and el(seg, 1) == "439":
+            claim.injury_date = self.lenient(date, el(seg, 3), "DTP03")  # accident date
+            return
         if claim is None or not claim.lines or el(seg, 1) != "472":
             return
         dates = self.lenient(lambda value, element: date_range(el(seg, 2), value, element), el(seg, 3), "DTP03")
@@ -306,11 +325,22 @@ class SubmissionBuilder(Builder):
                 "patient": patient,
                 "provider": {"billing_npi": _npi(self._billing_npi), "rendering_npi": _npi(claim.rendering_npi)},
                 "diagnoses": claim.diagnoses[:12], "prior_authorization": claim.authorization or None,
-                "other_payers": other_payers[:5], "lines": lines,
+                "other_payers": other_payers[:5], "lines": lines, "injury": self._injury(claim),
             },
             "data_quality": claim.record.flags([*self.header_flags, *(f for level in ("20", "22", "23")
                                                                        for f in self._level_flags[level])]),
         }
+
+    def _injury(self, claim: _Claim) -> dict | None:
+        """CLM11 related causes (employment, auto or other accident), DTP*439 and REF*Y4 (the subscriber's or
+        patient's property-and-casualty claim number): the injury a workers' comp or P&C claim is for."""
+        number = claim.injury_claim_number or self._casualty_claim_number
+        if not (claim.related_causes or number or claim.injury_date):
+            return None
+        kind = INJURY_KINDS[claim.related_causes[0]] if claim.related_causes else (
+            "workers_comp" if self._filing_indicator == "WC" else "other")
+        return {"kind": kind, "date_of_injury": claim.injury_date, "claim_number": number or None,
+                "state": claim.accident_state or None}
 
     @staticmethod
     def _note(code: str, reason: str, segment: str, at=(None, None), element: str | None = None):

@@ -27,7 +27,8 @@ from tests.support.worker import denials_command
 
 CLAIMS = "60"
 REQUIRED_KEYS = {"run_id", "events_published", "events_processed", "dead_letters", "denials_by_category",
-                 "tasks_by_queue", "followups_by_topic", "dollars_at_risk", "elapsed_s"}
+                 "tasks_by_queue", "followups_by_topic", "dollars_at_risk", "expected_recovery", "write_offs_open",
+                 "top_priorities", "elapsed_s"}
 VARYING_KEYS = {"run_id", "elapsed_s"}
 
 pytestmark = pytest.mark.timeout(300)
@@ -151,9 +152,15 @@ async def _read_store(url: str, run_ids: list[str]) -> dict[str, dict]:
                 "unsent": sum(r["unsent"] for r in followups),
                 "denials": await conn.fetchval(
                     "SELECT count(*) FROM decisions WHERE claim_id LIKE $1 AND is_denial", pattern),
+                # money at risk: open work that can still bring money back (a write-off is lost, not at risk)
                 "at_risk": await conn.fetchval(
                     "SELECT coalesce(sum(amount_at_risk), 0) FROM appeal_tasks WHERE claim_id LIKE $1"
-                    " AND state IN ('open', 'in_progress', 'submitted')", pattern),
+                    " AND state IN ('open', 'in_progress', 'submitted') AND action NOT IN ('write_off', 'none')"
+                    " AND recoverability > 0", pattern),
+                "write_offs": await conn.fetchval(
+                    "SELECT count(*) FROM appeal_tasks WHERE claim_id LIKE $1"
+                    " AND state IN ('open', 'in_progress', 'submitted') AND (action IN ('write_off', 'none')"
+                    " OR recoverability <= 0)", pattern),
             }
         return out
     finally:
@@ -198,6 +205,10 @@ def test_the_counts_are_the_runs_own(two_runs, stored):
         assert rows["claims"] == int(CLAIMS)
         assert rows["denials"] == sum(s["denials_by_category"].values())
         assert Decimal(str(s["dollars_at_risk"])) == rows["at_risk"]
+        assert s["write_offs_open"]["tasks"] == rows["write_offs"]
+        scores = [t["priority"] for t in s["top_priorities"]]
+        assert scores == sorted(scores, reverse=True) and len(scores) <= 10
+        assert 0 < s["expected_recovery"] <= s["dollars_at_risk"]
 
 
 def test_the_same_seed_prints_the_same_json_apart_from_run_id_and_elapsed_time(two_runs):

@@ -21,6 +21,7 @@ import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,22 @@ from service.domain.clocks import Clock, Clocks, PayerPolicy, appeal_deadline, f
 from service.domain.pain import PainRules
 from service.domain.pain.bundling import addon_finding, pair_finding
 from service.domain.pain.duplicates import duplicate_finding
-from service.domain.pain.history import frequency_finding, prerequisite_finding, region_words
+from service.domain.pain.history import (
+    LIKELY_NOT_MET,
+    MET,
+    MISSING,
+    NOT_MET,
+    UNDECIDABLE,
+    frequency_finding,
+    prerequisite_finding,
+    region_words,
+    repeat_finding,
+    side_words,
+    sides_of,
+)
 from service.domain.pain.modifiers import modifier_findings
+from service.domain.policy import CoveragePolicies, FamilyPolicy
+from service.domain.pricing import PricingRules
 from service.domain.ruledata import PACKAGE_DATA, RuleFiles
 
 # A retired code's legacy reading takes the kind its category implies (a retired deductible code is cost share).
@@ -58,6 +73,7 @@ class _Draft:
     extra_items: list[model.ChecklistItem] = field(default_factory=list)
     cause_remark: str | None = None  # the remark that named the category, if any
     route_notes: list[tuple[str, str]] = field(default_factory=list)  # (rule_id, clause): said if that rule decides
+    value: Decimal | None = None  # what the fix can bring back, when a rule values it (else the denied amount)
 
     def route(self, action: str, rule_id: str, clause: str | None = None, *, appealable: bool | None = None,
               recoverability: float | None = None) -> None:
@@ -94,10 +110,25 @@ class _Claim:
         return self.payer_type == "medicare" and self.part == "B"
 
 
-def _session(remit: model.Remittance, line: model.RemitLine) -> model.HistorySession:
+def _session(remit: model.Remittance, line: model.RemitLine,
+             detail: model.SessionDetail = model.NO_DETAIL) -> model.HistorySession:
     service_date = line.service_date or remit.first_service_date or remit.production_date
     return model.HistorySession(claim_id=remit.claim_id, line_id=line.line_id, service_date=service_date,
-                                procedure=line.procedure, paid=line.paid > 0)
+                                procedure=line.procedure, paid=line.paid > 0, detail=detail)
+
+
+def _details(remit: model.Remittance, facts: model.ClaimFacts | None,
+             history: Sequence[model.HistorySession]) -> dict[str, model.SessionDetail]:
+    """What the platform documented about this claim's lines (side, levels, intent, relief), by line id: from the
+    submission when it is known, else from the history rows the store kept for the claim."""
+    out = {s.line_id: s.detail for s in history if s.claim_id == remit.claim_id and not s.detail.empty}
+    submission = facts.submission if facts else None
+    if submission is not None:
+        codes = {line.line_id: line.procedure.code for line in remit.lines}
+        for line in submission.lines:
+            if not line.detail.empty and codes.get(line.line_id) == line.procedure.code:
+                out[line.line_id] = line.detail
+    return out
 
 
 def _procedure_text(procedure: model.Procedure | None) -> str:
@@ -124,6 +155,8 @@ class Classifier:
         self.codes = CodeTables.load(files)
         self.routing = Routing.load(files)
         self.pain = PainRules.load(files)
+        self.coverage = CoveragePolicies.load(files, self.pain.families)
+        self.pricing = PricingRules.from_texts(files.text("pricing.toml"), files.text("pricing_codes.csv"))
         self.clocks = clocks or Clocks.load(files)
         self.checklists = ChecklistBook.load(files)
         self.status = StatusClassifier(self.codes, self.routing, self.checklists, self.rules_version)
@@ -140,6 +173,17 @@ class Classifier:
         clone.clocks = self.clocks.with_overrides(overrides)
         clone.unknown_codes = Counter()
         return clone
+
+    def with_coverage(self, payers: dict[str, dict[str, Any]]) -> Classifier:
+        """The same rules with per-payer-id coverage rows (a clinic's knowledge of a plan's policy)."""
+        clone = object.__new__(Classifier)
+        clone.__dict__.update(self.__dict__)
+        clone.coverage = self.coverage.with_payers(payers)
+        clone.unknown_codes = Counter()
+        return clone
+
+    def policy(self, payer: model.Payer, family: str | None, on: dt.date | None) -> FamilyPolicy:
+        return self.coverage.policy_for(payer.type, payer.id, family, on)
 
     # ----------------------------------------------------------------------------------------------- remittances
 
@@ -163,7 +207,8 @@ class Classifier:
 
     def _claim(self, remit: model.Remittance, facts: model.ClaimFacts | None,
                history: Sequence[model.HistorySession], as_of: dt.date | None) -> _Claim:
-        same_claim = tuple(_session(remit, line) for line in remit.lines)
+        details = _details(remit, facts, history)
+        same_claim = tuple(_session(remit, line, details.get(line.line_id, model.NO_DETAIL)) for line in remit.lines)
         keys = {(s.claim_id, s.line_id) for s in same_claim}
         merged = tuple(s for s in history if (s.claim_id, s.line_id) not in keys) + same_claim
         reading = self.codes.claim_statuses.get(remit.status_code, {}).get("reading", "processed")
@@ -185,7 +230,7 @@ class Classifier:
         for lookup in rarcs:
             if lookup.row is None:
                 self.unknown_codes[f"RARC:{lookup.code}"] += 1
-        target = _session(remit, line) if line is not None else None
+        target = next((s for s in claim.same_claim if s.line_id == line.line_id), None) if line is not None else None
         family = self.pain.catalog.family(line.procedure.code) if line is not None else None
 
         group_row = self.codes.carc_groups.lookup(adj.group, adj.reason, on, claim.reading)
@@ -196,7 +241,7 @@ class Classifier:
         if draft.is_denial and carc.row is not None and carc.row.category:
             self._cause_from_remark(draft, carc.row, rarcs)
             if target is not None:
-                self._history(draft, claim, carc.row, target)
+                self._history(draft, claim, carc.row, target, adj.group)
                 self._pain_layer(draft, claim, carc.row, line, target, adj.group)
             self._authorization(draft, claim, carc.row)
             self._payer_route(draft, claim, carc.row)
@@ -301,47 +346,155 @@ class Classifier:
         if row.rarc_cause == "any":
             draft.clauses.append("no remark names the cause, so the CARC's default reading applies")
 
-    def _history(self, draft: _Draft, claim: _Claim, row: CarcRow, target: model.HistorySession) -> None:
-        """Claim history turns a generic necessity/frequency code (never 197, 29, 18, 16) into `frequency_limit`
-        when the patient's rolling 12 months exceed the limit, and names a missing prerequisite on any necessity
-        denial (the category stays `medical_necessity`)."""
+    def _history(self, draft: _Draft, claim: _Claim, row: CarcRow, target: model.HistorySession, group: str) -> None:
+        """Claim history, judged by the payer's own coverage policy (Medicare LCD rows for Medicare and Medicare
+        Advantage; none on file for other payer types unless configured):
+
+        - a generic necessity/frequency code (never 197, 29, 18, 16) becomes `frequency_limit` when the patient's
+          rolling sessions exceed the policy's limit, and a session past a hard limit is a write-off;
+        - a repeat of the same procedure is judged by the policy's repeat criterion (relief and how long it lasted);
+        - a missing prerequisite is named (the category stays `medical_necessity`).
+        A rule whose data is missing (side, levels, documented relief) says it cannot decide, never that it is
+        not met; a payer without a policy on file is told so, never a Medicare limit."""
+        family = self.pain.catalog.family(target.procedure.code)
+        policy = self.policy(claim.remit.payer, family, target.service_date)
         generic = row.history_generic or (row.code == "96" and draft.category == "medical_necessity")
         if generic and draft.category in ("medical_necessity", "frequency_limit"):
-            freq = frequency_finding(target, claim.history, self.pain)
-            if freq is not None and freq.exceeded:
-                draft.category = "frequency_limit"
-                draft.route("appeal", f"history.{freq.rule.id}", f"claim history shows {freq.describe()}",
-                            recoverability=0.2)
-                draft.extra_items.append(model.ChecklistItem(
-                    id="sessions-counted",
-                    text=f"Sessions that count ({freq.dates}): show any was another region, level or a new injury"))
+            if self._frequency(draft, claim, row, target, policy, group):
                 return
-            if freq is not None and draft.category == "frequency_limit" and draft.rule_id == draft.code_rule:
-                draft.clauses.append(f"claim history shows only {freq.describe()}, so the payer may have counted "
-                                     "another provider's sessions: appeal with the session log")
-                draft.recoverability = max(draft.recoverability, 0.45)
-                draft.rule_id = f"history.{freq.rule.id}.under_limit"
-                draft.extra_items.append(model.ChecklistItem(
-                    id="sessions-counted",
-                    text=f"Session log on file ({freq.dates}) showing the limit was not reached"))
-            elif freq is not None and freq.counted and draft.category == "medical_necessity":
-                draft.clauses.append(f"claim history shows {freq.describe()}, so frequency is not the cause")
         if draft.category != "medical_necessity":
             return
-        prereq = prerequisite_finding(target, claim.same_claim, claim.history, self.pain)
+        repeat = repeat_finding(target, claim.history, self.pain, policy.repeat) if policy.known else None
+        if repeat is not None:
+            self._repeat(draft, repeat)
+            return
+        prereq = prerequisite_finding(target, claim.same_claim, claim.history, self.pain,
+                                      policy.prerequisite if policy.known else None, policy.repeat)
         if prereq is None:
             return
-        if prereq.missing:
-            draft.route("appeal", f"history.{prereq.rule.id}", f"claim history shows {prereq.describe(self.pain)}",
+        rule = prereq.rule
+        unknown = "" if policy.known or policy.terms.payer_type == "other" else (
+            f"; {policy.unknown_text('coverage policy')}, so only the blocks on file are checked")
+        verdict = prereq.verdict
+        if prereq.satisfied_by_repeat:
+            draft.clauses.append(prereq.describe(self.pain) + unknown)
+        elif verdict == MISSING:
+            draft.route("appeal", f"history.{rule.id}", f"claim history shows {prereq.describe(self.pain)}{unknown}",
                         recoverability=0.2)
-            draft.extra_items.append(model.ChecklistItem(id=prereq.rule.checklist_id, text=prereq.rule.checklist))
-        elif prereq.satisfied_by_repeat:
-            draft.clauses.append(prereq.describe(self.pain))
+            draft.extra_items.append(model.ChecklistItem(id=rule.checklist_id, text=rule.checklist))
+        elif verdict == NOT_MET:
+            draft.route("write_off", f"history.{rule.id}.not_met",
+                        f"claim history shows {prereq.describe(self.pain)}: the policy's prerequisite is not met, so "
+                        "the denial stands (prevention: an ABN signed before such a session, billed with GA)",
+                        appealable=False, recoverability=0.05)
+        elif verdict == UNDECIDABLE:
+            draft.rule_id = f"history.{rule.id}.undecidable"
+            draft.clauses.append(f"{prereq.describe(self.pain)}{unknown}")
+            draft.extra_items.append(model.ChecklistItem(
+                id=rule.checklist_id, text=f"{rule.checklist}: document the side, levels and relief of each "
+                                           "(the claim history does not hold them)"))
         else:
             dates = ", ".join(s.service_date.isoformat() for s in prereq.found)
-            draft.clauses.append(f"claim history has the prerequisite sessions on file ({dates})")
+            draft.rule_id = f"history.{rule.id}.met" if prereq.criteria else draft.rule_id
+            draft.clauses.append(f"claim history shows {prereq.describe(self.pain)}{unknown}")
+            if prereq.criteria:
+                draft.recoverability = max(draft.recoverability, 0.5)
             draft.extra_items.append(model.ChecklistItem(
-                id=prereq.rule.checklist_id, text=f"{prereq.rule.checklist} (on file: {dates})"))
+                id=rule.checklist_id, text=f"{rule.checklist} (on file: {dates})"))
+
+    def _frequency(self, draft: _Draft, claim: _Claim, row: CarcRow, target: model.HistorySession,
+                   policy: FamilyPolicy, group: str) -> bool:
+        """Session limits; True when the limit decided the decision."""
+        if not policy.known:
+            # No limit to apply: count the sessions the way most policies do, for the worker to compare.
+            counted = frequency_finding(target, claim.history, self.pain)
+            if counted is None:
+                return False
+            where = f" {region_words(counted.region)}" if counted.region and counted.region != "sacroiliac" else ""
+            sessions = (f"{len(counted.counted)} earlier{where} session{'s' if len(counted.counted) != 1 else ''} "
+                        f"of this kind in the rolling 12 months ({counted.dates})")
+            unknown = policy.unknown_text("session limit")
+            if (draft.category == "medical_necessity" and counted.counted and draft.rule_id == draft.code_rule
+                    and row.code in self.coverage.frequency_worded_carcs):
+                draft.category = "frequency_limit"  # the code's own words name frequency
+            if draft.category == "frequency_limit":
+                draft.clauses.append(f"claim history shows {sessions}; {unknown}")
+                draft.rule_id = "history.frequency.policy_unknown"
+                draft.extra_items.append(model.ChecklistItem(
+                    id="sessions-counted", text=f"Session log ({counted.dates}) against the plan's own session limit"))
+            elif counted.counted:
+                draft.clauses.append(f"claim history shows {sessions}; {unknown}, so frequency is not named as the "
+                                     "cause")
+            return False
+        freq = frequency_finding(target, claim.history, self.pain, policy.frequency_limits)
+        if freq is None:
+            return False
+        staged = f"; {freq.rule.note}" if freq.staged_sides and freq.rule.note else ""
+        if freq.exceeded:
+            draft.category = "frequency_limit"
+            draft.extra_items.append(model.ChecklistItem(
+                id="sessions-counted",
+                text=f"Sessions that count ({freq.dates}): show any was another region or a new injury"))
+            ga = target.procedure.has(self.pain.modifiers.abn_on_file)
+            if freq.rule.hard and ga and group != "PR":
+                draft.route("appeal", f"history.{freq.rule.id}.abn",
+                            f"claim history shows {freq.describe()}{staged}; the line carries GA (ABN on file), so "
+                            "the patient, not the provider, is liable: ask the payer to correct the liability with the "
+                            "signed ABN", recoverability=0.5)
+            elif freq.rule.hard and ga:
+                # PR with GA: the liability step bills the patient on the signed ABN
+                draft.route("write_off", f"history.{freq.rule.id}",
+                            f"claim history shows {freq.describe()}{staged}: a session past the policy's limit is not "
+                            "covered", appealable=False, recoverability=0.02)
+            elif freq.rule.hard:
+                draft.route("write_off", f"history.{freq.rule.id}",
+                            f"claim history shows {freq.describe()}{staged}: a session past the policy's limit is not "
+                            "covered, so an appeal cannot change it (prevention: an ABN signed before such a session, "
+                            "billed with GA, makes the patient liable)", appealable=False, recoverability=0.02)
+            else:
+                draft.route("appeal", f"history.{freq.rule.id}", f"claim history shows {freq.describe()}{staged}",
+                            recoverability=0.2)
+            return True
+        if draft.category == "frequency_limit" and draft.rule_id == draft.code_rule:
+            draft.clauses.append(f"claim history shows only {freq.describe()}{staged}, so the payer may have counted "
+                                 "another provider's sessions: appeal with the session log")
+            draft.recoverability = max(draft.recoverability, 0.45)
+            draft.rule_id = f"history.{freq.rule.id}.under_limit"
+            draft.extra_items.append(model.ChecklistItem(
+                id="sessions-counted", text=f"Session log on file ({freq.dates}) showing the limit was not reached"))
+        elif freq.counted and draft.category == "medical_necessity":
+            draft.clauses.append(f"claim history shows {freq.describe()}{staged}, so frequency is not the cause")
+        return False
+
+    def _repeat(self, draft: _Draft, repeat) -> None:
+        crit = repeat.criterion
+        if repeat.verdict == MET:
+            draft.rule_id = f"history.{crit.id}.met"
+            draft.clauses.append(f"a repeat session: {repeat.describe()}")
+            draft.recoverability = max(draft.recoverability, 0.55)
+            draft.extra_items.append(model.ChecklistItem(
+                id=f"{crit.id}-relief", text=f"Notes documenting the relief after the session of "
+                                             f"{repeat.earlier.service_date.isoformat()} ({crit.relief_words})"))
+        elif repeat.verdict == LIKELY_NOT_MET:
+            draft.route("appeal", f"history.{crit.id}.likely_not_met",
+                        f"a repeat session: {repeat.describe()}: likely short of the policy's repeat criterion, so "
+                        "appeal only with notes showing the relief lasted", recoverability=0.15)
+            draft.extra_items.append(model.ChecklistItem(
+                id=f"{crit.id}-relief", text=f"Notes showing the relief after the session of "
+                                             f"{repeat.earlier.service_date.isoformat()} and how long it lasted "
+                                             f"({crit.relief_words})"))
+        elif repeat.verdict == NOT_MET:
+            draft.route("write_off", f"history.{crit.id}.not_met",
+                        f"a repeat session: {repeat.describe()}: the policy's repeat criterion is not met, so the "
+                        "denial stands (prevention: an ABN signed before such a session, billed with GA)",
+                        appealable=False, recoverability=0.05)
+        else:
+            draft.rule_id = f"history.{crit.id}.undecidable"
+            draft.clauses.append(f"a repeat session: {repeat.describe()}")
+            draft.extra_items.append(model.ChecklistItem(
+                id=f"{crit.id}-relief", text=f"Document the relief after the session of "
+                                             f"{repeat.earlier.service_date.isoformat()} on the same pain scale, and "
+                                             f"how long it lasted ({crit.relief_words})"))
 
     def _pain_layer(self, draft: _Draft, claim: _Claim, row: CarcRow, line: model.RemitLine,
                     target: model.HistorySession, group: str) -> None:
@@ -352,8 +505,9 @@ class Classifier:
         if draft.category == "bundling":
             self._bundling(draft, claim, row, target, same_date)
             return
+        terms = self.coverage.terms(claim.payer_type, claim.remit.payer.id)
         findings = modifier_findings(target, line.units, claim.same_claim, claim.history, claim.payer_type,
-                                     self.pain)
+                                     self.pain, drug_waste_required=terms.drug_waste_required and claim.part != "A")
         units = next((f for f in findings if f.id == "units_over_max"), None)
         if units is not None and draft.category in ("frequency_limit", "medical_necessity", "coding"):
             draft.route("corrected_claim", "pain.units.over_max", f"{units.problem}: {units.fix}",
@@ -406,7 +560,16 @@ class Classifier:
         if finding.match is not None:
             whose = "this claim's" if finding.match.claim_id == target.claim_id else "another claim's"
             where = f" ({whose} line {finding.match.line_id} of {finding.match.service_date.isoformat()})"
-        if finding.verdict == "false":
+        if finding.verdict == "false" and self._level_not_covered(draft, claim, target):
+            return
+        if finding.verdict == "false" and finding.kind == "sides":
+            self._bilateral_duplicate(draft, claim, target, finding.reason + where, finding.match)
+        elif finding.verdict == "false" and finding.kind == "addon_units":
+            draft.route("corrected_claim", "pain.duplicate.addon_units",
+                        f"not a repeat procedure: {finding.reason}{where}, so correct the line to the add-on code with "
+                        "one unit per additional level and no repeat modifier", appealable=True, recoverability=0.6)
+            draft.queue = "coding"
+        elif finding.verdict == "false":
             draft.route("corrected_claim", "pain.duplicate.false",
                         f"a false duplicate: {finding.reason}{where}, so resubmit with the modifier that shows it "
                         "(50/RT/LT/76/XE)", appealable=True, recoverability=0.7)
@@ -417,6 +580,78 @@ class Classifier:
                         appealable=False, recoverability=0.0)
         else:
             draft.clauses.append(f"{finding.reason}{where}")
+
+    def _bilateral_duplicate(self, draft: _Draft, claim: _Claim, target: model.HistorySession, reason: str,
+                             match: model.HistorySession | None) -> None:
+        """The other side of a procedure paid on one side: one bilateral procedure, worth the bilateral add-on (about
+        half of one side's allowable when the MPFS bilateral indicator is 1), not the whole charge."""
+        code = target.procedure.code
+        ind = self.pricing.indicators(code)
+        percent = self.pricing.bilateral_percent.get(ind.bilateral) if ind and ind.bilateral else None
+        paid_side = None
+        if match is not None and match.claim_id == claim.remit.claim_id:
+            paid_side = next((x for x in claim.remit.lines if x.line_id == match.line_id), None)
+        allowed = paid_side.allowed if paid_side is not None and paid_side.allowed else None
+        worth = ""
+        if percent is not None:
+            extra = percent - 100
+            if allowed is not None:
+                draft.value = (allowed * extra / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+                worth = (f"; it is worth about ${draft.value:,.2f} ({extra:f}% of the ${allowed:,.2f} the paid side "
+                         f"was allowed: bilateral payment is {percent:f}% of one side), not the whole charge")
+            else:
+                worth = (f"; it is worth about {extra:f}% of one side's allowable (bilateral payment is "
+                         f"{percent:f}% of one side), not the whole charge")
+            if extra <= 0:
+                draft.value = Decimal("0.00")
+                draft.route("write_off", "pain.duplicate.bilateral_not_payable",
+                            f"a false duplicate: {reason}, but {code} has bilateral indicator {ind.bilateral}: the "
+                            "second side adds nothing to the payment", appealable=False, recoverability=0.0)
+                return
+        if claim.part_b or (claim.payer_type == "medicare" and claim.part != "A"):
+            fix = (f"the fix is one line {code}-{self.pain.modifiers.bilateral} with 1 unit (Medicare pays a bilateral "
+                   "procedure on one line), by reopening, not a second line with 76/XE")
+        else:
+            fix = (f"resubmit {code} as one line with modifier {self.pain.modifiers.bilateral} and 1 unit, or RT and "
+                   "LT lines if this plan's manual asks for them")
+        draft.route("corrected_claim", "pain.duplicate.bilateral",
+                    f"a false duplicate: {reason}: the two sides are one bilateral procedure; {fix}{worth}",
+                    appealable=True, recoverability=0.7)
+        draft.queue = "coding"
+
+    def _level_not_covered(self, draft: _Draft, claim: _Claim, target: model.HistorySession) -> bool:
+        """An add-on level past the policy's levels per session (a third transforaminal level): not a duplicate but a
+        level the policy does not cover."""
+        info = self.pain.catalog.get(target.procedure.code)
+        if info is None or not info.is_addon:
+            return False
+        policy = self.policy(claim.remit.payer, info.family, target.service_date)
+        if not policy.known or policy.levels is None:
+            return False
+        target_sides = sides_of(target)
+        count = Decimal(0)
+        for x in claim.remit.lines:
+            x_info = self.pain.catalog.get(x.procedure.code)
+            x_date = x.service_date or claim.remit.first_service_date
+            if (x_info is None or x_info.family != info.family or x_info.region != info.region
+                    or x_date != target.service_date):
+                continue
+            x_sides = sides_of(model.HistorySession(claim_id="", line_id="", service_date=target.service_date,
+                                                    procedure=x.procedure))
+            if target_sides and x_sides and not (target_sides & x_sides):
+                continue
+            count += x.units
+            if x.line_id == target.line_id:
+                break
+        limit = policy.levels.limit
+        if count <= limit:
+            return False
+        draft.route("write_off", f"pain.levels.{policy.levels.id}",
+                    f"not a duplicate: it is level {int(count)} of the session on the {side_words(target_sides)}, and "
+                    f"no more than {limit} levels per session are covered ({policy.levels.cite.text()}), so the level "
+                    "is not payable (prevention: an ABN signed before the session, billed with GA)",
+                    appealable=False, recoverability=0.02)
+        return True
 
     def _bundling(self, draft: _Draft, claim: _Claim, row: CarcRow, target: model.HistorySession,
                   same_date: list[model.HistorySession]) -> None:
@@ -525,10 +760,13 @@ class Classifier:
                             "group PR", recoverability=0.1)
                 return
             note = "group PR makes the patient liable"
-            if claim.payer_type == "medicare" and draft.category == "medical_necessity":
+            if claim.payer_type == "medicare" and draft.category in ("medical_necessity", "frequency_limit"):
                 has_ga = line is not None and line.procedure.has(self.pain.modifiers.abn_on_file)
                 note = ("GA on the line: the signed ABN makes the patient liable" if has_ga
                         else "group PR makes the patient liable: confirm the signed ABN before billing")
+                draft.extra_items.append(model.ChecklistItem(
+                    id="abn-signed", text="The ABN (CMS-R-131) the patient signed for this service before it was "
+                                          "performed, naming the service and the estimated cost"))
             # A PR group row that decided keeps its own rule id; otherwise the generic liability rule decides.
             keep = draft.rule_id.startswith(("history.", "carc.PR-"))
             rule = draft.rule_id if keep else "group.pr.patient_liable"
@@ -606,7 +844,12 @@ class Classifier:
             draft.action, draft.category, draft.is_denial)
         checklist: tuple[model.ChecklistItem, ...] = ()
         if draft.action not in ("none", "wait", "write_off") and (draft.is_denial or draft.action == "bill_patient"):
-            checklist = self.checklists.for_decision(draft.category, family, draft.extra_items)
+            checklist = self.checklists.for_decision(draft.category, family, draft.extra_items, draft.action)
+            if draft.is_denial and draft.action != "bill_patient":
+                injury = claim.facts.submission.injury if claim.facts and claim.facts.submission else None
+                known = {item.id for item in checklist}
+                checklist += tuple(item for item in self.checklists.for_payer(claim.payer_type, injury)
+                                   if item.id not in known)
         return model.Decision(
             line_id=line.line_id if line is not None else None,
             adjustment_index=index,
@@ -630,6 +873,7 @@ class Classifier:
             checklist=checklist,
             procedure=line.procedure if line is not None else None,
             service_date=(line.service_date if line is not None else None) or claim.remit.service_date_from,
+            value=draft.value if draft.is_denial else None,
         )
 
     def _explain(self, draft: _Draft, adj: model.Adjustment, remarks: tuple[str, ...], line: model.RemitLine | None,

@@ -19,7 +19,8 @@ from service.domain.classification.vocabulary import ACTIONS, CATEGORIES, QUEUES
 DEFAULT_NOTICE = dt.date(2026, 2, 27)
 DEFAULT_DOS = dt.date(2026, 1, 15)
 OCCURRED = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
-CHECKED_FIELDS = ("queue", "appealable", "is_denial", "deadline", "filing_deadline", "bucket", "due_date")
+CHECKED_FIELDS = ("queue", "appealable", "is_denial", "deadline", "filing_deadline", "bucket", "due_date", "rule_id",
+                  "value")
 
 
 class ScenarioError(ValueError):
@@ -56,6 +57,17 @@ def _procedure(raw: dict[str, Any]) -> model.Procedure:
     return model.Procedure(str(raw["code"]).upper(), tuple(m.upper() for m in raw.get("mods", ())))
 
 
+def _detail(raw: dict[str, Any], where: str) -> model.SessionDetail:
+    """What the platform documented about a session: `side`, `levels`, `intent`, `relief` (percent), `relief_days`."""
+    try:
+        return model.SessionDetail(
+            side=raw.get("side"), levels=tuple(str(x) for x in raw.get("levels", ())), intent=raw.get("intent"),
+            relief_percent=int(raw["relief"]) if "relief" in raw else None,
+            relief_days=int(raw["relief_days"]) if "relief_days" in raw else None)
+    except (TypeError, ValueError):
+        raise ScenarioError(f"{where}: side, levels, intent, relief or relief_days is invalid") from None
+
+
 def _payer(raw: Any, where: str) -> model.Payer:
     raw = raw or {}
     payer_type = raw.get("type", "commercial")
@@ -78,6 +90,7 @@ class Scenario:
     history: tuple[model.HistorySession, ...] = ()
     as_of: dt.date | None = None
     payer_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    coverage: dict[str, dict[str, Any]] = field(default_factory=dict)  # payer-id rows of coverage.toml
 
 
 def scenario_from_dict(raw: dict[str, Any], *, defaults: dict[str, Any] | None = None) -> Scenario:
@@ -112,7 +125,7 @@ def scenario_from_dict(raw: dict[str, Any], *, defaults: dict[str, Any] | None =
         history = tuple(
             model.HistorySession(claim_id=str(h.get("claim", "EARLIER")), line_id=str(h.get("line", f"h{i}")),
                                  service_date=_date(h["date"], f"{where}.history[{i}].date"), procedure=_procedure(h),
-                                 paid=h.get("paid", True))
+                                 paid=h.get("paid", True), detail=_detail(h, f"{where}.history[{i}]"))
             for i, h in enumerate(raw.get("history", [])))
         facts = None
         if "submission" in raw:
@@ -125,15 +138,23 @@ def scenario_from_dict(raw: dict[str, Any], *, defaults: dict[str, Any] | None =
                                         tuple(m.upper() for m in sub.get("modifiers", {}).get(
                                             str(ln.get("id", i + 1)), ln.get("mods", ())))),
                                     charge=Decimal("1000"),
-                                    service_date=_date(ln.get("dos"), where) or DEFAULT_DOS)
+                                    service_date=_date(ln.get("dos"), where) or DEFAULT_DOS,
+                                    detail=_detail(ln, f"{where}.lines[{i}]"))
                 for i, ln in enumerate(raw.get("lines", [])))
+            injury = None
+            if "injury" in sub:
+                inj = sub["injury"]
+                injury = model.Injury(kind=inj.get("kind", "workers_comp"),
+                                      date_of_injury=_date(inj.get("date"), f"{where}.submission.injury.date"),
+                                      state=inj.get("state"), claim_number_sent=bool(inj.get("claim_number")),
+                                      adjuster_sent=bool(inj.get("adjuster")))
             submission = model.Submission(
                 event_id=f"st-{case_id}", occurred_at=OCCURRED, payer=sub_payer, claim_id=claim_id,
                 service_date_from=DEFAULT_DOS, patient_key=patient, prior_authorization=sub.get("prior_auth"),
                 other_payers=tuple(model.OtherPayer(id=o["id"], type=o.get("type", "other"),
                                                     responsibility=o.get("responsibility", "unknown"))
                                    for o in sub.get("other_payers", ())),
-                lines=submitted_lines)
+                lines=submitted_lines, injury=injury)
             facts = model.ClaimFacts(claim_id=claim_id, submission=submission,
                                      adjudicated_payers=set(sub.get("adjudicated", ())),
                                      forwarded=bool(sub.get("forwarded", False)))
@@ -167,7 +188,7 @@ def scenario_from_dict(raw: dict[str, Any], *, defaults: dict[str, Any] | None =
     return Scenario(id=case_id, ref=str(raw["ref"]), scenario=str(raw["scenario"]), why=str(raw["why"]),
                     expect=expect, target=target, remit=remit, report=report, facts=facts, history=history,
                     as_of=_date(raw.get("as_of"), f"{where}.as_of"),
-                    payer_overrides=dict(raw.get("payer_overrides", {})))
+                    payer_overrides=dict(raw.get("payer_overrides", {})), coverage=dict(raw.get("coverage", {})))
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +205,8 @@ class CaseResult:
 def _predict(clf: Classifier, s: Scenario) -> dict[str, Any]:
     if s.payer_overrides:
         clf = clf.with_payer_overrides(s.payer_overrides)
+    if s.coverage:
+        clf = clf.with_coverage(s.coverage)
     if s.report is not None:
         d = clf.classify_status(s.report, facts=s.facts)[0]
         return {"category": d.category, "action": d.action, "queue": d.queue, "bucket": d.bucket,
@@ -195,7 +218,8 @@ def _predict(clf: Classifier, s: Scenario) -> dict[str, Any]:
         if (d.line_id, d.adjustment_index) == s.target:
             return {"category": d.category, "action": d.action, "queue": d.queue, "appealable": d.appealable,
                     "is_denial": d.is_denial, "deadline": d.deadline, "filing_deadline": d.filing_deadline,
-                    "rule_id": d.rule_id, "explanation": d.explanation}
+                    "rule_id": d.rule_id, "explanation": d.explanation, "value": d.value,
+                    "checklist": tuple(item.id for item in d.checklist)}
     raise ScenarioError(f"case {s.id}: expect.target {s.target} names no adjustment")
 
 
@@ -208,8 +232,23 @@ def run_case(clf: Classifier, s: Scenario) -> CaseResult:
         expected = s.expect[name]
         if name in ("deadline", "filing_deadline", "due_date"):
             expected = _date(expected, f"case {s.id}.expect.{name}")
+        if name == "value" and expected is not None:
+            expected = _money(expected, f"case {s.id}.expect.value")
         if predicted.get(name) != expected:
             mismatches.append(f"{name}: expected {expected}, got {predicted.get(name)}")
+    # `explains`: phrases the explanation must contain; `checklist`: item ids the decision must list
+    for phrase in s.expect.get("explains", ()):
+        if phrase.lower() not in str(predicted.get("explanation", "")).lower():
+            mismatches.append(f"explanation: expected to say {phrase!r}")
+    for phrase in s.expect.get("never_says", ()):
+        if phrase.lower() in str(predicted.get("explanation", "")).lower():
+            mismatches.append(f"explanation: must not say {phrase!r}")
+    for item in s.expect.get("checklist", ()):
+        if item not in predicted.get("checklist", ()):
+            mismatches.append(f"checklist: expected item {item!r}, got {list(predicted.get('checklist', ()))}")
+    for item in s.expect.get("checklist_absent", ()):
+        if item in predicted.get("checklist", ()):
+            mismatches.append(f"checklist: item {item!r} does not belong")
     return CaseResult(s, predicted, tuple(mismatches))
 
 

@@ -1,5 +1,6 @@
 """Duplicate denials (CARC 18): a true duplicate repeats a service already on file; a false one differs by side,
-level or session (RT/LT, an add-on level, 76/77/XE) and needs the right modifier, not a write-off (reference 2.9)."""
+level or session (RT/LT, an add-on level, 76/77/XE) and needs the right modifier, not a write-off (reference 2.9).
+An add-on code carrying 76/77 is a coding error, not a repeat: an additional level is another unit of the add-on."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class DuplicateFinding:
     verdict: Literal["true", "false", "unknown"]
     reason: str
     match: HistorySession | None = None
+    kind: str = ""  # false duplicates: "sides" (the other side), "addon_level", "addon_units" (76 on an add-on),
+    # "marker" (76/77/XE on a primary)
 
 
 def _sides(session: HistorySession, rules: PainRules) -> frozenset[str]:
@@ -38,26 +41,31 @@ def duplicate_finding(target: HistorySession, same_claim: Sequence[HistorySessio
                    if s.procedure.code == code and s.service_date == target.service_date
                    and not (s.claim_id == target.claim_id and (s.line_id == target.line_id or s.paid is None))]
     marker = [m for m in target.procedure.modifiers if m in rules.modifiers.repeat + rules.modifiers.distinct]
+    info = rules.catalog.get(code)
+    if info is not None and info.is_addon and any(m in rules.modifiers.repeat for m in marker):
+        return DuplicateFinding("false", f"{code} is an add-on code: an additional level is another unit of it, not "
+                                         f"a repeat procedure ({marker[0]})", candidates[0] if candidates else None,
+                                kind="addon_units")
     if marker:
         return DuplicateFinding("false", f"the line carries {marker[0]}, marking a repeat or separate session",
-                                candidates[0] if candidates else None)
+                                candidates[0] if candidates else None, kind="marker")
     if not candidates:
         return DuplicateFinding("unknown", "no earlier service with the same code and date is on file: check "
                                            "whether the original was paid")
     target_sides = _sides(target, rules)
-    info = rules.catalog.get(code)
     for match in candidates:
         match_sides = _sides(match, rules)
         if target_sides and match_sides and not (target_sides & match_sides):
             return DuplicateFinding(
                 "false", f"it is the {'/'.join(sorted(target_sides))} side and the service on file is "
-                         f"{'/'.join(sorted(match_sides))}", match)
+                         f"{'/'.join(sorted(match_sides))}", match, kind="sides")
     exact = next((m for m in candidates if set(m.procedure.modifiers) == set(target.procedure.modifiers)), None)
     if exact is not None and exact.claim_id != target.claim_id:
         # A whole claim sent again: its add-on lines are as much a duplicate as its primary line.
         return DuplicateFinding("true", "the same code, modifiers and date are already on file", exact)
     if info is not None and info.is_addon:
-        return DuplicateFinding("false", "an add-on code repeats once per additional level", candidates[0])
+        return DuplicateFinding("false", "an add-on code repeats once per additional level", candidates[0],
+                                kind="addon_level")
     if exact is not None and exact.claim_id == target.claim_id and exact in same_claim:
         # Two identical lines on one claim: a keying duplicate, or a second level that needed the add-on code.
         return DuplicateFinding("unknown", "the same code and modifiers are billed twice on this claim: if a second "

@@ -1,5 +1,6 @@
 """Modifier checks that explain coding denials (reference 5.3, 5.5): 50 with units or levels, KX on diagnostic facet
-injections, JW/JZ on drug lines, liability modifiers that may not be combined."""
+injections, JW/JZ on drug lines (a Medicare Part B rule for single-dose containers), liability modifiers that may not
+be combined."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ class ModifierFinding:
 
 
 def modifier_findings(target: HistorySession, units: Decimal, same_claim: Sequence[HistorySession],
-                      history: Sequence[HistorySession], payer_type: str, rules: PainRules) -> list[ModifierFinding]:
+                      history: Sequence[HistorySession], payer_type: str, rules: PainRules, *,
+                      drug_waste_required: bool | None = None) -> list[ModifierFinding]:
+    """`drug_waste_required`: whether the payer requires JW/JZ (the payer's terms; None: Medicare Part B only)."""
     m = rules.modifiers
     mods = set(target.procedure.modifiers)
     info = rules.catalog.get(target.procedure.code)
@@ -59,13 +62,19 @@ def modifier_findings(target: HistorySession, units: Decimal, same_claim: Sequen
             and not liability and subtype_of(target, history, rules) == m.kx_subtype):
         found.append(ModifierFinding("kx_missing", "KX missing on a diagnostic facet injection",
                                      "add KX (the LCD's diagnostic-block requirements are met) by correction"))
-    if info is not None and info.family in m.drug_families and target.service_date >= m.jz_required_from:
-        if {"JW", "JZ"} <= mods:
-            found.append(ModifierFinding("jw_jz_both", "JW and JZ on one drug line",
-                                         "JZ when nothing was discarded, else JW on a separate waste line"))
-        elif not mods & {"JW", "JZ"}:
-            found.append(ModifierFinding("jw_jz_missing", "neither JW nor JZ on a single-dose drug line",
-                                         "add JZ (nothing discarded) or a JW line for the discarded amount"))
+    waste_rule = payer_type == "medicare" if drug_waste_required is None else drug_waste_required
+    if info is not None and info.family in m.drug_families and {"JW", "JZ"} <= mods:
+        found.append(ModifierFinding("jw_jz_both", "JW and JZ on one drug line",
+                                     "JZ when nothing was discarded, else JW on a separate waste line"))
+    elif (info is not None and info.family in m.drug_families and waste_rule
+          and target.service_date >= m.jz_required_from and not mods & {"JW", "JZ"}):
+        if target.procedure.code in m.multi_dose_codes:
+            found.append(ModifierFinding(
+                "jw_jz_container", f"{target.procedure.code} is usually drawn from a multi-dose vial, which takes "
+                "neither JW nor JZ", "check the NDC billed: add JZ (or a JW waste line) only for a single-dose vial"))
+        else:
+            found.append(ModifierFinding("jw_jz_missing", "neither JW nor JZ on a single-dose drug line (Medicare "
+                                         "Part B)", "add JZ (nothing discarded) or a JW line for the discarded amount"))
     if len(liability) > 1:
         found.append(ModifierFinding("liability_combined", f"{'/'.join(sorted(liability))} combined on one line",
                                      "keep the one liability modifier that fits the ABN status"))

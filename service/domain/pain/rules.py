@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.domain.pain.families import ProcedureCatalog
+from service.domain.policy import CoveragePolicies, FrequencyLimit
 from service.domain.ruledata import RuleDataError, RuleFiles
 
 
@@ -18,16 +19,9 @@ class FamilyRule:
     first_two_reset_by: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class FrequencyRule:
-    id: str
-    families: frozenset[str]
-    limit: int
-    window_months: int
-    per_region: bool
-    label: str
-    ref: str
-    subtype: str | None = None
+# A session limit is payer policy (`service.domain.policy.FrequencyLimit`); the name is kept for the readers of
+# `PainRules.frequency`, which holds the Medicare LCD limits.
+FrequencyRule = FrequencyLimit
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +66,7 @@ class ModifierRules:
     kx_payer_types: frozenset[str]
     drug_families: frozenset[str]
     jz_required_from: dt.date
+    multi_dose_codes: frozenset[str] = frozenset()  # usually from multi-dose vials: JW/JZ cannot be told
 
 
 def _set(value: Any, where: str) -> frozenset[str]:
@@ -86,7 +81,7 @@ def _set(value: Any, where: str) -> frozenset[str]:
 class PainRules:
     catalog: ProcedureCatalog
     families: dict[str, FamilyRule]
-    frequency: tuple[FrequencyRule, ...]
+    frequency: tuple[FrequencyRule, ...]  # the Medicare LCD limits; a payer's own come from policy_for()
     prerequisites: tuple[PrerequisiteRule, ...]
     ncci: tuple[NcciPair, ...]
     modifiers: ModifierRules
@@ -109,12 +104,8 @@ class PainRules:
             return names
 
         try:
-            frequency = tuple(
-                FrequencyRule(id=r["id"], families=known(_set(r["families"], r["id"]), r["id"]), limit=int(r["limit"]),
-                              window_months=int(r.get("window_months", 12)), per_region=bool(r.get("per_region")),
-                              label=r["label"], ref=r["ref"], subtype=r.get("subtype"))
-                for r in data.get("frequency", [])
-            )
+            coverage = CoveragePolicies.load(files, families)
+            frequency = coverage.all_frequency_limits("medicare_lcd")
             prerequisites = tuple(
                 PrerequisiteRule(
                     id=r["id"], families=known(_set(r["families"], r["id"]), r["id"]),
@@ -146,6 +137,7 @@ class PainRules:
                 kx_subtype=m["kx"]["subtype"], kx_payer_types=_set(m["kx"]["payer_types"], "modifiers.kx"),
                 drug_families=known(_set(m["drug_waste"]["families"], "modifiers.drug_waste"), "modifiers.drug_waste"),
                 jz_required_from=m["drug_waste"]["jz_required_from"],
+                multi_dose_codes=coverage.usually_multi_dose,
             )
         except KeyError as exc:
             raise RuleDataError(f"pain_rules.toml: missing key {exc}") from None

@@ -46,10 +46,11 @@ def remittance(event_id, claim_id, lines, *, payer=("BCBS-TX", "commercial"), st
                             for i, (code, mods, dos, paid, adjs, remarks) in enumerate(lines)]}})
 
 
-def submitted(event_id, claim_id, code, dos, *, prior_auth=None, other_payers=(), patient="MRN-1"):
+def submitted(event_id, claim_id, code, dos, *, prior_auth=None, other_payers=(), patient="MRN-1",
+              payer=("BCBS-TX", "commercial")):
     return json.dumps({
         "event_id": event_id, "schema_version": 1, "kind": "submitted", "occurred_at": "2026-01-16T09:00:00Z",
-        "payer": {"id": "BCBS-TX", "type": "commercial"},
+        "payer": {"id": payer[0], "type": payer[1]},
         "claim": {"claim_id": claim_id, "service_date_from": dos, "patient": {"patient_ref": patient},
                   "prior_authorization": prior_auth,
                   "other_payers": [{"id": p, "type": "commercial"} for p in other_payers],
@@ -83,11 +84,14 @@ def test_one_line_per_adjustment_and_per_status_event_in_input_order(app, tmp_pa
     assert out[4]["category"] == "bundling" and out[4]["action"] == "write_off"
 
 
+MEDICARE = ("MCR-JL", "medicare")
+
+
 def test_history_and_facts_come_from_earlier_events_of_the_same_input(app):
-    earlier = [remittance(f"rm-{i}", f"PC-{i}", [("62323", [], dos, 500, ["CO-45"], [])])
+    earlier = [remittance(f"rm-{i}", f"PC-{i}", [("62323", [], dos, 500, ["CO-45"], [])], payer=MEDICARE)
                for i, dos in enumerate(["2025-02-10", "2025-05-12", "2025-08-11", "2025-11-10"])]
-    later = [submitted("st-9", "PC-9", "62323", "2026-01-15", other_payers=["SEC-1"]),
-             remittance("rm-9", "PC-9", [("62323", [], "2026-01-15", 0, ["CO-50", "PR-3"], [])])]
+    later = [submitted("st-9", "PC-9", "62323", "2026-01-15", other_payers=["SEC-1"], payer=MEDICARE),
+             remittance("rm-9", "PC-9", [("62323", [], "2026-01-15", 0, ["CO-50", "PR-3"], [])], payer=MEDICARE)]
     _, out = run(app, "-", stdin="\n".join(earlier + later) + "\n")
     denial, copay = out[-2], out[-1]
     assert denial["category"] == "frequency_limit" and "2025-02-10" in denial["explanation"]
@@ -95,10 +99,11 @@ def test_history_and_facts_come_from_earlier_events_of_the_same_input(app):
 
 
 def test_another_patients_history_does_not_count(app):
-    earlier = [remittance(f"rm-{i}", f"PC-{i}", [("62323", [], dos, 500, ["CO-45"], [])], patient="OTHER")
+    earlier = [remittance(f"rm-{i}", f"PC-{i}", [("62323", [], dos, 500, ["CO-45"], [])], patient="OTHER",
+                          payer=MEDICARE)
                for i, dos in enumerate(["2025-02-10", "2025-05-12", "2025-08-11", "2025-11-10"])]
     _, out = run(app, "-", stdin="\n".join([*earlier, remittance("rm-9", "PC-9", [
-        ("62323", [], "2026-01-15", 0, ["CO-50"], [])])]) + "\n")
+        ("62323", [], "2026-01-15", 0, ["CO-50"], [])], payer=MEDICARE)]) + "\n")
     assert out[-1]["category"] == "medical_necessity"
 
 

@@ -74,10 +74,21 @@ FOUR_LUMBAR_ESI = [session("62323", months_before(DOS, m)) for m in (2, 5, 8, 11
 
 @pytest.mark.parametrize("adjustment", ["CO-50", "CO-151", "CO-273", "CO-119"])
 def test_history_over_the_limit_makes_a_generic_code_a_frequency_denial(adjustment):
-    d = decide(remit(line("62323", adjustment)), history=FOUR_LUMBAR_ESI)
-    assert (d.category, d.action, d.rule_id) == ("frequency_limit", "appeal", "history.esi")
+    # Medicare: past the LCD's four sessions the fifth is not covered, so it is a write-off, not an appeal
+    d = decide(remit(line("62323", adjustment), payer_type="medicare", payer_id="MCR-JL"), history=FOUR_LUMBAR_ESI)
+    assert (d.category, d.action, d.rule_id, d.appealable) == ("frequency_limit", "write_off", "history.esi", False)
     assert all(s.service_date.isoformat() in d.explanation for s in FOUR_LUMBAR_ESI)
-    assert d.checklist[0].id == "sessions-counted"
+    assert "LCD L39240" in d.explanation and "ABN" in d.explanation
+
+
+@pytest.mark.parametrize(("adjustment", "category", "rule_id"), [
+    ("CO-50", "medical_necessity", "carc.50"),
+    ("CO-151", "frequency_limit", "history.frequency.policy_unknown"),
+])
+def test_a_payer_without_a_policy_on_file_is_never_held_to_the_medicare_limit(adjustment, category, rule_id):
+    d = decide(remit(line("62323", adjustment), payer_type="medicaid", payer_id="MCD-TX"), history=FOUR_LUMBAR_ESI)
+    assert (d.category, d.action, d.rule_id) == (category, "appeal", rule_id)
+    assert "is not on file" in d.explanation and "L39240" not in d.explanation and "limit of 4" not in d.explanation
 
 
 @pytest.mark.parametrize(("adjustment", "remarks", "category"), [
@@ -93,12 +104,12 @@ def test_history_never_decides_for_other_codes(adjustment, remarks, category):
 
 
 def test_96_with_an_lcd_remark_is_generic_so_history_applies():
-    d = decide(remit(line("62323", "CO-96", remarks=("N115",))), history=FOUR_LUMBAR_ESI)
+    d = decide(remit(line("62323", "CO-96", remarks=("N115",)), payer_type="medicare"), history=FOUR_LUMBAR_ESI)
     assert d.category == "frequency_limit"
 
 
 def test_history_under_the_limit_keeps_the_necessity_reading_and_says_so():
-    d = decide(remit(line("62323", "CO-50")), history=FOUR_LUMBAR_ESI[:3])
+    d = decide(remit(line("62323", "CO-50"), payer_type="medicare"), history=FOUR_LUMBAR_ESI[:3])
     assert d.category == "medical_necessity"
     assert "so frequency is not the cause" in d.explanation
 

@@ -141,12 +141,24 @@ def test_modifier_checks():
     assert ids(modifier_findings(target("64493", "RT"), one, [], [], "medicare", RULES)) == ["kx_missing"]
     assert ids(modifier_findings(target("64493", "RT"), one, [], [], "commercial", RULES)) == []
     assert ids(modifier_findings(target("64493", "RT", "GA"), one, [], [], "medicare", RULES)) == []
-    assert ids(modifier_findings(target("J1040"), one, [], [], "commercial", RULES)) == ["jw_jz_missing"]
     assert ids(modifier_findings(target("J1040", "JW", "JZ"), one, [], [], "commercial", RULES)) == ["jw_jz_both"]
-    assert ids(modifier_findings(target("J1040", day=dt.date(2023, 6, 30)), one, [], [], "commercial", RULES)) == []
     twice = [target("64493", "RT", line_id="1"), target("64493", "RT", line_id="2")]
     assert ids(modifier_findings(twice[1], one, twice, [], "commercial", RULES)) == ["levels_on_one_side"]
     assert "liability_combined" in ids(modifier_findings(target("64493", "GA", "GZ"), one, [], [], "medicare", RULES))
+
+
+def test_jw_jz_is_a_medicare_part_b_rule_for_single_dose_containers():
+    one = Decimal(1)
+    assert ids(modifier_findings(target("J1040"), one, [], [], "medicare", RULES)) == ["jw_jz_missing"]
+    # not a Medicare Part B claim: only where the plan's own policy asks for them
+    for payer_type in ("commercial", "medicaid", "medicare_advantage", "workers_comp"):
+        assert ids(modifier_findings(target("J1040"), one, [], [], payer_type, RULES)) == []
+    assert ids(modifier_findings(target("J1040"), one, [], [], "commercial", RULES,
+                                 drug_waste_required=True)) == ["jw_jz_missing"]
+    # usually from multi-dose vials, which take neither modifier: the container cannot be told without the NDC
+    for code in ("J1100", "J3301"):
+        assert ids(modifier_findings(target(code), one, [], [], "medicare", RULES)) == ["jw_jz_container"]
+    assert ids(modifier_findings(target("J1040", day=dt.date(2023, 6, 30)), one, [], [], "medicare", RULES)) == []
 
 
 def test_an_rfa_denied_with_no_blocks_on_file_says_so_and_asks_for_them():

@@ -119,15 +119,40 @@ async def test_the_same_denial_on_a_task_not_yet_submitted_only_updates_it():
 
 
 async def test_without_a_next_level_an_upheld_appeal_stays_lost():
+    other = {"id": "LIEN-CO", "name": "Lien funding company", "type": "other"}
+    uow = await opened(payer=other)
+    tid = task_id_for("PC-1", "LIEN-CO", "medical_necessity")
+    mark_submitted(uow, tid)
+    await process_batch([remit("rm-2", denied(), at="2026-06-03T10:00:00Z", notice="2026-06-01", payer=other)], uow,
+                        TableClassifier())
+    t = task(uow, tid)
+    assert (t.state, t.appeal_level) == ("lost", 1)
+    (*_, note, _), = uow.saved[-1].task_audit
+    assert note.endswith("no further appeal level is configured for this payer")
+
+
+async def test_an_upheld_commercial_appeal_climbs_to_the_plans_second_level():
     uow = await opened(payer=BCBS)
     tid = task_id_for("PC-1", "BCBS-TX", "medical_necessity")
     mark_submitted(uow, tid)
     await process_batch([remit("rm-2", denied(), at="2026-06-03T10:00:00Z", notice="2026-06-01", payer=BCBS)], uow,
                         TableClassifier())
     t = task(uow, tid)
+    assert (t.state, t.appeal_level, t.deadline) == ("open", 2, dt.date(2026, 7, 31))
+    assert t.deadline_basis.startswith("second-level provider appeal: 60 days from the first-level decision")
+
+
+async def test_an_upheld_medicare_advantage_reconsideration_goes_to_the_ire_without_a_filing():
+    ma = {"id": "MA-SUNRISE", "name": "Sunrise Medicare Advantage", "type": "medicare_advantage"}
+    uow = await opened(payer=ma)
+    tid = task_id_for("PC-1", "MA-SUNRISE", "medical_necessity")
+    mark_submitted(uow, tid)
+    await process_batch([remit("rm-2", denied(), at="2026-06-03T10:00:00Z", notice="2026-06-01", payer=ma)], uow,
+                        TableClassifier())
+    t = task(uow, tid)
     assert (t.state, t.appeal_level) == ("lost", 1)
     (*_, note, _), = uow.saved[-1].task_audit
-    assert note.endswith("no further appeal level is configured for this payer")
+    assert "forwards an upheld reconsideration to the IRE itself" in note and "nothing to file" in note
 
 
 async def test_the_alj_level_needs_the_amount_in_controversy():

@@ -42,7 +42,19 @@ def test_the_medicare_ladder_has_five_levels_and_recoupment_reasons_are_known():
     ladder = rules.ladder("medicare", "MCR-JL")
     assert [(lvl.level, lvl.days) for lvl in ladder.levels] == [(1, 120), (2, 180), (3, 60), (4, 60), (5, 60)]
     assert ladder.receipt_days == 5 and ladder.roll_business_day
-    assert rules.ladder("commercial", "BCBS-TX") is None
+    assert rules.ladder("other", "LIEN-CO") is None
+
+
+def test_every_payer_type_but_other_has_a_ladder():
+    rules = load_appeal_rules()
+    names = {t: [lvl.name for lvl in rules.ladder(t, "X").levels]
+             for t in ("medicare_advantage", "medicaid", "commercial", "workers_comp")}
+    assert names["medicare_advantage"][:3] == ["plan reconsideration", "IRE review (forwarded by the plan)",
+                                              "ALJ hearing"]
+    assert rules.ladder("medicare_advantage", "X").level(2).auto_forward
+    assert names["medicaid"] == ["plan appeal", "state fair hearing"]
+    assert names["commercial"][-1] == "external review"
+    assert names["workers_comp"] == ["request for reconsideration", "medical dispute resolution"]
     assert rules.is_recoupment("WO") and not rules.is_recoupment("L6")
 
 

@@ -1,0 +1,413 @@
+"""Coverage policy per payer (`data/coverage.toml`): the rules a payer's own policy sets for a procedure family.
+
+`policy_for(payer_type, payer_id, family, on)` is the one lookup the classifier and the letters use: the session
+limit, repeat criterion, prerequisite and levels-per-session rule that apply, the prior-authorization and drug-waste
+(JW/JZ) requirements, how a correctable error is filed, the appeal ladder and, for Medicare, the LCD and billing
+article to cite. Medicare rows apply to Medicare and to Medicare Advantage (unless a payer-id row names the plan's own
+policy); other payer types have no policy on file by default, and the answer says so (`known` False, `unknown_text`)
+instead of borrowing a Medicare rule.
+
+Pure: plain values in and out; the data is read once per directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from service.domain.appeals import Ladder, load_appeal_rules
+from service.domain.ruledata import PACKAGE_DATA, RuleDataError, RuleFiles
+
+# A Medicare payer id that ends in its MAC jurisdiction (MCR-JF, MCR-J15): used when no payer-id row names it.
+_JURISDICTION = re.compile(r"(?:^|[-_ ])(J[A-Z]|J\d{1,2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """Where a rule comes from: the document (an LCD id or a named policy), the section, the billing article."""
+
+    document: str
+    section: str
+    article: str | None = None
+    title: str | None = None
+    verify: bool = False
+
+    def text(self) -> str:
+        out = f"{self.document}" + (f" {self.title}" if self.title else "") + f", {self.section}"
+        if self.article:
+            out += f"; billing article {self.article}"
+        return out + (" [verify]" if self.verify else "")
+
+
+@dataclass(frozen=True, slots=True)
+class FrequencyLimit:
+    """Sessions (dates) per patient in the rolling window before the date of service."""
+
+    id: str
+    families: frozenset[str]
+    limit: int
+    window_months: int
+    per_region: bool
+    label: str
+    cite: Citation
+    hard: bool = True  # past the limit the session is not covered: write off (prevention: ABN, GA)
+    subtype: str | None = None
+    note: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """The citation as text (kept under the name the letters and explanations read)."""
+        return self.cite.text()
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatCriterion:
+    """What the earlier session of the same family must have achieved before it is repeated."""
+
+    id: str
+    families: frozenset[str]
+    min_relief_percent: int
+    min_relief_days: int
+    relief_words: str
+    same_site: bool  # True: same side and levels; False: anywhere in the region
+    cite: Citation
+    window_months: int | None = None  # only earlier sessions inside this window make it a repeat (None: any)
+    duration_verify: bool = False  # the duration is not confirmed from the document: short of it only flags
+
+
+@dataclass(frozen=True, slots=True)
+class PrerequisiteCriteria:
+    """What must be on file before a procedure, and how good it must have been."""
+
+    id: str
+    families: frozenset[str]
+    needs_families: frozenset[str]
+    needs_count: int
+    cite: Citation
+    min_relief_percent: int | None = None
+    diagnostic_only: bool = False
+    same_site: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LevelLimit:
+    id: str
+    families: frozenset[str]
+    limit: int
+    cite: Citation
+
+
+@dataclass(frozen=True, slots=True)
+class PayerTerms:
+    """What holds for every family of one payer: how errors are corrected, JW/JZ, late remedies, the ladder."""
+
+    payer_type: str
+    payer_id: str | None
+    label: str
+    policy_id: str | None  # None: no coverage policy on file for this payer
+    policy_label: str | None
+    policy_note: str | None
+    resubmission: str  # "reopening" | "corrected_claim"
+    drug_waste_required: bool
+    authorization: frozenset[str] | None  # families always requiring prior authorization; None: not known
+    late_appeal: str  # "good_cause" | "none"
+    late_appeal_basis: str
+    jurisdiction: str | None
+    ladder: Ladder | None
+
+    @property
+    def known(self) -> bool:
+        return self.policy_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyPolicy:
+    """The answer for one payer and procedure family on a date of service."""
+
+    terms: PayerTerms
+    family: str
+    frequency: FrequencyLimit | None = None
+    repeat: RepeatCriterion | None = None
+    prerequisite: PrerequisiteCriteria | None = None
+    levels: LevelLimit | None = None
+    lcd: str | None = None
+    article: str | None = None
+    document_title: str | None = None
+    documents_verify: bool = False
+    authorization_required: bool | None = None  # None: not known for this payer
+    frequency_limits: tuple[FrequencyLimit, ...] = ()  # every limit of the family (diagnostic, therapeutic rows)
+
+    @property
+    def known(self) -> bool:
+        return self.terms.known
+
+    @property
+    def source(self) -> str:
+        if not self.terms.known:
+            return "unknown"
+        label = self.terms.policy_label or "payer policy"
+        if self.lcd:
+            return f"{label} {self.lcd}" + (f" (billing article {self.article})" if self.article else "")
+        return label
+
+    @property
+    def drug_waste_required(self) -> bool:
+        return self.terms.drug_waste_required
+
+    def unknown_text(self, what: str = "coverage policy") -> str:
+        """The honest sentence when nothing is on file (never a Medicare rule for another payer type)."""
+        who = self.terms.label + (f" ({self.terms.payer_id})" if self.terms.payer_id else "")
+        return f"the {what} of this {who} is not on file (no Medicare LCD applies to it): check the plan's own policy"
+
+
+def _cite(raw: Mapping[str, Any], documents: Mapping[str, Mapping[str, Any]], jurisdiction: str | None,
+          where: str) -> Citation:
+    ref = str(raw.get("document", ""))
+    section = str(raw.get("section", ""))
+    if not ref or not section:
+        raise RuleDataError(f"coverage.toml {where}: a rule needs document and section")
+    verify = bool(raw.get("verify", False))
+    group = documents.get(ref)
+    if group is None:  # a literal document name (a plan's policy, an NCD)
+        return Citation(document=ref, section=section, verify=verify)
+    row = group.get(jurisdiction or "*") or group.get("*")
+    if not isinstance(row, Mapping) or "lcd" not in row:
+        raise RuleDataError(f"coverage.toml [documents.{ref}]: no \"*\" row with lcd")
+    lcd = str(row["lcd"])
+    document = lcd if lcd.startswith("NCD") else f"LCD {lcd}"
+    return Citation(document=document, section=section, article=row.get("article"), title=group.get("title"),
+                    verify=verify or bool(row.get("verify", False)))
+
+
+def _set(raw: Any, where: str) -> frozenset[str]:
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise RuleDataError(f"coverage.toml {where}: expected a list of strings")
+    return frozenset(raw)
+
+
+def _in_force(raw: Mapping[str, Any], on: dt.date | None) -> bool:
+    start, stop = raw.get("start"), raw.get("stop")
+    if on is None:
+        return True
+    return (start is None or start <= on) and (stop is None or on <= stop)
+
+
+@dataclass(frozen=True, slots=True)
+class CoveragePolicies:
+    version: str
+    types: dict[str, dict[str, Any]]
+    payers: dict[str, dict[str, Any]]
+    policies: dict[str, dict[str, Any]]
+    documents: dict[str, dict[str, Any]]
+    document_families: dict[str, str]  # family -> documents key
+    ladders: Any = None  # AppealRules (ladders per payer type and id), or None
+    usually_multi_dose: frozenset[str] = frozenset()
+    jz_required_from: dt.date | None = None
+    drug_waste_basis: str = ""
+    frequency_worded_carcs: frozenset[str] = frozenset()
+    _cache: dict[tuple, FamilyPolicy] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_table(cls, data: Mapping[str, Any], *, families: Iterable[str] | None = None,
+                   ladders: Any = None) -> CoveragePolicies:
+        known = set(families) if families is not None else None
+        types = {name: dict(body) for name, body in data.get("types", {}).items()}
+        for required in ("medicare", "medicare_advantage", "medicaid", "commercial", "workers_comp", "other"):
+            if required not in types:
+                raise RuleDataError(f"coverage.toml: no [types.{required}]")
+        policies = {name: dict(body) for name, body in data.get("policies", {}).items()}
+        for name, body in (*types.items(), *data.get("payers", {}).items()):
+            policy = body.get("policy")
+            if policy and policy not in policies:
+                raise RuleDataError(f"coverage.toml [{name}]: unknown policy {policy!r}")
+        document_families = {}
+        for key, fams in data.get("document_families", {}).items():
+            for fam in _set(fams, f"document_families.{key}"):
+                document_families[fam] = key
+        if known is not None:
+            for name, body in policies.items():
+                for kind in ("frequency", "repeat", "prerequisite", "levels"):
+                    for row in body.get(kind, []):
+                        unknown = (_set(row.get("families"), row.get("id", kind))
+                                   | _set(row.get("needs_families"), row.get("id", kind))) - known
+                        if unknown:
+                            raise RuleDataError(f"coverage.toml policies.{name}.{kind} {row.get('id')}: unknown "
+                                                f"family {sorted(unknown)[0]!r}")
+        drug = data.get("drug_waste", {})
+        return cls(version=str(data.get("VERSION", "")), types=types, payers=dict(data.get("payers", {})),
+                   policies=policies, documents=dict(data.get("documents", {})),
+                   document_families=document_families, ladders=ladders,
+                   usually_multi_dose=_set(drug.get("usually_multi_dose"), "drug_waste"),
+                   jz_required_from=drug.get("jz_required_from"), drug_waste_basis=str(drug.get("basis", "")),
+                   frequency_worded_carcs=_set(data.get("history", {}).get("frequency_worded_carcs"), "history"))
+
+    @classmethod
+    def load(cls, files: RuleFiles, families: Iterable[str] | None = None, *, ladders: Any = None) -> CoveragePolicies:
+        return cls.from_table(files.toml("coverage"), families=families, ladders=ladders)
+
+    # -- lookups ---------------------------------------------------------------------------------------------------
+
+    def terms(self, payer_type: str, payer_id: str | None = None) -> PayerTerms:
+        base = self.types.get(payer_type) or self.types["other"]
+        row = {**base, **(self.payers.get(payer_id or "", {}) if payer_id else {})}
+        policy_id = row.get("policy") or None
+        policy = self.policies.get(policy_id) if policy_id else None
+        jurisdiction = row.get("jurisdiction")
+        if jurisdiction is None and payer_type == "medicare" and payer_id:
+            match = _JURISDICTION.search(payer_id.upper())
+            jurisdiction = match.group(1) if match else None
+        authorization = row.get("authorization")
+        ladder = self.ladders.ladder(payer_type, payer_id or "") if self.ladders is not None else None
+        return PayerTerms(
+            payer_type=payer_type, payer_id=payer_id, label=str(row.get("label", payer_type)),
+            policy_id=policy_id, policy_label=str(policy.get("label")) if policy else None,
+            policy_note=row.get("policy_note"), resubmission=str(row.get("resubmission", "corrected_claim")),
+            drug_waste_required=row.get("drug_waste") == "required",
+            authorization=frozenset(authorization) if isinstance(authorization, list) else None,
+            late_appeal=str(row.get("late_appeal", "none")), late_appeal_basis=str(row.get("late_appeal_basis", "")),
+            jurisdiction=jurisdiction, ladder=ladder)
+
+    def policy_for(self, payer_type: str, payer_id: str | None, family: str | None,
+                   on: dt.date | None = None) -> FamilyPolicy:
+        key = (payer_type, payer_id, family, on)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        terms = self.terms(payer_type, payer_id)
+        group = self.document_families.get(family or "")
+        authorization = None
+        if terms.authorization is not None:
+            authorization = bool(family) and (family in terms.authorization or group in terms.authorization)
+        policy = self.policies.get(terms.policy_id) if terms.policy_id else None
+        if policy is None or not family:
+            answer = FamilyPolicy(terms=terms, family=family or "", authorization_required=authorization)
+        else:
+            docs = self.documents.get(group or "", {})
+            doc_row = docs.get(terms.jurisdiction or "*") or docs.get("*")
+            doc_row = doc_row if isinstance(doc_row, Mapping) else {}
+            rows = {kind: [r for r in policy.get(kind, []) if family in _set(r.get("families"), kind)
+                           and _in_force(r, on)] for kind in ("repeat", "prerequisite", "levels")}
+            limits = self.frequency_limits(payer_type, payer_id, family, on)
+            answer = FamilyPolicy(
+                terms=terms, family=family,
+                frequency=limits[0] if len(limits) == 1 else None,
+                repeat=self._repeat(rows["repeat"][0], terms) if rows["repeat"] else None,
+                prerequisite=self._prerequisite(rows["prerequisite"][0], terms) if rows["prerequisite"] else None,
+                levels=self._levels(rows["levels"][0], terms) if rows["levels"] else None,
+                lcd=str(doc_row["lcd"]) if "lcd" in doc_row else None, article=doc_row.get("article"),
+                document_title=docs.get("title"), documents_verify=bool(doc_row.get("verify", False)),
+                authorization_required=authorization, frequency_limits=limits)
+        if len(self._cache) >= 8192:  # one entry per payer, family and date of service: keep it bounded
+            self._cache.clear()
+        self._cache[key] = answer
+        return answer
+
+    def frequency_limits(self, payer_type: str, payer_id: str | None, family: str,
+                         on: dt.date | None = None) -> tuple[FrequencyLimit, ...]:
+        """Every session limit of the payer's policy for the family (diagnostic and therapeutic rows apart)."""
+        terms = self.terms(payer_type, payer_id)
+        policy = self.policies.get(terms.policy_id) if terms.policy_id else None
+        if policy is None:
+            return ()
+        return tuple(self._frequency(r, terms) for r in policy.get("frequency", [])
+                     if family in _set(r.get("families"), "frequency") and _in_force(r, on))
+
+    def all_frequency_limits(self, policy_id: str) -> tuple[FrequencyLimit, ...]:
+        policy = self.policies.get(policy_id, {})
+        terms = self.terms("medicare")
+        return tuple(self._frequency(r, terms) for r in policy.get("frequency", []))
+
+    def _frequency(self, r: Mapping[str, Any], terms: PayerTerms) -> FrequencyLimit:
+        where = f"frequency {r.get('id')}"
+        try:
+            per = str(r.get("per", "region"))
+            if per not in ("region", "patient"):
+                raise RuleDataError(f"coverage.toml {where}: per must be region or patient")
+            return FrequencyLimit(
+                id=str(r["id"]), families=_set(r["families"], where), limit=int(r["limit"]),
+                window_months=int(r.get("window_months", 12)), per_region=per == "region", label=str(r["label"]),
+                cite=_cite(r, self.documents, terms.jurisdiction, where), hard=bool(r.get("hard", True)),
+                subtype=r.get("subtype"), note=r.get("note"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RuleDataError(f"coverage.toml {where}: missing or invalid {exc}") from None
+
+    def _repeat(self, r: Mapping[str, Any], terms: PayerTerms) -> RepeatCriterion:
+        where = f"repeat {r.get('id')}"
+        try:
+            return RepeatCriterion(
+                id=str(r["id"]), families=_set(r["families"], where),
+                min_relief_percent=int(r["min_relief_percent"]), min_relief_days=int(r["min_relief_days"]),
+                relief_words=str(r["relief_words"]), same_site=r.get("same", "site") == "site",
+                cite=_cite(r, self.documents, terms.jurisdiction, where),
+                window_months=int(r["window_months"]) if "window_months" in r else None,
+                duration_verify=bool(r.get("duration_verify", False)))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RuleDataError(f"coverage.toml {where}: missing or invalid {exc}") from None
+
+    def _prerequisite(self, r: Mapping[str, Any], terms: PayerTerms) -> PrerequisiteCriteria:
+        where = f"prerequisite {r.get('id')}"
+        try:
+            return PrerequisiteCriteria(
+                id=str(r["id"]), families=_set(r["families"], where),
+                needs_families=_set(r["needs_families"], where), needs_count=int(r["needs_count"]),
+                cite=_cite(r, self.documents, terms.jurisdiction, where),
+                min_relief_percent=int(r["min_relief_percent"]) if "min_relief_percent" in r else None,
+                diagnostic_only=bool(r.get("diagnostic_only", False)), same_site=bool(r.get("same_site", False)))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RuleDataError(f"coverage.toml {where}: missing or invalid {exc}") from None
+
+    def _levels(self, r: Mapping[str, Any], terms: PayerTerms) -> LevelLimit:
+        where = f"levels {r.get('id')}"
+        try:
+            return LevelLimit(id=str(r["id"]), families=_set(r["families"], where), limit=int(r["limit"]),
+                              cite=_cite(r, self.documents, terms.jurisdiction, where))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RuleDataError(f"coverage.toml {where}: missing or invalid {exc}") from None
+
+    def with_payers(self, payers: Mapping[str, Mapping[str, Any]]) -> CoveragePolicies:
+        """The same policies with more payer-id rows (a clinic's knowledge of its plans)."""
+        merged = {**self.payers, **{k: dict(v) for k, v in payers.items()}}
+        for name, body in payers.items():
+            policy = body.get("policy")
+            if policy and policy not in self.policies:
+                raise RuleDataError(f"coverage [payers.{name}]: unknown policy {policy!r}")
+        return CoveragePolicies(version=self.version, types=self.types, payers=merged, policies=self.policies,
+                                documents=self.documents, document_families=self.document_families,
+                                ladders=self.ladders, usually_multi_dose=self.usually_multi_dose,
+                                jz_required_from=self.jz_required_from, drug_waste_basis=self.drug_waste_basis,
+                                frequency_worded_carcs=self.frequency_worded_carcs)
+
+
+def _families(files: RuleFiles) -> set[str]:
+    return set(files.toml("pain_rules").get("families", {}))
+
+
+@functools.lru_cache(maxsize=4)
+def _load(root: Path) -> CoveragePolicies:
+    files = RuleFiles(root)
+    return CoveragePolicies.load(files, _families(files), ladders=load_appeal_rules(root))
+
+
+def load_coverage(data_dir: Path | str | None = None) -> CoveragePolicies:
+    """The packaged coverage policies (or another directory's), read once."""
+    return _load(Path(data_dir) if data_dir is not None else PACKAGE_DATA)
+
+
+def policy_for(payer_type: str, payer_id: str | None, family: str | None, on: dt.date | None = None) -> FamilyPolicy:
+    """The coverage policy of the packaged data for one payer and procedure family on a date of service."""
+    return load_coverage().policy_for(payer_type, payer_id, family, on)
+
+
+def payer_terms(payer_type: str, payer_id: str | None = None) -> PayerTerms:
+    return load_coverage().terms(payer_type, payer_id)
+
+
+__all__ = ["Citation", "CoveragePolicies", "FamilyPolicy", "FrequencyLimit", "LevelLimit", "PayerTerms",
+           "PrerequisiteCriteria", "RepeatCriterion", "load_coverage", "payer_terms", "policy_for"]
