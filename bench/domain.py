@@ -73,6 +73,9 @@ class MemoryUnitOfWork:
     async def load_fee_schedule(self, keys):
         return []
 
+    async def load_authorizations(self, member_digests):
+        return []
+
     async def save(self, changes: Changes) -> None:
         self.outbox_records += len(changes.outbox)
         for claim in changes.claims:

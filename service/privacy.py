@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from service.domain.authorizations import normalize_member
+
 
 class Pseudonymizer:
     def __init__(self, key: str) -> None:
@@ -15,3 +17,8 @@ class Pseudonymizer:
             return None
         digest = hmac.new(self._key, claim_id.encode(), hashlib.sha256).hexdigest()
         return f"c_{digest[:16]}"
+
+    def member(self, member_id: str) -> str:
+        """The keyed digest the authorization register matches a member by: the register keeps it, never the id."""
+        digest = hmac.new(self._key, b"member:" + normalize_member(member_id).encode(), hashlib.sha256).hexdigest()
+        return f"m_{digest[:32]}"

@@ -16,9 +16,11 @@ from typing import Any, Literal
 
 import asyncpg
 
+from service.adapters.authorizations import read_authorizations
 from service.adapters.fee_schedules import load_rates
 from service.adapters.identifiers import IdentifierVault, default_vault, save_identifiers
 from service.domain import model as m
+from service.domain.authorizations import Authorization
 from service.domain.claim import Claim
 from service.domain.fee_schedule import FeeRate
 from service.domain.tasks import Task, TaskLine
@@ -158,6 +160,31 @@ DECISION_COLUMNS = ("event_id", "claim_id", "payer_id", "payer_type", "line_id",
                     "occurred_at", "filing_deadline_basis")
 
 
+async def read_history(db: Any, patient_keys: Iterable[str], since: dt.date) -> dict[str, list[m.HistorySession]]:
+    """Procedure sessions per patient on or after `since` (a connection or a pool).
+
+    One index probe per patient, whatever the table's statistics say: with `patient_key = ANY($1)` the generic plan
+    became a sequential scan once the table outgrew its last ANALYZE, and a batch's history read grew with the whole
+    table (the largest cost of a long backlog). OFFSET 0 keeps the planner from flattening the lateral subquery back
+    into a hash join over the table."""
+    rows = await db.fetch(
+        """SELECT h.patient_key, h.claim_id, h.line_id, h.service_date, h.procedure_code, h.modifiers, h.paid,
+                  h.side, h.levels, h.intent, h.relief_percent, h.relief_days
+           FROM unnest($1::text[]) AS k(patient_key) CROSS JOIN LATERAL (
+               SELECT * FROM procedure_history p WHERE p.patient_key = k.patient_key AND p.service_date >= $2
+               OFFSET 0) h""",
+        list(patient_keys), since)
+    out: dict[str, list[m.HistorySession]] = {}
+    for r in rows:
+        detail = m.SessionDetail(side=r["side"], levels=tuple(r["levels"]), intent=r["intent"],
+                                 relief_percent=r["relief_percent"], relief_days=r["relief_days"])
+        out.setdefault(r["patient_key"], []).append(m.HistorySession(
+            claim_id=r["claim_id"], line_id=r["line_id"], service_date=r["service_date"],
+            procedure=m.Procedure(r["procedure_code"], tuple(r["modifiers"])), paid=r["paid"],
+            detail=m.NO_DETAIL if detail.empty else detail))
+    return out
+
+
 # -- the unit of work ------------------------------------------------------------------------------------------------
 
 class PostgresUnitOfWork:
@@ -255,29 +282,13 @@ class PostgresUnitOfWork:
         return claims
 
     async def load_history(self, patient_keys: Iterable[str], since: dt.date) -> dict[str, list[m.HistorySession]]:
-        # One index probe per patient, whatever the table's statistics say: with `patient_key = ANY($1)` the generic
-        # plan became a sequential scan once the table outgrew its last ANALYZE, and a batch's history read grew with
-        # the whole table (the largest cost of a long backlog). OFFSET 0 keeps the planner from flattening the
-        # lateral subquery back into a hash join over the table.
-        rows = await self.conn.fetch(
-            """SELECT h.patient_key, h.claim_id, h.line_id, h.service_date, h.procedure_code, h.modifiers, h.paid,
-                      h.side, h.levels, h.intent, h.relief_percent, h.relief_days
-               FROM unnest($1::text[]) AS k(patient_key) CROSS JOIN LATERAL (
-                   SELECT * FROM procedure_history p WHERE p.patient_key = k.patient_key AND p.service_date >= $2
-                   OFFSET 0) h""",
-            list(patient_keys), since)
-        out: dict[str, list[m.HistorySession]] = {}
-        for r in rows:
-            detail = m.SessionDetail(side=r["side"], levels=tuple(r["levels"]), intent=r["intent"],
-                                     relief_percent=r["relief_percent"], relief_days=r["relief_days"])
-            out.setdefault(r["patient_key"], []).append(m.HistorySession(
-                claim_id=r["claim_id"], line_id=r["line_id"], service_date=r["service_date"],
-                procedure=m.Procedure(r["procedure_code"], tuple(r["modifiers"])), paid=r["paid"],
-                detail=m.NO_DETAIL if detail.empty else detail))
-        return out
+        return await read_history(self.conn, patient_keys, since)
 
     async def load_fee_schedule(self, keys: Iterable[tuple[str, str]]) -> list[FeeRate]:
         return await load_rates(self.conn, keys)
+
+    async def load_authorizations(self, member_digests: Iterable[str]) -> list[Authorization]:
+        return await read_authorizations(self.conn, member_digests)
 
     async def find_originals(self, business_keys: Iterable[str]) -> dict[str, str]:
         # One probe of the partial unique index per key (see load_history): with `business_key = ANY($1)` the cached

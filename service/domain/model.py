@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from service.domain.authorizations import Authorization
 
 PayerType = Literal["medicare", "medicare_advantage", "medicaid", "commercial", "workers_comp", "other"]
 
@@ -343,6 +346,8 @@ class ClaimFacts:
     submission: Submission | None = None
     adjudicated_payers: set[str] = field(default_factory=set)
     forwarded: bool = False  # a payer processed it and forwarded it (CLP02 19/20/21)
+    # the patient's authorizations on file with the payer (the register), when the caller read them
+    authorizations: tuple[Authorization, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from service.domain.authorizations import Authorization
 from service.domain.claim import Claim
 from service.domain.events import TaskChanged
 from service.domain.fee_schedule import FeeSchedule
@@ -33,6 +34,8 @@ from service.service_layer.unit_of_work import Changes, DecisionRow, Identifiers
 
 # Frequency windows are 12 months and prerequisites (diagnostic blocks, SCS trials) older; two years is plenty.
 HISTORY_LOOKBACK = dt.timedelta(days=730)
+# CARCs whose reading depends on the authorization register (an authorization on file changes the route).
+AUTHORIZATION_REASONS = frozenset({"197"})
 
 
 class Classifier(Protocol):
@@ -91,6 +94,23 @@ def _default_pricing() -> Pricing:
     return Pricing.from_settings()
 
 
+@functools.lru_cache(maxsize=1)
+def default_member_digest() -> Callable[[str], str]:
+    """The keyed digest of a member id the authorization register is matched by (the settings' pseudonym key)."""
+    from service.config import get_settings
+    from service.privacy import Pseudonymizer
+
+    return Pseudonymizer(get_settings().pseudonym_key.get_secret_value()).member
+
+
+def _authorization_denied(remit: Remittance) -> bool:
+    """A denial the register can answer (CO-197: no authorization on the claim), with a member id to look up."""
+    if remit.patient is None or not remit.patient.member_id:
+        return False
+    return any(a.reason in AUTHORIZATION_REASONS for a in remit.adjustments) or any(
+        a.reason in AUTHORIZATION_REASONS for line in remit.lines for a in line.adjustments)
+
+
 def _claim_id(event: Event) -> str | None:
     return getattr(event, "claim_id", None)
 
@@ -125,9 +145,11 @@ class _History:
 
 
 async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: Classifier, *,
-                        as_of: dt.date | None = None, pricing: Pricing | None = None) -> BatchReport:
+                        as_of: dt.date | None = None, pricing: Pricing | None = None,
+                        member_digest: Callable[[str], str] | None = None) -> BatchReport:
     """Apply a batch atomically: every new event's rows (or none) commit together; redeliveries change nothing.
-    `pricing`: the underpayment check's rules and tolerance (default: packaged rules, tolerance from settings)."""
+    `pricing`: the underpayment check's rules and tolerance (default: packaged rules, tolerance from settings);
+    `member_digest`: how the authorization register keys a member id (default: the settings' pseudonym key)."""
     report = BatchReport()
     async with uow:
         unique: dict[str, Inbound] = {}
@@ -160,6 +182,16 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
         pricing = pricing or _default_pricing()
         wanted = fee_keys(remits, pricing.rules)
         fees = FeeSchedule(await uow.load_fee_schedule(wanted)) if wanted else FeeSchedule()
+        # The register's authorizations of the members whose remittances carry a CO-197: one read per batch, and
+        # none at all for a batch without such a denial.
+        digest_of: dict[str, str] = {}
+        on_file: dict[str, list[Authorization]] = {}
+        asking = [r for r in remits if _authorization_denied(r)]
+        if asking:
+            digest = member_digest or default_member_digest()
+            digest_of = {r.event_id: digest(r.patient.member_id) for r in asking}
+            for auth in await uow.load_authorizations(set(digest_of.values())):
+                on_file.setdefault(auth.member_digest, []).append(auth)
 
         def claim_for(claim_id: str) -> Claim:
             claim = claims.get(claim_id)
@@ -181,7 +213,11 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
                 originals[key] = ev.event_id
                 claim = claim_for(ev.claim_id)
                 patient = claim.patient_key or ev.patient_key
-                decisions = classifier.classify(ev, facts=claim.facts(), history=history.for_claim(
+                facts = claim.facts()
+                if ev.event_id in digest_of:
+                    facts.authorizations = tuple(a for a in on_file.get(digest_of[ev.event_id], ())
+                                                 if a.payer_id == ev.payer.id)
+                decisions = classifier.classify(ev, facts=facts, history=history.for_claim(
                     patient, ev.claim_id), as_of=as_of)
                 review = review_payment(ev, decisions, fees, pricing.rules, pricing.tolerance,
                                         clocks=getattr(classifier, "clocks", None))

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from service.domain.authorizations import Authorization
 from service.domain.claim import Claim
 from service.domain.events import TimelineEntry
 from service.domain.fee_schedule import FeeRate
@@ -97,6 +98,9 @@ class UnitOfWork(Protocol):
 
     async def load_fee_schedule(self, keys: Iterable[tuple[str, str]]) -> list[FeeRate]:
         """Every fee-schedule row of these (payer id, code) pairs, whatever its period (one read per batch)."""
+
+    async def load_authorizations(self, member_digests: Iterable[str]) -> list[Authorization]:
+        """Every authorization in the register for these member digests (one read per batch)."""
 
     async def save(self, changes: Changes) -> None: ...
 

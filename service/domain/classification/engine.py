@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from service.domain import model
+from service.domain.authorizations import Authorization, BilledService, covering, family_groups
+from service.domain.authorizations import sides_of as billed_sides
 from service.domain.checklists import ChecklistBook
 from service.domain.classification.codes import CarcRow, CodeTables, GroupRow, Lookup, RarcRow
 from service.domain.classification.routing import Routing
@@ -156,6 +158,8 @@ class Classifier:
         self.routing = Routing.load(files)
         self.pain = PainRules.load(files)
         self.coverage = CoveragePolicies.load(files, self.pain.families)
+        # family groups an authorization may name (esi, facet, rfa ...): the check's table
+        self.auth_groups = family_groups(files.toml("check_rules"), self.pain.families)
         self.pricing = PricingRules.from_texts(files.text("pricing.toml"), files.text("pricing_codes.csv"))
         self.clocks = clocks or Clocks.load(files)
         self.checklists = ChecklistBook.load(files)
@@ -243,7 +247,7 @@ class Classifier:
             if target is not None:
                 self._history(draft, claim, carc.row, target, adj.group)
                 self._pain_layer(draft, claim, carc.row, line, target, adj.group)
-            self._authorization(draft, claim, carc.row)
+            self._authorization(draft, claim, carc.row, line)
             self._payer_route(draft, claim, carc.row)
             self._remark_routes(draft, rarcs)
             self._liability(draft, claim, adj, line)
@@ -704,17 +708,45 @@ class Classifier:
             draft.route("corrected_claim", rule, f"{base}; add {pair.pair.bypass[0]} only if the documentation shows "
                         "a distinct service", recoverability=0.35)
 
-    def _authorization(self, draft: _Draft, claim: _Claim, row: CarcRow) -> None:
+    def _authorization(self, draft: _Draft, claim: _Claim, row: CarcRow, line: model.RemitLine | None) -> None:
         if row.code != "197" or draft.category != "authorization":
             return
         submission = claim.facts.submission if claim.facts else None
-        if submission is None:
-            draft.clauses.append("if an authorization exists, correct the claim with its number (REF*G1)")
-        elif submission.prior_authorization:
+        if submission is not None and submission.prior_authorization:
             draft.route("appeal", "auth.on_claim", "the submitted claim carried an authorization number, so the "
                         "payer failed to match it: appeal with the approval letter", recoverability=0.6)
+            return
+        on_file = self._authorization_on_file(claim, line)
+        if on_file is not None:
+            # The practice obtained it and the claim did not say so: the fix is the number, not a retro-authorization.
+            draft.route("corrected_claim", "auth.on_file",
+                        f"authorization on file: corrected claim with REF*G1 {on_file.auth_number} "
+                        f"({on_file.describe()})", appealable=True, recoverability=0.8)
+        elif submission is None:
+            draft.clauses.append("if an authorization exists, correct the claim with its number (REF*G1)")
         else:
             draft.clauses.append("no authorization number was on the submitted claim")
+
+    def _authorization_on_file(self, claim: _Claim, line: model.RemitLine | None) -> Authorization | None:
+        """The register's authorization of this payer that covers the denied line (or, for a claim-level denial,
+        any of the claim's lines)."""
+        auths = claim.facts.authorizations if claim.facts else ()
+        if not auths:
+            return None
+        remit = claim.remit
+        lines = [line] if line is not None else list(remit.lines)
+        for x in lines:
+            family = self.pain.catalog.family(x.procedure.code)
+            groups = {name for name, fams in self.auth_groups.items() if family in fams}
+            service = BilledService(
+                payer_id=remit.payer.id, code=x.procedure.code,
+                scopes=frozenset({x.procedure.code, *(f for f in (family,) if f), *groups}),
+                service_date=x.service_date or remit.first_service_date or remit.production_date,
+                sides=billed_sides(x.procedure.modifiers), levels=None, units=int(x.units))
+            found = covering(auths, service)
+            if found is not None:
+                return found
+        return None
 
     def _payer_route(self, draft: _Draft, claim: _Claim, row: CarcRow) -> None:
         route = self.routing.payer_route(claim.payer_type, claim.part, row.code, draft.category, draft.action)

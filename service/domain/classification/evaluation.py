@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from service.domain import model
+from service.domain.authorizations import Authorization
 from service.domain.classification.engine import Classifier
 from service.domain.classification.vocabulary import ACTIONS, CATEGORIES, QUEUES
 
@@ -66,6 +67,16 @@ def _detail(raw: dict[str, Any], where: str) -> model.SessionDetail:
             relief_days=int(raw["relief_days"]) if "relief_days" in raw else None)
     except (TypeError, ValueError):
         raise ScenarioError(f"{where}: side, levels, intent, relief or relief_days is invalid") from None
+
+
+def _authorization(raw: dict[str, Any], payer: model.Payer, where: str) -> Authorization:
+    """An authorization on file for the patient: `{ number, scope, from, to, side, levels, units, payer }`."""
+    valid_from, valid_to = _date(raw.get("from"), f"{where}.from"), _date(raw.get("to"), f"{where}.to")
+    if valid_from is None or valid_to is None or "number" not in raw or "scope" not in raw:
+        raise ScenarioError(f"{where}: an authorization needs number, scope, from and to")
+    return Authorization(payer_id=str(raw.get("payer", payer.id)), member_digest="", auth_number=str(raw["number"]),
+                         scope=str(raw["scope"]), valid_from=valid_from, valid_to=valid_to, side=raw.get("side"),
+                         levels=raw.get("levels"), units=raw.get("units"))
 
 
 def _payer(raw: Any, where: str) -> model.Payer:
@@ -158,6 +169,10 @@ def scenario_from_dict(raw: dict[str, Any], *, defaults: dict[str, Any] | None =
             facts = model.ClaimFacts(claim_id=claim_id, submission=submission,
                                      adjudicated_payers=set(sub.get("adjudicated", ())),
                                      forwarded=bool(sub.get("forwarded", False)))
+        if "authorizations" in raw:
+            facts = facts or model.ClaimFacts(claim_id=claim_id)
+            facts.authorizations = tuple(_authorization(a, payer, f"{where}.authorizations[{i}]")
+                                         for i, a in enumerate(raw["authorizations"]))
         remit = report = None
         target: tuple[str | None, int] = (None, 0)
         if raw.get("kind") == "status":

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
+from service.domain.authorizations import Authorization
 from service.domain.claim import Claim
 from service.domain.fee_schedule import FeeRate
 from service.domain.model import (
@@ -30,6 +31,8 @@ class FakeUnitOfWork:
         self.commits = 0
         self.fee_rates: list[FeeRate] = []  # the fee schedule "table"
         self.fee_reads: list[set[tuple[str, str]]] = []  # one entry per load_fee_schedule call
+        self.authorizations: list[Authorization] = []  # the authorization register "table"
+        self.authorization_reads: list[set[str]] = []  # one entry per load_authorizations call
         self._pending_inbox: dict[str, InboxItem] = {}
 
     async def __aenter__(self) -> FakeUnitOfWork:
@@ -63,6 +66,11 @@ class FakeUnitOfWork:
         wanted = set(keys)
         self.fee_reads.append(wanted)
         return [r for r in self.fee_rates if (r.payer_id, r.code) in wanted]
+
+    async def load_authorizations(self, member_digests: Iterable[str]) -> list[Authorization]:
+        wanted = set(member_digests)
+        self.authorization_reads.append(wanted)
+        return [a for a in self.authorizations if a.member_digest in wanted]
 
     async def save(self, changes: Changes) -> None:
         self.saved.append(changes)

@@ -1,0 +1,253 @@
+"""The check's rules on single claims: what each finds, what it leaves alone, and how policy changes severity."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from service.domain.presubmission import (
+    DENY,
+    WARN,
+    CheckContext,
+    MueEdit,
+    NcciTables,
+    PreventionCheck,
+    PriorSubmission,
+    PtpEdit,
+    load_checker,
+)
+from service.domain.ruledata import RuleFiles
+from tests.unit.presubmission.builders import DOS, SENT, auth, check, claim, ln, rules, session
+
+
+def by_rule(findings, rule_id):
+    return next(f for f in findings if f.rule_id == rule_id)
+
+
+# -- diagnoses ---------------------------------------------------------------------------------------------------
+
+def test_an_esi_with_axial_pain_only_is_likely_denied_under_the_lcd_citing_it():
+    found = check(claim(ln("62323"), dx=("M54.50",)))
+    f = by_rule(found, "diagnosis.axial_only")
+    assert (f.severity, f.category, f.line_id) == (DENY, "medical_necessity", "1")
+    assert "M54.50" in f.message and "L39240" in f.message and "ABN" in f.fix
+
+
+def test_one_radicular_code_among_axial_ones_covers_the_esi():
+    assert check(claim(ln("62323", pointers=(1, 2)), dx=("M54.50", "M54.16"))) == []
+
+
+def test_the_lcd_list_is_only_a_warning_for_a_plan_whose_own_policy_is_not_on_file():
+    found = check(claim(ln("62323"), dx=("M54.50",), payer_type="commercial", payer_id="ACME", auth="PA-1"))
+    f = by_rule(found, "diagnosis.axial_only")
+    assert f.severity == WARN and "not on file" in f.message
+
+
+def test_a_line_is_judged_by_the_diagnoses_it_points_to():
+    sub = claim(ln("62323", pointers=(2,)), dx=("M54.16", "M54.50"))
+    assert rules(check(sub)) == {"diagnosis.axial_only"}
+
+
+def test_a_line_billed_with_ga_already_expects_the_denial():
+    assert "diagnosis.axial_only" not in rules(check(claim(ln("62323", "GA"), dx=("M54.50",))))
+
+
+# -- history --------------------------------------------------------------------------------------------------------
+
+def _esi_history(count: int) -> tuple:
+    days = [DOS - dt.timedelta(days=60 * (i + 1)) for i in range(count)]
+    return tuple(session("62323", day) for day in days)
+
+
+def test_the_fifth_esi_in_twelve_months_under_the_medicare_lcd_is_denied_with_the_abn_as_the_fix():
+    found = check(claim(ln("62323")), history=_esi_history(4))
+    f = by_rule(found, "frequency.limit")
+    assert f.severity == DENY and f.category == "frequency_limit"
+    assert "5th" in f.message and "against a limit of 4" in f.message
+    assert "ABN" in f.fix and "GA" in f.fix
+
+
+def test_the_fourth_session_and_denied_sessions_do_not_exceed_the_limit():
+    assert "frequency.limit" not in rules(check(claim(ln("62323")), history=_esi_history(3)))
+    denied = tuple(dataclasses.replace(s, paid=False) for s in _esi_history(4))
+    assert "frequency.limit" not in rules(check(claim(ln("62323")), history=denied))
+
+
+def test_a_payer_without_a_policy_on_file_gets_no_medicare_session_limit():
+    sub = claim(ln("62323"), payer_type="commercial", payer_id="ACME", auth="PA-1")
+    assert "frequency.limit" not in rules(check(sub, history=_esi_history(6)))
+
+
+def test_an_ablation_without_blocks_is_denied_from_the_whole_history_and_only_questioned_from_the_input():
+    sub = claim(ln("64635", "RT"), dx=("M47.816",))
+    assert by_rule(check(sub, complete=True), "history.prerequisite").severity == DENY
+    assert by_rule(check(sub, complete=False), "history.prerequisite").severity == WARN
+
+
+def test_a_repeat_ablation_sooner_than_six_months_misses_the_repeat_criterion():
+    history = (session("64493", dt.date(2025, 9, 1), "RT", "KX"), session("64493", dt.date(2025, 9, 15), "RT", "KX"),
+               session("64635", dt.date(2025, 11, 10), "RT"))
+    found = check(claim(ln("64635", "RT"), dx=("M47.816",)), history=history, complete=True)
+    assert rules(found) == {"history.repeat"}
+    assert "98 days" in by_rule(found, "history.repeat").message
+
+
+# -- authorization --------------------------------------------------------------------------------------------------
+
+def _commercial_esi(**kw):
+    return claim(ln("64483", "RT", line_id="1"), payer_type="commercial", payer_id="ACME", **kw)
+
+
+def test_authorization_required_and_nowhere_is_denied_and_says_whether_the_register_was_read():
+    assert "none in the authorization register" in by_rule(
+        check(_commercial_esi(), authorizations=()), "authorization.missing").message
+    assert "was not read" in by_rule(check(_commercial_esi()), "authorization.missing").message
+
+
+def test_an_authorization_in_the_register_but_not_on_the_claim_names_the_number_to_add():
+    f = by_rule(check(_commercial_esi(), authorizations=(auth("PA-7", "esi"),)), "authorization.not_on_claim")
+    assert f.fix == "add REF*G1 PA-7 to the claim (or to the line) before sending it"
+
+
+def test_an_authorization_of_another_payer_or_side_or_period_does_not_cover_the_line():
+    for other in (auth("PA-7", "esi", payer_id="OTHER"), auth("PA-7", "esi", side="left"),
+                  auth("PA-7", "esi", end="2026-01-31"), auth("PA-7", "64479")):
+        assert "authorization.missing" in rules(check(_commercial_esi(), authorizations=(other,)))
+
+
+def test_the_number_on_the_claim_is_checked_against_the_register():
+    found = check(_commercial_esi(auth="PA-7"), authorizations=(auth("PA-7", "esi", side="left"),))
+    assert rules(found) == {"authorization.not_covering"}
+    assert check(_commercial_esi(auth="PA-7"), authorizations=(auth("PA-7", "esi"),)) == []
+    assert check(_commercial_esi(auth="PA-UNKNOWN"), authorizations=()) == []
+
+
+def test_medicare_part_b_needs_no_prior_authorization_for_an_esi():
+    assert "authorization.missing" not in rules(check(claim(ln("64483", "RT"))))
+
+
+def test_a_clinics_own_payer_list_replaces_its_type_default():
+    checker = load_checker().with_payers({"ACME": {"authorization": ["rfa"]}})
+    ctx = CheckContext(submitted_on=SENT.date())
+    assert "authorization.missing" not in rules(checker.check(_commercial_esi(), ctx))
+
+
+# -- modifiers and bundling --------------------------------------------------------------------------------------
+
+def test_rt_and_lt_lines_read_as_a_duplicate_where_the_payer_wants_one_line_with_50():
+    sub = claim(ln("64493", "RT", "KX"), ln("64493", "LT", "KX"), dx=("M47.816",))
+    assert rules(check(sub)) == {"modifier.bilateral_two_lines"}
+    medicaid = dataclasses.replace(sub, payer=dataclasses.replace(sub.payer, type="medicaid", id="MCD"))
+    assert "modifier.bilateral_two_lines" not in rules(check(medicaid))
+
+
+def test_a_missing_side_is_a_denial_for_commercial_plans_and_a_warning_for_medicare():
+    commercial = claim(ln("27096"), dx=("M46.1",), payer_type="commercial", payer_id="ACME")
+    assert by_rule(check(commercial), "modifier.side_missing").severity == DENY
+    assert by_rule(check(claim(ln("27096"), dx=("M46.1",))), "modifier.side_missing").severity == WARN
+
+
+def test_a_visit_on_an_injection_day_needs_25():
+    sub = claim(ln("20552"), ln("99213"), dx=("M79.18",))
+    assert by_rule(check(sub), "modifier.em_without_25").line_id == "2"
+    assert check(claim(ln("20552"), ln("99213", "25"), dx=("M79.18",))) == []
+    assert check(claim(ln("99213"), dx=("M79.18",))) == []
+
+
+def test_a_multi_dose_drug_without_jw_or_jz_is_not_a_finding():
+    assert check(claim(ln("62323"), ln("J3301", units=4))) == []
+
+
+def test_imported_ptp_edits_apply_while_in_force_and_respect_the_modifier_indicator():
+    edits = [PtpEdit("64483", "64450", dt.date(2020, 1, 1), None, "1"),
+             PtpEdit("64483", "64405", dt.date(2019, 1, 1), dt.date(2023, 12, 31), "0"),
+             PtpEdit("64483", "20552", dt.date(2020, 1, 1), None, "9")]
+    tables = NcciTables.of(edits, (), ptp_loaded=True, mue_loaded=False)
+    found = check(claim(ln("64483", "RT"), ln("64450"), ln("64405"), ln("20552", pointers=(2,)),
+                        dx=("M54.16", "M79.18")), ncci=tables)
+    assert {(f.rule_id, f.line_id) for f in found} == {("bundling.ncci_pair", "2")}
+    assert check(claim(ln("64483", "RT"), ln("64450", "XS")), ncci=tables) == []
+
+
+def test_mue_per_date_adds_the_lines_and_per_line_looks_at_each():
+    per_date = NcciTables.of((), [MueEdit("64405", 2, "2")], ptp_loaded=False, mue_loaded=True)
+    per_line = NcciTables.of((), [MueEdit("64405", 2, "1")], ptp_loaded=False, mue_loaded=True)
+    two_lines = claim(ln("64405", "XS", units=2), ln("64405", "XS", units=2), dx=("G44.86",))
+    assert rules(check(two_lines, ncci=per_date)) == {"bundling.mue_units"}
+    assert check(two_lines, ncci=per_line) == []
+    assert rules(check(claim(ln("64405", units=3), dx=("G44.86",)), ncci=per_line)) == {"bundling.mue_units"}
+
+
+# -- timely filing, duplicates, replacements -----------------------------------------------------------------------
+
+def test_timely_filing_counts_the_payers_window_from_the_date_of_service_to_the_submission():
+    late = claim(ln("20552", day=dt.date(2025, 10, 1)), dx=("M79.18",), payer_type="commercial", payer_id="ACME")
+    f = by_rule(check(late), "timely_filing.expired")
+    assert f.line_id is None and "2025-12-30" in f.message
+    longer = load_checker().with_payers({"ACME": {"filing_days": 365, "filing_basis": "ACME manual: 365 days"}})
+    assert longer.check(late, CheckContext(submitted_on=SENT.date())) == []
+
+
+def test_a_service_already_submitted_on_another_claim_is_a_duplicate_unless_marked_as_another_service():
+    first = claim(ln("20552"), dx=("M79.18",), claim_id="A", event_id="ev-c1")
+    second = claim(ln("20552"), dx=("M79.18",), claim_id="B", event_id="ev-c2")
+    assert rules(check(second, earlier=(PriorSubmission(first),))) == {"duplicate.earlier_submission"}
+    assert check(first, earlier=(PriorSubmission(second),)) == []  # the later one is no earlier submission
+    repeat = claim(ln("20552", "76"), dx=("M79.18",), claim_id="B", event_id="ev-c2")
+    assert check(repeat, earlier=(PriorSubmission(first),)) == []
+
+
+def test_the_same_claim_sent_again_is_a_duplicate_only_when_the_first_was_accepted():
+    first = claim(ln("20552"), dx=("M79.18",), event_id="ev-1", sent=SENT - dt.timedelta(days=3))
+    again = claim(ln("20552"), dx=("M79.18",), event_id="ev-2")
+    found = check(again, earlier=(PriorSubmission(first),))
+    assert by_rule(found, "duplicate.earlier_submission").line_id is None
+    assert check(again, earlier=(PriorSubmission(first, accepted=False),)) == []
+
+
+def test_a_replacement_needs_the_payers_claim_number():
+    assert rules(check(claim(ln("20552"), dx=("M79.18",), frequency="7"))) == {"claim.replacement_without_original"}
+    assert check(claim(ln("20552"), dx=("M79.18",), frequency="7", original="ICN-1")) == []
+
+
+# -- prevention rules and the rule data -----------------------------------------------------------------------------
+
+def _prevention(condition: str, category: str) -> PreventionCheck:
+    return PreventionCheck(key=f"MCR-JF:20552:{condition}", payer_id="MCR-JF", procedure_code="20552",
+                           condition=condition, category=category, text="payer MCR-JF denies 20552 ...",
+                           check="do the thing")
+
+
+def test_an_enabled_prevention_rule_tests_its_condition_on_the_payers_claims_for_the_code():
+    sub = claim(ln("20552"), dx=("M79.18",))
+    found = check(sub, prevention=(_prevention("no_prior_authorization", "authorization"),))
+    f = by_rule(found, "prevention.no_prior_authorization")
+    assert (f.severity, f.fix) == (DENY, "do the thing")
+    assert check(claim(ln("20552"), dx=("M79.18",), auth="PA-1"),
+                 prevention=(_prevention("no_prior_authorization", "authorization"),)) == []
+
+
+def test_a_prevention_reminder_warns_on_every_line_of_the_code_unless_a_rule_found_that_cause():
+    reminder = (_prevention("eligibility_not_verified", "eligibility"),)
+    assert by_rule(check(claim(ln("20552"), dx=("M79.18",)), prevention=reminder),
+                   "prevention.eligibility_not_verified").severity == WARN
+    other_payer = claim(ln("20552"), dx=("M79.18",), payer_id="MCR-JH")
+    assert check(other_payer, prevention=reminder) == []
+
+
+def test_a_rule_turned_off_in_the_data_finds_nothing():
+    text = RuleFiles().text("check_rules.toml").replace(
+        'id = "diagnosis.axial_only"', 'id = "diagnosis.axial_only"\nenabled = false')
+    from service.domain.presubmission import Checker
+
+    checker = Checker(RuleFiles().with_texts({"check_rules.toml": text}))
+    sub = claim(ln("62323"), dx=("M54.50",))
+    assert "diagnosis.axial_only" not in rules(checker.check(sub, CheckContext(submitted_on=SENT.date())))
+
+
+def test_findings_come_claim_level_first_then_by_line():
+    sub = claim(ln("64494", "RT", "KX", day=dt.date(2025, 10, 1)), ln("77003", day=dt.date(2025, 10, 1)),
+                dx=("M47.816",), payer_type="commercial", payer_id="ACME", auth="PA-1")
+    found = check(sub)
+    assert [f.line_id for f in found] == sorted((f.line_id for f in found), key=lambda x: (x is not None, x or ""))
+    assert found[0].rule_id == "timely_filing.expired"
