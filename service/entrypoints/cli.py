@@ -29,6 +29,10 @@ COMMAND_MODULES = (
     "service.entrypoints.commands.deadletters",
     "service.entrypoints.commands.fees",
     "service.entrypoints.commands.report",
+    "service.entrypoints.commands.check",
+    "service.entrypoints.commands.ncci",
+    "service.entrypoints.commands.auths",
+    "service.entrypoints.commands.prevention",
 )
 
 for _name in COMMAND_MODULES:

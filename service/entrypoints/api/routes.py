@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from service.entrypoints.api import kpis as kp
+from service.entrypoints.api import presubmission as ps
 from service.entrypoints.api import prevention as rv
 from service.entrypoints.api import schemas as s
 from service.entrypoints.api import views as v
@@ -98,4 +99,25 @@ ROUTES: tuple[Route, ...] = (
           "Revenue-cycle KPIs of a period (denial rates, first pass, clean claims, days in A/R with aging, net "
           "collection, overturns, recoveries, medians) with breakdowns by payer, CPT family, provider and cause",
           kp.kpis, kp.KpisOut, query=kp.KpiQueryIn, tag="kpis", bad_query_status=400),
+    # before a claim goes out: the pre-submission check, the authorization register, the check's rules
+    Route("POST", "/api/check", "check_claim",
+          "Check one submitted claim (a claims.status.v1 `submitted` event) before it is sent: every finding with its "
+          "rule, denial category, severity, message and fix, against the patient's history, the authorization "
+          "register and the imported NCCI tables (the outcome is recorded)", ps.check, ps.CheckOut,
+          body=ps.StatusEvent, tag="check"),
+    Route("GET", "/api/check/outcomes", "check_outcomes",
+          "Denial rate of the claims the check passed against those it flagged (each claim's latest check)",
+          ps.outcomes, ps.CheckOutcomesOut, tag="check"),
+    Route("GET", "/api/check/rules", "check_rules",
+          "The check's rules (check_rules.toml) and the prevention rules enabled as check rules", ps.list_rules,
+          ps.CheckRulesOut, tag="check"),
+    Route("POST", "/api/check/rules", "enable_check_rule",
+          "Enable a recurring avoidable denial cause of GET /api/prevention as a check rule (billing queue or "
+          "supervisor)", ps.enable_rule, ps.EnabledRuleOut, body=ps.EnableRuleIn, errors=(403, 404), tag="check"),
+    Route("DELETE", "/api/check/rules/{key}", "disable_check_rule", "Stop testing an enabled prevention rule",
+          ps.disable_rule, None, errors=(403, 404), empty_status=204, tag="check"),
+    Route("POST", "/api/authorizations", "add_authorization",
+          "Add an authorization to the register (the member id is kept only as a keyed digest; authorization queue "
+          "or supervisor)", ps.add_authorization, ps.AuthorizationOut, body=ps.AuthorizationIn, errors=(403,),
+          tag="check"),
 )
