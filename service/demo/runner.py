@@ -34,9 +34,18 @@ from service.adapters.migrate import migrate
 from service.adapters.relay import RELAY_LOCK_KEY
 from service.config import Settings, get_settings
 from service.demo.keys import ensure_demo_key
+from service.demo.presubmission import check_the_run, register_authorizations
 from service.demo.services import Broker, DemoError, Worker, port_is_free
 from service.demo.stream import DEFAULT_CLAIMS, DEFAULT_SEED, DemoStream, build_stream
-from service.demo.summary import Summary, fill_from_database, outbox_state, processed_count, read_followups, render
+from service.demo.summary import (
+    Summary,
+    fill_from_database,
+    outbox_state,
+    processed_count,
+    read_followups,
+    render,
+    render_check,
+)
 from service.errors import ConfigurationError
 from topics.catalogue import CATALOGUE
 
@@ -184,6 +193,16 @@ class DemoRun:
         elif self.workdir.exists():
             self.note(f"logs kept in {self.workdir}")
 
+    async def register_authorizations(self, stream: DemoStream, url: str) -> None:
+        """The practice's authorization register, before the stream: the worker reads it on a CO-197."""
+        conn = await postgres.connect(url, self.settings)
+        try:
+            count = await register_authorizations(conn, stream)
+        finally:
+            await conn.close()
+        self.note(f"authorization register: {count} authorizations the practice obtained (member ids as keyed "
+                  "digests)")
+
     # -- the stream ----------------------------------------------------------------------------------------------
 
     async def publish_and_wait(self, stream: DemoStream, url: str, bootstrap: str) -> None:
@@ -252,6 +271,7 @@ class DemoRun:
         conn = await postgres.connect(url, self.settings)
         try:
             await fill_from_database(conn, summary, self.prefix)
+            summary.check = (await check_the_run(conn, stream)).as_json()
         finally:
             await conn.close()
         # the relay marked them sent only after the broker acknowledged them, so they must all be readable now
@@ -286,9 +306,11 @@ class DemoRun:
             bootstrap = self.bootstrap()
             await self.prepare(url, bootstrap)
             await self.start_worker(url, bootstrap)
+            await self.register_authorizations(stream, url)
             await self.publish_and_wait(stream, url, bootstrap)
             summary = await self.summarise(stream, url, bootstrap, started)
             render(summary, out)
+            render_check(summary, out)
             if self.options.json:
                 out.file.write(json.dumps(summary.as_json(), separators=(",", ":")) + "\n")
                 out.file.flush()

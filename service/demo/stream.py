@@ -18,7 +18,7 @@ import datetime as dt
 import random
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -55,6 +55,17 @@ class Outgoing:
 
 
 @dataclass(frozen=True, slots=True)
+class ObtainedAuthorization:
+    """A prior authorization the practice obtained for a visit (whether or not its number reached the claim)."""
+
+    payer_id: str
+    member_id: str = field(repr=False)  # a (synthetic) patient's member id: only its digest is stored
+    auth_number: str
+    kind: str  # the visit kind: esi, facet, rfa, si, scs_trial, scs_implant
+    service_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
 class DemoStream:
     run_id: str
     seed: int
@@ -63,6 +74,7 @@ class DemoStream:
     waves: tuple[tuple[Outgoing, ...], ...]
     scenarios: dict[str, int]  # claims per adjudication scenario (paid, auth_missing, ...)
     followups: dict[str, int]  # claims per practice/payer follow-up (corrected, reopen, appeal_won, ...)
+    authorizations: tuple[ObtainedAuthorization, ...] = ()  # what the practice obtained (its register)
 
     @property
     def events(self) -> int:
@@ -384,4 +396,7 @@ def build_stream(claims: int, seed: int, run_id: str) -> DemoStream:
         run_id=run_id, seed=seed, claims=len(plans), patients=patients, waves=schedule(records),
         scenarios=dict(sorted(Counter(p.scenario for p in plans).items())),
         followups=dict(sorted(Counter(p.followup for p in plans if p.followup).items())),
+        authorizations=tuple(dict.fromkeys(
+            ObtainedAuthorization(p.payer.id, p.fixed_member_id, p.fixed_prior_auth, p.visit.kind, p.visit.dos)
+            for p in plans if p.fixed_prior_auth)),
     )

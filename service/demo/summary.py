@@ -56,6 +56,7 @@ class Summary:
     expected_recovery: Decimal = Decimal("0.00")  # the same, each weighed by its recoverability
     write_offs_open: tuple[int, Decimal] = (0, Decimal("0.00"))  # open tasks whose work is a write-off
     top_priorities: list[dict[str, Any]] = field(default_factory=list)  # the open tasks a worker takes first
+    check: dict[str, Any] | None = None  # the pre-submission check on the run's first submissions
     elapsed_s: float = 0.0
 
     @property
@@ -83,6 +84,7 @@ class Summary:
             "expected_recovery": float(self.expected_recovery),
             "write_offs_open": {"tasks": self.write_offs_open[0], "amount": float(self.write_offs_open[1])},
             "top_priorities": self.top_priorities,
+            "presubmission_check": self.check,
             "elapsed_s": round(self.elapsed_s, 1),
         }
 
@@ -276,3 +278,26 @@ def render(summary: Summary, console: Console) -> None:
         followups.add_row(topic, f"{n:,}")
     followups.add_row("[bold]all[/bold]", f"[bold]{sum(summary.followups_by_topic.values()):,}[/bold]")
     console.print(followups)
+
+
+def render_check(summary: Summary, console: Console) -> None:
+    """The pre-submission check's section: what it flagged and the denials it would have prevented."""
+    check = summary.check
+    if not check:
+        return
+    table = Table(title=f"Pre-submission check (denials check on the run's {check['claims_checked']:,} first "
+                        "submissions, history from PostgreSQL)", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("rule")
+    table.add_column("findings", justify="right")
+    table.add_column("denials prevented", justify="right")
+    table.add_column("denied", justify="right")
+    for row in check["by_rule"]:
+        table.add_row(row["rule_id"], f"{row['findings']:,}", f"{row['denials_prevented']:,}",
+                      _money(Decimal(str(row["amount"]))) if row["denials_prevented"] else "")
+    console.print(table)
+    clean = check["claims_checked"] - check["flagged"] - check["warned"]
+    console.print(f"  flagged as likely denied {check['flagged']:,} · warnings only {check['warned']:,} · clean "
+                  f"{clean:,}; flagged but paid in full {check['flagged_but_paid']:,}")
+    console.print(f"  would have prevented {check['prevented_denials']:,} of {check['denied_lines']:,} denied lines "
+                  f"({_money(Decimal(str(check['prevented_amount'])))} of "
+                  f"{_money(Decimal(str(check['denied_amount'])))}) on the claims' first adjudications")

@@ -106,6 +106,8 @@ def modifiers(claim: ClaimView, ctx: CheckContext, tools: Tools) -> list[Finding
             rule_id = _MODIFIER_RULES.get(item.id, "modifier.combination")
             if rule_id is None or rule_id in seen:
                 continue
+            if item.id == "levels_on_one_side" and (line.info is None or line.info.region is None):
+                continue  # levels are spinal: two lines of a drug (a JW waste line) or a visit are something else
             seen.add(rule_id)
             if rule_id == "modifier.drug_waste":
                 cite = tools.coverage.drug_waste_basis

@@ -226,6 +226,9 @@ def authorization(claim: ClaimView, ctx: CheckContext, tools: Tools) -> list[Fin
     for line in claim.lines:
         if line.is_addon and not claim.first_of_family(line):
             continue  # the primary line speaks for the session's authorization
+        required, source = needs_authorization(claim, line, tools)
+        if not required:
+            continue  # a drug, a visit, imaging: what the authorization is for is the procedure line
         number = line.line.prior_authorization or sub.prior_authorization
         service = billed_service(claim, line, tools)
         if number:
@@ -237,9 +240,6 @@ def authorization(claim: ClaimView, ctx: CheckContext, tools: Tools) -> list[Fin
                 fix = ("ask the plan to update the authorization (more levels, the other side, new dates) before "
                        "the claim goes, or bill what was authorized")
                 out += tools.finding(claim, line, "authorization.not_covering", message, fix)
-            continue
-        required, source = needs_authorization(claim, line, tools)
-        if not required:
             continue
         found = covering(ctx.authorizations, service) if ctx.authorizations else None
         if found is not None:

@@ -251,3 +251,15 @@ def test_findings_come_claim_level_first_then_by_line():
     found = check(sub)
     assert [f.line_id for f in found] == sorted((f.line_id for f in found), key=lambda x: (x is not None, x or ""))
     assert found[0].rule_id == "timely_filing.expired"
+
+
+def test_a_jw_waste_line_of_a_drug_is_not_a_second_level():
+    sub = claim(ln("62323"), ln("J1030"), ln("J1030", "JW"))
+    assert "modifier.combination" not in rules(check(sub))
+
+
+def test_the_claims_authorization_number_is_judged_only_on_the_lines_that_need_one():
+    sub = claim(ln("64483", "RT"), ln("J3301", units=4), ln("77003"), payer_type="commercial", payer_id="ACME",
+                auth="PA-7")
+    found = check(sub, authorizations=(auth("PA-7", "esi"),))
+    assert not [f for f in found if f.rule_id.startswith("authorization.")]

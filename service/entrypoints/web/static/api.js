@@ -52,6 +52,7 @@ export const api = {
   me: () => json("GET", "/api/me"),
   facets: () => json("GET", "/api/worklist/facets"),
   kpis: (params) => json("GET", "/api/kpis", { params }),
+  checkOutcomes: () => json("GET", "/api/check/outcomes"),
   worklist: (params) => json("GET", "/api/worklist", { params }),
   next: (queue) => json("POST", `/api/queues/${encodeURIComponent(queue)}/next`),
   task: (id) => json("GET", `/api/tasks/${encodeURIComponent(id)}`),

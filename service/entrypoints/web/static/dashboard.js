@@ -175,6 +175,28 @@ function heatmap(data) {
       })))));
 }
 
+const OUTCOME_NAMES = { passed: "Passed the check", flagged: "Flagged as likely denied" };
+
+function checkOutcomes(data) {
+  const rows = [data.passed, data.flagged];
+  if (!rows.some((r) => r.claims > 0)) {
+    fill($("check-outcomes"), el("caption", { class: "hint" },
+      "No claim has been checked against this database yet (run `denials check` on the day's claims)."));
+    fill($("check-rules"));
+    return;
+  }
+  fill($("check-outcomes"),
+    el("thead", {}, el("tr", {}, ["Claims", "Checked", "Adjudicated", "Denied", "Denial rate", "Denied dollars"]
+      .map((h, i) => el("th", { scope: "col", class: i ? "num" : "" }, h)))),
+    el("tbody", {}, rows.map((r) => el("tr", { dataset: { outcome: r.outcome } },
+      el("th", { scope: "row" }, OUTCOME_NAMES[r.outcome]),
+      el("td", { class: "num" }, String(r.claims)), el("td", { class: "num" }, String(r.adjudicated)),
+      el("td", { class: "num" }, String(r.denied)), el("td", { class: "num" }, pct(r.denial_rate)),
+      el("td", { class: "num" }, money(r.denied_amount))))));
+  const top = data.rules.slice(0, 5).map((r) => `${r.rule_id} (${r.claims})`).join(", ");
+  fill($("check-rules"), top ? `Rules that flagged the most claims: ${top}.` : "");
+}
+
 function fillChoices(data) {
   if (choicesLoaded) return;
   const keep = (id, options) => $(id).append(...options.map(([value, label]) => el("option", { value }, label)));
@@ -193,7 +215,8 @@ function params() {
 
 export async function loadDashboard() {
   const query = params();
-  const [data, Chart] = await Promise.all([api.kpis(query), loadChartJs()]);
+  const [data, Chart, checked] = await Promise.all([api.kpis(query), loadChartJs(),
+                                                    api.checkOutcomes().catch(() => null)]);
   fillChoices(data);
   const p = data.period;
   $("dash-period").textContent = `${p.from || p.to ? `${p.from || "the first data"} to ${p.to || "the latest data"}`
@@ -205,6 +228,7 @@ export async function loadDashboard() {
   fill($("kpi-cards"), cards(data));
   drawCharts(Chart, data);
   heatmap(data);
+  if (checked) checkOutcomes(checked);
   return data;
 }
 
