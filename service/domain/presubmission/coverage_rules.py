@@ -176,8 +176,9 @@ def _repeat_or_prerequisite(claim: ClaimView, line: LineView, ctx: CheckContext,
         # only the input was read: what is absent from it may be on file elsewhere, so it is a question, not a denial
         severity, read = WARN, "the claims read (this input only, not the practice's history) show"
     message = f"{line.text}: {read} {prereq.describe(tools.pain)}"
-    fix = (f"bill it only once the record shows it ({prereq.rule.checklist}); otherwise the service is not "
-           "covered: an ABN (GA) before it makes the patient liable")
+    needed = prereq.rule.checklist[:1].lower() + prereq.rule.checklist[1:]
+    fix = (f"bill it once the chart holds {needed}; otherwise the service is not covered: an ABN (GA) before it "
+           "makes the patient liable")
     return tools.finding(claim, line, "history.prerequisite", message, fix, severity=severity)
 
 
