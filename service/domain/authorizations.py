@@ -18,10 +18,11 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from service.domain.import_files import ImportFileError
 from service.domain.ruledata import RuleDataError
 
 SIDES = ("left", "right", "bilateral")
@@ -37,7 +38,6 @@ ALIASES = {"auth": "auth_number", "authorization": "auth_number", "authorization
            "payer_id": "payer", "from": "valid_from", "to": "valid_to"}
 REQUIRED = ("payer", "member", "auth_number", "cpt_or_family", "valid_from", "valid_to")
 MAX_ROWS = 100_000
-MAX_PROBLEMS_SHOWN = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,16 +149,9 @@ class AuthorizationRow:
                              valid_to=self.valid_to, side=self.side, levels=self.levels, units=self.units)
 
 
-class AuthorizationFileError(ValueError):
-    """An import file that cannot be used as a whole; `problems` name the line and column of each (never a value)."""
-
-    def __init__(self, source: str, problems: Sequence[str]) -> None:
-        shown = list(problems[:MAX_PROBLEMS_SHOWN])
-        more = len(problems) - len(shown)
-        text = "\n".join(shown) + (f"\n... and {more} more problem(s)" if more > 0 else "")
-        super().__init__(f"{source}: {len(problems)} problem(s), nothing imported\n{text}")
-        self.source = source
-        self.problems = tuple(problems)
+class AuthorizationFileError(ImportFileError):
+    """An authorization file that cannot be used as a whole; `problems` name the line and column of each (never a
+    value)."""
 
 
 def normalize_member(member_id: str) -> str:

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from service.domain.import_files import ImportFileError
+
 CODE_PATTERN = re.compile(r"^(?:[0-9]{4}[0-9FTU]|[A-V][0-9]{4})$")  # CPT (incl. cat II/III, PLA) or HCPCS level II
 MODIFIER_PATTERN = re.compile(r"^[0-9A-Z]{2}$")
 PAYER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -25,7 +27,6 @@ REQUIRED_COLUMNS = ("code", "amount", "effective_from")
 OPTIONAL_COLUMNS = ("modifier", "effective_to")
 MAX_AMOUNT = Decimal("1000000")
 MAX_ROWS = 200_000
-MAX_PROBLEMS_SHOWN = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,16 +83,8 @@ class FeeSchedule:
 
 # -- the import file ------------------------------------------------------------------------------------------------
 
-class FeeScheduleError(ValueError):
-    """An import file that cannot be used as a whole; `problems` name the line and column of each."""
-
-    def __init__(self, source: str, problems: Sequence[str]) -> None:
-        shown = list(problems[:MAX_PROBLEMS_SHOWN])
-        more = len(problems) - len(shown)
-        text = "\n".join(shown) + (f"\n... and {more} more problem(s)" if more > 0 else "")
-        super().__init__(f"{source}: {len(problems)} problem(s), nothing imported\n{text}")
-        self.source = source
-        self.problems = tuple(problems)
+class FeeScheduleError(ImportFileError):
+    """A fee-schedule file that cannot be used as a whole; `problems` name the line and column of each."""
 
 
 def validate_payer_id(payer_id: str) -> str:

@@ -4,6 +4,7 @@ history, what must be on file first and what a repeat session needs, and prior a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 from service.domain.authorizations import BilledService, covering, sides_of, why_not
 from service.domain.clocks import add_months
@@ -95,12 +96,17 @@ def _abn_fix(claim: ClaimView, eligible: dt.date | None) -> str:
     return f"a session past the limit is not covered: ask the plan for an exception before it{wait}"
 
 
+def _sessions(claim: ClaimView, tools: Tools) -> Iterator[tuple[LineView, FamilyPolicy]]:
+    """The line each procedure session speaks on (see `first_of_family`), with the payer's policy for its family;
+    a session billed with GA (an ABN on file) expects its denial and is left out."""
+    for line in claim.lines:
+        if line.info is not None and not _skip_abn(line) and claim.first_of_family(line):
+            yield line, tools.policy(claim.sub, line.family, line.day)
+
+
 def frequency(claim: ClaimView, ctx: CheckContext, tools: Tools) -> list[Finding]:
     out: list[Finding] = []
-    for line in claim.lines:
-        if line.info is None or _skip_abn(line) or not claim.first_of_family(line):
-            continue
-        policy = tools.policy(claim.sub, line.family, line.day)
+    for line, policy in _sessions(claim, tools):
         if not policy.known or not policy.frequency_limits:
             continue
         found = frequency_finding(line.session, ctx.history, tools.pain, policy.frequency_limits)
@@ -143,13 +149,8 @@ def interval(claim: ClaimView, ctx: CheckContext, tools: Tools) -> list[Finding]
 
 
 def prerequisites(claim: ClaimView, ctx: CheckContext, tools: Tools) -> list[Finding]:
-    out: list[Finding] = []
-    for line in claim.lines:
-        if line.info is None or _skip_abn(line) or not claim.first_of_family(line):
-            continue
-        policy = tools.policy(claim.sub, line.family, line.day)
-        out += _repeat_or_prerequisite(claim, line, ctx, tools, policy)
-    return out
+    return [f for line, policy in _sessions(claim, tools)
+            for f in _repeat_or_prerequisite(claim, line, ctx, tools, policy)]
 
 
 def _repeat_or_prerequisite(claim: ClaimView, line: LineView, ctx: CheckContext, tools: Tools,

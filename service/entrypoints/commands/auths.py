@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from service.entrypoints.commands.database import fail, with_connection
+from service.entrypoints.commands.database import read_csv_file, with_connection
 
 auths_app = typer.Typer(help="The authorization register: prior authorizations the practice obtained.",
                         no_args_is_help=True)
@@ -24,19 +24,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 def _read(path: Path) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise fail(f"{path}: {size} bytes is more than the {MAX_FILE_BYTES} an authorization file may have", 2)
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise fail(f"{path}: no such file", 2) from None
-    except IsADirectoryError:
-        raise fail(f"{path}: is a directory, not a CSV file", 2) from None
-    except PermissionError:
-        raise fail(f"{path}: permission denied", 2) from None
-    except UnicodeDecodeError as exc:
-        raise fail(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8", 2) from None
+    return read_csv_file(path, MAX_FILE_BYTES, "an authorization file")
 
 
 @auths_app.command("import")

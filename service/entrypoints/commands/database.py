@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -19,6 +20,24 @@ def fail(message: str, code: int) -> typer.Exit:
     """Print `error: message` on stderr; raise the returned Exit with the status code."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+def read_csv_file(path: Path, max_bytes: int, what: str) -> str:
+    """A CSV import file as text; a file that cannot be read (missing, too large, not UTF-8) exits 2 in one sentence
+    naming it (`what`: "a fee schedule")."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise fail(f"{path}: {size} bytes is more than the {max_bytes} {what} may have", 2)
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise fail(f"{path}: no such file", 2) from None
+    except IsADirectoryError:
+        raise fail(f"{path}: is a directory, not a CSV file", 2) from None
+    except PermissionError:
+        raise fail(f"{path}: permission denied", 2) from None
+    except UnicodeDecodeError as exc:
+        raise fail(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8", 2) from None
 
 
 def database_url_or_exit(settings: Any) -> str:

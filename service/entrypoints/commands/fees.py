@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from service.entrypoints.commands.database import fail, with_connection
+from service.entrypoints.commands.database import fail, read_csv_file, with_connection
 
 T = TypeVar("T")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -33,19 +33,7 @@ def _with_connection(work: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _read(path: Path) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise fail(f"{path}: {size} bytes is more than the {MAX_FILE_BYTES} a fee schedule may have", 2)
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise fail(f"{path}: no such file", 2) from None
-    except IsADirectoryError:
-        raise fail(f"{path}: is a directory, not a CSV file", 2) from None
-    except PermissionError:
-        raise fail(f"{path}: permission denied", 2) from None
-    except UnicodeDecodeError as exc:
-        raise fail(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8", 2) from None
+    return read_csv_file(path, MAX_FILE_BYTES, "a fee schedule")
 
 
 @fees_app.command("import")
