@@ -157,6 +157,8 @@ async def _read_store(url: str, run_ids: list[str]) -> dict[str, dict]:
                     "SELECT coalesce(sum(amount_at_risk), 0) FROM appeal_tasks WHERE claim_id LIKE $1"
                     " AND state IN ('open', 'in_progress', 'submitted') AND action NOT IN ('write_off', 'none')"
                     " AND recoverability > 0", pattern),
+                "checked": await conn.fetchval(
+                    "SELECT count(*) FROM check_outcomes WHERE claim_id LIKE $1 AND origin = 'demo'", pattern),
                 "write_offs": await conn.fetchval(
                     "SELECT count(*) FROM appeal_tasks WHERE claim_id LIKE $1"
                     " AND state IN ('open', 'in_progress', 'submitted') AND (action IN ('write_off', 'none')"
@@ -209,6 +211,16 @@ def test_the_counts_are_the_runs_own(two_runs, stored):
         scores = [t["priority"] for t in s["top_priorities"]]
         assert scores == sorted(scores, reverse=True) and len(scores) <= 10
         assert 0 < s["expected_recovery"] <= s["dollars_at_risk"]
+
+
+def test_the_check_runs_on_every_claim_and_counts_the_denials_it_would_have_prevented(two_runs, stored):
+    for run in two_runs:
+        check = run.summary["presubmission_check"]
+        assert "Pre-submission check" in run.stdout and "would have prevented" in run.stdout
+        assert check["claims_checked"] == stored[run.summary["run_id"]]["checked"] == int(CLAIMS)
+        assert 0 <= check["prevented_denials"] <= check["denied_lines"]
+        assert 0 <= check["prevented_amount"] <= check["denied_amount"]
+        assert sum(r["denials_prevented"] for r in check["by_rule"]) >= check["prevented_denials"]
 
 
 def test_the_same_seed_prints_the_same_json_apart_from_run_id_and_elapsed_time(two_runs):

@@ -229,3 +229,40 @@ async def test_denials_api_serves_prometheus_metrics_without_phi(dashboard_site)
         assert (await resp.read()).startswith(b"/*!\n * Chart.js v4.6.1")
     async with api.session.get(api.base + "/web/vendor/..%2Fapp.js") as resp:
         assert resp.status == 404
+
+
+async def test_the_dashboard_compares_the_denial_rate_of_claims_the_check_passed_and_flagged(dashboard_site, browser):
+    """Check outcomes recorded for some of the month's claims: one denied and one paid claim flagged, one denied and
+    two paid claims passed; the table shows each group's adjudicated claims, denials and denial rate."""
+    from playwright.async_api import expect
+
+    api, token = dashboard_site
+    adjudicated = """SELECT r.claim_id, bool_or(coalesce(d.is_denial, false)) AS denied FROM remittances r
+                     LEFT JOIN decisions d ON d.event_id = r.event_id
+                     WHERE r.duplicate_of IS NULL AND r.status_code <> '22' GROUP BY r.claim_id ORDER BY 1"""
+    rows = await api.pool.fetch(adjudicated)
+    denied = [r["claim_id"] for r in rows if r["denied"]]
+    paid = [r["claim_id"] for r in rows if not r["denied"]]
+    assert len(denied) >= 2 and len(paid) >= 3
+    outcomes = [(denied[0], "flagged"), (paid[0], "flagged"), (denied[1], "passed"), (paid[1], "passed"),
+                (paid[2], "warned")]
+    await api.pool.executemany(
+        "INSERT INTO check_outcomes (claim_id, event_id, outcome, denies, warnings, rule_ids, origin)"
+        " VALUES ($1, 'ev-' || $1, $2, $3, 0, $4, 'cli')",
+        [(c, o, 1 if o == "flagged" else 0, ["authorization.missing"] if o == "flagged" else []) for c, o in outcomes])
+
+    context, page, errors, external = await watched_page(browser, api.base, viewport={"width": 1400, "height": 1100})
+    await page.goto(api.base + "/")
+    await page.get_by_label("API token").fill(token)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#who")).to_contain_text("Signed in as finance-")
+    await page.get_by_role("tab", name="Dashboard").click()
+    table = page.locator("#check-outcomes")
+    await expect(table.locator('tr[data-outcome="flagged"]')).to_contain_text("50.0%")
+    passed = table.locator('tr[data-outcome="passed"] td')  # claims, adjudicated, denied, denial rate
+    for column, text in enumerate(("3", "3", "1", "33.3%")):
+        await expect(passed.nth(column)).to_have_text(text)
+    await expect(page.locator("#check-rules")).to_contain_text("authorization.missing (2)")
+    assert "NaN" not in await page.locator("#dashboard").inner_text()
+    assert errors == [] and external == []
+    await context.close()
