@@ -86,3 +86,27 @@ def test_a_file_that_is_neither_x12_nor_json_is_refused_in_one_sentence():
     result = run(str(DEFECTS / "19-not-x12.835"))
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "neither an X12 837P" in result.stderr
+
+
+def test_an_unreachable_database_falls_back_to_the_input_and_says_so_unless_it_is_required(monkeypatch, tmp_path):
+    import socket
+
+    from service.config import get_settings
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"postgresql://postgres@127.0.0.1:{s.getsockname()[1]}/none"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DENIALS_DB_CONNECT_TIMEOUT_S", "1")
+    monkeypatch.setenv("DENIALS_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        stdin = json.dumps(CLEAN_ESI) + "\n"
+        auto = CliRunner().invoke(app, ["check", "-"], input=stdin)
+        assert auto.exit_code == 0, auto.stderr
+        assert "history from the input only: cannot reach PostgreSQL (DATABASE_URL)" in auto.stderr
+        required = CliRunner().invoke(app, ["check", "-", "--history", "database"], input=stdin)
+        assert required.exit_code == 3
+        assert "cannot reach PostgreSQL (DATABASE_URL)" in required.stderr
+    finally:
+        get_settings.cache_clear()
