@@ -68,8 +68,13 @@ async def test_the_appeal_letter_argues_medical_necessity_from_the_claim_history
         f"on file since {day(-200)} (22 weeks before the procedure) | met |",
         f"physical therapy or manipulation billed on 2 dates ({day(-150)} to {day(-143)}); office visits on "
         f"{day(-200)} | met |",
+        # a repeat injection, judged by the LCD's repeat criterion as the decision was: the relief is not on file
         f"| Prior relief | A repeat injection needs at least 50% sustained relief or functional gain after the prior "
-        f"one | earlier procedures on {day(-100)};",
+        f"one | repeat procedure: the repeat criterion (at least 50% sustained relief of pain or improvement in "
+        f"function, lasting at least 3 months) cannot be decided: the relief after the session of {day(-100)} is not "
+        "on file; it was repeated 60 days after it, sooner than the 90 days the relief must have lasted (the "
+        "duration is to be verified in the document); the enclosed notes record the relief and how long it lasted "
+        "| to document |",
         f"| Levels per session | Transforaminal: no more than 2 levels per session; interlaminar or caudal: 1 level | "
         f"2 levels billed on {day(-40)} (a bilateral level counts once) | met |",
         f"1 earlier lumbar/sacral epidural steroid injection session in the 12 months before ({day(-100)}); "
