@@ -195,6 +195,31 @@ async def test_the_worklist_filters_by_cpt_family_and_shows_how_close_the_deadli
     assert set(esi["codes"]) >= {"64483", "64484"}
 
 
+async def test_a_write_off_shows_nothing_at_risk_and_sorts_below_what_can_still_be_recovered(world):
+    # `at_risk` is what the task can still bring back (the demo summary's at risk); `amount_at_risk` stays the
+    # denied amount, a write-off's included
+    s, api, token, _ = world
+    params = {"payer": s.payer_id, "sort": "at_risk"}
+    _, page = await api.call("GET", "/api/worklist", token=token, params=params)
+    by_id = {t["id"]: t for t in page["tasks"]}
+    assert [t["id"] for t in page["tasks"]] == [s.necessity_task, s.reopening_task]
+    assert by_id[s.necessity_task]["at_risk"] == by_id[s.necessity_task]["amount_at_risk"] == 1800
+    action = await api.pool.fetchval("SELECT action FROM appeal_tasks WHERE task_id = $1", s.necessity_task)
+    await api.pool.execute("UPDATE appeal_tasks SET action = 'write_off' WHERE task_id = $1", s.necessity_task)
+    try:
+        _, page = await api.call("GET", "/api/worklist", token=token, params=params)
+        assert [t["id"] for t in page["tasks"]] == [s.reopening_task, s.necessity_task]
+        written = next(t for t in page["tasks"] if t["id"] == s.necessity_task)
+        assert (written["at_risk"], written["amount_at_risk"]) == (0, 1800)
+        _, by_amount = await api.call("GET", "/api/worklist", token=token,
+                                      params={"payer": s.payer_id, "sort": "amount_at_risk"})
+        assert [t["id"] for t in by_amount["tasks"]] == [s.necessity_task, s.reopening_task]
+        status, task = await api.call("GET", f"/api/tasks/{s.necessity_task}", token=token)
+        assert status == 200 and (task["at_risk"], task["amount_at_risk"]) == (0, 1800)
+    finally:
+        await api.pool.execute("UPDATE appeal_tasks SET action = $2 WHERE task_id = $1", s.necessity_task, action)
+
+
 async def test_decisions_explain_the_task_with_plain_code_meanings(world):
     s, api, token, _ = world
     status, body = await api.call("GET", f"/api/tasks/{s.necessity_task}/decisions", token=token)
