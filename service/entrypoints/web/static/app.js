@@ -129,6 +129,15 @@ function urgencyBadge(u) {
   return el("span", { class: `badge u-${u.level}`, title: u.text }, label);
 }
 
+// What the task can still bring back (the demo summary's "at risk"): nothing for a write-off, a task with no
+// recoverability or a closed task, whose denied amount is shown apart.
+function atRiskText(t) {
+  if (Number(t.at_risk) === Number(t.amount_at_risk)) return money(t.at_risk);
+  const why = !["open", "in_progress", "submitted"].includes(t.state) ? "the task is closed"
+    : t.action === "write_off" ? "a write-off, nothing to recover" : "nothing expected back";
+  return `${money(t.at_risk)} (${money(t.amount_at_risk)} denied: ${why})`;
+}
+
 function taskRow(t) {
   const current = state.task && state.task.id === t.id;
   const open = el("button", { type: "button", class: "link", onclick: () => openTask(t.id),
@@ -139,7 +148,7 @@ function taskRow(t) {
     el("td", {}, open),
     el("td", {}, t.payer_id),
     el("td", {}, words(t.category)),
-    el("td", { class: "num" }, money(t.amount_at_risk)),
+    el("td", { class: "num", title: atRiskText(t) }, money(t.at_risk)),
     el("td", {}, urgencyBadge(t.urgency)),
     el("td", {}, SHORT_STATES[t.state] || words(t.state),
        t.leased ? el("span", { class: "hint" }, ` · ${t.assignee}`) : ""));
@@ -190,7 +199,7 @@ function factsList(t) {
   const pairs = [
     ["Claim", t.claim_id], ["Payer", `${t.payer_id} (${words(t.payer_type)})`], ["Cause", words(t.category)],
     ["Next step", words(t.action)], ["Queue", words(t.queue)], ["State", FRIENDLY_STATES[t.state] || t.state],
-    ["At risk", money(t.amount_at_risk)], ["Appeal deadline", t.deadline ? `${t.deadline} — ${t.deadline_basis}` : "none"],
+    ["At risk", atRiskText(t)], ["Appeal deadline", t.deadline ? `${t.deadline} — ${t.deadline_basis}` : "none"],
     ["Filing deadline", t.filing_deadline ? `${t.filing_deadline} — ${t.filing_deadline_basis}` : "none"],
     ["Claim state", words(c.state)], ["Billed", money(c.total_charge)],
     ["Dates of service", c.service_date_from ? `${c.service_date_from}${c.service_date_to && c.service_date_to !== c.service_date_from ? ` to ${c.service_date_to}` : ""}` : "—"],
