@@ -226,7 +226,8 @@ def test_nothing_the_demo_started_is_left_running(two_runs):
 
 
 def test_an_interrupted_demo_stops_everything_and_exits_130(tmp_path):
-    run = run_demo(tmp_path / "data", "--claims", CLAIMS, "--no-serve", interrupt_when="worker ready")
+    # Enough claims that the run cannot finish between "worker ready" and the signal, however busy the machine.
+    run = run_demo(tmp_path / "data", "--claims", "5000", "--no-serve", interrupt_when="worker ready")
     assert run.returncode == 130, run.stderr[-3000:]
     assert "SIGINT" in run.stderr
     assert run.left_running == []
