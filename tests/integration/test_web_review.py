@@ -141,29 +141,30 @@ async def test_the_api_page_renders_offline_without_a_token_and_sends_requests_w
     s, api, ann, _ = review_site
     async with api.session.get(api.base + "/api/openapi.json") as resp:  # no Authorization header
         assert resp.status == 200 and (await resp.json())["paths"]["/api/worklist"]
-    for width, height in SIZES:
-        context, page, errors, external = await watched_page(browser, api.base,
-                                                             viewport={"width": width, "height": height})
-        async with page.expect_response(lambda r: r.url.endswith("/api/openapi.json")) as answer:
-            await page.goto(api.base + "/api/docs")
-        assert (await answer.value).status == 200
-        await expect(page.locator(".information-container .title")).to_contain_text("denials work-queue API")
-        await expect(page.get_by_text("Lease the queue's highest-priority free open task")).to_be_visible()
-        await page.screenshot(path=str(screenshots / f"{width}x{height}-5-api-docs.png"))
-        if width == SIZES[0][0]:
-            # interactive: authorize with a token, then try GET /api/me from the page
-            await page.locator(".auth-wrapper button.authorize").click()
-            await page.locator("#auth-bearer-value").fill(ann)
-            await page.get_by_role("button", name="Apply credentials").click()
-            await page.locator(".auth-btn-wrapper button.btn-done").click()
-            me = page.locator("#operations-meta-me")
-            await me.locator(".opblock-summary").click()
-            await me.get_by_role("button", name="Try it out").click()
-            await me.get_by_role("button", name="Execute").click()
-            await expect(me.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")
-            await expect(me.locator(".live-responses-table")).to_contain_text(f"appeals-{s.run}/ann")
-        assert errors == [] and external == [], (errors, external)
-        await context.close()
+    (width, height), (small_width, small_height) = SIZES
+    context, page, errors, external = await watched_page(browser, api.base, viewport={"width": width, "height": height})
+    async with page.expect_response(lambda r: r.url.endswith("/api/openapi.json")) as answer:
+        await page.goto(api.base + "/api/docs")
+    assert (await answer.value).status == 200
+    await expect(page.locator(".information-container .title")).to_contain_text("denials work-queue API")
+    await expect(page.get_by_text("Lease the queue's highest-priority free open task")).to_be_visible()
+    await page.screenshot(path=str(screenshots / f"{width}x{height}-5-api-docs.png"))
+    await page.set_viewport_size({"width": small_width, "height": small_height})
+    await page.screenshot(path=str(screenshots / f"{small_width}x{small_height}-5-api-docs.png"))
+
+    # interactive: authorize with a token, then try GET /api/me from the page
+    await page.locator(".auth-wrapper button.authorize").click()
+    await page.locator("#auth-bearer-value").fill(ann)
+    await page.get_by_role("button", name="Apply credentials").click()
+    await page.locator(".auth-btn-wrapper button.btn-done").click()
+    me = page.locator("#operations-meta-me")
+    await me.locator(".opblock-summary").click()
+    await me.get_by_role("button", name="Try it out").click()
+    await me.get_by_role("button", name="Execute").click()
+    await expect(me.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")
+    await expect(me.locator(".live-responses-table")).to_contain_text(f"appeals-{s.run}/ann")
+    assert errors == [] and external == [], (errors, external)
+    await context.close()
 
 
 async def test_the_list_and_a_dashboard_table_download_as_csv(review_site, browser, tmp_path):

@@ -76,11 +76,13 @@ def axe_source() -> str:
 async def accessibility_violations(page, impacts: tuple[str, ...] = SERIOUS) -> list[dict]:
     """axe-core's violations of these impacts on the page as it is now: rule, impact, help and the first targets."""
     await page.evaluate(axe_source())
-    return await page.evaluate("""async (impacts) => {
+    checked, found = await page.evaluate("""async (impacts) => {
       const result = await axe.run(document, {resultTypes: ['violations']});
-      return result.violations.filter((v) => impacts.includes(v.impact)).map((v) => ({
-        id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 5).map((n) => n.target.join(' '))}));
+      return [result.passes.length, result.violations.filter((v) => impacts.includes(v.impact)).map((v) => ({
+        id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 5).map((n) => n.target.join(' '))}))];
     }""", list(impacts))
+    assert checked > 10, f"axe-core checked only {checked} rules: it did not run on the page"
+    return found
 
 
 # Elements (by selector) whose text wraps onto more than one line: an inline element that wraps has several boxes.

@@ -5,7 +5,9 @@
 
 import { api, ApiError, token } from "./api.js";
 import { loadDashboard, wireDashboard } from "./dashboard.js";
-import { $, el, fill, isTyping, money, readableTimes, saveBlob, unbroken, when, words } from "./dom.js";
+import {
+  $, el, fill, isTyping, money, readableTimes, saveBlob, scrollableByKeyboard, unbroken, when, words,
+} from "./dom.js";
 
 const FRIENDLY_STATES = {
   open: "Open", in_progress: "In progress", submitted: "Submitted (appeal sent)", won: "Won", lost: "Lost",
@@ -165,6 +167,7 @@ async function loadTasks({ append = false } = {}) {
   $("task-caption").textContent = `${shown} task${shown === 1 ? "" : "s"} in ${words(state.queue)}, `
     + `highest priority first (today is ${page.today})`;
   $("worklist-csv").disabled = shown === 0;
+  scrollableByKeyboard($("queue"));
   $("task-empty").hidden = shown > 0;
   state.offset = page.next_offset ?? state.offset;
   $("more-tasks").hidden = page.next_offset === null;
@@ -198,18 +201,16 @@ function closeTask() {
 function factsList(t) {
   const c = t.claim || {};
   const pairs = [
-    ["Claim", idText(t.claim_id)], ["Payer", [idText(t.payer_id), ` (${words(t.payer_type)})`]],
-    ["Cause", words(t.category)],
+    ["Claim", t.claim_id], ["Payer", `${t.payer_id} (${words(t.payer_type)})`], ["Cause", words(t.category)],
     ["Next step", words(t.action)], ["Queue", words(t.queue)], ["State", FRIENDLY_STATES[t.state] || t.state],
     ["At risk", money(t.amount_at_risk)], ["Appeal deadline", t.deadline ? `${t.deadline} — ${t.deadline_basis}` : "none"],
     ["Filing deadline", t.filing_deadline ? `${t.filing_deadline} — ${t.filing_deadline_basis}` : "none"],
     ["Claim state", words(c.state)], ["Billed", money(c.total_charge)],
     ["Dates of service", c.service_date_from ? `${c.service_date_from}${c.service_date_to && c.service_date_to !== c.service_date_from ? ` to ${c.service_date_to}` : ""}` : "—"],
-    ["Payer claim numbers", (c.payer_claim_numbers || []).length
-      ? c.payer_claim_numbers.flatMap((n, i) => (i ? [", ", idText(n)] : [idText(n)])) : "—"],
+    ["Payer claim numbers", (c.payer_claim_numbers || []).join(", ") || "—"],
     ["Priority", `${t.priority.toFixed(1)}${t.priority_parts && t.priority_parts.explanation ? ` — ${t.priority_parts.explanation}` : ""}`],
   ];
-  return pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, typeof v === "string" ? unbroken(v) : v)]);
+  return pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, unbroken(v))]);  // ids and dates kept whole
 }
 
 // The task's explanation is its lead decision's: that decision's item leaves the sentence out rather than repeat it.
@@ -288,7 +289,8 @@ function renderTask(t, insight, audit) {
   $("note").value = "";
   $("dirty").textContent = "";
   fill($("notes"), t.notes.length ? t.notes.map((n) => el("li", {}, el("span", { class: "when" }, when(n.at)), " ",
-                                                               el("strong", {}, n.author), ": ", unbroken(readableTimes(n.text))))
+                                                               el("strong", {}, n.author), ": ",
+                                                               unbroken(readableTimes(n.text))))
     : el("li", { class: "hint" }, "No notes yet."));
   fill($("timeline"), t.timeline.map(timelineItem));
   fill($("audit-rows"), audit.entries.map((a) => el("tr", {},
@@ -305,6 +307,7 @@ function renderTask(t, insight, audit) {
   $("letter-pdf").disabled = !kind;
   $("letter").hidden = true;
   for (const row of $("task-rows").children) row.classList.toggle("is-current", row.dataset.taskId === t.id);
+  scrollableByKeyboard();
 }
 
 async function openTask(id, { focus = true } = {}) {
@@ -546,6 +549,8 @@ function wire() {
   $("letter-show").addEventListener("click", showLetter);
   $("letter-pdf").addEventListener("click", downloadPdf);
   document.addEventListener("keydown", onKey);
+  window.addEventListener("resize", () => scrollableByKeyboard());
+  document.addEventListener("toggle", () => scrollableByKeyboard(), true); // a "Numbers" table opened
 }
 
 wire();

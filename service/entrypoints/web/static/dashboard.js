@@ -4,7 +4,7 @@
 // the data it needs says so in words, never as a bare dash over a zero.
 
 import { api } from "./api.js";
-import { $, el, fill, money, saveBlob, words } from "./dom.js";
+import { $, el, fill, money, saveBlob, scrollableByKeyboard, words } from "./dom.js";
 
 const CHART_JS = "/web/vendor/chart.umd.min.js";
 const INK = "#1b1b1b";
@@ -59,7 +59,9 @@ const longDate = (iso) => new Date(`${iso}T12:00:00`).toLocaleDateString("en-US"
 
 // Why a KPI has no value (its denominator is 0), in the words of its definition (docs/kpis.md).
 function missing(k, kind, data) {
-  if (kind === "claims") return `no claim ${k === data.clean_claim_rate ? "first submitted" : "adjudicated"} in this period`;
+  if (kind === "claims") {
+    return `no claim ${k === data.clean_claim_rate ? "first submitted" : "adjudicated"} in this period`;
+  }
   if (kind === "usd") return "no charges adjudicated in this period";
   if (kind === "tasks") return "no appeal won or lost in this period";
   if (kind === "recovered") return "no appeal won in this period";
@@ -92,10 +94,11 @@ function cards(data) {
   return CARDS.map(([key, label, kind]) => {
     const k = data[key];
     const none = k && (k.value === null || k.value === undefined);
+    const nothingYet = k && kind === "recovered" && !k.denominator; // $0.00 is true, "on 0 won tasks" is noise
     return el("div", { class: `card${none ? " no-data" : ""}`, dataset: { kpi: key } },
       el("dt", {}, label),
       el("dd", {}, el("span", { class: "kpi-value" }, none ? "Not enough data" : shown(k)),
-         el("span", { class: "hint" }, none ? missing(k, kind, data) : detail(k, kind))));
+         el("span", { class: "hint" }, none || nothingYet ? missing(k, kind, data) : detail(k, kind))));
   });
 }
 
@@ -163,7 +166,9 @@ function drawCharts(Chart, data) {
   const decided = data.breakdowns.cause.filter((c) => c.appeal_overturn_rate && c.appeal_overturn_rate.denominator > 0);
   const won = decided.map((c) => c.appeal_overturn_rate.numerator);
   const lost = decided.map((c) => c.appeal_overturn_rate.denominator - c.appeal_overturn_rate.numerator);
-  $("cap-overturn").textContent = `Appeal outcomes by cause: overturn rate ${pct(data.appeal_overturn_rate.value)}`;
+  const overturn = data.appeal_overturn_rate;
+  $("cap-overturn").textContent = `Appeal outcomes by cause: ${overturn && overturn.denominator
+    ? `overturn rate ${pct(overturn.value)}` : "no appeal won or lost in this period"}`;
   draw(Chart, "chart-overturn", {
     type: "bar",
     data: { labels: decided.map((c) => words(c.key)),
@@ -219,7 +224,7 @@ export async function loadDashboard() {
   shownQuery = query;
   fillChoices(data);
   const p = data.period;
-  $("dash-period").textContent = `${p.from || p.to ? `${p.from || "the first data"} to ${p.to || "the latest data"}`
+  $("dash-period").textContent = `${p.from || p.to ? `${p.from || "The first data"} to ${p.to || "the latest data"}`
     : "All data"}; A/R as of ${p.as_of}. ${data.claims_adjudicated} claims adjudicated, ${data.claims_submitted} `
     + "first submitted in the period.";
   const empty = $("dash-empty");
@@ -228,6 +233,7 @@ export async function loadDashboard() {
   fill($("kpi-cards"), cards(data));
   drawCharts(Chart, data);
   heatmap(data);
+  scrollableByKeyboard($("dashboard"));
   return data;
 }
 

@@ -54,6 +54,23 @@ export function unbroken(value) {
   return out;
 }
 
+// A table box that scrolls sideways (a wide heat map at 1024 px) must be reachable by keyboard to scroll it: it
+// becomes a named tab stop while it overflows, and leaves the tab order when it fits again.
+export function scrollableByKeyboard(root = document) {
+  for (const box of root.querySelectorAll(".table-wrap")) {
+    const scrolls = box.scrollWidth > box.clientWidth + 1;
+    if (scrolls && !box.hasAttribute("tabindex")) {
+      const caption = box.closest("figure")?.querySelector("figcaption")?.textContent
+        || box.querySelector("caption")?.textContent || "Table";
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", `${caption.trim()} (scrolls sideways)`);
+    } else if (!scrolls && box.getAttribute("role") === "region") {
+      for (const name of ["tabindex", "role", "aria-label"]) box.removeAttribute(name);
+    }
+  }
+}
+
 // Save a downloaded file (a Blob) under its name, as a link the user clicked would.
 export function saveBlob(blob, filename) {
   const url = URL.createObjectURL(blob);
