@@ -99,6 +99,7 @@ function signOut(message) {
   fill($("task-rows"));
   fill($("found"));
   $("claim-search").value = "";
+  $("worklist-csv").disabled = true;
   closeTask();
   warn(message || "");
   say(message ? "" : "Signed out.");
