@@ -83,6 +83,10 @@ class PostgresWorkbench:
             return f"${len(args)}"
 
         where.extend(scope_filters(q, arg))
+        if q.claim is not None:
+            p = arg(q.claim.strip().lower())
+            where.append(f"(lower(t.claim_id) = {p} OR EXISTS (SELECT 1 FROM unnest(c.payer_claim_numbers) n "
+                         f"WHERE lower(n) = {p}))")
         if q.codes:
             where.append(f"""EXISTS (SELECT 1 FROM jsonb_array_elements(t.lines) l
                                      WHERE l->>'procedure_code' = ANY({arg(list(q.codes))}::text[]))""")

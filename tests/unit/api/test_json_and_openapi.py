@@ -61,7 +61,9 @@ def test_every_operation_names_its_errors_and_schemas_resolve():
     for route in ROUTES:
         op = doc["paths"][route.path][route.method.lower()]
         assert op["operationId"] == route.name
-        assert {"200", "401", "413"} <= set(op["responses"])
+        assert {"200", "413"} <= set(op["responses"])
+        assert ("401" in op["responses"]) != route.public  # a public route needs no token
+        assert (op.get("security") == []) == route.public
         assert all(str(code) in op["responses"] for code in route.errors)
         assert ("requestBody" in op) == (route.body is not None)
     lease = doc["paths"]["/api/queues/{queue}/next"]["post"]
