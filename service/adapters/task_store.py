@@ -19,7 +19,8 @@ from typing import Any
 import asyncpg
 
 from service.adapters.store import add_to_outbox, task_from_row
-from service.domain.tasks import Task, TaskNote
+from service.domain.priority import NOTHING_EXPECTED
+from service.domain.tasks import OPEN_STATES, Task, TaskNote
 from service.service_layer.tasks_api import (
     AuditEntry,
     ClaimSummary,
@@ -31,10 +32,20 @@ from service.service_layer.unit_of_work import OutboxRecord
 
 LOCK_CLAIMS_SQL = "SELECT 1 FROM claims WHERE claim_id = ANY($1::text[]) ORDER BY claim_id FOR UPDATE"
 
+def _words(values: frozenset[str]) -> str:
+    return ", ".join(f"'{v}'" for v in sorted(values))  # fixed code constants, not request values
+
+
+# `Task.at_risk` in SQL: what the task can still bring back (nothing for a write-off, a task with no
+# recoverability or a closed task), the figure the demo summary totals as "at risk".
+AT_RISK_SQL = (f"(CASE WHEN t.state IN ({_words(OPEN_STATES)}) AND t.action NOT IN ({_words(NOTHING_EXPECTED)})"
+               " AND t.recoverability > 0 THEN t.amount_at_risk ELSE 0 END)")
+
 _SORTS = {
     "priority": "t.priority DESC, LEAST(t.deadline, t.filing_deadline) ASC NULLS LAST, t.opened_at, t.task_id",
     "deadline": "LEAST(t.deadline, t.filing_deadline) ASC NULLS LAST, t.priority DESC, t.task_id",
     "amount_at_risk": "t.amount_at_risk DESC, t.priority DESC, t.task_id",
+    "at_risk": f"{AT_RISK_SQL} DESC, t.amount_at_risk DESC, t.priority DESC, t.task_id",
     "opened_at": "t.opened_at DESC, t.task_id",
 }
 

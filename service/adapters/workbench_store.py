@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from service.adapters.task_store import scope_filters, work_task_from_row
+from service.adapters.task_store import AT_RISK_SQL, scope_filters, work_task_from_row
 from service.domain.letters import ClaimFactsForLetter, DatedDiagnoses, DenialForLetter
 from service.domain.model import HistorySession, Procedure, SubmittedLine
 from service.service_layer.tasks_api import ClaimSummary, TaskView
@@ -26,6 +26,7 @@ _SORTS = {
     "priority": "t.priority DESC, LEAST(t.deadline, t.filing_deadline) ASC NULLS LAST, t.opened_at, t.task_id",
     "deadline": "LEAST(t.deadline, t.filing_deadline) ASC NULLS LAST, t.priority DESC, t.task_id",
     "amount_at_risk": "t.amount_at_risk DESC, t.priority DESC, t.task_id",
+    "at_risk": f"{AT_RISK_SQL} DESC, t.amount_at_risk DESC, t.priority DESC, t.task_id",
     "opened_at": "t.opened_at DESC, t.task_id",
 }
 
@@ -82,6 +83,10 @@ class PostgresWorkbench:
             return f"${len(args)}"
 
         where.extend(scope_filters(q, arg))
+        if q.claim is not None:
+            p = arg(q.claim.strip().lower())
+            where.append(f"(lower(t.claim_id) = {p} OR EXISTS (SELECT 1 FROM unnest(c.payer_claim_numbers) n "
+                         f"WHERE lower(n) = {p}))")
         if q.codes:
             where.append(f"""EXISTS (SELECT 1 FROM jsonb_array_elements(t.lines) l
                                      WHERE l->>'procedure_code' = ANY({arg(list(q.codes))}::text[]))""")

@@ -91,7 +91,8 @@ class DemoRun:
         self.broker: Broker | None = None
         self.worker: Worker | None = None
         self.force = asyncio.Event()  # a second Ctrl-C: stop children without waiting
-        self.completed = False  # the summary is out: the run's logs are no longer needed
+        self.completed = False  # the summary is out: the run's logs are no longer needed ...
+        self.interrupted = False  # ... unless Ctrl-C / SIGTERM ended it: the user saw the log's path, keep it
         self.phi_key_file: Path | None = None  # the demo's own identifier key, when none is configured
 
     def note(self, message: str) -> None:
@@ -188,7 +189,7 @@ class DemoRun:
             await self.worker.stop(self.force)
         if self.broker is not None:
             await self.broker.stop(self.force)
-        if self.completed:
+        if self.completed and not self.interrupted:
             shutil.rmtree(self.workdir, ignore_errors=True)
         elif self.workdir.exists():
             self.note(f"logs kept in {self.workdir}")
@@ -309,8 +310,11 @@ class DemoRun:
             await self.register_authorizations(stream, url)
             await self.publish_and_wait(stream, url, bootstrap)
             summary = await self.summarise(stream, url, bootstrap, started)
-            render(summary, out)
-            render_check(summary, out)
+            with out.capture() as captured:  # rich pads table lines to the width: no trailing spaces on stdout
+                render(summary, out)
+                render_check(summary, out)
+            out.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+            out.file.flush()
             if self.options.json:
                 out.file.write(json.dumps(summary.as_json(), separators=(",", ":")) + "\n")
                 out.file.flush()
@@ -344,6 +348,7 @@ def main(options: DemoOptions) -> int:
                 demo.force.set()
                 return
             received.append(sig)
+            demo.interrupted = True
             demo.err.print(f"\n{signal.Signals(sig).name}: stopping the worker and the broker ...")
             task.cancel()
 

@@ -3,9 +3,10 @@
 `policy_for(payer_type, payer_id, family, on)` is the one lookup the classifier and the letters use: the session
 limit, repeat criterion, prerequisite and levels-per-session rule that apply, the prior-authorization and drug-waste
 (JW/JZ) requirements, how a correctable error is filed, the appeal ladder and, for Medicare, the LCD and billing
-article to cite. Medicare rows apply to Medicare and to Medicare Advantage (unless a payer-id row names the plan's own
-policy); other payer types have no policy on file by default, and the answer says so (`known` False, `unknown_text`)
-instead of borrowing a Medicare rule.
+article to cite (from `data/lcd_citations.toml` through `service.domain.citations`, the one source of those numbers,
+which the letters read too, with the same jurisdiction resolution). Medicare rows apply to Medicare and to Medicare
+Advantage (unless a payer-id row names the plan's own policy); other payer types have no policy on file by default,
+and the answer says so (`known` False, `unknown_text`) instead of borrowing a Medicare rule.
 
 Pure: plain values in and out; the data is read once per directory.
 """
@@ -14,31 +15,33 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from service.domain.appeals import Ladder, load_appeal_rules
+from service.domain.citations import Citations, LcdCitation
 from service.domain.ruledata import PACKAGE_DATA, RuleDataError, RuleFiles
-
-# A Medicare payer id that ends in its MAC jurisdiction (MCR-JF, MCR-J15): used when no payer-id row names it.
-_JURISDICTION = re.compile(r"(?:^|[-_ ])(J[A-Z]|J\d{1,2})$")
 
 
 @dataclass(frozen=True, slots=True)
 class Citation:
-    """Where a rule comes from: the document (an LCD id or a named policy), the section, the billing article."""
+    """Where a rule comes from: the document (an LCD id or a named policy), the section, the billing article.
+    `not_on_file`: the MAC (in words) whose number for the LCD is not known: the text names the LCD by title."""
 
     document: str
     section: str
     article: str | None = None
     title: str | None = None
     verify: bool = False
+    not_on_file: str | None = None
 
     def text(self) -> str:
-        out = f"{self.document}" + (f" {self.title}" if self.title else "") + f", {self.section}"
+        if self.not_on_file is not None:
+            out = f"the Medicare LCD {self.title} of {self.not_on_file} (its number is not on file), {self.section}"
+        else:
+            out = f"{self.document}" + (f" {self.title}" if self.title else "") + f", {self.section}"
         if self.article:
             out += f"; billing article {self.article}"
         return out + (" [verify]" if self.verify else "")
@@ -119,6 +122,7 @@ class PayerTerms:
     late_appeal_basis: str
     jurisdiction: str | None
     ladder: Ladder | None
+    follows_lcds: bool = False  # the policy is the Medicare LCDs (its citations are the MAC's LCD and article)
 
     @property
     def known(self) -> bool:
@@ -135,16 +139,29 @@ class FamilyPolicy:
     repeat: RepeatCriterion | None = None
     prerequisite: PrerequisiteCriteria | None = None
     levels: LevelLimit | None = None
-    lcd: str | None = None
-    article: str | None = None
-    document_title: str | None = None
-    documents_verify: bool = False
+    # The Medicare LCD policy (lcd_citations.toml) the payer's policy follows for the family, and its row for the
+    # payer's jurisdiction (None: no number on file there); both None when the payer's policy is not the LCDs.
+    lcd_policy: str | None = None
+    lcd_citation: LcdCitation | None = None
     authorization_required: bool | None = None  # None: not known for this payer
     frequency_limits: tuple[FrequencyLimit, ...] = ()  # every limit of the family (diagnostic, therapeutic rows)
 
     @property
     def known(self) -> bool:
         return self.terms.known
+
+    @property
+    def lcd(self) -> str | None:
+        return self.lcd_citation.lcd if self.lcd_citation else None
+
+    @property
+    def article(self) -> str | None:
+        return self.lcd_citation.article if self.lcd_citation else None
+
+    @property
+    def documents_verify(self) -> bool:
+        """The LCD numbers are to verify (or, for an LCD policy, not on file for the payer's jurisdiction)."""
+        return self.lcd_citation.verify if self.lcd_citation else self.lcd_policy is not None
 
     @property
     def source(self) -> str:
@@ -165,23 +182,22 @@ class FamilyPolicy:
         return f"the {what} of this {who} is not on file (no Medicare LCD applies to it): check the plan's own policy"
 
 
-def _cite(raw: Mapping[str, Any], documents: Mapping[str, Mapping[str, Any]], jurisdiction: str | None,
-          where: str) -> Citation:
+def _cite(raw: Mapping[str, Any], citations: Citations | None, jurisdiction: str | None, where: str) -> Citation:
+    """A rule's citation. `document` names a policy of lcd_citations.toml (its LCD and article for the payer's
+    jurisdiction, the same row a letter cites) or is a literal document name (a plan's policy, an NCD)."""
     ref = str(raw.get("document", ""))
     section = str(raw.get("section", ""))
     if not ref or not section:
         raise RuleDataError(f"coverage.toml {where}: a rule needs document and section")
     verify = bool(raw.get("verify", False))
-    group = documents.get(ref)
-    if group is None:  # a literal document name (a plan's policy, an NCD)
+    if citations is None or ref not in citations.titles:
         return Citation(document=ref, section=section, verify=verify)
-    row = group.get(jurisdiction or "*") or group.get("*")
-    if not isinstance(row, Mapping) or "lcd" not in row:
-        raise RuleDataError(f"coverage.toml [documents.{ref}]: no \"*\" row with lcd")
-    lcd = str(row["lcd"])
-    document = lcd if lcd.startswith("NCD") else f"LCD {lcd}"
-    return Citation(document=document, section=section, article=row.get("article"), title=group.get("title"),
-                    verify=verify or bool(row.get("verify", False)))
+    row = citations.citation(ref, jurisdiction)
+    if row is None:
+        return Citation(document="LCD", section=section, title=citations.titles[ref], verify=True,
+                        not_on_file=citations.where(jurisdiction))
+    return Citation(document=f"LCD {row.lcd}", section=section, article=row.article, title=row.title,
+                    verify=verify or row.verify)
 
 
 def _set(raw: Any, where: str) -> frozenset[str]:
@@ -205,8 +221,7 @@ class CoveragePolicies:
     types: dict[str, dict[str, Any]]
     payers: dict[str, dict[str, Any]]
     policies: dict[str, dict[str, Any]]
-    documents: dict[str, dict[str, Any]]
-    document_families: dict[str, str]  # family -> documents key
+    citations: Citations | None = None  # the LCD and article numbers per jurisdiction (lcd_citations.toml)
     ladders: Any = None  # AppealRules (ladders per payer type and id), or None
     usually_multi_dose: frozenset[str] = frozenset()
     jz_required_from: dt.date | None = None
@@ -216,21 +231,14 @@ class CoveragePolicies:
 
     @classmethod
     def from_table(cls, data: Mapping[str, Any], *, families: Iterable[str] | None = None,
-                   ladders: Any = None) -> CoveragePolicies:
+                   ladders: Any = None, citations: Citations | None = None) -> CoveragePolicies:
         known = set(families) if families is not None else None
         types = {name: dict(body) for name, body in data.get("types", {}).items()}
         for required in ("medicare", "medicare_advantage", "medicaid", "commercial", "workers_comp", "other"):
             if required not in types:
                 raise RuleDataError(f"coverage.toml: no [types.{required}]")
         policies = {name: dict(body) for name, body in data.get("policies", {}).items()}
-        for name, body in (*types.items(), *data.get("payers", {}).items()):
-            policy = body.get("policy")
-            if policy and policy not in policies:
-                raise RuleDataError(f"coverage.toml [{name}]: unknown policy {policy!r}")
-        document_families = {}
-        for key, fams in data.get("document_families", {}).items():
-            for fam in _set(fams, f"document_families.{key}"):
-                document_families[fam] = key
+        _check_payers({**types, **data.get("payers", {})}, policies, citations, "coverage.toml")
         if known is not None:
             for name, body in policies.items():
                 for kind in ("frequency", "repeat", "prerequisite", "levels"):
@@ -242,27 +250,29 @@ class CoveragePolicies:
                                                 f"family {sorted(unknown)[0]!r}")
         drug = data.get("drug_waste", {})
         return cls(version=str(data.get("VERSION", "")), types=types, payers=dict(data.get("payers", {})),
-                   policies=policies, documents=dict(data.get("documents", {})),
-                   document_families=document_families, ladders=ladders,
+                   policies=policies, citations=citations, ladders=ladders,
                    usually_multi_dose=_set(drug.get("usually_multi_dose"), "drug_waste"),
                    jz_required_from=drug.get("jz_required_from"), drug_waste_basis=str(drug.get("basis", "")),
                    frequency_worded_carcs=_set(data.get("history", {}).get("frequency_worded_carcs"), "history"))
 
     @classmethod
     def load(cls, files: RuleFiles, families: Iterable[str] | None = None, *, ladders: Any = None) -> CoveragePolicies:
-        return cls.from_table(files.toml("coverage"), families=families, ladders=ladders)
+        known = set(families) if families is not None else _families(files)
+        return cls.from_table(files.toml("coverage"), families=known, ladders=ladders,
+                              citations=Citations.load(files, known))
 
     # -- lookups ---------------------------------------------------------------------------------------------------
 
-    def terms(self, payer_type: str, payer_id: str | None = None) -> PayerTerms:
+    def terms(self, payer_type: str, payer_id: str | None = None, payer_name: str | None = None) -> PayerTerms:
+        """What holds for every family of the payer. The MAC jurisdiction: the payer-id row's `jurisdiction`, else
+        (Medicare) what lcd_citations.toml reads from the payer's id or name, as the letters do."""
         base = self.types.get(payer_type) or self.types["other"]
         row = {**base, **(self.payers.get(payer_id or "", {}) if payer_id else {})}
         policy_id = row.get("policy") or None
         policy = self.policies.get(policy_id) if policy_id else None
         jurisdiction = row.get("jurisdiction")
-        if jurisdiction is None and payer_type == "medicare" and payer_id:
-            match = _JURISDICTION.search(payer_id.upper())
-            jurisdiction = match.group(1) if match else None
+        if jurisdiction is None and payer_type == "medicare" and self.citations is not None:
+            jurisdiction = self.citations.jurisdiction(payer_id, payer_name)
         authorization = row.get("authorization")
         ladder = self.ladders.ladder(payer_type, payer_id or "") if self.ladders is not None else None
         return PayerTerms(
@@ -272,16 +282,16 @@ class CoveragePolicies:
             drug_waste_required=row.get("drug_waste") == "required",
             authorization=frozenset(authorization) if isinstance(authorization, list) else None,
             late_appeal=str(row.get("late_appeal", "none")), late_appeal_basis=str(row.get("late_appeal_basis", "")),
-            jurisdiction=jurisdiction, ladder=ladder)
+            jurisdiction=jurisdiction, ladder=ladder, follows_lcds=bool(policy and policy.get("lcd")))
 
     def policy_for(self, payer_type: str, payer_id: str | None, family: str | None,
-                   on: dt.date | None = None) -> FamilyPolicy:
-        key = (payer_type, payer_id, family, on)
+                   on: dt.date | None = None, *, payer_name: str | None = None) -> FamilyPolicy:
+        key = (payer_type, payer_id, payer_name, family, on)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        terms = self.terms(payer_type, payer_id)
-        group = self.document_families.get(family or "")
+        terms = self.terms(payer_type, payer_id, payer_name)
+        group = self.citations.policy_for(family) if self.citations is not None else None
         authorization = None
         if terms.authorization is not None:
             authorization = bool(family) and (family in terms.authorization or group in terms.authorization)
@@ -289,30 +299,30 @@ class CoveragePolicies:
         if policy is None or not family:
             answer = FamilyPolicy(terms=terms, family=family or "", authorization_required=authorization)
         else:
-            docs = self.documents.get(group or "", {})
-            doc_row = docs.get(terms.jurisdiction or "*") or docs.get("*")
-            doc_row = doc_row if isinstance(doc_row, Mapping) else {}
+            # A policy that is the Medicare LCDs (`lcd = true`) cites the MAC's LCD of the family's group.
+            lcd_policy = group if terms.follows_lcds else None
             rows = {kind: [r for r in policy.get(kind, []) if family in _set(r.get("families"), kind)
                            and _in_force(r, on)] for kind in ("repeat", "prerequisite", "levels")}
-            limits = self.frequency_limits(payer_type, payer_id, family, on)
+            limits = self.frequency_limits(payer_type, payer_id, family, on, payer_name=payer_name)
             answer = FamilyPolicy(
                 terms=terms, family=family,
                 frequency=limits[0] if len(limits) == 1 else None,
                 repeat=self._repeat(rows["repeat"][0], terms) if rows["repeat"] else None,
                 prerequisite=self._prerequisite(rows["prerequisite"][0], terms) if rows["prerequisite"] else None,
                 levels=self._levels(rows["levels"][0], terms) if rows["levels"] else None,
-                lcd=str(doc_row["lcd"]) if "lcd" in doc_row else None, article=doc_row.get("article"),
-                document_title=docs.get("title"), documents_verify=bool(doc_row.get("verify", False)),
+                lcd_policy=lcd_policy,
+                lcd_citation=(self.citations.citation(lcd_policy, terms.jurisdiction)
+                              if lcd_policy is not None and self.citations is not None else None),
                 authorization_required=authorization, frequency_limits=limits)
         if len(self._cache) >= 8192:  # one entry per payer, family and date of service: keep it bounded
             self._cache.clear()
         self._cache[key] = answer
         return answer
 
-    def frequency_limits(self, payer_type: str, payer_id: str | None, family: str,
-                         on: dt.date | None = None) -> tuple[FrequencyLimit, ...]:
+    def frequency_limits(self, payer_type: str, payer_id: str | None, family: str, on: dt.date | None = None, *,
+                         payer_name: str | None = None) -> tuple[FrequencyLimit, ...]:
         """Every session limit of the payer's policy for the family (diagnostic and therapeutic rows apart)."""
-        terms = self.terms(payer_type, payer_id)
+        terms = self.terms(payer_type, payer_id, payer_name)
         policy = self.policies.get(terms.policy_id) if terms.policy_id else None
         if policy is None:
             return ()
@@ -333,7 +343,7 @@ class CoveragePolicies:
             return FrequencyLimit(
                 id=str(r["id"]), families=_set(r["families"], where), limit=int(r["limit"]),
                 window_months=int(r.get("window_months", 12)), per_region=per == "region", label=str(r["label"]),
-                cite=_cite(r, self.documents, terms.jurisdiction, where), hard=bool(r.get("hard", True)),
+                cite=_cite(r, self.citations, terms.jurisdiction, where), hard=bool(r.get("hard", True)),
                 subtype=r.get("subtype"), note=r.get("note"))
         except (KeyError, TypeError, ValueError) as exc:
             raise RuleDataError(f"coverage.toml {where}: missing or invalid {exc}") from None
@@ -345,7 +355,7 @@ class CoveragePolicies:
                 id=str(r["id"]), families=_set(r["families"], where),
                 min_relief_percent=int(r["min_relief_percent"]), min_relief_days=int(r["min_relief_days"]),
                 relief_words=str(r["relief_words"]), same_site=r.get("same", "site") == "site",
-                cite=_cite(r, self.documents, terms.jurisdiction, where),
+                cite=_cite(r, self.citations, terms.jurisdiction, where),
                 window_months=int(r["window_months"]) if "window_months" in r else None,
                 duration_verify=bool(r.get("duration_verify", False)))
         except (KeyError, TypeError, ValueError) as exc:
@@ -357,7 +367,7 @@ class CoveragePolicies:
             return PrerequisiteCriteria(
                 id=str(r["id"]), families=_set(r["families"], where),
                 needs_families=_set(r["needs_families"], where), needs_count=int(r["needs_count"]),
-                cite=_cite(r, self.documents, terms.jurisdiction, where),
+                cite=_cite(r, self.citations, terms.jurisdiction, where),
                 min_relief_percent=int(r["min_relief_percent"]) if "min_relief_percent" in r else None,
                 diagnostic_only=bool(r.get("diagnostic_only", False)), same_site=bool(r.get("same_site", False)))
         except (KeyError, TypeError, ValueError) as exc:
@@ -367,22 +377,31 @@ class CoveragePolicies:
         where = f"levels {r.get('id')}"
         try:
             return LevelLimit(id=str(r["id"]), families=_set(r["families"], where), limit=int(r["limit"]),
-                              cite=_cite(r, self.documents, terms.jurisdiction, where))
+                              cite=_cite(r, self.citations, terms.jurisdiction, where))
         except (KeyError, TypeError, ValueError) as exc:
             raise RuleDataError(f"coverage.toml {where}: missing or invalid {exc}") from None
 
     def with_payers(self, payers: Mapping[str, Mapping[str, Any]]) -> CoveragePolicies:
         """The same policies with more payer-id rows (a clinic's knowledge of its plans)."""
         merged = {**self.payers, **{k: dict(v) for k, v in payers.items()}}
-        for name, body in payers.items():
-            policy = body.get("policy")
-            if policy and policy not in self.policies:
-                raise RuleDataError(f"coverage [payers.{name}]: unknown policy {policy!r}")
+        _check_payers(payers, self.policies, self.citations, "coverage payers")
         return CoveragePolicies(version=self.version, types=self.types, payers=merged, policies=self.policies,
-                                documents=self.documents, document_families=self.document_families,
-                                ladders=self.ladders, usually_multi_dose=self.usually_multi_dose,
+                                citations=self.citations, ladders=self.ladders,
+                                usually_multi_dose=self.usually_multi_dose,
                                 jz_required_from=self.jz_required_from, drug_waste_basis=self.drug_waste_basis,
                                 frequency_worded_carcs=self.frequency_worded_carcs)
+
+
+def _check_payers(rows: Mapping[str, Mapping[str, Any]], policies: Mapping[str, Any], citations: Citations | None,
+                  where: str) -> None:
+    """A payer type or payer-id row names a policy on file and, if any, a jurisdiction lcd_citations.toml knows."""
+    for name, body in rows.items():
+        policy = body.get("policy")
+        if policy and policy not in policies:
+            raise RuleDataError(f"{where} [{name}]: unknown policy {policy!r}")
+        jurisdiction = body.get("jurisdiction")
+        if jurisdiction is not None and citations is not None and jurisdiction not in citations.jurisdictions:
+            raise RuleDataError(f"{where} [{name}]: unknown jurisdiction {jurisdiction!r}")
 
 
 def _families(files: RuleFiles) -> set[str]:
@@ -400,9 +419,10 @@ def load_coverage(data_dir: Path | str | None = None) -> CoveragePolicies:
     return _load(Path(data_dir) if data_dir is not None else PACKAGE_DATA)
 
 
-def policy_for(payer_type: str, payer_id: str | None, family: str | None, on: dt.date | None = None) -> FamilyPolicy:
+def policy_for(payer_type: str, payer_id: str | None, family: str | None, on: dt.date | None = None, *,
+               payer_name: str | None = None) -> FamilyPolicy:
     """The coverage policy of the packaged data for one payer and procedure family on a date of service."""
-    return load_coverage().policy_for(payer_type, payer_id, family, on)
+    return load_coverage().policy_for(payer_type, payer_id, family, on, payer_name=payer_name)
 
 
 def payer_terms(payer_type: str, payer_id: str | None = None) -> PayerTerms:

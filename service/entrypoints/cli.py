@@ -6,12 +6,18 @@ import importlib
 
 import typer
 
+from service.entrypoints import help_text
+
+help_text.install()
+
 app = typer.Typer(
     name="denials",
     help="Denial management for pain-management billing: classify denials, open appeal tasks, emit follow-ups.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown joins a docstring's wrapped lines into one paragraph (the "rich" mode keeps every line break).
+    rich_markup_mode="markdown",
 )
 
 # Modules that define `register(app)`; each adds its own commands.
@@ -34,6 +40,35 @@ COMMAND_MODULES = (
     "service.entrypoints.commands.auths",
     "service.entrypoints.commands.prevention",
 )
+
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from service.domain.ruledata import RuleFiles
+
+        try:
+            package = version("denials")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree without an install
+            package = "unknown"
+        typer.echo(f"denials {package} (rules {RuleFiles().version()})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", help="Also show the libraries' own log lines (the embedded "
+                                                          "database's start-up, the broker client's)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and the rules version, then exit."),
+) -> None:
+    """Denial management for pain-management billing: classify denials, open appeal tasks, emit follow-ups."""
+    from service import logs
+
+    logs.show_third_party(verbose)
+
 
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)

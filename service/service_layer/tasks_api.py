@@ -148,7 +148,8 @@ class ClaimDetail:
     tasks: list[Task]
 
 
-SORTS = ("priority", "deadline", "amount_at_risk", "opened_at")
+# amount_at_risk: the denied amount the task covers; at_risk: what it can still bring back (`Task.at_risk`)
+SORTS = ("priority", "deadline", "amount_at_risk", "at_risk", "opened_at")
 
 
 @dataclass(frozen=True, slots=True)

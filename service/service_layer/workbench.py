@@ -49,6 +49,7 @@ class WorklistQuery:
     codes: tuple[str, ...] = ()  # any of these procedure codes on one of the task's lines (a CPT family)
     deadline_before: dt.date | None = None
     assignee: str | None = None
+    claim: str | None = None  # a claim id or a payer claim number, whole and in any letter case
     sort: str = "priority"
     limit: int = 50
     offset: int = 0

@@ -1,4 +1,5 @@
-"""Every API route, against the session's shared database: no token 401, a wrong (or revoked) token 401, another
+"""Every API route, against the session's shared database: no token 401 (the OpenAPI document excepted: it is
+public and holds no data), a wrong (or revoked) token 401, another
 team's queue or task 403, oversized body 413, injection strings in every text filter harmless. A case table names
 each route; a test fails when a route of the table has no case."""
 
@@ -55,10 +56,11 @@ class Case:
     path: str  # formatted with the world's task_id / claim_id
     body: Any = None
     forbidden: bool = True  # another team's token gets 403 (False: the route has no per-queue object)
+    public: bool = False  # no token needed (the route holds no data)
 
 
 CASES: dict[str, Case] = {
-    "openapi": Case("GET", "/api/openapi.json", forbidden=False),
+    "openapi": Case("GET", "/api/openapi.json", forbidden=False, public=True),
     "me": Case("GET", "/api/me", forbidden=False),
     "list_queues": Case("GET", "/api/queues", forbidden=False),
     "lease_next": Case("POST", "/api/queues/appeals/next"),
@@ -111,9 +113,21 @@ def _body(case: Case, w: World) -> Any:
 
 def test_every_route_has_a_security_case():
     assert {r.name for r in ROUTES} == set(CASES)
+    assert {r.name for r in ROUTES if r.public} == {n for n, c in CASES.items() if c.public} == {"openapi"}
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+PROTECTED = sorted(n for n, c in CASES.items() if not c.public)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in CASES.items() if c.public))
+async def test_a_public_route_answers_without_a_token_and_ignores_a_wrong_one(world, name):
+    case = CASES[name]
+    for token in (None, generate_token()):
+        status, body = await world.api.call(case.method, _path(case, world), token=token)
+        assert status == 200 and body["openapi"].startswith("3.")
+
+
+@pytest.mark.parametrize("name", PROTECTED)
 async def test_no_token_is_401(world, name):
     case = CASES[name]
     status, body = await world.api.call(case.method, _path(case, world), body=_body(case, world))
@@ -121,7 +135,7 @@ async def test_no_token_is_401(world, name):
     assert set(body) == {"error", "message", "details"}
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", PROTECTED)
 @pytest.mark.parametrize("kind", ["unknown", "malformed", "revoked", "not_bearer"])
 async def test_a_wrong_token_is_401(world, name, kind):
     case = CASES[name]

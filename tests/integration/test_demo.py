@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -237,10 +238,25 @@ def test_nothing_the_demo_started_is_left_running(two_runs):
 
 
 def test_an_interrupted_demo_stops_everything_and_exits_130(tmp_path):
-    run = run_demo(tmp_path / "data", "--claims", CLAIMS, "--no-serve", interrupt_when="worker ready")
+    # Enough claims that the run cannot finish between "worker ready" and the signal, however busy the machine.
+    run = run_demo(tmp_path / "data", "--claims", "5000", "--no-serve", interrupt_when="worker ready")
     assert run.returncode == 130, run.stderr[-3000:]
     assert "SIGINT" in run.stderr
     assert run.left_running == []
+
+
+def test_a_served_demo_stopped_with_ctrl_c_keeps_the_logs_it_pointed_to(tmp_path):
+    run = run_demo(tmp_path / "data", "--claims", "20", interrupt_when="Press Ctrl-C to stop")
+    assert run.returncode == 130, run.stderr[-3000:]
+    kept = re.search(r"logs kept in (\S+)", run.stderr)
+    assert kept, run.stderr[-3000:]
+    assert (Path(kept.group(1)) / "worker.log").is_file()
+    assert run.left_running == []
+
+
+def test_the_summary_lines_carry_no_trailing_spaces(two_runs):
+    for run in two_runs:
+        assert all(line == line.rstrip() for line in run.stdout.splitlines())
 
 
 def test_an_unreachable_kafka_fails_in_one_sentence_and_stops_everything(tmp_path):

@@ -40,6 +40,8 @@ February (the month before): FA G (paid 500, CO-45 300, charge 800) and J (CO-16
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import urllib.error
@@ -195,6 +197,42 @@ async def test_the_default_period_is_all_data_with_a_monthly_trend(month):
     empty = kpis(worker, token, **{"from": "2025-06-01", "to": "2025-06-30"})
     assert not empty["has_data"] and empty["initial_denial_rate"]["value"] is None
     assert empty["days_in_ar"]["value"] is None and "NaN" not in json.dumps(empty, default=str)
+
+
+def csv_table(worker, token, table: str, **params) -> tuple[str, list[list[str]]]:
+    status, content_type, body = get(worker, "/api/kpis", token, {**params, "format": "csv", "table": table})
+    assert status == 200 and content_type == "text/csv; charset=utf-8", body
+    return body, list(csv.reader(io.StringIO(body)))
+
+
+async def test_each_dashboard_table_downloads_as_csv_with_the_json_numbers(month):
+    _, worker, _, token, _ = month
+    _, rows = csv_table(worker, token, "kpis", **MARCH)
+    figures = {r[0]: r[1:] for r in rows[1:]}
+    assert rows[0] == ["kpi", "value", "numerator", "denominator", "unit"] and len(figures) == 11
+    assert figures["initial_denial_rate"] == ["0.5", "3", "6", "ratio"]
+    assert figures["denial_rate_dollars"] == ["0.479167", "2300.00", "4800.00", "ratio"]
+    assert figures["days_in_ar"] == ["34.0", "2550.00", "75.00", "days"]
+    assert figures["median_days_to_appeal"] == ["3.5", "", "2", "days"]
+    _, rows = csv_table(worker, token, "aging", **MARCH)
+    assert rows == [["days_from_service", "claims", "outstanding"], ["0-30", "2", "1900.00"], ["31-60", "0", "0.00"],
+                    ["61-90", "1", "250.00"], ["91-120", "0", "0.00"], ["over_120", "1", "400.00"]]
+    _, rows = csv_table(worker, token, "causes", **MARCH)
+    assert rows == [["cause", "denied_claims", "denied_amount"], ["authorization", "1", "1000.00"],
+                    ["medical_necessity", "1", "1000.00"], ["coding", "1", "300.00"]]
+    _, rows = csv_table(worker, token, "overturn", **MARCH)
+    assert rows[1:] == [["authorization", "1", "0", "1.0"], ["medical_necessity", "0", "1", "0.0"]]
+    _, rows = csv_table(worker, token, "trend", **MARCH)
+    assert rows[1:] == [["2026-03", "6", "3", "0.5", "2300.00", "4800.00", "0.479167", "1", "2", "0.5"]]
+    k = kpis(worker, token, **MARCH)
+    _, rows = csv_table(worker, token, "payer_cause", **MARCH)
+    assert rows[1:] == [[x["payer_id"], x["payer_type"], x["category"], str(x["claims"]), f"{x['amount']:.2f}"]
+                        for x in k["payer_cause"]] and len(rows) > 2
+    # the filters apply as in the JSON view
+    _, rows = csv_table(worker, token, "causes", payer=MCR["id"], **MARCH)
+    assert [r[0] for r in rows[1:]] == ["medical_necessity"]
+    status, _, body = get(worker, "/api/kpis", token, {"format": "csv"})
+    assert status == 400 and json.loads(body)["details"][0]["field"] == "table"
 
 
 @pytest.mark.parametrize(("params", "field"), [

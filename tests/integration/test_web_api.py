@@ -7,6 +7,7 @@ text, a Medicare modifier denial gets a reopening request, and the worker serves
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 import urllib.error
 import urllib.request
@@ -68,8 +69,13 @@ async def test_the_appeal_letter_argues_medical_necessity_from_the_claim_history
         f"on file since {day(-200)} (22 weeks before the procedure) | met |",
         f"physical therapy or manipulation billed on 2 dates ({day(-150)} to {day(-143)}); office visits on "
         f"{day(-200)} | met |",
+        # a repeat injection, judged by the LCD's repeat criterion as the decision was: the relief is not on file
         f"| Prior relief | A repeat injection needs at least 50% sustained relief or functional gain after the prior "
-        f"one | earlier procedures on {day(-100)};",
+        f"one | repeat procedure: the repeat criterion (at least 50% sustained relief of pain or improvement in "
+        f"function, lasting at least 3 months) cannot be decided: the relief after the session of {day(-100)} is not "
+        "on file; it was repeated 60 days after it, sooner than the 90 days the relief must have lasted (the "
+        "duration is to be verified in the document); the enclosed notes record the relief and how long it lasted "
+        "| to document |",
         f"| Levels per session | Transforaminal: no more than 2 levels per session; interlaminar or caudal: 1 level | "
         f"2 levels billed on {day(-40)} (a bilateral level counts once) | met |",
         f"1 earlier lumbar/sacral epidural steroid injection session in the 12 months before ({day(-100)}); "
@@ -188,6 +194,82 @@ async def test_the_worklist_filters_by_cpt_family_and_shows_how_close_the_deadli
     assert s.payer_id in facets["payers"] and "medical_necessity" in facets["categories"]
     esi = next(f for f in facets["families"] if f["id"] == "esi_transforaminal")
     assert set(esi["codes"]) >= {"64483", "64484"}
+
+
+async def test_a_write_off_shows_nothing_at_risk_and_sorts_below_what_can_still_be_recovered(world):
+    # `at_risk` is what the task can still bring back (the demo summary's at risk); `amount_at_risk` stays the
+    # denied amount, a write-off's included
+    s, api, token, _ = world
+    params = {"payer": s.payer_id, "sort": "at_risk"}
+    _, page = await api.call("GET", "/api/worklist", token=token, params=params)
+    by_id = {t["id"]: t for t in page["tasks"]}
+    assert [t["id"] for t in page["tasks"]] == [s.necessity_task, s.reopening_task]
+    assert by_id[s.necessity_task]["at_risk"] == by_id[s.necessity_task]["amount_at_risk"] == 1800
+    action = await api.pool.fetchval("SELECT action FROM appeal_tasks WHERE task_id = $1", s.necessity_task)
+    await api.pool.execute("UPDATE appeal_tasks SET action = 'write_off' WHERE task_id = $1", s.necessity_task)
+    try:
+        _, page = await api.call("GET", "/api/worklist", token=token, params=params)
+        assert [t["id"] for t in page["tasks"]] == [s.reopening_task, s.necessity_task]
+        written = next(t for t in page["tasks"] if t["id"] == s.necessity_task)
+        assert (written["at_risk"], written["amount_at_risk"]) == (0, 1800)
+        _, by_amount = await api.call("GET", "/api/worklist", token=token,
+                                      params={"payer": s.payer_id, "sort": "amount_at_risk"})
+        assert [t["id"] for t in by_amount["tasks"]] == [s.necessity_task, s.reopening_task]
+        status, task = await api.call("GET", f"/api/tasks/{s.necessity_task}", token=token)
+        assert status == 200 and (task["at_risk"], task["amount_at_risk"]) == (0, 1800)
+    finally:
+        await api.pool.execute("UPDATE appeal_tasks SET action = $2 WHERE task_id = $1", s.necessity_task, action)
+
+async def _csv(api, token: str, params: dict[str, str]) -> tuple[int, dict[str, str], list[list[str]]]:
+    async with api.session.get(f"{api.base}/api/worklist", params={**params, "format": "csv"},
+                               headers={"Authorization": f"Bearer {token}"}) as resp:
+        text = await resp.text()
+        rows = list(csv.reader(io.StringIO(text))) if resp.content_type == "text/csv" else []
+        return resp.status, dict(resp.headers), rows
+
+
+async def test_the_worklist_downloads_as_csv_with_the_json_views_tasks_and_filters(world):
+    s, api, token, outsider = world
+    filters = {"payer": s.payer_id}
+    _, page = await api.call("GET", "/api/worklist", token=token, params=filters)
+    status, headers, rows = await _csv(api, token, filters)
+    assert status == 200 and headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert headers["Cache-Control"] == "no-store" and headers["Content-Disposition"].startswith(
+        'attachment; filename="worklist-')
+    header, *body = rows
+    assert header[:3] == ["task_id", "claim_id", "payer_id"] and "explanation" in header
+    by_id = {r[0]: dict(zip(header, r, strict=True)) for r in body}
+    assert list(by_id) == [t["id"] for t in page["tasks"]]  # the same tasks in the same order
+    assert set(by_id) == {s.necessity_task, s.reopening_task}
+    necessity = by_id[s.necessity_task]
+    json_task = next(t for t in page["tasks"] if t["id"] == s.necessity_task)
+    assert necessity["amount_at_risk"] == "1800.00" == f"{json_task['amount_at_risk']:.2f}"  # a plain number
+    assert necessity["procedures"] == "64483-RT 64484-RT" and necessity["cpt_families"] == "esi_transforaminal"
+    assert necessity["deadline"] == json_task["deadline"] and necessity["urgency"] == json_task["urgency"]["level"]
+    assert necessity["payer_claim_numbers"] == f"ICN-{s.necessity_claim}" and necessity["leased"] == "false"
+    assert necessity["explanation"] == json_task["explanation"]
+    assert s.patient_ref not in "".join(",".join(r) for r in rows)  # nothing the JSON view does not show
+    # the same filters as the JSON view: a CPT family keeps one task; the limit and next offset as a header
+    _, _, one = await _csv(api, token, {**filters, "family": "tpi"})
+    assert [r[0] for r in one[1:]] == [s.reopening_task]
+    _, headers, first = await _csv(api, token, {**filters, "limit": "1"})
+    assert len(first) == 2 and headers["X-Next-Offset"] == "1"
+    # another team's token: the header row and no task, as in its JSON view
+    status, _, theirs = await _csv(api, outsider, filters)
+    assert status == 200 and theirs == [header]
+
+
+async def test_a_claim_is_found_by_its_id_or_payer_claim_number_in_the_tokens_queues(world):
+    s, api, token, outsider = world
+    for text in (s.necessity_claim, s.necessity_claim.lower(), f"ICN-{s.necessity_claim}".lower()):
+        status, page = await api.call("GET", "/api/worklist", token=token, params={"claim": text})
+        assert status == 200 and [t["id"] for t in page["tasks"]] == [s.necessity_task], text
+    _, partial = await api.call("GET", "/api/worklist", token=token, params={"claim": s.necessity_claim[:-1]})
+    assert partial["tasks"] == []  # a whole id, not a prefix
+    _, theirs = await api.call("GET", "/api/worklist", token=outsider, params={"claim": s.necessity_claim})
+    assert theirs["tasks"] == []
+    status, body = await api.call("GET", "/api/worklist", token=token, params={"claim": "x" * 101})
+    assert (status, body["error"]) == (422, "validation_error")
 
 
 async def test_decisions_explain_the_task_with_plain_code_meanings(world):

@@ -11,6 +11,8 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
 
 import asyncpg
 import pytest
@@ -58,6 +60,44 @@ CONTRAST = """(selector) => {
   const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
   return (a + 0.05) / (b + 0.05);
 }"""
+
+
+# axe-core (Deque's accessibility rules) as shipped in the PyPI package axe-playwright-python: no network at test time.
+# It is evaluated into the page through the DevTools protocol, which the page's script policy ('self' only) does not
+# govern, so the page under test keeps its real policy.
+SERIOUS = ("serious", "critical")
+
+
+@lru_cache(maxsize=1)
+def axe_source() -> str:
+    return files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
+
+
+async def accessibility_violations(page, impacts: tuple[str, ...] = SERIOUS) -> list[dict]:
+    """axe-core's violations of these impacts on the page as it is now: rule, impact, help and the first targets."""
+    await page.evaluate(axe_source())
+    checked, found = await page.evaluate("""async (impacts) => {
+      const result = await axe.run(document, {resultTypes: ['violations']});
+      return [result.passes.length, result.violations.filter((v) => impacts.includes(v.impact)).map((v) => ({
+        id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 5).map((n) => n.target.join(' '))}))];
+    }""", list(impacts))
+    assert checked > 10, f"axe-core checked only {checked} rules: it did not run on the page"
+    return found
+
+
+# Elements (by selector) whose text wraps onto more than one line: an inline element that wraps has several boxes.
+WRAPPED = """(selector) => [...document.querySelectorAll(selector)]
+  .filter((el) => el.getClientRects().length > 1).map((el) => el.textContent)"""
+
+# Elements (by selector) that do not fit inside their scroll container's visible box, or whose own text overflows.
+CLIPPED = """(selector) => [...document.querySelectorAll(selector)].filter((el) => {
+  const box = el.getBoundingClientRect();
+  let wrap = el.parentElement;
+  while (wrap && getComputedStyle(wrap).overflowX === 'visible') wrap = wrap.parentElement;
+  const frame = wrap ? wrap.getBoundingClientRect() : {left: 0, right: window.innerWidth};
+  return box.left < frame.left - 0.5 || box.right > frame.right + 0.5
+    || (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1);
+}).map((el) => el.textContent)"""
 
 
 def chromium() -> str:

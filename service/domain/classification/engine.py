@@ -187,7 +187,7 @@ class Classifier:
         return clone
 
     def policy(self, payer: model.Payer, family: str | None, on: dt.date | None) -> FamilyPolicy:
-        return self.coverage.policy_for(payer.type, payer.id, family, on)
+        return self.coverage.policy_for(payer.type, payer.id, family, on, payer_name=payer.name)
 
     # ----------------------------------------------------------------------------------------------- remittances
 

@@ -1,20 +1,26 @@
-"""The letter data (`letters.toml`, `lcd_citations.toml`) as typed values, with the tables it leans on: code
-meanings (carc.csv, rarc.csv, group_codes.csv), procedure families (procedures.csv, pain_rules.toml), family groups
-(checklists.toml) and the filing windows (payer_policies.toml)."""
+"""The letter data (`letters.toml`) as typed values, with the tables it leans on: code meanings (carc.csv, rarc.csv,
+group_codes.csv), procedure families (procedures.csv, pain_rules.toml), family groups (checklists.toml), the filing
+windows (payer_policies.toml) and the payer's coverage policy with its appeal ladder and its LCD and article numbers
+(coverage.toml, appeal_levels.toml, lcd_citations.toml through `service.domain.policy`: the same answers the
+classifier's decisions rest on)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from service.domain.appeals import AppealLevel, AppealRules, Ladder, rules_from_texts
 from service.domain.checklists import ChecklistBook
+from service.domain.citations import Citations
 from service.domain.classification.codes import CodeTables
-from service.domain.clocks import Clocks
-from service.domain.letters.citations import Citations
+from service.domain.clocks import Clocks, HolidayCalendar
+from service.domain.letters.facts import ClaimFactsForLetter
 from service.domain.pain import PainRules
+from service.domain.policy import CoveragePolicies, FamilyPolicy
 from service.domain.ruledata import RuleDataError, RuleFiles
 
 FILE = "letters.toml"
@@ -35,10 +41,18 @@ class Level:
     reviewer: str
     window: str
     ref: str
+    ladder: str | None = None  # the name of the appeal_levels.toml level it words (None: the payer type has none)
 
     @property
     def title(self) -> str:
         return f"{self.name} ({self.ordinal})"
+
+    @classmethod
+    def of_ladder(cls, payer_type: str, level: AppealLevel) -> Level:
+        """The words for a ladder level the letter data does not word (a payer-id ladder, a later level)."""
+        return cls(payer_types=frozenset({payer_type}), number=level.level,
+                   name=level.name[:1].upper() + level.name[1:], ordinal=f"level {level.level} of the payer's appeals",
+                   reviewer=level.by, window=level.basis, ref="appeal_levels.toml", ladder=level.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,18 +73,33 @@ class Argument:
     # the text when no billed procedure has a crosswalk (it must not point at a table the letter does not have)
     text_without_crosswalk: str | None = None
     heading_without_crosswalk: str | None = None  # likewise the heading (it must not assert what no table shows)
+    # the text and heading when the payer's own policy is not on file (the letter cannot assert its limits)
+    text_policy_unknown: str | None = None
+    heading_policy_unknown: str | None = None
     needs: tuple[str, ...] = ()  # facts the store must hold
     argues: tuple[str, ...] = ()  # what the letter asserts: each checked against the facts
     otherwise: str | None = None  # the argument to use when a need is missing
     without_facts: str | None = None  # the recommendation when a need is missing (no `otherwise`)
     leaves_out: frozenset[str] = frozenset()  # checklist item ids this argument cannot enclose
 
-    def text_for(self, with_crosswalk: bool) -> str:
-        return self.text if with_crosswalk or self.text_without_crosswalk is None else self.text_without_crosswalk
+    def text_for(self, with_crosswalk: bool, policy_known: bool = True) -> str:
+        return _variant(self.text, self.text_without_crosswalk, self.text_policy_unknown, with_crosswalk,
+                        policy_known)
 
-    def heading_for(self, with_crosswalk: bool) -> str:
-        return self.heading if with_crosswalk or self.heading_without_crosswalk is None \
-            else self.heading_without_crosswalk
+    def heading_for(self, with_crosswalk: bool, policy_known: bool = True) -> str:
+        return _variant(self.heading, self.heading_without_crosswalk, self.heading_policy_unknown, with_crosswalk,
+                        policy_known)
+
+
+def _variant(usual: str, without_crosswalk: str | None, policy_unknown: str | None, with_crosswalk: bool,
+             policy_known: bool) -> str:
+    """Without a crosswalk table the words must not point at one; without the payer's policy they must not assert
+    its limits."""
+    if not with_crosswalk and without_crosswalk is not None:
+        return without_crosswalk
+    if not policy_known and policy_unknown is not None:
+        return policy_unknown
+    return usual
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +138,8 @@ class DiagnosisRule:
 
 @dataclass(frozen=True, slots=True)
 class CrosswalkSpec:
-    """The LCD criteria of one procedure family group; a criterion without text is not part of the group's policy."""
+    """The LCD criteria of one procedure family group; a criterion without text is not part of the group's policy.
+    The limits themselves (levels, sessions, relief) are the payer's policy (`LetterBook.policy_of`)."""
 
     group: str
     policy_medicare: str
@@ -121,12 +151,22 @@ class CrosswalkSpec:
     prior_relief_text: str | None = None
     prior_relief_families: frozenset[str] = frozenset()
     levels_text: str | None = None
-    levels: dict[str, int] | None = None
+    levels_families: frozenset[str] = frozenset()  # families whose levels per session the crosswalk counts
     sessions_text: str | None = None
-    citation: str | None = None  # the lcd_citations.toml policy a Medicare letter cites numbers from
 
-    def policy(self, payer_type: str) -> str:
-        return self.policy_medicare if payer_type == "medicare" else self.policy_other
+
+def _check_levels(levels: Iterable[Level], ladders: AppealRules) -> None:
+    """Each worded level names the appeal_levels.toml level of its payer types it words, at the same number."""
+    for lv in levels:
+        for payer_type in sorted(lv.payer_types):
+            ladder = ladders.by_type.get(payer_type)
+            if ladder is None:
+                continue
+            step = ladder.level(lv.number)
+            if step is None or lv.ladder != step.name:
+                found = step.name if step else "no level"
+                raise RuleDataError(f"{FILE} [level {lv.name!r}]: ladder must name {payer_type}'s level {lv.number} "
+                                    f"of appeal_levels.toml ({found!r}), not {lv.ladder!r}")
 
 
 def _check_template(text: str, where: str) -> str:
@@ -172,7 +212,8 @@ class LetterBook:
     frequency_prevention: dict[str, str]  # payer type (or "default") -> how to prevent the next one
     diagnosis_rules: tuple[DiagnosisRule, ...]
     session_followers: frozenset[str]  # families argued with the procedure session of their date
-    citations: Citations
+    policy_unknown: dict[str, str]  # criterion -> the requirement's words when the payer's policy is not on file
+    coverage: CoveragePolicies  # the payer's policy, its ladder and its LCD numbers: the classifier's own
     clocks: Clocks
 
     @classmethod
@@ -194,7 +235,8 @@ class LetterBook:
                 raise RuleDataError(f"{FILE} [{where}]: payer_types (a list) and number (>= 1) are required")
             levels.append(Level(payer_types=frozenset(types), number=number, name=_str(raw, "name", where),
                                 ordinal=_str(raw, "ordinal", where), reviewer=_str(raw, "reviewer", where),
-                                window=_str(raw, "window", where), ref=str(raw.get("ref", ""))))
+                                window=_str(raw, "window", where), ref=str(raw.get("ref", "")),
+                                ladder=_str(raw, "ladder", where, required=False)))
         reopenings = {}
         for key, raw in data.get("reopening", {}).items():
             where = f"reopening.{key}"
@@ -210,12 +252,17 @@ class LetterBook:
             without = raw.get("without_facts")
             if without is not None and without not in RECOMMENDATIONS:
                 raise RuleDataError(f"{FILE} [{where}]: without_facts must be one of {sorted(RECOMMENDATIONS)}")
+            unknown_text = _str(raw, "text_policy_unknown", where, required=False)
             arguments[key] = Argument(key=key, heading=_str(raw, "heading", where),
                                       text=_check_template(_str(raw, "text", where), where),
                                       crosswalk=bool(raw.get("crosswalk", False)),
                                       text_without_crosswalk=_check_template(plain, where) if plain else None,
                                       heading_without_crosswalk=_str(raw, "heading_without_crosswalk", where,
                                                                      required=False),
+                                      text_policy_unknown=(_check_template(unknown_text, where) if unknown_text
+                                                           else None),
+                                      heading_policy_unknown=_str(raw, "heading_policy_unknown", where,
+                                                                  required=False),
                                       needs=_names(raw, "needs", FACTS, where),
                                       argues=_names(raw, "argues", CLAIMS, where),
                                       otherwise=_str(raw, "otherwise", where, required=False),
@@ -235,12 +282,10 @@ class LetterBook:
         for group, raw in data.get("crosswalk", {}).items():
             where = f"crosswalk.{group}"
             families = frozenset(raw.get("prior_relief_families", ()))
-            levels_raw = raw.get("levels")
-            unknown = sorted((families | set(levels_raw or {})) - pain.families.keys())
+            levels_families = frozenset(raw.get("levels_families", ()))
+            unknown = sorted((families | levels_families) - pain.families.keys())
             if unknown:
                 raise RuleDataError(f"{FILE} [{where}]: unknown procedure family {unknown[0]!r}")
-            if levels_raw is not None and not all(isinstance(v, int) and v >= 1 for v in levels_raw.values()):
-                raise RuleDataError(f"{FILE} [{where}]: levels are whole numbers >= 1")
             weeks = raw.get("duration_weeks")
             if weeks is not None and (not isinstance(weeks, int) or weeks < 1):
                 raise RuleDataError(f"{FILE} [{where}]: duration_weeks must be a whole number >= 1")
@@ -252,14 +297,15 @@ class LetterBook:
                 imaging_text=_str(raw, "imaging_text", where, required=False),
                 prior_relief_text=_str(raw, "prior_relief_text", where, required=bool(families)),
                 prior_relief_families=families,
-                levels_text=_str(raw, "levels_text", where, required=levels_raw is not None),
-                levels=dict(levels_raw) if levels_raw is not None else None,
-                sessions_text=_str(raw, "sessions_text", where, required=False),
-                citation=_str(raw, "citation", where, required=False))
-        citations = Citations.load(files, frozenset(pain.families))
-        for group, spec in crosswalks.items():
-            if spec.citation is not None and spec.citation not in citations.titles:
-                raise RuleDataError(f"{FILE} [crosswalk.{group}]: citation names unknown policy {spec.citation!r}")
+                levels_text=_str(raw, "levels_text", where, required=bool(levels_families)),
+                levels_families=levels_families,
+                sessions_text=_str(raw, "sessions_text", where, required=False))
+        policy_unknown = {k: _str(data.get("policy_unknown", {}), k, "policy_unknown")
+                          for k in ("sessions_text", "levels_text", "prior_relief_text", "diagnosis_basis")}
+        ladders = rules_from_texts(files.text("appeal_levels.toml"), files.text("provider_adjustments.toml"),
+                                   HolidayCalendar.from_rows(files.rows("holidays")))
+        coverage = CoveragePolicies.load(files, pain.families, ladders=ladders)
+        _check_levels(levels, ladders)
         reconsiderations = {}
         for payer_type, raw in data.get("reconsideration", {}).get("authorization", {}).items():
             where = f"reconsideration.authorization.{payer_type}"
@@ -299,15 +345,31 @@ class LetterBook:
                    argument_by_reason=by_reason, reconsiderations=reconsiderations, no_reconsideration=unavailable,
                    recommendations={k: str(v) for k, v in recommendation.items()},
                    frequency_prevention=prevention, diagnosis_rules=tuple(rules), session_followers=followers,
-                   citations=citations,
-                   clocks=Clocks.load(files))
+                   policy_unknown=policy_unknown, coverage=coverage, clocks=Clocks.load(files))
 
     # -- lookups ---------------------------------------------------------------------------------------------------
 
-    def level(self, payer_type: str, number: int) -> tuple[Level | None, bool]:
-        """The level for this payer type and number, and whether the number is past the last level listed (then
-        the last level is returned)."""
+    @property
+    def citations(self) -> Citations:
+        assert self.coverage.citations is not None  # CoveragePolicies.load reads them
+        return self.coverage.citations
+
+    def policy_of(self, claim: ClaimFactsForLetter, family: str | None, on: dt.date | None) -> FamilyPolicy:
+        """The payer's coverage policy for a family on a date: the answer the classifier's decision rests on."""
+        return self.coverage.policy_for(claim.payer_type, claim.payer_id, family, on, payer_name=claim.payer_name)
+
+    def level(self, payer_type: str, number: int, ladder: Ladder | None = None) -> tuple[Level | None, bool]:
+        """The level for this payer type and number, and whether the letter data does not word it: past the last
+        level (then the last one is returned), or a ladder level it has no words for. With the payer's appeal
+        ladder (appeal_levels.toml, per payer id where the clinic set one), the ladder decides which level it is and
+        the letter data only words it."""
         mine = sorted((lv for lv in self.levels if payer_type in lv.payer_types), key=lambda lv: lv.number)
+        if ladder is not None and ladder.levels:
+            step = ladder.level(number) or ladder.levels[-1]
+            worded = next((lv for lv in mine if lv.number == step.level and lv.ladder == step.name), None)
+            if worded is not None:
+                return worded, number > ladder.levels[-1].level
+            return Level.of_ladder(payer_type, step), True
         if not mine:
             return None, False
         for lv in mine:

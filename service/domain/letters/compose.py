@@ -128,29 +128,41 @@ def _reasons_of(task: TaskForLetter, decisions: Iterable[DenialForLetter]) -> li
 # -- the policy a letter cites -----------------------------------------------------------------------------------------
 
 def _policy_words(session: AppealedSession, request: LetterRequest, book: LetterBook, notes: list[str]) -> str:
-    """The policy the crosswalk follows. Medicare: the MAC's LCD and billing article by number, from
-    lcd_citations.toml for the payer's jurisdiction (a note asks to confirm numbers marked to verify); a blank
-    where the jurisdiction or the numbers are not known. Other payers: their own policy."""
+    """The policy the crosswalk follows: the payer's own (`book.policy_of`, the policy its decision rests on).
+    A payer that follows the Medicare LCDs (Medicare; Medicare Advantage unless the plan has its own on file): the
+    MAC's LCD and billing article by number, the row of lcd_citations.toml the decision cites (a note asks to confirm
+    numbers marked to verify), or a blank where the jurisdiction or the numbers are not known. A plan whose policy
+    is on file: that policy; one whose policy is not: "the plan's medical policy", never a Medicare LCD."""
     spec = session.spec
     claim = request.claim
-    if claim.payer_type != "medicare":
-        return spec.policy(claim.payer_type)
+    policy = book.policy_of(claim, session.family, session.service_date)
+    if not policy.known:
+        notes.append(f"The {policy.terms.label}'s own coverage policy is not on file (no Medicare LCD applies to "
+                     "it): fill in its criteria where the crosswalk leaves a blank and check the letter against "
+                     "them before sending.")
+        return spec.policy_other
+    if not policy.terms.follows_lcds:
+        return f"{spec.policy_other} ({policy.terms.policy_label})"
     citations = book.citations
-    policy = citations.policy_for(session.family) if spec.citation else None
-    if policy is None:
+    jurisdiction = policy.terms.jurisdiction
+    where = citations.where(jurisdiction) if jurisdiction or claim.payer_type == "medicare" else "the plan's area"
+    if policy.lcd_policy is None:
         notes.append(f"Fill in the number of the MAC's LCD and billing article for "
                      f"{book.pain.catalog.label(session.family)} before sending.")
         numbers = blank("the LCD and billing article numbers of the claim's MAC")
         return f"{spec.policy_medicare} ({numbers})"
-    jurisdiction = citations.jurisdiction(claim.payer_id, claim.payer_name)
-    cited = citations.citation(policy, jurisdiction)
+    title = citations.titles[policy.lcd_policy]
+    cited = policy.lcd_citation
     if cited is None:
-        where = citations.jurisdictions.get(jurisdiction or "", "the claim's MAC")
         known = jurisdiction or "the payer's jurisdiction (not known for this payer id)"
-        notes.append(f"No LCD number on file for {citations.titles[policy]} in {known}: fill it in.")
+        notes.append(f"No LCD number on file for {title} in {known}: fill it in.")
         numbers = blank("the LCD and article numbers")
-        return f"the Medicare LCD {citations.titles[policy]} of {where} and its billing and coding article ({numbers})"
-    if cited.verify:
+        return f"the Medicare LCD {title} of {where} and its billing and coding article ({numbers})"
+    if cited.jurisdiction is None:
+        notes.append(f"LCD {cited.lcd}" + (f" and article {cited.article}" if cited.article else "")
+                     + f" are not known to be those of {where}: confirm the MAC's own numbers in the Medicare "
+                       "Coverage Database before sending (marked to verify in lcd_citations.toml).")
+    elif cited.verify:
         notes.append(f"Confirm LCD {cited.lcd}" + (f" and article {cited.article}" if cited.article else "")
                      + f" for {cited.jurisdiction} in the Medicare Coverage Database before sending (the numbers "
                        "are marked to verify in lcd_citations.toml).")
@@ -170,6 +182,7 @@ class _Argued:
     sessions: list[AppealedSession] = field(default_factory=list)
     rows: list[tuple[AppealedSession, CrosswalkRow]] = field(default_factory=list)
     policy: str = "the payer's coverage policy for these services"
+    policy_known: bool = True  # False: the payer's own policy is not on file (its limits are left to fill in)
     submission_sentence: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -184,7 +197,10 @@ def _argue(request: LetterRequest, task: TaskForLetter, book: LetterBook) -> _Ar
         argued.sessions = appealed_sessions(task.lines, book) or appealed_sessions(
             _sessions_of_dates(request, task, book), book)
         if argued.sessions:
-            argued.policy = _policy_words(argued.sessions[0], request, book, argued.notes)
+            first_session = argued.sessions[0]
+            argued.policy_known = book.policy_of(request.claim, first_session.family,
+                                                 first_session.service_date).known
+            argued.policy = _policy_words(first_session, request, book, argued.notes)
             for session in argued.sessions[1:]:
                 _policy_words(session, request, book, argued.notes)  # their notes (numbers to confirm)
         argued.rows = [(s, row) for s in argued.sessions for row in crosswalk(s, request, book)]
@@ -197,7 +213,8 @@ def _argue(request: LetterRequest, task: TaskForLetter, book: LetterBook) -> _Ar
             grounds.within_limits(request, argued.rows, book)
         elif claim == "medically_necessary":
             grounds.within_limits(request, argued.rows, book)
-            grounds.medically_necessary_diagnosis(request, task, book, argued.policy)
+            basis = argued.policy if argued.policy_known else book.policy_unknown["diagnosis_basis"]
+            grounds.medically_necessary_diagnosis(request, task, book, basis)
         # "authorized": the argument's need (the authorization number on the claim) is its proof
     return argued
 
@@ -228,7 +245,7 @@ def _values(request: LetterRequest, argued: _Argued) -> dict[str, str]:
 
 def _argument_section(request: LetterRequest, argued: _Argued, book: LetterBook, notes: list[str]) -> Section:
     argument = argued.argument
-    text = argument.text_for(bool(argued.sessions)).format_map(_values(request, argued))
+    text = argument.text_for(bool(argued.sessions), argued.policy_known).format_map(_values(request, argued))
     if not argued.sessions:
         return Section(heading=argument.heading_for(False), paragraphs=(text,))
     several = len(argued.sessions) > 1
@@ -242,7 +259,8 @@ def _argument_section(request: LetterRequest, argued: _Argued, book: LetterBook,
     after = ("Each criterion marked 'to document' is shown by the enclosed records named in the evidence column.",) \
         if any(r.status == TO_DOCUMENT for _, r in argued.rows) else ()
     intro = f"Crosswalk of {argued.policy} for " + "; ".join(s.label(book) for s in argued.sessions) + "."
-    return Section(heading=f"{argument.heading}: criteria crosswalk", paragraphs=(text, intro),
+    return Section(heading=f"{argument.heading_for(True, argued.policy_known)}: criteria crosswalk",
+                   paragraphs=(text, intro),
                    table=Table(CROSSWALK_COLUMNS, tuple(table_rows)), after=after)
 
 
@@ -400,14 +418,20 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
         title, level_text, reviewer, window = recon.name, recon.title, recon.reviewer, recon.window
     else:
         number = max(t.appeal_level for t in tasks)
-        level, past_last = book.level(claim.payer_type, number)
+        ladder = book.coverage.terms(claim.payer_type, claim.payer_id).ladder
+        level, past_last = book.level(claim.payer_type, number, ladder)
+        step = ladder.level(number) if ladder is not None else None
+        if step is not None and step.auto_forward:
+            notes.append(f"At level {number} {step.basis}: there is nothing for the provider to file. Send this only "
+                         "if the payer asks for it.")
         if level is None:
             title, level_text, reviewer, window = "Appeal", "appeal", "the payer's appeals unit", "the payer's window"
         else:
             title, level_text, reviewer, window = level.name, level.title, level.reviewer, level.window
         if past_last:
-            notes.append(f"The task is at appeal level {number}; the letter wording on file ends at {level_text}. "
-                         "Check which level and reviewer come next before sending.")
+            notes.append(f"The task is at appeal level {number}; the letter wording on file does not cover it (this "
+                         f"draft names {level_text}). Check which level and reviewer come next, and what they "
+                         "require, before sending.")
 
     amount = sum((t.amount_at_risk for t in tasks), ZERO)
     reference = (
@@ -483,5 +507,6 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
         closing=("Please contact our billing office with any question about this request.", "Sincerely,",
                  blank("name and title of the person signing"), blank("practice name, address and telephone")),
         task_ids=tuple(t.task_id for t in tasks), deadline=due.deadline if due else None,
-        deadline_basis=due.deadline_basis if due else None, to_gather=to_gather, draft_notes=tuple(notes),
+        deadline_basis=due.deadline_basis if due else None, to_gather=to_gather,
+        draft_notes=tuple(dict.fromkeys(notes)),
         crosswalk=tuple(rows))

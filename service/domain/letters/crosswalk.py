@@ -1,6 +1,10 @@
 """The LCD criteria crosswalk for a denied pain procedure: each criterion of the policy, what it requires, what the
 claim history shows, and whether that meets it. What the claim history cannot show (pain scores, percent relief,
-the content of notes) is marked "to document": the enclosed records carry it, the letter never invents it."""
+the content of notes) is marked "to document": the enclosed records carry it, the letter never invents it.
+
+The limits (sessions, levels per session, prerequisites and repeat criteria) are the payer's own policy, the one its
+decision was judged by (`LetterBook.policy_of`): the Medicare LCD limits for a payer that follows the LCDs, the
+plan's own where one is on file, and, where none is, a blank for the sender to fill in (never a Medicare limit)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from service.domain.clocks import add_months
 from service.domain.letters.book import CrosswalkSpec, LetterBook
 from service.domain.letters.facts import CrosswalkRow, LetterRequest
 from service.domain.model import HistorySession, Procedure
-from service.domain.pain.history import frequency_finding, prerequisite_finding, region_words
+from service.domain.pain import history as verdicts
+from service.domain.pain.history import frequency_finding, prerequisite_finding, region_words, repeat_finding
+from service.domain.policy import FamilyPolicy
 from service.domain.tasks import TaskLine
 
 MET, NOT_MET, TO_DOCUMENT = "met", "not met", "to document"
@@ -77,6 +83,18 @@ class _Evidence:
         self.request = request
         self.book = book
         self.before = [s for s in request.history if s.service_date < session.service_date]
+        self.policy: FamilyPolicy = book.policy_of(request.claim, session.family, session.service_date)
+        # the Medicare LCD wording of the spec holds only where the payer follows the LCDs
+        self.lcd_words = self.policy.known and self.policy.terms.follows_lcds
+
+    def requirement(self, lcd_text: str | None, kind: str, own: str | None = None) -> str:
+        """The requirement's words: the LCD's for a payer that follows the LCDs, the plan's own policy's where one
+        is on file, a blank for the sender where none is."""
+        if not self.policy.known:
+            return self.book.policy_unknown[kind]
+        if self.lcd_words or own is None:
+            return lcd_text or own or ""
+        return own
 
     def target(self) -> HistorySession:
         s = self.session
@@ -151,12 +169,22 @@ class _Evidence:
         return CrosswalkRow("Imaging", requirement, evidence, status)
 
     def prior_relief(self) -> CrosswalkRow:
-        spec, session = self.session.spec, self.session
-        requirement = spec.prior_relief_text or ""
+        spec, session, policy = self.session.spec, self.session, self.policy
+        criteria = policy.prerequisite if policy.known else None
+        repeat = policy.repeat if policy.known else None
+        own = criteria.cite.text() if criteria else (repeat.relief_words if repeat else None)
+        requirement = self.requirement(spec.prior_relief_text, "prior_relief_text", own)
         same_claim = [HistorySession(claim_id=self.request.claim.claim_id, line_id=x.line_id,
                                      service_date=x.service_date or session.service_date, procedure=x.procedure)
                       for x in self.request.claim.submitted_lines]
-        prerequisite = prerequisite_finding(self.target(), same_claim, self.request.history, self.book.pain)
+        # a repeat is judged by the policy's repeat criterion first, as the decision was
+        again = repeat_finding(self.target(), self.request.history, self.book.pain, repeat)
+        if again is not None:
+            status = {verdicts.MET: MET, verdicts.NOT_MET: NOT_MET}.get(again.verdict, TO_DOCUMENT)
+            after = "; the enclosed notes record the relief and how long it lasted" if status == TO_DOCUMENT else ""
+            return CrosswalkRow("Prior relief", requirement, f"repeat procedure: {again.why}{after}", status)
+        prerequisite = prerequisite_finding(self.target(), same_claim, self.request.history, self.book.pain,
+                                            criteria, repeat)
         if prerequisite is not None:
             if prerequisite.satisfied_by_repeat:
                 dates = _dates(prerequisite.satisfied_by_repeat)
@@ -187,10 +215,12 @@ class _Evidence:
                             "before and after each", TO_DOCUMENT)
 
     def levels(self) -> CrosswalkRow | None:
-        spec, session = self.session.spec, self.session
-        limit = (spec.levels or {}).get(session.family)
-        if limit is None:
+        spec, session, policy = self.session.spec, self.session, self.policy
+        if session.family not in spec.levels_families:
             return None
+        rule = policy.levels if policy.known else None
+        if policy.known and rule is None:
+            return None  # the payer's policy sets no levels limit for the family
         catalog = self.book.pain.catalog
         count = Decimal(0)
         for code, units in self.same_date_codes():
@@ -199,22 +229,35 @@ class _Evidence:
                 count += units
         levels = int(count)
         word = "level" if levels == 1 else "levels"
-        return CrosswalkRow("Levels per session", spec.levels_text or "",
-                            f"{levels} {word} billed on {session.service_date.isoformat()} (a bilateral level counts "
-                            "once)", MET if levels <= limit else NOT_MET)
+        evidence = f"{levels} {word} billed on {session.service_date.isoformat()} (a bilateral level counts once)"
+        if rule is None:
+            return CrosswalkRow("Levels per session", self.requirement(spec.levels_text, "levels_text"), evidence,
+                                TO_DOCUMENT)
+        own = f"No more than {rule.limit} per session ({rule.cite.text()})"
+        return CrosswalkRow("Levels per session", self.requirement(spec.levels_text, "levels_text", own), evidence,
+                            MET if levels <= rule.limit else NOT_MET)
 
     def sessions(self) -> CrosswalkRow | None:
-        finding = frequency_finding(self.target(), self.request.history, self.book.pain)
-        requirement = self.session.spec.sessions_text
+        """Sessions against the payer's own limit; where its policy is not on file, the sessions counted the usual
+        way (per region, in 12 months) with the limit left for the sender to fill in."""
+        policy = self.policy
+        limits = policy.frequency_limits if policy.known else None
+        finding = frequency_finding(self.target(), self.request.history, self.book.pain, limits)
         if finding is None:
             return None
         counted = len(finding.counted)
         where = f" {region_words(finding.region)}" if finding.region and finding.region != "sacroiliac" else ""
         label = finding.rule.label + ("" if counted == 1 else "s")
-        evidence = (f"{counted} earlier{where} {label} in the 12 months before"
-                    + (f" ({finding.dates})" if counted else "") + f"; limit {finding.rule.limit}")
-        return CrosswalkRow("Sessions in 12 months", requirement or f"No more than {finding.rule.limit}",
-                            evidence, NOT_MET if finding.exceeded else MET)
+        seen = (f"{counted} earlier{where} {label} in the {finding.rule.window_months} months before"
+                + (f" ({finding.dates})" if counted else ""))
+        if not policy.known:
+            return CrosswalkRow("Sessions in 12 months", self.requirement(None, "sessions_text"), seen, TO_DOCUMENT)
+        rule = finding.rule
+        own = (f"No more than {rule.limit} per {'spinal region' if rule.per_region else 'patient'} in the rolling "
+               f"{rule.window_months} months ({rule.cite.text()})")
+        return CrosswalkRow("Sessions in 12 months", self.requirement(self.session.spec.sessions_text,
+                                                                      "sessions_text", own),
+                            f"{seen}; limit {rule.limit}", NOT_MET if finding.exceeded else MET)
 
     def rows(self) -> tuple[CrosswalkRow, ...]:
         spec = self.session.spec

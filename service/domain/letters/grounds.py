@@ -197,7 +197,7 @@ def medically_necessary_diagnosis(request: LetterRequest, task: TaskForLetter, b
             corrections[u.line_id] = (f"diagnosis: report the {u.rule.condition} the record documents for this "
                                       f"date (on file: {', '.join(on_file)}) in place of "
                                       f"{', '.join(u.pointed) or 'none'}")
-    if request.claim.payer_type == "medicare":
+    if book.coverage.terms(request.claim.payer_type, request.claim.payer_id).resubmission == "reopening":
         raise Refusal("diagnosis_correction", f"{facts}. The record on file shows {'; '.join(shown)}: the fix is a "
                       "diagnosis correction by reopening, not a necessity appeal.", "reopening", corrections)
     raise Refusal("corrected_claim_recommended",

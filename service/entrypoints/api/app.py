@@ -113,11 +113,23 @@ def _handler(route: Route, pool_provider: PoolProvider, settings: Settings):
     return handle
 
 
+def _public_handler(route: Route, settings: Settings):
+    """A route that holds no data (the OpenAPI document): no token, no database."""
+    async def handle(request: web.Request) -> web.StreamResponse:
+        ctx = Ctx(request=request, scope=None, store=None, settings=settings,  # type: ignore[arg-type]
+                  query=_parse_query(route.query, request, route.bad_query_status), body=None,
+                  now=dt.datetime.now(dt.UTC))
+        return json_response(await route.view(ctx), headers={"Cache-Control": "no-cache"})
+
+    return handle
+
+
 def mount_api(app: web.Application, *, pool_provider: PoolProvider, settings: Settings) -> None:
     """Add every /api route (and the /api error and body-size middleware) to `app` before it starts."""
     app.middlewares.append(api_middleware(settings.api_max_body_bytes))
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, _handler(route, pool_provider, settings), name=route.name)
+        handler = _public_handler(route, settings) if route.public else _handler(route, pool_provider, settings)
+        app.router.add_route(route.method, route.path, handler, name=route.name)
 
 
 def create_api_app(pool: asyncpg.Pool, settings: Settings) -> web.Application:

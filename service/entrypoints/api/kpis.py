@@ -4,20 +4,23 @@ claim ids). Definitions: docs/kpis.md.
 
 Every KPI is `{value, numerator, denominator, unit}`: rates are in 0..1 and `value` is null (never NaN) when the
 denominator is 0. Bad query values are a 400 naming the parameter (the route sets `bad_query_status`).
-The same models serialise `denials report --json`.
+The same models serialise `denials report --json`. With `format=csv` and a `table`, one table of the dashboard is a
+CSV download built from the same response (`csv_export`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+from aiohttp import web
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
 from service.adapters.kpis import PostgresKpiStore
 from service.domain.kpis import KPI_NAMES, Group, Kpi, KpiReport, KpiSet
 from service.entrypoints.api import schemas as s
+from service.entrypoints.api.csv_export import csv_response
 from service.entrypoints.api.views import Ctx
 from service.service_layer import kpis as uc
 from topics.outputs import Category
@@ -32,6 +35,7 @@ def _iso_date(value: Any) -> Any:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+CsvTable = Literal["kpis", "trend", "causes", "aging", "overturn", "payer_cause"]
 
 
 # -- query -------------------------------------------------------------------------------------------------------------
@@ -47,6 +51,19 @@ class KpiQueryIn(s.Query):
     provider: str | None = Field(default=None, pattern=r"^\d{10}$",
                                  description="billing NPI (rendering NPI when the claim has no billing NPI)")
     category: Category | None = Field(default=None, description="denial cause: narrows the denial and task KPIs")
+    format: Literal["json", "csv"] = Field(default="json", description="csv: one table (`table`) as text/csv")
+    table: CsvTable | None = Field(default=None, validate_default=True,
+                                   description="with format=csv: kpis (the figures), trend, causes, aging, overturn "
+                                               "(appeal outcomes by cause) or payer_cause (the heat map's cells)")
+
+    @field_validator("table")
+    @classmethod
+    def _table_with_csv(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("format") == "csv" and value is None:
+            raise ValueError("format=csv needs a table")
+        if info.data.get("format", "json") == "json" and value is not None:
+            raise ValueError("a table is for format=csv")
+        return value
 
     @field_validator("to")
     @classmethod
@@ -210,13 +227,62 @@ def kpis_json(report: KpiReport) -> dict[str, Any]:
     return kpis_out(report).model_dump(mode="python", by_alias=True)
 
 
+# -- CSV: the dashboard's tables ---------------------------------------------------------------------------------------
+
+def _parts(k: KpiOut | None) -> tuple[Any, Any, Any]:
+    return (k.value, k.numerator, k.denominator) if k is not None else (None, None, None)
+
+
+def kpi_table(out: KpisOut, table: str) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """(header, rows) of one dashboard table: rates in 0..1, money in dollars, counts as integers."""
+    if table == "kpis":
+        rows = []
+        for name in KPI_NAMES:
+            k = getattr(out, name)
+            rows.append((name, *_parts(k), k.unit if k is not None else None))
+        return ("kpi", "value", "numerator", "denominator", "unit"), rows
+    if table == "trend":
+        return (("month", "claims_adjudicated", "claims_denied", "initial_denial_rate", "dollars_denied",
+                 "charges_adjudicated", "denial_rate_dollars", "appeals_won", "appeals_decided",
+                 "appeal_overturn_rate"),
+                [(t.month, t.claims_adjudicated, t.initial_denial_rate.numerator, t.initial_denial_rate.value,
+                  t.denial_rate_dollars.numerator, t.denial_rate_dollars.denominator, t.denial_rate_dollars.value,
+                  t.appeal_overturn_rate.numerator, t.appeal_overturn_rate.denominator,
+                  t.appeal_overturn_rate.value) for t in out.trend])
+    if table == "causes":
+        return (("cause", "denied_claims", "denied_amount"),
+                [(c.key, c.denied_claims, c.denied_amount) for c in out.breakdowns.cause if c.denied_claims > 0])
+    if table == "aging":
+        ar = out.days_in_ar
+        return (("days_from_service", "claims", "outstanding"),
+                [(b.bucket, b.claims, b.amount) for b in (ar.buckets if ar is not None else [])])
+    if table == "overturn":
+        rows = []
+        for c in out.breakdowns.cause:
+            k = c.appeal_overturn_rate
+            if k is not None and k.denominator:
+                rows.append((c.key, k.numerator, k.denominator - k.numerator, k.value))
+        return ("cause", "won", "lost", "appeal_overturn_rate"), rows
+    return (("payer_id", "payer_type", "cause", "claims", "denied_amount"),
+            [(x.payer_id, x.payer_type, x.category, x.claims, x.amount) for x in out.payer_cause])
+
+
+def kpis_csv(out: KpisOut, table: str) -> web.Response:
+    header, rows = kpi_table(out, table)
+    p = out.period
+    span = f"{p.from_ or 'start'}-to-{p.to or 'latest'}" if p.from_ or p.to else "all-data"
+    return csv_response(f"kpis-{table}-{span}.csv", header, rows)
+
+
 # -- view --------------------------------------------------------------------------------------------------------------
 
-async def kpis(ctx: Ctx) -> dict[str, Any]:
+async def kpis(ctx: Ctx) -> dict[str, Any] | web.Response:
     q: KpiQueryIn = ctx.query
     timezone = ctx.settings.task_timezone
     store = PostgresKpiStore(ctx.pool, timezone=timezone, family_of=uc.procedure_catalog().family)
     report = await uc.kpi_report(store, uc.KpiQuery(start=q.from_, end=q.to, payer=q.payer, cpt_family=q.cpt_family,
                                                     provider=q.provider, category=q.category),
                                  today=uc.office_today(timezone, ctx.now))
+    if q.format == "csv":
+        return kpis_csv(kpis_out(report), q.table)
     return kpis_json(report)

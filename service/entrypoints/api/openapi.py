@@ -46,18 +46,20 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.query is not None:
         params += _query_parameters(route.query)
     responses: dict[str, Any] = {}
-    ok = {"description": "OK"}
+    ok: dict[str, Any] = {"description": "OK", "content": {}}
     if route.response is not None:
-        ok["content"] = {"application/json": {"schema": _ref(route.response)}}
+        ok["content"]["application/json"] = {"schema": _ref(route.response)}
     elif route.name == "openapi":
-        ok["content"] = {"application/json": {"schema": {"type": "object"}}}
-    elif route.media_types:
-        ok["content"] = {mt: {"schema": {"type": "string"} if mt.startswith("text/")
-                              else {"type": "string", "format": "binary"}} for mt in route.media_types}
+        ok["content"]["application/json"] = {"schema": {"type": "object"}}
+    for mt in route.media_types:
+        ok["content"][mt] = {"schema": {"type": "string"} if mt.startswith("text/")
+                             else {"type": "string", "format": "binary"}}
+    if not ok["content"]:
+        del ok["content"]
     responses["200"] = ok
     if route.empty_status:
         responses[str(route.empty_status)] = {"description": "Nothing to return"}
-    errors = set(route.errors) | {401, 413}
+    errors = set(route.errors) | ({413} if route.public else {401, 413})
     if route.query is not None:
         errors |= {route.bad_query_status}
     if route.body is not None:
@@ -70,6 +72,8 @@ def _operation(route: Route) -> dict[str, Any]:
                                   "content": {"application/json": {"schema": _ref(s.ErrorOut)}}}
     op: dict[str, Any] = {"operationId": route.name, "summary": route.summary, "tags": [route.tag],
                           "parameters": params, "responses": responses}
+    if route.public:
+        op["security"] = []
     if route.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(route.body)}}}
     return op

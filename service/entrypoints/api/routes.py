@@ -31,6 +31,7 @@ class Route:
     tag: str = "tasks"
     media_types: tuple[str, ...] = ()  # a success that is not JSON (the view returns a web.Response)
     bad_query_status: int = 422  # 400 where the issue says bad query values are a 400 (GET /api/kpis)
+    public: bool = False  # no token needed: only for what holds no data (the OpenAPI document)
 
 
 async def _openapi(ctx: v.Ctx) -> dict[str, Any]:
@@ -40,7 +41,8 @@ async def _openapi(ctx: v.Ctx) -> dict[str, Any]:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/api/openapi.json", "openapi", "This OpenAPI document", _openapi, None, tag="meta"),
+    Route("GET", "/api/openapi.json", "openapi", "This OpenAPI document (no token needed; browsable at /api/docs)",
+          _openapi, None, tag="meta", public=True),
     Route("GET", "/api/me", "me", "The token's team, user, queues and supervisor flag", v.me, s.MeOut, tag="meta"),
     Route("GET", "/api/queues", "list_queues", "Open, leased, in-progress and submitted counts per visible queue",
           v.list_queues, s.QueuesOut, tag="queues"),
@@ -71,8 +73,9 @@ ROUTES: tuple[Route, ...] = (
           v.get_claim, s.ClaimOut, errors=(403, 404), tag="claims"),
     # the appeal team's web page (issue 8): reads only
     Route("GET", "/api/worklist", "worklist",
-          "The work list: the task filters plus CPT family, each task with how close its deadline is",
-          wb.worklist, wb.WorklistOut, query=wb.WorklistQuery, errors=(403,), tag="web"),
+          "The work list: the task filters plus CPT family and a claim (id or payer claim number), each task with how "
+          "close its deadline is; `format=csv` for a spreadsheet",
+          wb.worklist, wb.WorklistOut, query=wb.WorklistQuery, errors=(403,), tag="web", media_types=("text/csv",)),
     Route("GET", "/api/worklist/facets", "worklist_facets",
           "Filter choices: queues, states, and the payers, causes and CPT families of the open tasks the token sees",
           wb.facets, wb.FacetsOut, tag="web"),
@@ -97,8 +100,9 @@ ROUTES: tuple[Route, ...] = (
     # KPIs (issue 10): practice-wide numbers for any valid token
     Route("GET", "/api/kpis", "kpis",
           "Revenue-cycle KPIs of a period (denial rates, first pass, clean claims, days in A/R with aging, net "
-          "collection, overturns, recoveries, medians) with breakdowns by payer, CPT family, provider and cause",
-          kp.kpis, kp.KpisOut, query=kp.KpiQueryIn, tag="kpis", bad_query_status=400),
+          "collection, overturns, recoveries, medians) with breakdowns by payer, CPT family, provider and cause; "
+          "`format=csv&table=...` for one of the dashboard's tables",
+          kp.kpis, kp.KpisOut, query=kp.KpiQueryIn, tag="kpis", bad_query_status=400, media_types=("text/csv",)),
     # before a claim goes out: the pre-submission check, the authorization register, the check's rules
     Route("POST", "/api/check", "check_claim",
           "Check one submitted claim (a claims.status.v1 `submitted` event) before it is sent: every finding with its "

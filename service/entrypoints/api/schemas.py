@@ -165,7 +165,10 @@ class TaskOut(Out):
     category: str
     action: str
     appealable: bool
-    amount_at_risk: Money
+    amount_at_risk: Money = Field(description="the denied amount the task covers (a write-off's included)")
+    at_risk: Money = Field(description="what the task can still bring back: its amount while it is open and "
+                                       "recoverable; 0 for a write-off, a task with no recoverability or a closed "
+                                       "task (what the demo summary totals as at risk)")
     recovered_amount: Money | None
     recoverability: float
     deadline: dt.date | None = Field(description="appeal or reopening window")

@@ -89,7 +89,7 @@ def _task_fields(t: Task, claim: ClaimSummary | None, now: dt.datetime) -> dict[
     return dict(
         id=t.task_id, claim_id=t.claim_id, payer_id=t.payer_id, payer_type=t.payer_type, state=t.state,
         queue=t.queue, category=t.category, action=t.action, appealable=t.appealable,
-        amount_at_risk=t.amount_at_risk, recovered_amount=t.recovered_amount,
+        amount_at_risk=t.amount_at_risk, at_risk=t.at_risk, recovered_amount=t.recovered_amount,
         recoverability=round(t.recoverability, 4),
         deadline=t.deadline, deadline_basis=t.deadline_basis, filing_deadline=t.filing_deadline,
         filing_deadline_basis=uc.filing_deadline_basis(t), explanation=t.explanation, rule_ids=list(t.rule_ids),

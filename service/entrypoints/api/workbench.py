@@ -1,5 +1,6 @@
-"""Routes for the appeal team's web page: the work list with a CPT-family filter and deadline urgency, its filter
-choices, a task's decision explanations, and the letter draft (Markdown or PDF).
+"""Routes for the appeal team's web page: the work list with a CPT-family filter and deadline urgency (also as CSV,
+and found by a claim id or payer claim number), its filter choices, a task's decision explanations, and the letter
+draft (Markdown or PDF).
 
 Registered through the route table (`routes.py`), so they share the API's bearer auth, scopes, error shape and
 OpenAPI document. A letter the facts do not support is a 409 whose `error` code and message say why and what to do
@@ -26,11 +27,13 @@ from service.domain.letters.compose import code_parts
 from service.domain.tasks import TASK_STATES, TRANSITIONS
 from service.domain.urgency import Urgency, task_urgency
 from service.entrypoints.api import schemas as s
+from service.entrypoints.api.csv_export import csv_response
 from service.entrypoints.api.views import Ctx, _task_fields
 from service.service_layer import workbench as wb
 from service.service_layer.tasks_api import SORTS
 from topics.outputs import Category, Queue
 
+CSV_MAX_ROWS = 1000  # a CSV is a download for a spreadsheet, not a page: more rows than the JSON page
 FamilyName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
@@ -59,9 +62,14 @@ class WorklistQuery(s.Query):
     cpt: s.FilterText | None = Field(default=None, description="one procedure code")
     deadline_before: dt.date | None = Field(default=None, description="either clock falls before this date")
     assignee: s.FilterText | None = None
+    claim: s.FilterText | None = Field(default=None, description="a claim id or one of the claim's payer claim "
+                                                                 "numbers (whole value, any letter case)")
     sort: Literal[SORTS] = "priority"  # type: ignore[valid-type]
-    limit: int = Field(default=50, ge=1, le=1000)
+    limit: int = Field(default=50, ge=1, le=1000,
+                       description=f"at most DENIALS_API_PAGE_MAX as JSON, {CSV_MAX_ROWS} as CSV")
     offset: int = Field(default=0, ge=0, le=1_000_000)
+    format: Literal["json", "csv"] = Field(default="json", description="csv: the same tasks as a spreadsheet "
+                                                                       "(text/csv, one row per task)")
 
     @field_validator("state")
     @classmethod
@@ -170,26 +178,53 @@ def _states(value: str | None) -> tuple[str, ...]:
 
 # -- handlers ----------------------------------------------------------------------------------------------------------
 
-async def worklist(ctx: Ctx) -> WorklistOut:
+async def worklist(ctx: Ctx) -> WorklistOut | web.Response:
     q: WorklistQuery = ctx.query
     book = letter_book()
-    limit = min(q.limit, ctx.settings.api_page_max)
+    limit = min(q.limit, CSV_MAX_ROWS if q.format == "csv" else ctx.settings.api_page_max)
     today = _today(ctx)
     codes: tuple[str, ...] = ()
     if q.family is not None:
         codes = wb.family_codes(book, q.family)
     if q.cpt is not None:
         codes = tuple(c for c in codes if c == q.cpt.upper()) if codes else (q.cpt.upper(),)
-        if not codes:  # a code outside the family: nothing can match both
-            return WorklistOut(today=today, tasks=[], count=0, limit=limit, offset=q.offset, next_offset=None)
-    items = await wb.worklist(_store(ctx), ctx.scope, wb.WorklistQuery(
-        queue=q.queue, states=_states(q.state), payer_id=q.payer, category=q.category, codes=codes,
-        deadline_before=q.deadline_before, assignee=q.assignee, sort=q.sort, limit=limit, offset=q.offset),
-        today=today, book=book)
+    items: list[wb.WorkItem] = []
+    if q.cpt is None or codes:  # a code outside the chosen family: nothing can match both
+        items = await wb.worklist(_store(ctx), ctx.scope, wb.WorklistQuery(
+            queue=q.queue, states=_states(q.state), payer_id=q.payer, category=q.category, codes=codes,
+            deadline_before=q.deadline_before, assignee=q.assignee, claim=q.claim, sort=q.sort, limit=limit,
+            offset=q.offset), today=today, book=book)
     tasks = [WorkItemOut(**_task_fields(i.view.task, i.view.claim, ctx.now), urgency=urgency_out(i.urgency),
                          families=list(i.families)) for i in items]
+    next_offset = q.offset + len(tasks) if len(tasks) == limit else None
+    if q.format == "csv":
+        return worklist_csv(tasks, today, next_offset)
     return WorklistOut(today=today, tasks=tasks, count=len(tasks), limit=limit, offset=q.offset,
-                       next_offset=q.offset + len(tasks) if len(tasks) == limit else None)
+                       next_offset=next_offset)
+
+
+WORKLIST_CSV_HEADER = (
+    "task_id", "claim_id", "payer_id", "payer_type", "queue", "category", "action", "state", "priority",
+    "amount_at_risk", "recovered_amount", "deadline", "filing_deadline", "urgency", "days_left", "due",
+    "procedures", "cpt_families", "service_date_from", "service_date_to", "payer_claim_numbers", "assignee", "leased",
+    "opened_at", "explanation")
+
+
+def worklist_csv(tasks: list[WorkItemOut], today: dt.date, next_offset: int | None) -> web.Response:
+    """The work list as CSV: one row per task, the columns a spreadsheet sorts and filters on. `X-Next-Offset`
+    says that more tasks match than the rows sent (ask again with that offset)."""
+    rows = []
+    for t in tasks:
+        c = t.claim
+        rows.append((
+            t.id, t.claim_id, t.payer_id, t.payer_type, t.queue, t.category, t.action, t.state, t.priority,
+            t.amount_at_risk, t.recovered_amount, t.deadline, t.filing_deadline, t.urgency.level,
+            t.urgency.days_left, t.urgency.due,
+            " ".join("-".join((x.procedure_code, *x.modifiers)) for x in t.lines if x.procedure_code),
+            " ".join(t.families), c.service_date_from if c else None, c.service_date_to if c else None,
+            " ".join(c.payer_claim_numbers) if c else None, t.assignee, t.leased, t.opened_at, t.explanation))
+    extra = {"X-Next-Offset": str(next_offset)} if next_offset is not None else None
+    return csv_response(f"worklist-{today.isoformat()}.csv", WORKLIST_CSV_HEADER, rows, extra)
 
 
 async def facets(ctx: Ctx) -> FacetsOut:

@@ -256,10 +256,11 @@ def parse_as_of(value: str | None) -> dt.date | None:
 
 
 def classify_command(
-    file: str = typer.Argument("-", help="JSON lines of claims.remittance.v1 / claims.status.v1 events, or an X12 "
-                                         "file; '-' reads stdin."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Today's date for the decisions (YYYY-MM-DD); output "
-                                                           "never depends on the wall clock."),
+    file: str = typer.Argument("-", metavar="FILE", help="JSON lines of claims.remittance.v1 / claims.status.v1 "
+                                                         "events, or an X12 file; '-' reads stdin."),
+    as_of: str | None = typer.Option(None, "--as-of", metavar="DATE",
+                                     help="Today's date for the decisions (YYYY-MM-DD); output never depends on the "
+                                          "wall clock."),
 ) -> None:
     """Classify every adjustment and status in FILE; JSON lines on stdout, one per adjustment or status event."""
     today = parse_as_of(as_of)

@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from service import logs
 from service.config import get_settings
 from service.x12 import ParseResult, parse_file
 from service.x12.context import place
@@ -148,7 +149,7 @@ async def _publish(bootstrap: str, results: list[ParseResult]) -> int:
 def ingest(
     files: list[Path] = typer.Argument(..., help="X12 835 / 277 / 277CA / 277 RFAI / 837P files", metavar="FILE..."),
     dry_run: bool = typer.Option(False, "--dry-run", help="parse only: records as JSON lines on stdout, no broker"),
-    source: str = typer.Option("denials-ingest", "--source", help="the `source` field of every record"),
+    source: str = typer.Option("denials-ingest", "--source", metavar="NAME", help="the `source` field of every record"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="also list warnings on stderr"),
 ) -> None:
     """Parse X12 835/277/277CA/RFAI/837P files and publish their records to the input topics."""
@@ -173,7 +174,8 @@ def ingest(
             summary.results.append(result)
     if not dry_run and summary.results:
         try:
-            summary.published = asyncio.run(_publish(bootstrap, summary.results))
+            with logs.quiet("aiokafka", "kafka"):  # a refused connection is said once, below, in our words
+                summary.published = asyncio.run(_publish(bootstrap, summary.results))
         except Exception as exc:  # noqa: BLE001 - any broker failure: report it, exit non-zero
             _say(console, f"error: could not publish to {bootstrap} ({type(exc).__name__}); re-run the same "
                           "command once the broker is reachable (records carry deterministic ids)")

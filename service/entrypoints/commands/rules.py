@@ -44,7 +44,8 @@ def corpus_documents(path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 @rules_app.command("eval")
-def eval_command(corpus: Path = typer.Argument(..., help="Corpus file (.toml/.json) or a directory of them.")) -> None:
+def eval_command(corpus: Path = typer.Argument(..., metavar="CORPUS",
+                                               help="Corpus file (.toml/.json) or a directory of them.")) -> None:
     """Accuracy of the classifier on a labelled corpus, per category and action, with the confusion pairs."""
     clf = load_classifier()
     try:
@@ -271,8 +272,9 @@ def _render(check: CodesCheck, file: Path, listed: dict[str, ListedCode]) -> str
 
 @rules_app.command("codes-check")
 def codes_check_command(
-    file: Path = typer.Argument(..., help="The downloaded list: one code per line, or CSV with a code column."),
-    which: str | None = typer.Option(None, "--list", help="carc | rarc | status-category | status-code "
+    file: Path = typer.Argument(..., metavar="FILE",
+                                help="The downloaded list: one code per line, or CSV with a code column."),
+    which: str | None = typer.Option(None, "--list", metavar="LIST", help="carc | rarc | status-category | status-code "
                                      "(default: detected from the codes)"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
 ) -> None:

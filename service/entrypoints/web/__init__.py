@@ -4,7 +4,10 @@ call the /api routes with the signed-in bearer token. No build step, nothing fet
 `mount_web(app)` adds the routes to the worker's web server (agents/web.py) and to `denials api`
 (`create_api_app`). The files are listed once at mount time and served by name from that list: no path from a
 request ever reaches the file system. Vendored libraries (static/vendor/, e.g. Chart.js for the dashboard) are
-served the same way under `/web/vendor/<name>`."""
+served the same way under `/web/vendor/<name>`.
+
+`/api/docs` is the API page: api-docs.html renders the public `/api/openapi.json` with the vendored Swagger UI. It
+holds no data, so it needs no token (requests sent from it do); its policy lets Swagger UI set its own styles."""
 
 from __future__ import annotations
 
@@ -28,6 +31,12 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-cache",
 }
+# The API page: Swagger UI's own scripts and styles, requests to this origin only.
+DOCS_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+}
 
 
 def _assets() -> dict[str, tuple[bytes, str]]:
@@ -42,16 +51,20 @@ def _assets() -> dict[str, tuple[bytes, str]]:
 
 
 def mount_web(app: web.Application) -> None:
-    """Serve the page at `/` and its assets at `/web/<name>` (read into memory once)."""
+    """Serve the page at `/`, the API reference at `/api/docs` and their assets at `/web/<name>` (read into memory
+    once)."""
     assets = _assets()
 
-    def respond(name: str) -> web.Response:
+    def respond(name: str, headers: dict[str, str] = SECURITY_HEADERS) -> web.Response:
         body, content_type = assets[name]
         charset = "utf-8" if content_type.startswith("text/") or content_type.endswith("+xml") else None
-        return web.Response(body=body, content_type=content_type, charset=charset, headers=SECURITY_HEADERS)
+        return web.Response(body=body, content_type=content_type, charset=charset, headers=headers)
 
     async def index(_: web.Request) -> web.Response:
         return respond("index.html")
+
+    async def api_docs(_: web.Request) -> web.Response:
+        return respond("api-docs.html", DOCS_HEADERS)
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -60,4 +73,5 @@ def mount_web(app: web.Application) -> None:
         return respond(name)
 
     app.router.add_get("/", index, name="web_index", allow_head=False)
+    app.router.add_get("/api/docs", api_docs, name="api_docs", allow_head=False)
     app.router.add_get("/web/{name:(?:vendor/)?[^{}/]+}", asset, name="web_asset", allow_head=False)

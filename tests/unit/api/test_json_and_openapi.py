@@ -61,7 +61,9 @@ def test_every_operation_names_its_errors_and_schemas_resolve():
     for route in ROUTES:
         op = doc["paths"][route.path][route.method.lower()]
         assert op["operationId"] == route.name
-        assert {"200", "401", "413"} <= set(op["responses"])
+        assert {"200", "413"} <= set(op["responses"])
+        assert ("401" in op["responses"]) != route.public  # a public route needs no token
+        assert (op.get("security") == []) == route.public
         assert all(str(code) in op["responses"] for code in route.errors)
         assert ("requestBody" in op) == (route.body is not None)
     lease = doc["paths"]["/api/queues/{queue}/next"]["post"]
@@ -83,3 +85,21 @@ def test_a_tasks_priority_is_its_score_not_the_float4_it_was_stored_as():
     assert stored != 19.82
     out = json.loads(dumps(task_out(make("t1", priority=stored), None, NOW).model_dump(mode="python")))
     assert out["priority"] == 19.82
+
+
+def test_a_task_shows_what_it_can_still_bring_back_beside_its_denied_amount():
+    from dataclasses import replace
+
+    from service.entrypoints.api.views import task_out
+    from tests.unit.api.test_tasks_api import NOW, make
+
+    def out(task):
+        return json.loads(dumps(task_out(task, None, NOW).model_dump(mode="python")))
+
+    open_task = make("t1")
+    assert (out(open_task)["at_risk"], out(open_task)["amount_at_risk"]) == (100, 100)
+    # a write-off, a task with no recoverability and a closed task hold the denied amount, nothing at risk
+    for task in (replace(open_task, action="write_off"), replace(open_task, recoverability=0.0),
+                 replace(open_task, state="won")):
+        assert (out(task)["at_risk"], out(task)["amount_at_risk"]) == (0, 100)
+    assert "at_risk" in openapi_document()["components"]["schemas"]["TaskOut"]["properties"]

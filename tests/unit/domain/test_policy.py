@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from service.domain.policy import load_coverage, policy_for
+from service.domain.policy import CoveragePolicies, load_coverage, policy_for
 
 ON = dt.date(2026, 1, 15)
 
@@ -24,10 +24,21 @@ def test_medicare_rfa_policy_cites_l38803_and_a58405_and_counts_sessions_per_reg
     assert (p.repeat.min_relief_percent, p.repeat.min_relief_days, p.repeat.same_site) == (50, 182, True)
 
 
-def test_an_unknown_jurisdiction_still_names_an_lcd_but_marks_it_to_verify():
+def test_an_unknown_jurisdiction_names_the_lcd_by_title_without_a_number_and_marks_it_to_verify():
     p = policy_for("medicare", "MEDICARE", "esi_transforaminal", ON)
-    assert p.lcd == "L39240" and p.documents_verify
+    assert (p.lcd_policy, p.lcd, p.article) == ("esi", None, None) and p.documents_verify
+    assert p.frequency.cite.text().startswith("the Medicare LCD Epidural Steroid Injections for Pain Management of "
+                                              "the claim's MAC (its number is not on file), Limitations")
+    assert p.frequency.cite.text().endswith("[verify]") and "L39240" not in p.frequency.cite.text()
     assert p.frequency.limit == 4 and p.levels.limit == 2 and p.repeat.min_relief_percent == 50
+
+
+def test_the_jurisdiction_comes_from_the_payer_id_table_or_the_payer_name_as_for_the_letters():
+    assert policy_for("medicare", "04412", "facet_injection", ON).lcd == "L34892"  # Novitas, Texas (JH)
+    named = policy_for("medicare", "MEDICARE-PARTB", "facet_injection", ON,
+                       payer_name="Medicare Part B (Jurisdiction H)")
+    assert (named.terms.jurisdiction, named.lcd, named.article) == ("JH", "L34892", "A56670")
+    assert "LCD L34892" in named.frequency_limits[0].cite.text()
 
 
 def test_medicare_advantage_follows_the_lcd_unless_the_plan_says_otherwise():
@@ -68,3 +79,39 @@ def test_jw_jz_correction_route_authorization_and_ladder_per_payer_type():
         assert p.authorization_required is None  # not known unless the plan's row says
         assert p.terms.ladder is not None
     assert load_coverage().usually_multi_dose == {"J1100", "J3301"}
+
+
+def test_the_lcd_numbers_are_rule_data_an_edit_changes_the_rules_version():
+    from service.domain.ruledata import RuleFiles
+
+    files = RuleFiles()
+    text = files.text("lcd_citations.toml")
+    edited = files.with_texts({"lcd_citations.toml": text.replace('lcd = "L34892"', 'lcd = "L34893"', 1)})
+    assert files.version() != edited.version()
+
+
+def test_a_number_not_tied_to_a_mac_stands_for_every_jurisdiction_without_one_and_is_to_verify():
+    p = policy_for("medicare", "MCR-JH", "tpi", ON)
+    assert (p.lcd, p.article, p.lcd_citation.jurisdiction, p.documents_verify) == ("L37913", "A59553", None, True)
+    assert p.frequency.cite.text().endswith("billing article A59553 [verify]")
+
+
+def test_a_number_not_tied_to_a_mac_must_be_marked_to_verify():
+    from service.domain.ruledata import RuleDataError, RuleFiles
+
+    files = RuleFiles()
+    text = files.text("lcd_citations.toml")
+    old = 'lcd = "L37913"\narticle = "A59553"\nverify = true'
+    assert old in text
+    bad = files.with_texts({"lcd_citations.toml": text.replace(old, old.replace("true", "false"))})
+    with pytest.raises(RuleDataError, match=r"a \"\*\" row is not any one MAC's number: verify = true"):
+        CoveragePolicies.load(bad)
+
+
+def test_a_payer_row_naming_an_unknown_jurisdiction_is_refused():
+    from service.domain.ruledata import RuleDataError
+
+    with pytest.raises(RuleDataError, match=r"unknown jurisdiction 'JQ'"):
+        load_coverage().with_payers({"MA-SUNRISE": {"jurisdiction": "JQ"}})
+    ma = load_coverage().with_payers({"MA-SUNRISE": {"jurisdiction": "JL"}})
+    assert ma.policy_for("medicare_advantage", "MA-SUNRISE", "esi_transforaminal", ON).lcd == "L39015"

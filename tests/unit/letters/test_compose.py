@@ -62,10 +62,14 @@ def test_the_level_reads_as_part_of_the_sentence_that_asks_for_it(payer_type, le
         next(s for s in letter.sections if s.heading == "Level and deadline").paragraphs)
 
 
-def test_past_the_last_level_listed_the_draft_says_so():
+def test_a_level_the_letter_data_does_not_word_is_named_from_the_ladder_and_the_draft_says_so():
+    # Medicare's fifth level (appeal_levels.toml) is a federal court review: named from the ladder, not worded here
     letter = compose_letter(request(necessity_task(appeal_level=5)), book())
-    assert letter.title == "Request for an administrative law judge hearing"
-    assert any("appeal level 5" in note for note in letter.draft_notes)
+    assert letter.title == "Federal district court review"
+    assert any("appeal level 5" in note and "does not cover it" in note for note in letter.draft_notes)
+    past = compose_letter(request(necessity_task(appeal_level=9)), book())
+    assert past.title == "Federal district court review"
+    assert any("appeal level 9" in note for note in past.draft_notes)
 
 
 def test_one_letter_covers_the_claims_appealable_open_tasks_and_nothing_else():

@@ -48,12 +48,22 @@ async function json(method, path, options) {
   return response.status === 204 ? null : response.json();
 }
 
+// A file the API sends (CSV, PDF): its bytes, the name the server gave it, and the response headers.
+async function download(path, params, accept) {
+  const response = await request("GET", path, { params, accept });
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || "download";
+  return { blob: await response.blob(), filename: name, headers: response.headers };
+}
+
 export const api = {
   me: () => json("GET", "/api/me"),
   facets: () => json("GET", "/api/worklist/facets"),
   kpis: (params) => json("GET", "/api/kpis", { params }),
   checkOutcomes: () => json("GET", "/api/check/outcomes"),
   worklist: (params) => json("GET", "/api/worklist", { params }),
+  worklistCsv: (params) => download("/api/worklist", { ...params, format: "csv" }, "text/csv"),
+  kpisCsv: (params, table) => download("/api/kpis", { ...params, format: "csv", table }, "text/csv"),
   next: (queue) => json("POST", `/api/queues/${encodeURIComponent(queue)}/next`),
   task: (id) => json("GET", `/api/tasks/${encodeURIComponent(id)}`),
   decisions: (id) => json("GET", `/api/tasks/${encodeURIComponent(id)}/decisions`),

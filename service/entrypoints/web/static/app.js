@@ -1,10 +1,13 @@
-// The appeal team's page: sign in with a token, work the queue by priority, open a task, tick the checklist, add
-// a note, move the state, read the letter draft; or open the dashboard of KPIs. Keyboard: N next task, Ctrl/Cmd+Enter
-// save, L letter, / filters, D dashboard, ? shortcuts.
+// The appeal team's page: sign in with a token, work the queue by priority (or find a claim by its id or payer claim
+// number), open a task, tick the checklist, add a note, move the state, read the letter draft, download the list as
+// CSV; or open the dashboard of KPIs. Keyboard: N next task, Ctrl/Cmd+Enter save, L letter, / filters, F find a
+// claim, D dashboard, ? shortcuts.
 
 import { api, ApiError, token } from "./api.js";
 import { loadDashboard, wireDashboard } from "./dashboard.js";
-import { $, el, fill, isTyping, money, when, words } from "./dom.js";
+import {
+  $, el, fill, isTyping, money, readableTimes, saveBlob, scrollableByKeyboard, unbroken, when, words,
+} from "./dom.js";
 
 const FRIENDLY_STATES = {
   open: "Open", in_progress: "In progress", submitted: "Submitted (appeal sent)", won: "Won", lost: "Lost",
@@ -17,6 +20,8 @@ const TIMELINE_WORDS = {
   remittance: "Remittance", reversal: "Reversal", provider_adjustment: "Provider-level adjustment",
 };
 const PAGE = 50;
+const CSV_ROWS = 1000; // the most a CSV download holds (the API's cap)
+const FOUND_MAX = 20;
 
 const state = {
   me: null,
@@ -92,6 +97,9 @@ function signOut(message) {
   $("signin").hidden = false;
   $("token").value = "";
   fill($("task-rows"));
+  fill($("found"));
+  $("claim-search").value = "";
+  $("worklist-csv").disabled = true;
   closeTask();
   warn(message || "");
   say(message ? "" : "Signed out.");
@@ -123,23 +131,35 @@ function readFilters() {
   return out;
 }
 
+// Short enough to fit the list at 1024 px; the full sentence is the badge's title and the task's banner.
 function urgencyBadge(u) {
   const label = u.level === "none" ? "no deadline"
-    : u.days_left < 0 ? `passed ${-u.days_left}d ago` : u.days_left === 0 ? "due today" : `${u.days_left} days`;
+    : u.days_left < 0 ? `${-u.days_left}d late` : u.days_left === 0 ? "due today" : `${u.days_left}d left`;
   return el("span", { class: `badge u-${u.level}`, title: u.text }, label);
 }
 
+// What the task can still bring back (the demo summary's "at risk"): nothing for a write-off, a task with no
+// recoverability or a closed task, whose denied amount is shown apart.
+function atRiskText(t) {
+  if (Number(t.at_risk) === Number(t.amount_at_risk)) return money(t.at_risk);
+  const why = !["open", "in_progress", "submitted"].includes(t.state) ? "the task is closed"
+    : t.action === "write_off" ? "a write-off, nothing to recover" : "nothing expected back";
+  return `${money(t.at_risk)} (${money(t.amount_at_risk)} denied: ${why})`;
+}
+// An id (claim, payer) never breaks across lines.
+const idText = (value) => el("span", { class: "id" }, value);
+
 function taskRow(t) {
   const current = state.task && state.task.id === t.id;
-  const open = el("button", { type: "button", class: "link", onclick: () => openTask(t.id),
+  const open = el("button", { type: "button", class: "link id", onclick: () => openTask(t.id),
                               "aria-label": `Open task: claim ${t.claim_id}, ${words(t.category)}, ${t.payer_id}` },
                   t.claim_id);
   return el("tr", { class: `u-${t.urgency.level}${current ? " is-current" : ""}`, dataset: { taskId: t.id } },
     el("td", { class: "num" }, t.priority.toFixed(1)),
     el("td", {}, open),
-    el("td", {}, t.payer_id),
+    el("td", {}, idText(t.payer_id)),
     el("td", {}, words(t.category)),
-    el("td", { class: "num" }, money(t.amount_at_risk)),
+    el("td", { class: "num", title: atRiskText(t) }, money(t.at_risk)),
     el("td", {}, urgencyBadge(t.urgency)),
     el("td", {}, SHORT_STATES[t.state] || words(t.state),
        t.leased ? el("span", { class: "hint" }, ` · ${t.assignee}`) : ""));
@@ -155,6 +175,8 @@ async function loadTasks({ append = false } = {}) {
   const shown = $("task-rows").children.length;
   $("task-caption").textContent = `${shown} task${shown === 1 ? "" : "s"} in ${words(state.queue)}, `
     + `highest priority first (today is ${page.today})`;
+  $("worklist-csv").disabled = shown === 0;
+  scrollableByKeyboard($("queue"));
   $("task-empty").hidden = shown > 0;
   state.offset = page.next_offset ?? state.offset;
   $("more-tasks").hidden = page.next_offset === null;
@@ -190,23 +212,25 @@ function factsList(t) {
   const pairs = [
     ["Claim", t.claim_id], ["Payer", `${t.payer_id} (${words(t.payer_type)})`], ["Cause", words(t.category)],
     ["Next step", words(t.action)], ["Queue", words(t.queue)], ["State", FRIENDLY_STATES[t.state] || t.state],
-    ["At risk", money(t.amount_at_risk)], ["Appeal deadline", t.deadline ? `${t.deadline} — ${t.deadline_basis}` : "none"],
+    ["At risk", atRiskText(t)], ["Appeal deadline", t.deadline ? `${t.deadline} — ${t.deadline_basis}` : "none"],
     ["Filing deadline", t.filing_deadline ? `${t.filing_deadline} — ${t.filing_deadline_basis}` : "none"],
     ["Claim state", words(c.state)], ["Billed", money(c.total_charge)],
     ["Dates of service", c.service_date_from ? `${c.service_date_from}${c.service_date_to && c.service_date_to !== c.service_date_from ? ` to ${c.service_date_to}` : ""}` : "—"],
     ["Payer claim numbers", (c.payer_claim_numbers || []).join(", ") || "—"],
     ["Priority", `${t.priority.toFixed(1)}${t.priority_parts && t.priority_parts.explanation ? ` — ${t.priority_parts.explanation}` : ""}`],
   ];
-  return pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]);
+  return pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, unbroken(v))]);  // ids and dates kept whole
 }
 
-function decisionItem(d) {
+// The task's explanation is its lead decision's: that decision's item leaves the sentence out rather than repeat it.
+function decisionItem(d, taskExplanation) {
+  const repeated = d.explanation.trim() === (taskExplanation || "").trim();
   return el("li", {},
     el("strong", {}, `${d.group}-${d.reason}${d.remarks.length ? ` + ${d.remarks.join(", ")}` : ""}`),
-    ` on line ${d.line_id || "claim"}${d.procedure_code ? ` (${[d.procedure_code, ...d.modifiers].join("-")})` : ""}: `,
-    d.explanation, " ",
+    ` on line ${d.line_id || "claim"}${d.procedure_code ? ` (${[d.procedure_code, ...d.modifiers].join("-")})` : ""}`,
+    repeated ? " " : [": ", unbroken(d.explanation), " "],
     el("span", { class: "rule" }, `rule ${d.rule_id}`),
-    el("div", { class: "codes" }, d.codes.map((c) => `${c.code}: ${c.meaning}`).join(" · ")));
+    el("div", { class: "codes" }, unbroken(d.codes.map((c) => `${c.code}: ${c.meaning}`).join(" · "))));
 }
 
 function timelineItem(e) {
@@ -226,7 +250,7 @@ function timelineItem(e) {
   const flags = s.data_quality || [];
   return el("li", {}, el("span", { class: "when" }, when(e.occurred_at)), " ",
             el("strong", {}, TIMELINE_WORDS[e.kind] || words(e.kind)),
-            e.payer_id ? ` (${e.payer_id})` : "", detail ? `: ${detail}` : "",
+            e.payer_id ? [" (", idText(e.payer_id), ")"] : "", detail ? [": ", unbroken(detail)] : "",
             flags.length ? el("details", { class: "quality" },
               el("summary", {}, `${flags.length} data-quality flag${flags.length === 1 ? "" : "s"} in the payer's file`),
               el("ul", {}, flags.map((f) => el("li", {}, f)))) : "");
@@ -246,16 +270,16 @@ function renderTask(t, insight, audit) {
   state.insight = insight;
   $("task-placeholder").hidden = true;
   $("task").hidden = false;
-  $("task-title").textContent = `Claim ${t.claim_id}: ${words(t.category)} with ${t.payer_id}`;
+  fill($("task-title"), "Claim ", idText(t.claim_id), `: ${words(t.category)} with `, idText(t.payer_id));
   const u = insight.urgency;
   const banner = $("deadline-banner");
   banner.className = `banner u-${u.level}`;
-  banner.textContent = u.level === "none" ? "No deadline on this task."
-    : `${["passed", "urgent", "close"].includes(u.level) ? "Deadline close: " : "Deadline: "}${u.text}`;
+  fill(banner, u.level === "none" ? "No deadline on this task."
+    : unbroken(`${["passed", "urgent", "close"].includes(u.level) ? "Deadline close: " : "Deadline: "}${u.text}`));
   $("lease-info").textContent = t.leased ? `Leased to ${t.assignee} until ${when(t.lease_expires_at)}.` : "Not leased.";
   fill($("facts"), factsList(t));
-  $("explanation").textContent = t.explanation;
-  fill($("decisions"), insight.decisions.length ? insight.decisions.map(decisionItem)
+  fill($("explanation"), unbroken(t.explanation));
+  fill($("decisions"), insight.decisions.length ? insight.decisions.map((d) => decisionItem(d, t.explanation))
     : el("li", {}, "No classified adjustment is linked to this task (it came from a claim status)."));
   fill($("line-rows"), t.lines.map((x) => el("tr", {},
     el("td", {}, x.line_id || "claim"), el("td", {}, x.service_date || "—"),
@@ -274,12 +298,14 @@ function renderTask(t, insight, audit) {
   $("note").value = "";
   $("dirty").textContent = "";
   fill($("notes"), t.notes.length ? t.notes.map((n) => el("li", {}, el("span", { class: "when" }, when(n.at)), " ",
-                                                               el("strong", {}, n.author), `: ${n.text}`))
+                                                               el("strong", {}, n.author), ": ",
+                                                               unbroken(readableTimes(n.text))))
     : el("li", { class: "hint" }, "No notes yet."));
   fill($("timeline"), t.timeline.map(timelineItem));
   fill($("audit-rows"), audit.entries.map((a) => el("tr", {},
     el("td", { class: "when" }, when(a.at)), el("td", {}, a.actor), el("td", {}, a.change),
-    el("td", { class: "state" }, `${a.from_state ? `${a.from_state} → ` : ""}${a.to_state}`), el("td", {}, a.note || ""))));
+    el("td", { class: "state" }, `${a.from_state ? `${a.from_state} → ` : ""}${a.to_state}`),
+    el("td", {}, unbroken(readableTimes(a.note))))));
   const kind = insight.letter.kind;
   $("letter-info").textContent = kind === "appeal" ? "One appeal letter covers this claim's appealable tasks with this payer."
     : kind === "reopening" ? "This task takes a reopening request (Medicare clerical-error route), not an appeal."
@@ -290,6 +316,7 @@ function renderTask(t, insight, audit) {
   $("letter-pdf").disabled = !kind;
   $("letter").hidden = true;
   for (const row of $("task-rows").children) row.classList.toggle("is-current", row.dataset.taskId === t.id);
+  scrollableByKeyboard();
 }
 
 async function openTask(id, { focus = true } = {}) {
@@ -368,13 +395,58 @@ async function downloadPdf() {
   if (!state.task) return;
   try {
     const blob = await api.letterPdf(state.task.id);
-    const url = URL.createObjectURL(blob);
-    const link = el("a", { href: url, download: `letter-${state.task.id}.pdf` });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    saveBlob(blob, `letter-${state.task.id}.pdf`);
     say("Letter PDF downloaded.");
+  } catch (err) {
+    problem(err);
+  }
+}
+
+// -- the list as CSV, and finding a claim -----------------------------------------------------------------------------
+
+async function downloadWorklist() {
+  if (!state.queue) return;
+  try {
+    const file = await api.worklistCsv({ ...state.filters, queue: state.queue, limit: CSV_ROWS });
+    saveBlob(file.blob, file.filename);
+    say(file.headers.get("X-Next-Offset")
+      ? `Downloaded the first ${CSV_ROWS} tasks as CSV: narrow the filters for the rest.`
+      : "Downloaded the list as CSV (every task these filters show).");
+  } catch (err) {
+    problem(err);
+  }
+}
+
+function foundItem(t) {
+  return el("li", {}, el("button", { type: "button", class: "link", onclick: () => openTask(t.id) },
+                         "Claim ", idText(t.claim_id), `: ${words(t.category)} with `, idText(t.payer_id)),
+            ` (${words(t.queue)}, ${FRIENDLY_STATES[t.state] || t.state})`);
+}
+
+// A claim id or payer claim number: the claim's tasks in the token's queues, any state; the first opens.
+async function findClaim(text) {
+  const wanted = text.trim();
+  const out = $("found");
+  if (!wanted) {
+    fill(out);
+    $("claim-search").focus();
+    return;
+  }
+  warn("");
+  try {
+    const page = await api.worklist({ claim: wanted, limit: FOUND_MAX });
+    if (!page.tasks.length) {
+      fill(out, el("p", { class: "hint" }, `No claim in your queues has the id or payer claim number “${wanted}”.`));
+      say("No claim found.");
+      return;
+    }
+    const [first, ...others] = page.tasks;
+    fill(out, others.length ? [el("p", { class: "hint" }, `${page.tasks.length} tasks on this claim:`),
+                               el("ul", { class: "found" }, page.tasks.map(foundItem))] : []);
+    if (!$("dashboard").hidden) await showView("queue");
+    await openTask(first.id);
+    say(`Found claim ${first.claim_id}: ${page.tasks.length === 1 ? "its task is open"
+      : `opened its highest-priority task of ${page.tasks.length}`}.`);
   } catch (err) {
     problem(err);
   }
@@ -440,6 +512,10 @@ function onKey(event) {
   } else if (event.key === "/") {
     event.preventDefault();
     $("f-state").focus();
+  } else if (event.key === "f" || event.key === "F") {
+    event.preventDefault();
+    if (!$("dashboard").hidden) showView("queue");
+    $("claim-search").focus();
   } else if (event.key === "?") {
     event.preventDefault();
     help.showModal();
@@ -471,6 +547,8 @@ function wire() {
     say("Filters cleared.");
   }));
   $("more-tasks").addEventListener("click", () => loadTasks({ append: true }).catch(problem));
+  $("worklist-csv").addEventListener("click", downloadWorklist);
+  $("find").addEventListener("submit", (e) => { e.preventDefault(); findClaim($("claim-search").value); });
   $("work").addEventListener("submit", (e) => { e.preventDefault(); save(); });
   $("work").addEventListener("change", (e) => {
     if (e.target.name === "to_state") $("recovered-field").hidden = e.target.value !== "won";
@@ -480,6 +558,8 @@ function wire() {
   $("letter-show").addEventListener("click", showLetter);
   $("letter-pdf").addEventListener("click", downloadPdf);
   document.addEventListener("keydown", onKey);
+  window.addEventListener("resize", () => scrollableByKeyboard());
+  document.addEventListener("toggle", () => scrollableByKeyboard(), true); // a "Numbers" table opened
 }
 
 wire();

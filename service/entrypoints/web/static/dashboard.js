@@ -1,9 +1,10 @@
 // The dashboard view: the KPIs of GET /api/kpis as cards, four charts drawn with the vendored Chart.js (loaded from
 // this origin the first time the view opens) and a payer x cause heat map table. Every chart has its numbers in a
-// table beside it, and every value goes in as text.
+// table beside it, every table a CSV download (the same filters), and every value goes in as text. A KPI without
+// the data it needs says so in words, never as a bare dash over a zero.
 
 import { api } from "./api.js";
-import { $, el, fill, money, words } from "./dom.js";
+import { $, el, fill, money, saveBlob, scrollableByKeyboard, words } from "./dom.js";
 
 const CHART_JS = "/web/vendor/chart.umd.min.js";
 const INK = "#1b1b1b";
@@ -30,6 +31,7 @@ const CARDS = [
 let library = null;
 const charts = {};
 let choicesLoaded = false;
+let shownQuery = {}; // the filters of the figures on screen: a CSV download is of what the user sees
 
 function loadChartJs() {
   if (window.Chart) return Promise.resolve(window.Chart);
@@ -53,6 +55,24 @@ const percent = (v) => (v === null || v === undefined ? null : Number(v) * 100);
 const days = (v) => (v === null || v === undefined ? "—" : `${Number(v).toFixed(1)} days`);
 const bucketName = (b) => b.bucket.replace("over_", "over ");
 
+const longDate = (iso) => new Date(`${iso}T12:00:00`).toLocaleDateString("en-US", { dateStyle: "medium" });
+
+// Why a KPI has no value (its denominator is 0), in the words of its definition (docs/kpis.md).
+function missing(k, kind, data) {
+  if (kind === "claims") {
+    return `no claim ${k === data.clean_claim_rate ? "first submitted" : "adjudicated"} in this period`;
+  }
+  if (kind === "usd") return "no charges adjudicated in this period";
+  if (kind === "tasks") return "no appeal won or lost in this period";
+  if (kind === "recovered") return "no appeal won in this period";
+  if (kind === "ar") {
+    return `${money(k.numerator)} outstanding; no date of service in the 90 days to ${longDate(data.days_in_ar.as_of)} `
+      + "(choose a “To” date within your data)";
+  }
+  return k === data.median_days_to_appeal ? "no appeal submitted in this period"
+    : "no task resolved in this period";
+}
+
 function detail(k, kind) {
   if (!k) return "";
   if (kind === "claims") return `${k.numerator} of ${k.denominator} claims`;
@@ -71,10 +91,15 @@ function shown(k) {
 }
 
 function cards(data) {
-  return CARDS.map(([key, label, kind]) => el("div", { class: "card", dataset: { kpi: key } },
-    el("dt", {}, label),
-    el("dd", {}, el("span", { class: "kpi-value" }, shown(data[key])),
-       el("span", { class: "hint" }, detail(data[key], kind)))));
+  return CARDS.map(([key, label, kind]) => {
+    const k = data[key];
+    const none = k && (k.value === null || k.value === undefined);
+    const nothingYet = k && kind === "recovered" && !k.denominator; // $0.00 is true, "on 0 won tasks" is noise
+    return el("div", { class: `card${none ? " no-data" : ""}`, dataset: { kpi: key } },
+      el("dt", {}, label),
+      el("dd", {}, el("span", { class: "kpi-value" }, none ? "Not enough data" : shown(k)),
+         el("span", { class: "hint" }, none || nothingYet ? missing(k, kind, data) : detail(k, kind))));
+  });
 }
 
 function table(id, head, rows) {
@@ -141,7 +166,9 @@ function drawCharts(Chart, data) {
   const decided = data.breakdowns.cause.filter((c) => c.appeal_overturn_rate && c.appeal_overturn_rate.denominator > 0);
   const won = decided.map((c) => c.appeal_overturn_rate.numerator);
   const lost = decided.map((c) => c.appeal_overturn_rate.denominator - c.appeal_overturn_rate.numerator);
-  $("cap-overturn").textContent = `Appeal outcomes by cause: overturn rate ${pct(data.appeal_overturn_rate.value)}`;
+  const overturn = data.appeal_overturn_rate;
+  $("cap-overturn").textContent = `Appeal outcomes by cause: ${overturn && overturn.denominator
+    ? `overturn rate ${pct(overturn.value)}` : "no appeal won or lost in this period"}`;
   draw(Chart, "chart-overturn", {
     type: "bar",
     data: { labels: decided.map((c) => words(c.key)),
@@ -166,7 +193,7 @@ function heatmap(data) {
   fill($("heatmap"),
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Payer"),
                        causes.map((c) => el("th", { scope: "col", class: "num" }, words(c))))),
-    el("tbody", {}, payers.map((p) => el("tr", {}, el("th", { scope: "row" }, p),
+    el("tbody", {}, payers.map((p) => el("tr", {}, el("th", { scope: "row", class: "id" }, p),
       causes.map((c) => {
         const x = cell.get(`${p}\u001f${c}`);
         const amount = x ? Number(x.amount) : 0;
@@ -217,9 +244,10 @@ export async function loadDashboard() {
   const query = params();
   const [data, Chart, checked] = await Promise.all([api.kpis(query), loadChartJs(),
                                                     api.checkOutcomes().catch(() => null)]);
+  shownQuery = query;
   fillChoices(data);
   const p = data.period;
-  $("dash-period").textContent = `${p.from || p.to ? `${p.from || "the first data"} to ${p.to || "the latest data"}`
+  $("dash-period").textContent = `${p.from || p.to ? `${p.from || "The first data"} to ${p.to || "the latest data"}`
     : "All data"}; A/R as of ${p.as_of}. ${data.claims_adjudicated} claims adjudicated, ${data.claims_submitted} `
     + "first submitted in the period.";
   const empty = $("dash-empty");
@@ -229,11 +257,25 @@ export async function loadDashboard() {
   drawCharts(Chart, data);
   heatmap(data);
   if (checked) checkOutcomes(checked);
+  scrollableByKeyboard($("dashboard"));
   return data;
+}
+
+async function downloadTable(table, onProblem, say) {
+  try {
+    const file = await api.kpisCsv(shownQuery, table);
+    saveBlob(file.blob, file.filename);
+    say(`Downloaded ${file.filename}.`);
+  } catch (err) {
+    onProblem(err);
+  }
 }
 
 export function wireDashboard(onProblem, say) {
   const reload = (message) => loadDashboard().then(() => say(message)).catch(onProblem);
+  for (const button of document.querySelectorAll("#dashboard button.csv")) {
+    button.addEventListener("click", () => downloadTable(button.dataset.table, onProblem, say));
+  }
   $("kpi-filters").addEventListener("submit", (e) => {
     e.preventDefault();
     reload("Dashboard updated.");
