@@ -28,17 +28,24 @@ def policy_cite(tools: Tools, claim: ClaimView, family: str | None, day: dt.date
     the Medicare LCD's, said as such."""
     policy = tools.policy(claim.sub, family, day)
     source = policy if policy.known else tools.coverage.policy_for("medicare", None, family, day)
-    document = ""
-    if source.lcd:
-        document = source.lcd if source.lcd.startswith("NCD") else f"LCD {source.lcd}"
-        if source.document_title:
-            document += f" ({source.document_title})"
-        if source.article:
-            document += f", billing article {source.article}"
+    document = _document(tools, source)
     flag = " [verify]" if verify or source.documents_verify else ""
     if policy.known:
         return f"{policy.terms.label} coverage, {document or policy.source}: {section}{flag}"
     return f"the Medicare {document or 'policy'} list ({section}){flag}; {policy.unknown_text()}"
+
+
+def _document(tools: Tools, policy: FamilyPolicy) -> str:
+    """The LCD (and billing article, and MAC) the policy follows for the payer's jurisdiction, in words."""
+    found = policy.lcd_citation
+    if found is not None:
+        return (f"LCD {found.lcd} ({found.title})" + (f", billing article {found.article}" if found.article else "")
+                + (f", {found.contractor}" if found.contractor else ""))
+    citations = tools.coverage.citations
+    if policy.lcd_policy is None or citations is None or policy.lcd_policy not in citations.titles:
+        return ""
+    return (f"LCD {citations.titles[policy.lcd_policy]} of {citations.where(policy.terms.jurisdiction)} (its number "
+            "is not on file)")
 
 
 def _icd(code: str) -> str:

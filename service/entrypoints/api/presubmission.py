@@ -15,6 +15,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from aiohttp import web
 from pydantic import Field, SecretStr, StringConstraints
 
 from service.adapters.authorizations import save_authorizations
@@ -22,6 +23,7 @@ from service.adapters.presubmission import PostgresCheckStore, PostgresPreventio
 from service.domain.authorizations import Authorization, check_fields, normalize_scope
 from service.domain.presubmission import load_checker
 from service.entrypoints.api import schemas as s
+from service.entrypoints.api.csv_export import csv_response
 from service.entrypoints.api.views import Ctx, Reply
 from service.privacy import Pseudonymizer
 from service.service_layer import mapping
@@ -180,7 +182,23 @@ def _rate(outcome: str, claims: int, adjudicated: int, denied: int, amount: Deci
                           denial_rate=round(denied / adjudicated, 4) if adjudicated else None, denied_amount=amount)
 
 
-async def outcomes(ctx: Ctx) -> CheckOutcomesOut:
+class OutcomesQuery(s.Query):
+    format: Literal["json", "csv"] = Field(default="json", description="csv: the outcomes table as text/csv")
+
+
+def _outcomes_csv(out: CheckOutcomesOut) -> web.Response:
+    header = ["outcome", "claims", "adjudicated", "denied", "denial_rate", "denied_amount"]
+    rows = [[r.outcome, r.claims, r.adjudicated, r.denied, r.denial_rate, r.denied_amount]
+            for r in (out.passed, out.flagged)]
+    return csv_response("check-outcomes.csv", header, rows)
+
+
+async def outcomes(ctx: Ctx) -> CheckOutcomesOut | web.Response:
+    out = await _outcomes(ctx)
+    return _outcomes_csv(out) if ctx.query is not None and ctx.query.format == "csv" else out
+
+
+async def _outcomes(ctx: Ctx) -> CheckOutcomesOut:
     rows = {r.outcome: r for r in await outcome_rates(ctx.pool)}
     each = [_rate(o, r.claims, r.adjudicated, r.denied, r.denied_amount) for o in ("passed", "warned", "flagged")
             if (r := rows.get(o)) is not None]

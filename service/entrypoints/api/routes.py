@@ -110,8 +110,9 @@ ROUTES: tuple[Route, ...] = (
           "register and the imported NCCI tables (the outcome is recorded)", ps.check, ps.CheckOut,
           body=ps.StatusEvent, tag="check"),
     Route("GET", "/api/check/outcomes", "check_outcomes",
-          "Denial rate of the claims the check passed against those it flagged (each claim's latest check)",
-          ps.outcomes, ps.CheckOutcomesOut, tag="check"),
+          "Denial rate of the claims the check passed against those it flagged (each claim's latest check); "
+          "`format=csv` for a spreadsheet", ps.outcomes, ps.CheckOutcomesOut, query=ps.OutcomesQuery, tag="check",
+          media_types=("text/csv",)),
     Route("GET", "/api/check/rules", "check_rules",
           "The check's rules (check_rules.toml) and the prevention rules enabled as check rules", ps.list_rules,
           ps.CheckRulesOut, tag="check"),

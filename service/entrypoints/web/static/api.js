@@ -61,6 +61,7 @@ export const api = {
   facets: () => json("GET", "/api/worklist/facets"),
   kpis: (params) => json("GET", "/api/kpis", { params }),
   checkOutcomes: () => json("GET", "/api/check/outcomes"),
+  checkCsv: () => download("/api/check/outcomes", { format: "csv" }, "text/csv"),
   worklist: (params) => json("GET", "/api/worklist", { params }),
   worklistCsv: (params) => download("/api/worklist", { ...params, format: "csv" }, "text/csv"),
   kpisCsv: (params, table) => download("/api/kpis", { ...params, format: "csv", table }, "text/csv"),

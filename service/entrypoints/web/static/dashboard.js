@@ -263,7 +263,8 @@ export async function loadDashboard() {
 
 async function downloadTable(table, onProblem, say) {
   try {
-    const file = await api.kpisCsv(shownQuery, table);
+    // the check's table is all data (not the filters'), from its own route
+    const file = table === "check" ? await api.checkCsv() : await api.kpisCsv(shownQuery, table);
     saveBlob(file.blob, file.filename);
     say(`Downloaded ${file.filename}.`);
   } catch (err) {
