@@ -82,6 +82,21 @@ CASES: dict[str, Case] = {
     "recoupments": Case("GET", "/api/recoupments"),
     # KPIs (issue 10): practice-wide, any valid token
     "kpis": Case("GET", "/api/kpis?from=2026-03-01&to=2026-03-31", forbidden=False),
+    # the pre-submission check: any token may check a claim and read the rules and outcomes; enabling a rule is the
+    # billing team's (or a supervisor's), registering an authorization the authorization team's
+    "check_claim": Case("POST", "/api/check", {
+        "event_id": "sec-check-1", "schema_version": 1, "kind": "submitted", "occurred_at": "2026-03-02T10:00:00Z",
+        "payer": {"id": "SEC-PAYER", "type": "commercial"},
+        "claim": {"claim_id": "PC-SEC-CHECK", "total_charge": 100.0, "lines": [
+            {"line_id": "1", "procedure": {"code": "99213"}, "charge": 100.0, "service_date": "2026-03-01"}]}},
+        forbidden=False),
+    "check_outcomes": Case("GET", "/api/check/outcomes", forbidden=False),
+    "check_rules": Case("GET", "/api/check/rules", forbidden=False),
+    "enable_check_rule": Case("POST", "/api/check/rules", {"key": "SEC-PAYER:197:no_authorization"}),
+    "disable_check_rule": Case("DELETE", "/api/check/rules/SEC-PAYER:197:no_authorization"),
+    "add_authorization": Case("POST", "/api/authorizations", {
+        "payer": "SEC-PAYER", "member": "M-SEC-1", "auth_number": "AUTH-SEC", "cpt_or_family": "64483",
+        "valid_from": "2026-01-01", "valid_to": "2026-12-31"}),
 }
 
 INJECTIONS = [
