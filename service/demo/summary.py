@@ -46,6 +46,9 @@ class Summary:
     denials_by_category: dict[str, int] = field(default_factory=dict)
     denied_amount_by_category: dict[str, Decimal] = field(default_factory=dict)
     top_codes_by_category: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # Claims a 277 denied (F2) or a 277CA rejected (A3/A6/A7/A8): work opened by a status, not by an 835 adjustment,
+    # so the cause table's adjustment counts do not include them. {bucket: {"tasks", "amount", "categories"}}
+    status_work: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks_by_queue: dict[str, int] = field(default_factory=dict)
     open_tasks_by_queue: dict[str, int] = field(default_factory=dict)
     at_risk_by_queue: dict[str, Decimal] = field(default_factory=dict)
@@ -77,6 +80,7 @@ class Summary:
             "decisions": self.decisions,
             "denials": self.denials,
             "denials_by_category": self.denials_by_category,
+            "status_work": self.status_work,
             "tasks_by_queue": self.tasks_by_queue,
             "tasks_by_state": self.tasks_by_state,
             "followups_by_topic": self.followups_by_topic,
@@ -126,6 +130,7 @@ async def fill_from_database(conn: asyncpg.Connection, summary: Summary, prefix:
     summary.denials_by_category = {c: counts[c] for c in order}
     summary.denied_amount_by_category = {c: amounts[c] for c in order}
     summary.top_codes_by_category = {c: sorted(codes[c].items(), key=lambda kv: (-kv[1], kv[0]))[:3] for c in order}
+    summary.status_work = await status_work(conn, pattern)
 
     # At risk: what open work can still bring back. A write-off (or a task with no recoverability) is lost money,
     # not money at risk, so it is counted apart.
@@ -163,6 +168,21 @@ async def fill_from_database(conn: asyncpg.Connection, summary: Summary, prefix:
     summary.write_offs_open = (lost_n, lost.quantize(Decimal("0.01")))
     summary.top_priorities = await top_priorities(conn, pattern)
     summary.outbox_followups_by_topic, _ = await outbox_state(conn, prefix)
+
+
+async def status_work(conn: asyncpg.Connection, pattern: str) -> dict[str, dict[str, Any]]:
+    """Tasks a 277 status opened (denied F2, rejected A3-A8), by bucket: how many, the amount, and their causes."""
+    rows = await conn.fetch(
+        "SELECT substring(origin FROM 8) AS bucket, category, count(*) AS n, sum(amount_at_risk) AS amount"
+        " FROM appeal_tasks WHERE claim_id LIKE $1 AND origin LIKE 'status:%' GROUP BY bucket, category",
+        pattern)
+    out: dict[str, dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: (r["bucket"], -r["n"], r["category"])):
+        entry = out.setdefault(r["bucket"], {"tasks": 0, "amount": 0.0, "categories": {}})
+        entry["tasks"] += r["n"]
+        entry["amount"] = round(entry["amount"] + float(r["amount"]), 2)
+        entry["categories"][r["category"]] = r["n"]
+    return out
 
 
 async def top_priorities(conn: asyncpg.Connection, pattern: str, limit: int = 10) -> list[dict[str, Any]]:
@@ -237,7 +257,16 @@ def render(summary: Summary, console: Console) -> None:
     for category, n in summary.denials_by_category.items():
         codes = ", ".join(f"{code} ×{k}" for code, k in summary.top_codes_by_category.get(category, []))
         denials.add_row(category, f"{n:,}", _money(summary.denied_amount_by_category[category]), codes)
+    for bucket, label in (("denied", "277 status: denied (F2)"), ("rejected", "277CA: rejected (A3-A8)")):
+        work = summary.status_work.get(bucket)
+        if work:
+            causes = ", ".join(f"{c} ×{k}" for c, k in work["categories"].items())
+            denials.add_row(f"[italic]{label}[/italic]", f"{work['tasks']:,}",
+                            _money(Decimal(str(work["amount"]))), causes)
     console.print(denials)
+    if summary.status_work:
+        console.print("  277 rows: claims a status denied or rejected before an 835 said why (tasks below, not in "
+                      "the count above)")
 
     tasks = Table(title="Appeal tasks by queue", box=box.SIMPLE_HEAD, title_justify="left")
     tasks.add_column("queue")
@@ -285,8 +314,8 @@ def render_check(summary: Summary, console: Console) -> None:
     check = summary.check
     if not check:
         return
-    table = Table(title=f"Pre-submission check (denials check on the run's {check['claims_checked']:,} first "
-                        "submissions, history from PostgreSQL)", box=box.SIMPLE_HEAD, title_justify="left")
+    table = Table(title=f"Pre-submission check ({check['claims_checked']:,} first submissions)", box=box.SIMPLE_HEAD,
+                  title_justify="left")
     table.add_column("rule")
     table.add_column("findings", justify="right")
     table.add_column("denials prevented", justify="right")
@@ -296,6 +325,7 @@ def render_check(summary: Summary, console: Console) -> None:
                       _money(Decimal(str(row["amount"]))) if row["denials_prevented"] else "")
     console.print(table)
     clean = check["claims_checked"] - check["flagged"] - check["warned"]
+    console.print("  denials check on the run's first submissions, with the patients' history from PostgreSQL")
     console.print(f"  flagged as likely denied {check['flagged']:,} · warnings only {check['warned']:,} · clean "
                   f"{clean:,}; flagged but paid in full {check['flagged_but_paid']:,}")
     console.print(f"  would have prevented {check['prevented_denials']:,} of {check['denied_lines']:,} denied lines "
