@@ -10,11 +10,38 @@ from service.domain.model import ChecklistItem, Injury
 from service.domain.ruledata import RuleDataError, RuleFiles
 
 
-def _items(raw: Any, where: str) -> tuple[ChecklistItem, ...]:
+@dataclass(frozen=True, slots=True)
+class ItemScope:
+    """Where an item applies when it does not apply to every claim of its category: the payer types (an MSP
+    questionnaire is a Medicare form) or the billed codes (the justification of 22 or more drug classes is
+    G0483's). Empty: no limit."""
+
+    payer_types: frozenset[str] = frozenset()
+    codes: frozenset[str] = frozenset()
+
+    def applies(self, payer_type: str, codes: Iterable[str]) -> bool:
+        if self.payer_types and payer_type not in self.payer_types:
+            return False
+        return not self.codes or bool(self.codes & set(codes))
+
+
+def _items(raw: Any, where: str, scopes: dict[str, ItemScope] | None = None) -> tuple[ChecklistItem, ...]:
     try:
-        return tuple(ChecklistItem(id=str(i["id"]), text=str(i["text"])) for i in raw["items"])
+        items = tuple(ChecklistItem(id=str(i["id"]), text=str(i["text"])) for i in raw["items"])
     except (KeyError, TypeError):
         raise RuleDataError(f"checklists.toml [{where}]: items need id and text") from None
+    for raw_item in raw["items"]:
+        types, codes = raw_item.get("payer_types", []), raw_item.get("codes", [])
+        if not isinstance(types, list) or not isinstance(codes, list):
+            raise RuleDataError(f"checklists.toml [{where}]: payer_types and codes are lists")
+        if not types and not codes:
+            continue
+        scope = ItemScope(frozenset(map(str, types)), frozenset(str(c).upper() for c in codes))
+        if scopes is not None:
+            if scopes.setdefault(str(raw_item["id"]), scope) != scope:
+                raise RuleDataError(f"checklists.toml [{where}]: item {raw_item['id']!r} is scoped differently "
+                                    "elsewhere")
+    return items
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,20 +89,39 @@ class ChecklistBook:
     family_groups: dict[str, str]  # family -> group
     by_action: dict[str, ActionItems] = field(default_factory=dict)
     by_payer_type: dict[str, PayerItems] = field(default_factory=dict)
+    # (category, family group) -> the only category items that still apply to the family (an office visit bundled
+    # into an injection needs no documentation of a separate level or side; a drug test no injection log)
+    family_keeps: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    scopes: dict[str, ItemScope] = field(default_factory=dict)  # item id -> where it applies (unscoped: anywhere)
 
     @classmethod
     def load(cls, files: RuleFiles) -> ChecklistBook:
         data = files.toml("checklists")
         groups = {family: group for group, families in data.get("family_groups", {}).items() for family in families}
+        scopes: dict[str, ItemScope] = {}
+        keeps = {}
+        for c, fams in data.get("family", {}).items():
+            for g, body in fams.items():
+                keep = body.get("keep")
+                if keep is not None:
+                    if not isinstance(keep, list):
+                        raise RuleDataError(f"checklists.toml [family.{c}.{g}]: keep is a list of item ids")
+                    keeps[(c, g)] = frozenset(map(str, keep))
         book = cls(
-            by_category={c: _items(body, f"category.{c}") for c, body in data.get("category", {}).items()},
-            by_family={(c, g): _items(body, f"family.{c}.{g}")
+            by_category={c: _items(body, f"category.{c}", scopes) for c, body in data.get("category", {}).items()},
+            by_family={(c, g): _items(body, f"family.{c}.{g}", scopes)
                        for c, fams in data.get("family", {}).items() for g, body in fams.items()},
             by_status={b: _items(body, f"status.{b}") for b, body in data.get("status", {}).items()},
             family_groups=groups,
             by_action={a: _action(body, f"action.{a}") for a, body in data.get("action", {}).items()},
             by_payer_type={t: _payer(body, f"payer_type.{t}") for t, body in data.get("payer_type", {}).items()},
+            family_keeps=keeps, scopes=scopes,
         )
+        for (c, g), keep in keeps.items():
+            known = {item.id for item in book.by_category.get(c, ())}
+            if keep - known:
+                raise RuleDataError(f"checklists.toml [family.{c}.{g}]: keep names {sorted(keep - known)[0]!r}, not "
+                                    f"an item of [category.{c}]")
         for name, action in book.by_action.items():
             own = {item.id for item in action.items}
             unknown = sorted(set(action.replace.values()) - own)
@@ -90,7 +136,9 @@ class ChecklistBook:
         then the category's, as the action changes them (a Medicare Part B correction is a reopening request, not a
         frequency-7 claim; billing the patient keeps only what that needs); an id appears once."""
         group = self.family_groups.get(family or "")
-        listed = [*self.by_family.get((category, group or ""), ()), *self.by_category.get(category, ())]
+        keep = self.family_keeps.get((category, group or ""))
+        listed = [*self.by_family.get((category, group or ""), ()),
+                  *(i for i in self.by_category.get(category, ()) if keep is None or i.id in keep)]
         rules = self.by_action.get(action or "")
         if rules is not None:
             own = {item.id: item for item in rules.items}
@@ -129,3 +177,8 @@ class ChecklistBook:
 
     def for_status(self, bucket: str) -> tuple[ChecklistItem, ...]:
         return self.by_status.get(bucket, ())
+
+    def applies(self, item_id: str, payer_type: str, codes: Iterable[str]) -> bool:
+        """Whether a checklist item applies to a claim of this payer type with these billed codes."""
+        scope = self.scopes.get(item_id)
+        return scope is None or scope.applies(payer_type, codes)
