@@ -119,8 +119,11 @@ class Citations:
                 if (policy, code) in rows:
                     raise RuleDataError(f"{FILE} [{where}]: a second row for {policy} in {code}")
                 attributed = code != ANY_JURISDICTION
+                title = raw.get("title", titles[policy])  # a MAC may title its LCD otherwise
+                if not isinstance(title, str) or not title:
+                    raise RuleDataError(f"{FILE} [{where}]: title must be non-empty text")
                 rows[(policy, code)] = LcdCitation(
-                    policy=policy, title=titles[policy], lcd=lcd, article=article, verify=verify,
+                    policy=policy, title=title, lcd=lcd, article=article, verify=verify,
                     jurisdiction=code if attributed else None,
                     contractor=jurisdictions[code] if attributed else None)
         return cls(version=version, patterns=_patterns(data), payer_ids=payer_ids, jurisdictions=jurisdictions,
