@@ -15,7 +15,7 @@ import asyncpg
 
 from service.adapters.task_store import AT_RISK_SQL, scope_filters, work_task_from_row
 from service.domain.letters import ClaimFactsForLetter, DatedDiagnoses, DenialForLetter
-from service.domain.model import HistorySession, Procedure, SubmittedLine
+from service.domain.model import HistorySession, OtherPayer, Procedure, SubmittedLine
 from service.service_layer.tasks_api import ClaimSummary, TaskView
 from service.service_layer.workbench import DecisionRow, LetterFacts, WorklistQuery
 
@@ -182,13 +182,16 @@ class PostgresWorkbench:
             prior_authorization=(submission or {}).get("prior_authorization"),
             submitted_lines=_submitted_lines(submission),
             first_submitted=claim["first_submitted"].date() if claim and claim["first_submitted"] else None,
-            first_accepted=claim["first_accepted"].date() if claim and claim["first_accepted"] else None)
+            first_accepted=claim["first_accepted"].date() if claim and claim["first_accepted"] else None,
+            other_payers=tuple(OtherPayer(**o) for o in (submission or {}).get("other_payers") or ()),
+            adjudicated_by=tuple(sorted(claim["adjudicated_payers"] or ())) if claim else ())
         return LetterFacts(
             claim=facts, tasks=tuple(work_task_from_row(r) for r in tasks),
             decisions=tuple(DenialForLetter(
                 task_id=r["task_id"], line_id=r["line_id"], group=r["group_code"], reason=r["reason"],
                 remarks=tuple(r["remarks"]), amount=r["amount"], procedure_code=r["procedure_code"],
-                modifiers=tuple(r["modifiers"]), service_date=r["service_date"], explanation=r["explanation"])
+                modifiers=tuple(r["modifiers"]), service_date=r["service_date"], explanation=r["explanation"],
+                rule_id=r["rule_id"])
                 for r in decisions),
             history=tuple(HistorySession(claim_id=r["claim_id"], line_id=r["line_id"], service_date=r["service_date"],
                                          procedure=Procedure(r["procedure_code"], tuple(r["modifiers"])),

@@ -196,7 +196,7 @@ def letter_request(facts: LetterFacts, scope: Scope, task_id: str, today: dt.dat
         task_id=t.task_id, category=t.category, action=t.action, appealable=t.appealable, state=t.state,
         amount_at_risk=t.amount_at_risk, explanation=t.explanation, deadline=t.deadline,
         deadline_basis=t.deadline_basis, lines=t.lines, checklist=t.checklist,
-        appeal_level=t.appeal_level) for t in facts.tasks if scope.sees(t.queue))
+        appeal_level=t.appeal_level, rule_ids=t.rule_ids) for t in facts.tasks if scope.sees(t.queue))
     visible = {t.task_id for t in tasks}
     return LetterRequest(claim=facts.claim, task_id=task_id, tasks=tasks,
                          decisions=tuple(d for d in facts.decisions if d.task_id in visible),

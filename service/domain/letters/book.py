@@ -19,17 +19,22 @@ from service.domain.citations import Citations
 from service.domain.classification.codes import CodeTables
 from service.domain.clocks import Clocks, HolidayCalendar
 from service.domain.letters.facts import ClaimFactsForLetter
+from service.domain.model import Payer
 from service.domain.pain import PainRules
 from service.domain.policy import CoveragePolicies, FamilyPolicy
 from service.domain.ruledata import RuleDataError, RuleFiles
 
 FILE = "letters.toml"
 # What the composer fills in an argument or reopening template.
-PLACEHOLDERS = frozenset({"payer_name", "policy", "auth_sentence", "submission_sentence", "codes", "authority"})
+PLACEHOLDERS = frozenset({"payer_name", "policy", "auth_sentence", "submission_sentence", "codes", "authority",
+                          "auth_on_file", "modifier_sentence", "other_payer", "eligibility_date"})
 # What an argument may stand on (facts the store holds) and assert (claims the composer checks against the facts).
-FACTS = frozenset({"first_submitted", "prior_authorization", "service_date", "diagnoses"})
+FACTS = frozenset({"first_submitted", "prior_authorization", "service_date", "diagnoses", "authorization_on_file",
+                   "eligibility_response", "other_payer_remittance"})
 CLAIMS = frozenset({"filed_on_time", "within_limits", "medically_necessary", "authorized"})
-RECOMMENDATIONS = frozenset({"write_off"})
+# What a missing need recommends instead of a letter (the 409's code is `<recommendation>_recommended`).
+RECOMMENDATIONS = frozenset({"write_off", "verify_eligibility", "rebill_other_payer"})
+LATE_PLACEHOLDERS = frozenset({"deadline", "authority", "reviewer", "reason"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,7 @@ class Level:
     window: str
     ref: str
     ladder: str | None = None  # the name of the appeal_levels.toml level it words (None: the payer type has none)
+    late_authority: str | None = None  # where its window may be extended for good cause (42 CFR 405.942(b))
 
     @property
     def title(self) -> str:
@@ -81,6 +87,16 @@ class Argument:
     otherwise: str | None = None  # the argument to use when a need is missing
     without_facts: str | None = None  # the recommendation when a need is missing (no `otherwise`)
     leaves_out: frozenset[str] = frozenset()  # checklist item ids this argument cannot enclose
+    encloses: frozenset[str] | None = None  # the only checklist item ids it encloses (None: every one it can)
+    refuse_first: bool = False  # its missing facts refuse the letter whatever the task's route
+    modifiers: frozenset[str] = frozenset()  # the modifiers it rests on ({modifier_sentence})
+    with_modifiers: str | None = None  # {lines} {modifiers}: the denied lines that carry one
+    without_modifiers: str | None = None  # {lines}: those that carry none
+    code_sentences: tuple[tuple[str, str], ...] = ()  # (code, sentence) added when the code is denied
+
+    def left_out(self, item_id: str) -> bool:
+        """An item of the covered tasks' checklists this argument does not enclose."""
+        return item_id in self.leaves_out or (self.encloses is not None and item_id not in self.encloses)
 
     def text_for(self, with_crosswalk: bool, policy_known: bool = True) -> str:
         return _variant(self.text, self.text_without_crosswalk, self.text_policy_unknown, with_crosswalk,
@@ -114,6 +130,50 @@ class Reconsideration:
     @property
     def title(self) -> str:
         return f"{self.name} ({self.ordinal})"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    """What a Medicare Advantage letter says of the practice's contract with the plan (`contracted` in
+    payer_policies.toml): the Waiver of Liability of a non-contracted provider, the contract's dispute process of a
+    contracted one, or both when it is not known."""
+
+    heading: str
+    non_contracted: str
+    contracted: str
+    unknown: str
+    waiver: str  # the enclosure
+    waiver_unknown: str  # added to the enclosure when the status is not known
+    note_unknown: str
+    dispute: Reconsideration  # the contracted provider's request: name, reviewer, window
+
+
+@dataclass(frozen=True, slots=True)
+class LateRequest:
+    """A request filed after its level's window: the good-cause extension the level's `late_authority` allows."""
+
+    heading: str
+    text: str
+    reason: str
+    enclosure: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRefusal:
+    """A task whose next step takes no letter whatever its decision says (billing the patient)."""
+
+    code: str
+    with_abn: str
+    without_abn: str
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyArgument:
+    """The argument of a category when every denied line is of these procedure families."""
+
+    category: str
+    families: frozenset[str]
+    argument: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +229,9 @@ def _check_levels(levels: Iterable[Level], ladders: AppealRules) -> None:
                                     f"of appeal_levels.toml ({found!r}), not {lv.ladder!r}")
 
 
-def _check_template(text: str, where: str) -> str:
+def _check_template(text: str, where: str, known: frozenset[str] = PLACEHOLDERS) -> str:
     for _, name, _, _ in string.Formatter().parse(text):
-        if name is not None and name not in PLACEHOLDERS:
+        if name is not None and name not in known:
             raise RuleDataError(f"{FILE} [{where}]: unknown placeholder {{{name}}}")
     return text
 
@@ -215,6 +275,12 @@ class LetterBook:
     policy_unknown: dict[str, str]  # criterion -> the requirement's words when the payer's policy is not on file
     coverage: CoveragePolicies  # the payer's policy, its ladder and its LCD numbers: the classifier's own
     clocks: Clocks
+    checklists: ChecklistBook  # where an item applies (an MSP questionnaire: Medicare payer types only)
+    argument_by_rule: dict[str, str]  # classifier rule id -> argument key (before the reason)
+    argument_for_family: tuple[FamilyArgument, ...]
+    provider_status: dict[str, ProviderStatus]  # payer type -> what its letters say of the practice's contract
+    late_request: LateRequest | None
+    action_refusals: dict[str, ActionRefusal]  # task action -> the refusal
 
     @classmethod
     def load(cls, files: RuleFiles | None = None) -> LetterBook:
@@ -236,7 +302,8 @@ class LetterBook:
             levels.append(Level(payer_types=frozenset(types), number=number, name=_str(raw, "name", where),
                                 ordinal=_str(raw, "ordinal", where), reviewer=_str(raw, "reviewer", where),
                                 window=_str(raw, "window", where), ref=str(raw.get("ref", "")),
-                                ladder=_str(raw, "ladder", where, required=False)))
+                                ladder=_str(raw, "ladder", where, required=False),
+                                late_authority=_str(raw, "late_authority", where, required=False)))
         reopenings = {}
         for key, raw in data.get("reopening", {}).items():
             where = f"reopening.{key}"
@@ -253,6 +320,15 @@ class LetterBook:
             if without is not None and without not in RECOMMENDATIONS:
                 raise RuleDataError(f"{FILE} [{where}]: without_facts must be one of {sorted(RECOMMENDATIONS)}")
             unknown_text = _str(raw, "text_policy_unknown", where, required=False)
+            encloses = raw.get("encloses")
+            sentences = raw.get("code_sentences", {})
+            if not isinstance(sentences, dict) or not all(isinstance(v, str) and v for v in sentences.values()):
+                raise RuleDataError(f"{FILE} [{where}]: code_sentences maps a code to a sentence")
+            with_mods = _str(raw, "with_modifiers", where, required=False)
+            without_mods = _str(raw, "without_modifiers", where, required=False)
+            modifiers = frozenset(str(m).upper() for m in raw.get("modifiers", ()))
+            if bool(modifiers) != bool(with_mods and without_mods):
+                raise RuleDataError(f"{FILE} [{where}]: modifiers, with_modifiers and without_modifiers go together")
             arguments[key] = Argument(key=key, heading=_str(raw, "heading", where),
                                       text=_check_template(_str(raw, "text", where), where),
                                       crosswalk=bool(raw.get("crosswalk", False)),
@@ -266,7 +342,15 @@ class LetterBook:
                                       needs=_names(raw, "needs", FACTS, where),
                                       argues=_names(raw, "argues", CLAIMS, where),
                                       otherwise=_str(raw, "otherwise", where, required=False),
-                                      without_facts=without, leaves_out=frozenset(raw.get("leaves_out", ())))
+                                      without_facts=without, leaves_out=frozenset(raw.get("leaves_out", ())),
+                                      encloses=frozenset(encloses) if isinstance(encloses, list) else None,
+                                      refuse_first=bool(raw.get("refuse_first", False)), modifiers=modifiers,
+                                      with_modifiers=_check_template(with_mods, where, frozenset({"lines",
+                                                                                                   "modifiers"}))
+                                      if with_mods else None,
+                                      without_modifiers=_check_template(without_mods, where, frozenset({"lines"}))
+                                      if without_mods else None,
+                                      code_sentences=tuple((str(k).upper(), v) for k, v in sentences.items()))
         if "default" not in arguments:
             raise RuleDataError(f"{FILE}: [argument.default] is required")
         for key, argument in arguments.items():
@@ -277,7 +361,19 @@ class LetterBook:
         for reason, key in by_reason.items():
             if key not in arguments:
                 raise RuleDataError(f"{FILE} [argument_by_reason]: {reason} names unknown argument {key!r}")
+        by_rule = {str(k): str(v) for k, v in data.get("argument_by_rule", {}).items()}
+        for rule, key in by_rule.items():
+            if key not in arguments:
+                raise RuleDataError(f"{FILE} [argument_by_rule]: {rule} names unknown argument {key!r}")
         pain = PainRules.load(files)
+        for_family = []
+        for i, raw in enumerate(data.get("argument_for_family", []), start=1):
+            where = f"argument_for_family #{i}"
+            families = frozenset(raw.get("families", ()))
+            if not families or families - pain.families.keys() or raw.get("argument") not in arguments:
+                raise RuleDataError(f"{FILE} [{where}]: families must name known procedure families and argument "
+                                    "a known argument")
+            for_family.append(FamilyArgument(str(_str(raw, "category", where)), families, str(raw["argument"])))
         crosswalks = {}
         for group, raw in data.get("crosswalk", {}).items():
             where = f"crosswalk.{group}"
@@ -317,7 +413,7 @@ class LetterBook:
             raise RuleDataError(f"{FILE}: [reconsideration.unavailable] needs an `other` entry")
         recommendation = dict(data.get("recommendation", {}))
         prevention = {str(k): str(v) for k, v in recommendation.pop("frequency_prevention", {}).items()}
-        for key in ("write_off", "corrected_claim", "late_filing_exception"):
+        for key in ("write_off", "corrected_claim", "late_filing_exception", *sorted(RECOMMENDATIONS)):
             _str(recommendation, key, "recommendation")
         if "default" not in prevention:
             raise RuleDataError(f"{FILE}: [recommendation.frequency_prevention] needs a `default` entry")
@@ -337,6 +433,33 @@ class LetterBook:
                                 f"{sorted(followers - pain.families.keys())}")
         evidence = data.get("evidence", {})
         checklists = ChecklistBook.load(files)
+        statuses = {}
+        for payer_type, raw in data.get("provider_status", {}).items():
+            where = f"provider_status.{payer_type}"
+            dispute = raw.get("dispute", {})
+            statuses[payer_type] = ProviderStatus(
+                heading=_str(raw, "heading", where), non_contracted=_check_template(_str(raw, "non_contracted", where),
+                                                                                    where),
+                contracted=_check_template(_str(raw, "contracted", where), where), unknown=_str(raw, "unknown", where),
+                waiver=_str(raw, "waiver", where), waiver_unknown=_str(raw, "waiver_unknown", where),
+                note_unknown=_check_template(_str(raw, "note_unknown", where), where),
+                dispute=Reconsideration(name=_str(dispute, "name", f"{where}.dispute"),
+                                        ordinal=_str(dispute, "ordinal", f"{where}.dispute"),
+                                        reviewer=_str(dispute, "reviewer", f"{where}.dispute"),
+                                        window=_str(dispute, "window", f"{where}.dispute")))
+        late_raw = data.get("late_request")
+        late = LateRequest(heading=_str(late_raw, "heading", "late_request"),
+                           text=_check_template(_str(late_raw, "text", "late_request"), "late_request",
+                                                LATE_PLACEHOLDERS),
+                           reason=_str(late_raw, "reason", "late_request"),
+                           enclosure=_str(late_raw, "enclosure", "late_request")) if late_raw else None
+        refusals = {}
+        for action, raw in data.get("no_letter", {}).items():
+            where = f"no_letter.{action}"
+            refusals[action] = ActionRefusal(
+                code=_str(raw, "code", where),
+                with_abn=_check_template(_str(raw, "with_abn", where), where, frozenset({"codes"})),
+                without_abn=_check_template(_str(raw, "without_abn", where), where, frozenset({"codes"})))
         return cls(version=version, levels=tuple(levels), reopenings=reopenings, arguments=arguments,
                    crosswalks=crosswalks, proper_names=frozenset(data.get("proper_names", ())),
                    conservative_care_codes=frozenset(evidence.get("conservative_care_codes", ())),
@@ -345,7 +468,9 @@ class LetterBook:
                    argument_by_reason=by_reason, reconsiderations=reconsiderations, no_reconsideration=unavailable,
                    recommendations={k: str(v) for k, v in recommendation.items()},
                    frequency_prevention=prevention, diagnosis_rules=tuple(rules), session_followers=followers,
-                   policy_unknown=policy_unknown, coverage=coverage, clocks=Clocks.load(files))
+                   policy_unknown=policy_unknown, coverage=coverage, clocks=Clocks.load(files),
+                   checklists=checklists, argument_by_rule=by_rule, argument_for_family=tuple(for_family),
+                   provider_status=statuses, late_request=late, action_refusals=refusals)
 
     # -- lookups ---------------------------------------------------------------------------------------------------
 
@@ -383,14 +508,30 @@ class LetterBook:
     def argument(self, category: str) -> Argument:
         return self.arguments.get(category, self.arguments["default"])
 
-    def argument_for(self, category: str, reasons: Iterable[str]) -> Argument:
-        """The argument for a task: by its denial reasons first (a CO-151 is about frequency whatever its
-        category), then by its category."""
+    def argument_for(self, category: str, reasons: Iterable[str], rules: Iterable[str] = (),
+                     families: Iterable[str | None] = ()) -> Argument:
+        """The argument for a task: by the classifier's rules first (an authorization the register held), then its
+        denial reasons (a CO-151 is about frequency whatever its category), then the procedure family of every
+        denied line (an office visit bundled into an injection), then its category."""
+        for rule in rules:
+            key = self.argument_by_rule.get(rule)
+            if key is not None:
+                return self.arguments[key]
         for reason in reasons:
             key = self.argument_by_reason.get(reason)
             if key is not None:
                 return self.arguments[key]
+        billed = list(families)
+        if billed and all(billed):  # every denied line is of a known family
+            for choice in self.argument_for_family:
+                if choice.category == category and set(billed) <= choice.families:
+                    return self.arguments[choice.argument]
         return self.argument(category)
+
+    def contracted(self, claim: ClaimFactsForLetter) -> bool | None:
+        """Whether the practice is contracted with the claim's payer (payer_policies.toml; None: not known)."""
+        payer = Payer(id=claim.payer_id, type=claim.payer_type, name=claim.payer_name)  # type: ignore[arg-type]
+        return self.clocks.policies.for_payer(payer).contracted
 
     def reconsideration(self, payer_type: str) -> Reconsideration | None:
         return self.reconsiderations.get(payer_type)

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from service.domain.classification.vocabulary import ACTION_PHRASES
 from service.domain.letters import grounds
-from service.domain.letters.book import Argument, LetterBook
+from service.domain.letters.book import Argument, LateRequest, LetterBook, Level, ProviderStatus
 from service.domain.letters.crosswalk import NOT_MET, TO_DOCUMENT, AppealedSession, appealed_sessions, crosswalk
 from service.domain.letters.facts import (
     CrosswalkRow,
@@ -187,11 +187,16 @@ class _Argued:
     notes: list[str] = field(default_factory=list)
 
 
+def _first_argument(request: LetterRequest, task: TaskForLetter, book: LetterBook) -> Argument:
+    catalog = book.pain.catalog
+    return book.argument_for(task.category, _reasons_of(task, request.decisions), grounds.task_rules(request, task),
+                             [catalog.family(x.procedure_code) for x in task.lines if x.procedure_code])
+
+
 def _argue(request: LetterRequest, task: TaskForLetter, book: LetterBook) -> _Argued:
     """The task's argument, once every fact it needs is on file and nothing on file contradicts what it asserts
     (raises `grounds.Refusal` otherwise)."""
-    first = book.argument_for(task.category, _reasons_of(task, request.decisions))
-    argument = grounds.choose_argument(first, request, task, book)
+    argument = grounds.choose_argument(_first_argument(request, task, book), request, task, book)
     argued = _Argued(task, argument)
     if argument.crosswalk:
         argued.sessions = appealed_sessions(task.lines, book) or appealed_sessions(
@@ -215,7 +220,9 @@ def _argue(request: LetterRequest, task: TaskForLetter, book: LetterBook) -> _Ar
             grounds.within_limits(request, argued.rows, book)
             basis = argued.policy if argued.policy_known else book.policy_unknown["diagnosis_basis"]
             grounds.medically_necessary_diagnosis(request, task, book, basis)
-        # "authorized": the argument's need (the authorization number on the claim) is its proof
+        # "authorized": the argument's need (the number on the claim, or the register's) is its proof
+    if argument.key == "authorization_on_file":
+        argued.notes.extend(_authorization_notes(request, task))
     return argued
 
 
@@ -231,21 +238,91 @@ def _sessions_of_dates(request: LetterRequest, task: TaskForLetter, book: Letter
             for x in claim.submitted_lines if (x.service_date or claim.service_date_from) in dates]
 
 
+def _line_modifiers(request: LetterRequest, line: TaskLine) -> tuple[str, ...]:
+    submitted = next((x for x in request.claim.submitted_lines if x.line_id == line.line_id), None)
+    return tuple(submitted.procedure.modifiers) if submitted is not None else tuple(line.modifiers)
+
+
+def _modifier_sentence(request: LetterRequest, task: TaskForLetter, argument: Argument) -> str:
+    """What the denied lines carried of the modifiers the argument rests on: never one the claim does not carry."""
+    if not argument.modifiers:
+        return ""
+    assert argument.with_modifiers is not None and argument.without_modifiers is not None  # the book checks
+    carrying: dict[str, list[str]] = {}
+    bare: list[str] = []
+    for line in task.lines:
+        if not line.procedure_code:
+            continue
+        name = f"{line.line_id} ({line.procedure_code})"
+        found = [m for m in _line_modifiers(request, line) if m in argument.modifiers]
+        if found:
+            carrying.setdefault(", ".join(found), []).append(name)
+        else:
+            bare.append(name)
+    sentences = [argument.with_modifiers.format_map({"lines": _line_names(names), "modifiers": mods})
+                 for mods, names in carrying.items()]
+    if bare:
+        sentences.append(argument.without_modifiers.format_map({"lines": _line_names(bare)}))
+    return " ".join(sentences)
+
+
+def _line_names(names: list[str]) -> str:
+    """"Line 3 (99213)", "Lines 2 (64635) and 4 (64636)", "Lines 1 (64483), 2 (64484) and 3 (J1040)"."""
+    if len(names) == 1:
+        return f"Line {names[0]}"
+    return f"Lines {', '.join(names[:-1])} and {names[-1]}"
+
+
+def _auth_on_file_sentence(request: LetterRequest, task: TaskForLetter) -> str:
+    """The authorization the register held: obtained before the services when it was in force on their date."""
+    auth = grounds.authorization_on_file(request, task)
+    dos = grounds.service_date(request, task)
+    if auth is None or auth.number is None:
+        return (f"The practice obtained the authorization for these services ({blank('its number and dates')}); "
+                "the number was omitted from the claim.")
+    if auth.valid_from is not None and auth.valid_to is not None and dos is not None \
+            and auth.valid_from <= dos <= auth.valid_to:
+        return (f"The practice obtained authorization {auth.number} for these services before they were provided: "
+                f"it is valid from {auth.valid_from.isoformat()} to {auth.valid_to.isoformat()}, and the services "
+                f"were provided on {dos.isoformat()}. The number was omitted from the claim.")
+    return (f"The practice obtained authorization {auth.number} for these services; the number was omitted from "
+            "the claim.")
+
+
+def _authorization_notes(request: LetterRequest, task: TaskForLetter) -> list[str]:
+    auth = grounds.authorization_on_file(request, task)
+    number = auth.number if auth is not None and auth.number else None
+    notes = [f"The authorization register held {'authorization ' + number if number else 'an authorization'} for "
+             "these services when the denial arrived: confirm on the approval letter that it was issued before the "
+             "date of service and covers the codes, side and levels billed (the register records its validity, not "
+             "its issue date), and enclose it."]
+    if number:
+        notes.append(f"Where the plan takes corrected claims, a corrected claim with REF*G1 {number} is the quicker "
+                     "fix: send this letter if the plan asks for an appeal or refuses the corrected claim.")
+    return notes
+
+
 def _values(request: LetterRequest, argued: _Argued) -> dict[str, str]:
     claim = request.claim
     if claim.prior_authorization:
-        auth = (f"The claim carried authorization number {claim.prior_authorization}, issued for these services "
-                "before the date of service.")
+        auth = f"The claim carried authorization number {claim.prior_authorization} (REF*G1)."
     else:
         auth = blank("the authorization number and the dates and services it covers")
+    response = claim.eligibility_response
     return {"payer_name": claim.payer_name or claim.payer_id, "policy": argued.policy, "auth_sentence": auth,
             "submission_sentence": argued.submission_sentence or blank("the date of the first submission"),
-            "codes": _codes_of(argued.task, list(request.decisions)), "authority": ""}
+            "codes": _codes_of(argued.task, list(request.decisions)), "authority": "",
+            "auth_on_file": _auth_on_file_sentence(request, argued.task),
+            "modifier_sentence": _modifier_sentence(request, argued.task, argued.argument),
+            "other_payer": grounds.other_payer_adjudicated(request) or blank("the other payer"),
+            "eligibility_date": response.isoformat() if response else blank("the 271's date")}
 
 
 def _argument_section(request: LetterRequest, argued: _Argued, book: LetterBook, notes: list[str]) -> Section:
     argument = argued.argument
     text = argument.text_for(bool(argued.sessions), argued.policy_known).format_map(_values(request, argued))
+    billed = {x.procedure_code for x in argued.task.lines}
+    text = " ".join([text.strip(), *(sentence for code, sentence in argument.code_sentences if code in billed)])
     if not argued.sessions:
         return Section(heading=argument.heading_for(False), paragraphs=(text,))
     several = len(argued.sessions) > 1
@@ -300,20 +377,38 @@ def _reopening_section(request: LetterRequest, tasks: list[TaskForLetter], book:
     return Section(heading="Correction requested", paragraphs=(text,), bullets=tuple(bullets))
 
 
-def _enclosures(tasks: list[TaskForLetter], leaves_out: frozenset[str] = frozenset()
-                ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Every checklist item of the covered tasks (the enclosures), and those not yet marked gathered; items the
-    letter's arguments cannot enclose are left to the task."""
+@dataclass(frozen=True, slots=True)
+class _Enclosed:
+    enclosures: tuple[str, ...]  # the covered tasks' checklist items the letter encloses
+    to_gather: tuple[str, ...]  # those not yet marked gathered
+    not_argued: tuple[str, ...]  # items the letter's arguments do not enclose (they stay on the task)
+    not_applicable: tuple[str, ...]  # items that do not apply to this claim (its payer type or codes)
+
+
+def _enclosures(request: LetterRequest, tasks: list[TaskForLetter], argued: list[_Argued],
+                book: LetterBook) -> _Enclosed:
+    """Every checklist item of the covered tasks that applies to the claim and that the task's argument encloses,
+    and those not yet marked gathered; the others are left to the task (the draft notes name them)."""
+    arguments = {a.task.task_id: a.argument for a in argued}
     items: dict[str, str] = {}
     done: set[str] = set()
+    not_argued: dict[str, str] = {}
+    not_applicable: dict[str, str] = {}
     for task in tasks:
+        argument = arguments.get(task.task_id)
+        codes = [x.procedure_code for x in task.lines if x.procedure_code]
         for item in task.checklist:
-            if item.id in leaves_out:
-                continue
-            items.setdefault(item.id, item.text)
-            if item.done:
-                done.add(item.id)
-    return tuple(items.values()), tuple(text for key, text in items.items() if key not in done)
+            if not book.checklists.applies(item.id, request.claim.payer_type, codes):
+                not_applicable.setdefault(item.id, item.text)
+            elif argument is not None and argument.left_out(item.id):
+                not_argued.setdefault(item.id, item.text)
+            else:
+                items.setdefault(item.id, item.text)
+                if item.done:
+                    done.add(item.id)
+    return _Enclosed(tuple(items.values()), tuple(text for key, text in items.items() if key not in done),
+                     tuple(text for key, text in not_argued.items() if key not in items),
+                     tuple(text for key, text in not_applicable.items() if key not in items))
 
 
 # -- which letter ------------------------------------------------------------------------------------------------------
@@ -361,6 +456,9 @@ def _plan(request: LetterRequest, book: LetterBook) -> _Plan:
         raise LetterError("task_not_found", "no task with that id on this claim")
     if not asked.is_open:
         raise LetterError("task_closed", f"the task is {asked.state}: letters are drafted for open tasks only")
+    refusal = grounds.bill_patient(request, asked, book, _codes_of(asked, list(request.decisions)))
+    if refusal is not None:
+        raise _refused(refusal)
     if asked.action == "reopening":
         return _Plan("reopening", [t for t in request.tasks if t.is_open and t.action == "reopening"])
     if asked.category == "authorization" and asked.action in RECONSIDERED_ACTIONS:
@@ -370,16 +468,50 @@ def _plan(request: LetterRequest, book: LetterBook) -> _Plan:
         auth = [t for t in request.tasks if t.is_open and t.category == "authorization"
                 and t.action in RECONSIDERED_ACTIONS]
         return _argued_tasks(request, asked, auth, book, "reconsideration")
+    first = _first_argument(request, asked, book)
+    if first.refuse_first:  # the facts decide, whatever the task's route (a CO-27 with or without a 277)
+        try:
+            grounds.choose_argument(first, request, asked, book)
+        except grounds.Refusal as exc:
+            raise _refused(exc) from None
     if not asked.appealable:
         raise LetterError("not_appealable",
                           f"the task's next step is to {ACTION_PHRASES.get(asked.action, asked.action)}: it takes no "
                           "appeal letter or reopening request")
     appealable = [t for t in request.tasks if t.is_open and t.appealable and t.action != "reopening"
+                  and t.action not in book.action_refusals
                   and not (t.category == "authorization" and t.action in RECONSIDERED_ACTIONS)]
     return _argued_tasks(request, asked, appealable, book, "appeal")
 
 
 # -- the letter --------------------------------------------------------------------------------------------------------
+
+def _late_section(late: LateRequest, deadline: dt.date, authority: str, reviewer: str, notes: list[str],
+                  added: list[str]) -> Section:
+    """A request after its level's window: the good-cause extension, with the reason left for the sender."""
+    added.append(late.enclosure)
+    notes.append(f"The window closed on {deadline.isoformat()}: the letter asks for an extension for good cause "
+                 f"({authority}). Give the reason it could not be filed on time and enclose what shows it; good cause "
+                 "for a late appeal is about the missed date, not the new and material evidence of a reopening.")
+    return Section(heading=late.heading, paragraphs=(late.text.format_map({
+        "deadline": deadline.isoformat(), "authority": authority, "reviewer": reviewer, "reason": late.reason}),))
+
+
+def _provider_status_section(status: ProviderStatus, contracted: bool | None, payer: str, notes: list[str],
+                             added: list[str]) -> Section:
+    """A Medicare Advantage letter: the non-contracted provider's Waiver of Liability, the contracted provider's
+    dispute under its agreement, or both (for the sender to choose) when the contract status is not on file."""
+    words = {"payer_name": payer}
+    if contracted is None:
+        notes.append(status.note_unknown.format_map(words))
+        added.append(status.waiver + status.waiver_unknown)
+        return Section(heading=status.heading, paragraphs=(status.unknown, status.non_contracted.format_map(words),
+                                                           status.contracted.format_map(words)))
+    if contracted:
+        return Section(heading=status.heading, paragraphs=(status.contracted.format_map(words),))
+    added.append(status.waiver)
+    return Section(heading=status.heading, paragraphs=(status.non_contracted.format_map(words),))
+
 
 def _identifiers(request: LetterRequest) -> tuple[tuple[str, str], ...]:
     """The patient's name, member id and birth date when read for this letter; otherwise why they are withheld,
@@ -409,6 +541,9 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
     deadlines = [t for t in tasks if t.deadline is not None]
     due = min(deadlines, key=lambda t: t.deadline) if deadlines else None
 
+    level: Level | None = None
+    past_last = False
+    first_level = kind == "reconsideration"
     if kind == "reopening":
         reopening = book.reopening(claim.payer_type)
         title, level_text, reviewer, window = reopening.name, reopening.name, reopening.reviewer, reopening.window
@@ -424,6 +559,7 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
         if step is not None and step.auto_forward:
             notes.append(f"At level {number} {step.basis}: there is nothing for the provider to file. Send this only "
                          "if the payer asks for it.")
+        first_level = number == 1
         if level is None:
             title, level_text, reviewer, window = "Appeal", "appeal", "the payer's appeals unit", "the payer's window"
         else:
@@ -432,6 +568,11 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
             notes.append(f"The task is at appeal level {number}; the letter wording on file does not cover it (this "
                          f"draft names {level_text}). Check which level and reviewer come next, and what they "
                          "require, before sending.")
+    status = book.provider_status.get(claim.payer_type) if first_level else None
+    contracted = book.contracted(claim) if status is not None else None
+    if status is not None and contracted:  # the contract's dispute process, not the enrollee's appeal
+        title, level_text = status.dispute.name, status.dispute.title
+        reviewer, window = status.dispute.reviewer, status.dispute.window
 
     amount = sum((t.amount_at_risk for t in tasks), ZERO)
     reference = (
@@ -450,11 +591,12 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
         ("Request", level_text),
     )
 
+    recon_name = title if kind == "reconsideration" else ""
     if kind == "reopening":
         opening = (f"We request a reopening of the claim above (payer claim number {icns}) to correct the lines "
                    "listed below. We ask that the lines be reprocessed and paid as corrected.")
     elif kind == "reconsideration":
-        opening = (f"On behalf of the billing provider we request a {_in_sentence(recon.name, book)} for the "
+        opening = (f"On behalf of the billing provider we request a {_in_sentence(recon_name, book)} for the "
                    f"services listed below (payer claim number {icns}), denied for want of an authorization. We ask "
                    "that the denial be reversed and the services paid.")
     else:
@@ -471,10 +613,18 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
             sections.append(_argument_section(request, argued, book, notes))
             rows.extend(row for _, row in argued.rows)
 
+    added: list[str] = []  # enclosures the letter's own paragraphs call for (not on a task's checklist)
+    if status is not None:
+        sections.append(_provider_status_section(status, contracted, payer, notes, added))
     if due is not None:
-        when = (f"The request must reach {reviewer} by {due.deadline.isoformat()} "
-                f"({due.deadline_basis or 'the payer window'}).")
-        if due.deadline < request.today:
+        basis = due.deadline_basis or "the payer window"
+        when = f"The request must reach {reviewer} by {due.deadline.isoformat()} ({basis})."
+        authority = level.late_authority if kind == "appeal" and level is not None and not past_last else None
+        if due.deadline < request.today and authority and book.late_request:
+            sections.append(_late_section(book.late_request, due.deadline, authority, reviewer, notes, added))
+            when = (f"The window closed on {due.deadline.isoformat()} ({basis}): this request asks to extend it for "
+                    "good cause, as set out above.")
+        elif due.deadline < request.today:
             notes.append(f"The deadline {due.deadline.isoformat()} has passed: check for a good-cause exception "
                          "before sending.")
     else:
@@ -484,11 +634,14 @@ def compose_letter(request: LetterRequest, book: LetterBook) -> Letter:
                                         f"The window is {window}.",
                                         when)))
 
-    leaves_out = frozenset().union(*(a.argument.leaves_out for a in plan.argued))
-    enclosures, to_gather = _enclosures(tasks, leaves_out)
-    left = [i.text for t in tasks for i in t.checklist if i.id in leaves_out]
-    if left:
-        notes.append("Not enclosed, as this letter does not argue them: " + "; ".join(dict.fromkeys(left)) + ".")
+    enclosed = _enclosures(request, tasks, plan.argued, book)
+    enclosures = (*enclosed.enclosures, *added)
+    to_gather = (*enclosed.to_gather, *added)
+    if enclosed.not_argued:
+        notes.append("Not enclosed, as this letter does not argue them: " + "; ".join(enclosed.not_argued) + ".")
+    if enclosed.not_applicable:
+        notes.append("Not enclosed, as they do not apply to this claim: " + "; ".join(enclosed.not_applicable)
+                     + ".")
     if to_gather:
         notes.append("Not yet gathered (tick them on the checklist when enclosed): " + "; ".join(to_gather) + ".")
     if not claim.payer_claim_numbers:

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from service.domain.model import ChecklistItem, HistorySession, PatientIdentifiers, SubmittedLine
+from service.domain.model import ChecklistItem, HistorySession, OtherPayer, PatientIdentifiers, SubmittedLine
 from service.domain.tasks import TaskLine
 
 # -- input -------------------------------------------------------------------------------------------------------------
@@ -33,6 +33,11 @@ class ClaimFactsForLetter:
     submitted_lines: tuple[SubmittedLine, ...] = ()
     first_submitted: dt.date | None = None  # the first `submitted` event on the claim's timeline
     first_accepted: dt.date | None = None  # the first 277CA acknowledgement on the timeline
+    other_payers: tuple[OtherPayer, ...] = ()  # the other coverage the submission listed (2320 loops)
+    adjudicated_by: tuple[str, ...] = ()  # the payer ids whose remittance for the claim is on file
+    # the date of a 271 on file showing the patient covered on the date of service: the store keeps no 271 today,
+    # so no letter asserts active coverage (an eligibility task is told to verify it instead)
+    eligibility_response: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,7 @@ class TaskForLetter:
     lines: tuple[TaskLine, ...] = ()
     checklist: tuple[ChecklistItem, ...] = ()
     appeal_level: int = 1  # 1 = first appeal (Medicare redetermination); the stream raises it when one is upheld
+    rule_ids: tuple[str, ...] = ()  # the rules of its decisions (auth.on_file: the register held an authorization)
 
     @property
     def is_open(self) -> bool:
@@ -69,6 +75,7 @@ class DenialForLetter:
     modifiers: tuple[str, ...] = ()
     service_date: dt.date | None = None
     explanation: str = ""
+    rule_id: str = ""  # the classifier's rule (auth.on_file: an authorization on file covers the line)
 
 
 @dataclass(frozen=True, slots=True)

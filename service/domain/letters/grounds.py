@@ -6,6 +6,7 @@ instead. A refusal may name the letter that fits instead (a diagnosis correction
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -17,12 +18,21 @@ from service.domain.model import Payer
 
 SESSIONS_CRITERION = "Sessions in 12 months"
 
+AUTH_ON_FILE_RULE = "auth.on_file"  # the classifier's rule: the register held an authorization covering the line
+# The classifier's explanation of that rule names the authorization ("... REF*G1 <number> (authorization <number>
+# for <scope>, valid <from> to <to>)"): the decision keeps no other record of it.
+_AUTH_NUMBER = re.compile(r"REF\*G1 ([A-Za-z0-9][A-Za-z0-9._/-]*[A-Za-z0-9])")
+_AUTH_VALIDITY = re.compile(r"valid (\d{4}-\d{2}-\d{2}) to (\d{4}-\d{2}-\d{2})")
+
 # What the letter cannot show when a fact is missing.
 _MISSING = {
     "first_submitted": "no submission of this claim is on file, so nothing shows when it was first filed",
     "prior_authorization": "the claim carries no authorization number",
     "service_date": "the claim has no date of service on file",
     "diagnoses": "the claim's diagnoses are not on file",
+    "authorization_on_file": "no authorization on file covers these services",
+    "eligibility_response": "no eligibility response (271) for the date of service is on file, so nothing shows the "
+                            "patient was covered",
 }
 
 
@@ -30,9 +40,9 @@ _MISSING = {
 class Refusal(Exception):
     """The facts contradict (or cannot support) what the argument would assert."""
 
-    code: str  # write_off_recommended | corrected_claim_recommended | missing_facts
+    code: str  # write_off_recommended | corrected_claim_recommended | <recommendation>_recommended | missing_facts
     message: str
-    recommendation: str | None = None  # write_off | corrected_claim | reopening
+    recommendation: str | None = None  # write_off | corrected_claim | reopening | verify_eligibility | ...
     corrections: dict[str, str] = field(default_factory=dict)  # line id -> correction, for a reopening instead
 
     def __post_init__(self) -> None:
@@ -54,7 +64,78 @@ def has_fact(fact: str, request: LetterRequest, task: TaskForLetter) -> bool:
         return service_date(request, task) is not None
     if fact == "diagnoses":
         return bool(claim.diagnoses)
+    if fact == "authorization_on_file":  # the register held one and the claim carried no number
+        return AUTH_ON_FILE_RULE in task_rules(request, task) and not claim.prior_authorization
+    if fact == "eligibility_response":
+        return claim.eligibility_response is not None
+    if fact == "other_payer_remittance":
+        return other_payer_adjudicated(request) is not None
     raise ValueError(f"unknown fact {fact!r}")  # the book refuses unknown names when it loads
+
+
+def _missing(fact: str, request: LetterRequest) -> str:
+    if fact != "other_payer_remittance":
+        return _MISSING[fact]
+    others = [o.name or o.id for o in request.claim.other_payers if o.id != request.claim.payer_id]
+    if not others:
+        return ("no other payer is on file for this claim (the submission lists none), so nothing shows what "
+                "another payer paid")
+    return (f"the submission lists {', '.join(others)} as other coverage, but no remittance from "
+            f"{'it' if len(others) == 1 else 'them'} is on file, so nothing shows what another payer paid")
+
+
+def task_rules(request: LetterRequest, task: TaskForLetter) -> list[str]:
+    """The classifier's rules behind the task: its decisions' and its own (a task a 277 re-routed keeps them)."""
+    return list(dict.fromkeys([*(d.rule_id for d in request.decisions if d.task_id == task.task_id and d.rule_id),
+                               *task.rule_ids]))
+
+
+def other_payer_adjudicated(request: LetterRequest) -> str | None:
+    """Another payer whose remittance for the claim is on file (its name when the submission gives it)."""
+    claim = request.claim
+    for payer_id in claim.adjudicated_by:
+        if payer_id != claim.payer_id:
+            named = next((o.name for o in claim.other_payers if o.id == payer_id and o.name), None)
+            return f"{named} ({payer_id})" if named else payer_id
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationOnFile:
+    """The authorization the register held for the denied services when the denial arrived."""
+
+    number: str | None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+
+def authorization_on_file(request: LetterRequest, task: TaskForLetter) -> AuthorizationOnFile | None:
+    """The authorization the classifier's auth.on_file decision names (None without such a decision)."""
+    if AUTH_ON_FILE_RULE not in task_rules(request, task):
+        return None
+    texts = [d.explanation for d in request.decisions if d.task_id == task.task_id and d.rule_id == AUTH_ON_FILE_RULE]
+    texts += [d.explanation for d in request.decisions if d.task_id == task.task_id] + [task.explanation]
+    for text in texts:
+        number = _AUTH_NUMBER.search(text)
+        if number is None:
+            continue
+        validity = _AUTH_VALIDITY.search(text, number.end())
+        if validity is None:
+            return AuthorizationOnFile(number.group(1))
+        return AuthorizationOnFile(number.group(1), dt.date.fromisoformat(validity.group(1)),
+                                   dt.date.fromisoformat(validity.group(2)))
+    return AuthorizationOnFile(None)
+
+
+def bill_patient(request: LetterRequest, task: TaskForLetter, book: LetterBook, codes: str) -> Refusal | None:
+    """The refusal of a task whose next step is to bill the patient (None for any other task)."""
+    words = book.action_refusals.get(task.action)
+    if words is None:
+        return None
+    modifiers = {m for line in task.lines for m in line.modifiers}
+    modifiers |= {m for d in request.decisions if d.task_id == task.task_id for m in d.modifiers}
+    text = words.with_abn if "GA" in modifiers else words.without_abn
+    return Refusal(words.code, text.format_map({"codes": codes}), task.action)
 
 
 def choose_argument(first: Argument, request: LetterRequest, task: TaskForLetter, book: LetterBook) -> Argument:
@@ -68,11 +149,13 @@ def choose_argument(first: Argument, request: LetterRequest, task: TaskForLetter
         if argument.otherwise is not None and argument.otherwise not in tried:
             argument = book.arguments[argument.otherwise]
             continue
-        why = "; ".join(_MISSING[f] for f in missing)
-        if argument.without_facts == "write_off":
-            raise Refusal("write_off_recommended",
-                          f"{why[:1].upper()}{why[1:]}. {book.recommendations['write_off']} "
-                          f"{book.recommendations['late_filing_exception']}", "write_off")
+        why = "; ".join(_missing(f, request) for f in missing)
+        recommendation = argument.without_facts
+        if recommendation is not None:
+            advice = book.recommendations[recommendation]
+            if recommendation == "write_off":
+                advice += f" {book.recommendations['late_filing_exception']}"
+            raise Refusal(f"{recommendation}_recommended", f"{why[:1].upper()}{why[1:]}. {advice}", recommendation)
         raise Refusal("missing_facts", f"The letter cannot be argued: {why}.")
 
 

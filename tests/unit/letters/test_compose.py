@@ -150,12 +150,13 @@ def test_a_timely_filing_appeal_cites_the_submission_dates_from_the_timeline_aga
     assert ("The claim was first submitted on 2026-09-16, 2 days after the date of service (2026-09-14), within the "
             "filing window that closed on 2026-12-13 (commercial timely filing: 90 days after the date of service"
             in text)
-    assert text.endswith("and accepted by the payer's front end on 2026-09-17. The enclosed clearinghouse and payer "
-                         "acknowledgements show the dates.")
+    assert text.endswith("and accepted by the payer's front end on 2026-09-17. The enclosed proof of the original "
+                         "submission shows the dates.")
 
 
 def test_a_passed_deadline_and_items_not_gathered_are_flagged_for_the_sender():
-    letter = compose_letter(request(necessity_task(deadline=TODAY - dt.timedelta(days=1))), book())
+    commercial = claim(payer_type="commercial", payer_id="BCBS-TX", payer_name="Blue Cross TX PPO")
+    letter = compose_letter(request(necessity_task(deadline=TODAY - dt.timedelta(days=1)), claim=commercial), book())
     notes = " ".join(letter.draft_notes)
     assert "has passed" in notes
     assert "Not yet gathered (tick them on the checklist when enclosed): Imaging report (MRI/CT)" in notes

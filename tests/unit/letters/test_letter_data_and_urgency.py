@@ -43,7 +43,7 @@ def test_a_crosswalk_naming_an_unknown_family_is_refused():
 
 def test_the_letter_data_is_not_part_of_the_classifiers_rules_version():
     files = RuleFiles()
-    edited = _with("VERSION = \"2026.12.1\"", "VERSION = \"2099.1.0\"")
+    edited = _with("VERSION = \"2026.12.2\"", "VERSION = \"2099.1.0\"")
     assert files.version() == edited.version()
 
 

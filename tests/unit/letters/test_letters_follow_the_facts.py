@@ -239,7 +239,8 @@ def test_an_authorization_denial_gets_a_reconsideration_where_the_payer_type_tak
     headings = [s.heading for s in letter.sections]
     assert "Request for a retrospective review of the services: criteria crosswalk" in headings
     # a retrospective review has no approval to enclose: the item stays on the task, the notes say so
-    assert letter.enclosures == ("Operative note",)
+    assert letter.enclosures[0] == "Operative note"
+    assert not any("Authorization approval" in e for e in letter.enclosures)
     assert "Not enclosed, as this letter does not argue them: Authorization approval letter." in letter.draft_notes
 
 
