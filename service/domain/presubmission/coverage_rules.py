@@ -403,7 +403,8 @@ def authorization(claim: ClaimView, ctx: CheckContext, tools: Tools) -> list[Fin
         fix = ("obtain the authorization before the service and put its number on the claim (REF*G1); if it was "
                "obtained, add it to the register (`denials auths import`)")
         if generic:
-            fix = ("check whether this plan requires prior authorization for it (the list used is a generic one: add "
-                   "the plan's own list to the practice's payer settings); if it does, " + fix[0].lower() + fix[1:])
+            fix = ("check whether this plan requires prior authorization for it (the list used is the payer type's "
+                   "generic one: put the plan's own list in check_rules.toml [authorization.payers]); if it does, "
+                   + fix[0].lower() + fix[1:])
         out += tools.finding(claim, line, "authorization.missing", message, fix, severity=WARN if generic else DENY)
     return out
