@@ -8,13 +8,13 @@ from typing import Any
 
 from service.domain.authorizations import Authorization
 
-_AUTH_COLUMNS = "payer_id, member_digest, auth_number, scope, valid_from, valid_to, side, levels, units"
+_AUTH_COLUMNS = "payer_id, member_digest, auth_number, scope, valid_from, valid_to, side, levels, units, sessions"
 
 
 def _authorization(r: Any) -> Authorization:
     return Authorization(payer_id=r["payer_id"], member_digest=r["member_digest"], auth_number=r["auth_number"],
                          scope=r["scope"], valid_from=r["valid_from"], valid_to=r["valid_to"], side=r["side"],
-                         levels=r["levels"], units=r["units"])
+                         levels=r["levels"], units=r["units"], sessions=r["sessions"])
 
 
 async def read_authorizations(db: Any, member_digests: Iterable[str]) -> list[Authorization]:
@@ -34,15 +34,16 @@ async def save_authorizations(db: Any, auths: Sequence[Authorization], source: s
     updated. Returns (added, updated)."""
     rows = await db.fetch(
         f"""INSERT INTO authorizations ({_AUTH_COLUMNS}, source)
-            SELECT *, $10 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::date[],
-                                      $7::text[], $8::int[], $9::int[])
+            SELECT *, $11 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::date[],
+                                      $7::text[], $8::int[], $9::int[], $10::int[])
             ON CONFLICT (payer_id, member_digest, auth_number, scope, valid_from) DO UPDATE SET
                 valid_to = EXCLUDED.valid_to, side = EXCLUDED.side, levels = EXCLUDED.levels,
-                units = EXCLUDED.units, source = EXCLUDED.source, updated_at = now()
+                units = EXCLUDED.units, sessions = EXCLUDED.sessions, source = EXCLUDED.source, updated_at = now()
             RETURNING (xmax = 0) AS added""",
         [a.payer_id for a in auths], [a.member_digest for a in auths], [a.auth_number for a in auths],
         [a.scope for a in auths], [a.valid_from for a in auths], [a.valid_to for a in auths],
-        [a.side for a in auths], [a.levels for a in auths], [a.units for a in auths], source)
+        [a.side for a in auths], [a.levels for a in auths], [a.units for a in auths], [a.sessions for a in auths],
+        source)
     added = sum(1 for r in rows if r["added"])
     return added, len(rows) - added
 

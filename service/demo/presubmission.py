@@ -5,7 +5,8 @@ prevented.
 The register holds what the practice obtained (including the authorizations whose number never reached the claim),
 imported before the stream so the worker reads it on a CO-197. The check then reads each claim's history from
 PostgreSQL, so it sees what the worker stored; a denial counts as prevented when a `deny` finding named its claim and
-line (or the whole claim) on the claim's first adjudication.
+line (or the whole claim) on the claim's first adjudication and the denial's cause is the finding's category (a
+missing-JZ finding does not prevent a medical-necessity denial of the same line).
 """
 
 from __future__ import annotations
@@ -31,9 +32,14 @@ from topics.catalogue import CLAIMS_STATUS
 from topics.codec import decode
 from topics.status import StatusEvent
 
-# The demo's visit kinds as the check's family groups (what an authorization names).
+# The demo's visit kinds as the check's family groups (what the practice's payer lists name), and the kinds a payer
+# authorizes on their own although they share codes (an SCS trial and the implant both bill 63650).
 KIND_GROUPS = {"esi": "esi", "facet": "facet", "rfa": "rfa", "si": "si", "scs_trial": "scs", "scs_implant": "scs"}
-AUTH_VALID_BEFORE, AUTH_VALID_AFTER = dt.timedelta(days=30), dt.timedelta(days=90)
+SEPARATE_KINDS = ("scs_trial", "scs_implant")
+# An authorization is issued shortly before the visit it was asked for, is good for a few weeks, and covers that one
+# session of that procedure (its family: the primary code and its add-on levels).
+AUTH_ISSUED_BEFORE, AUTH_VALID_FOR = dt.timedelta(days=10), dt.timedelta(days=60)
+AUTH_SESSIONS = 1
 
 
 def clinic_payers() -> dict[str, dict[str, Any]]:
@@ -51,13 +57,27 @@ def checker() -> Checker:
     return load_checker().with_payers(clinic_payers())
 
 
+def authorization_scope(kind: str, codes: tuple[str, ...]) -> str:
+    """What the register row names: the separately authorized kind, else the family of the visit's primary code (so
+    an authorization for a transforaminal injection never covers an interlaminar one)."""
+    if kind in SEPARATE_KINDS:
+        return kind
+    family = load_checker().tools.pain.catalog.family(codes[0]) if codes else None
+    return family or KIND_GROUPS[kind]
+
+
+def register_rows(stream: DemoStream, digest) -> list[Authorization]:
+    """The practice's authorizations as register rows (member ids as keyed digests only)."""
+    return [Authorization(payer_id=a.payer_id, member_digest=digest(a.member_id), auth_number=a.auth_number,
+                          scope=authorization_scope(a.kind, a.codes),
+                          valid_from=a.service_date - AUTH_ISSUED_BEFORE,
+                          valid_to=a.service_date - AUTH_ISSUED_BEFORE + AUTH_VALID_FOR, sessions=AUTH_SESSIONS)
+            for a in stream.authorizations if a.kind in KIND_GROUPS]
+
+
 async def register_authorizations(conn: asyncpg.Connection, stream: DemoStream) -> int:
     """Put the practice's authorizations in the register (member ids as keyed digests only)."""
-    digest = default_member_digest()
-    auths = [Authorization(payer_id=a.payer_id, member_digest=digest(a.member_id), auth_number=a.auth_number,
-                           scope=KIND_GROUPS[a.kind], valid_from=a.service_date - AUTH_VALID_BEFORE,
-                           valid_to=a.service_date + AUTH_VALID_AFTER)
-             for a in stream.authorizations if a.kind in KIND_GROUPS]
+    auths = register_rows(stream, default_member_digest())
     if auths:
         async with conn.transaction():
             await save_authorizations(conn, auths, "demo")
@@ -101,10 +121,10 @@ WITH first AS (
     SELECT DISTINCT ON (claim_id) claim_id, event_id FROM remittances
     WHERE claim_id LIKE $1 AND duplicate_of IS NULL AND status_code <> '22'
     ORDER BY claim_id, occurred_at, event_id)
-SELECT d.claim_id, d.line_id, sum(d.amount) AS amount
+SELECT d.claim_id, d.line_id, d.category, sum(d.amount) AS amount
 FROM first f JOIN decisions d ON d.event_id = f.event_id
 WHERE d.is_denial
-GROUP BY d.claim_id, d.line_id"""
+GROUP BY d.claim_id, d.line_id, d.category"""
 
 
 async def check_the_run(conn: asyncpg.Connection, stream: DemoStream) -> CheckSummary:
@@ -114,29 +134,44 @@ async def check_the_run(conn: asyncpg.Connection, stream: DemoStream) -> CheckSu
     async with conn.transaction():
         run = await check_submissions(submissions, checker(), store=PostgresCheckStore(conn),
                                       member_digest=default_member_digest(), origin="demo")
-    denied = {(r["claim_id"], r["line_id"]): r["amount"]
-              for r in await conn.fetch(_FIRST_DENIED_LINES, stream.prefix + "%")}
-    out = CheckSummary(claims=len(run.claims))
-    out.flagged = sum(1 for c in run.claims if c.outcome.outcome == "flagged")
-    out.warned = sum(1 for c in run.claims if c.outcome.outcome == "warned")
-    out.denied_lines, out.denied_amount = len(denied), sum(denied.values(), Decimal("0.00"))
-    denied_claims = {claim for claim, _ in denied}
+    causes: dict[tuple[str, str | None], dict[str, Decimal]] = defaultdict(dict)
+    for r in await conn.fetch(_FIRST_DENIED_LINES, stream.prefix + "%"):
+        causes[(r["claim_id"], r["line_id"])][r["category"]] = r["amount"]
+    return summarize(run.claims, causes)
+
+
+def summarize(claims, causes: dict[tuple[str, str | None], dict[str, Decimal]]) -> CheckSummary:
+    """The check's outcomes against the first adjudications' denied lines (`causes`: per claim and line, the denied
+    amount per cause). A deny finding prevents the denied amount of its line (or of every line, for a claim-level
+    finding) whose cause is the finding's category."""
+    out = CheckSummary(claims=len(claims))
+    out.flagged = sum(1 for c in claims if c.outcome.outcome == "flagged")
+    out.warned = sum(1 for c in claims if c.outcome.outcome == "warned")
+    out.denied_lines = len(causes)
+    out.denied_amount = sum((a for by in causes.values() for a in by.values()), Decimal("0.00"))
+    denied_claims = {claim for claim, _ in causes}
     findings = Counter()
-    prevented: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
-    named: set[tuple[str, str | None]] = set()
-    for c in run.claims:
+    prevented: dict[str, set[tuple[str, str | None, str]]] = defaultdict(set)
+    named: set[tuple[str, str | None, str]] = set()
+    for c in claims:
         if c.outcome.outcome == "flagged" and c.submission.claim_id not in denied_claims:
             out.flagged_paid += 1
         for f in c.findings:
             findings[f.rule_id] += 1
             if f.severity != "deny":
                 continue
-            hits = [key for key in denied if key[0] == f.claim_id and (f.line_id is None or key[1] == f.line_id)]
+            hits = [(*key, f.category) for key, by in causes.items()
+                    if key[0] == f.claim_id and (f.line_id is None or key[1] == f.line_id) and f.category in by]
             prevented[f.rule_id].update(hits)
             named.update(hits)
-    out.prevented_lines = len(named)
-    out.prevented_amount = sum((denied[key] for key in named), Decimal("0.00"))
-    out.by_rule = [{"rule_id": rule, "findings": n, "denials_prevented": len(prevented[rule]),
-                    "amount": float(sum((denied[k] for k in prevented[rule]), Decimal("0.00")))}
+
+    def amount(keys) -> Decimal:
+        return sum((causes[(claim, line)][cause] for claim, line, cause in keys), Decimal("0.00"))
+
+    out.prevented_lines = len({(claim, line) for claim, line, _ in named})
+    out.prevented_amount = amount(named)
+    out.by_rule = [{"rule_id": rule, "findings": n,
+                    "denials_prevented": len({(claim, line) for claim, line, _ in prevented[rule]}),
+                    "amount": float(amount(prevented[rule]))}
                    for rule, n in sorted(findings.items(), key=lambda kv: (-len(prevented[kv[0]]), -kv[1], kv[0]))]
     return out

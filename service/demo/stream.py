@@ -63,6 +63,7 @@ class ObtainedAuthorization:
     auth_number: str
     kind: str  # the visit kind: esi, facet, rfa, si, scs_trial, scs_implant
     service_date: dt.date
+    codes: tuple[str, ...] = ()  # the procedure codes of the visit it was obtained for (primary first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +398,7 @@ def build_stream(claims: int, seed: int, run_id: str) -> DemoStream:
         scenarios=dict(sorted(Counter(p.scenario for p in plans).items())),
         followups=dict(sorted(Counter(p.followup for p in plans if p.followup).items())),
         authorizations=tuple(dict.fromkeys(
-            ObtainedAuthorization(p.payer.id, p.fixed_member_id, p.fixed_prior_auth, p.visit.kind, p.visit.dos)
+            ObtainedAuthorization(p.payer.id, p.fixed_member_id, p.fixed_prior_auth, p.visit.kind, p.visit.dos,
+                                  tuple(ln.code for ln in p.visit.procedure_lines))
             for p in plans if p.fixed_prior_auth)),
     )

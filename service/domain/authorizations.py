@@ -2,14 +2,17 @@
 a billed line.
 
 A row authorizes one procedure code or one procedure family (or a group of families: `esi`, `facet`, `rfa`, `si`,
-`scs`) for one payer and member, on one side or any, for a number of levels per session and units per date, between
-two dates (inclusive). The member id is PHI: the register keeps only a keyed digest of it (the service layer computes
-it), so rows here carry the digest and never the id.
+`scs`), or one service kind a payer authorizes on its own although it shares codes with another (`scs_trial`,
+`scs_implant`: check_rules.toml [authorization.kinds]), for one payer and member, on one side or any, for a number of
+levels per session, units per date and sessions in all, between two dates (inclusive). The member id is PHI: the
+register keeps only a keyed digest of it (the service layer computes it), so rows here carry the digest and never
+the id.
 
 `parse_authorizations_csv` validates an import file (header `payer,member,auth_number,cpt_or_family,side,levels,
-units,valid_from,valid_to`) and names the line and column of every problem without echoing a value; `covering`
-answers "which authorization on file covers this line" and `why_not` says what an authorization on file fails.
-Pure: no I/O.
+units,valid_from,valid_to`, optional `sessions`) and names the line and column of every problem without echoing a
+value; `AuthorizationScopes.service` reads a billed line as the register sees it (its code, family, groups, kind);
+`covering` answers "which authorization on file covers this line" (after the sessions earlier claims used) and
+`why_not` says what an authorization on file fails. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +36,7 @@ SCOPE = re.compile(r"^[A-Za-z0-9_]{2,40}$")
 CODE = re.compile(r"^(?:[0-9]{4}[0-9FTU]|[A-V][0-9]{4})$")  # CPT (incl. cat II/III) or HCPCS level II
 PAYER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$")
 COLUMNS = ("payer", "member", "auth_number", "cpt_or_family", "side", "levels", "units", "valid_from", "valid_to")
+OPTIONAL_COLUMNS = ("sessions",)
 ALIASES = {"auth": "auth_number", "authorization": "auth_number", "authorization_number": "auth_number",
            "cpt": "cpt_or_family", "code": "cpt_or_family", "family": "cpt_or_family", "member_id": "member",
            "payer_id": "payer", "from": "valid_from", "to": "valid_to"}
@@ -42,8 +46,9 @@ MAX_ROWS = 100_000
 
 @dataclass(frozen=True, slots=True)
 class Authorization:
-    """One authorization on file. `scope` is a procedure code (64483), a family (facet_rfa) or a family group (esi);
-    `side` None: any side; `levels` / `units` None: not limited."""
+    """One authorization on file. `scope` is a procedure code (64483), a family (facet_rfa), a family group (esi) or a
+    service kind (scs_trial); `side` None: any side; `levels` / `units` / `sessions` None: not limited. `valid_from`
+    is the first day it may be used (the day the payer issued it, or a later start it names)."""
 
     payer_id: str
     member_digest: str
@@ -54,6 +59,7 @@ class Authorization:
     side: str | None = None
     levels: int | None = None
     units: int | None = None
+    sessions: int | None = None
 
     def in_force(self, day: dt.date) -> bool:
         return self.valid_from <= day <= self.valid_to
@@ -61,7 +67,8 @@ class Authorization:
     def describe(self) -> str:
         limits = [f"{self.side} side" if self.side and self.side != "bilateral" else self.side or "",
                   f"{self.levels} level{'s' if self.levels != 1 else ''}" if self.levels else "",
-                  f"{self.units} unit{'s' if self.units != 1 else ''}" if self.units else ""]
+                  f"{self.units} unit{'s' if self.units != 1 else ''}" if self.units else "",
+                  f"{self.sessions} session{'s' if self.sessions != 1 else ''}" if self.sessions else ""]
         extra = ", ".join(x for x in limits if x)
         return (f"authorization {self.auth_number} for {self.scope}{f' ({extra})' if extra else ''}, valid "
                 f"{self.valid_from.isoformat()} to {self.valid_to.isoformat()}")
@@ -69,16 +76,95 @@ class Authorization:
 
 @dataclass(frozen=True, slots=True)
 class BilledService:
-    """What the register is asked about: one line as billed (code, its family and groups, side, levels that session,
-    units that date)."""
+    """What the register is asked about: one line as billed (code, its family and groups, or the service kind it is
+    part of, side, levels that session, units that date)."""
 
     payer_id: str
     code: str
-    scopes: frozenset[str]  # the code, its family and the family's groups
+    scopes: frozenset[str]  # what an authorization may name to cover it: the code, family and groups, or its kind
     service_date: dt.date
     sides: frozenset[str] | None  # None: the side is not known
     levels: int | None  # levels of the family billed that session (None: not known)
     units: int
+    kind: str | None = None  # the separately authorized service the line is part of (an SCS trial), if any
+    claim_id: str | None = None  # the claim it is billed on (its own lines never use up a session)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceKind:
+    """A service a payer authorizes on its own although its codes are shared with another: an SCS trial and the
+    permanent implant both bill 63650, told apart by what else is billed that date. A line of such a session is
+    covered only by an authorization that names the kind or one of `names`."""
+
+    id: str
+    label: str
+    families: frozenset[str]  # the families whose lines belong to the kind
+    when_same_date: frozenset[str]  # a line of one of these families is billed that date (empty: no condition)
+    unless_same_date: frozenset[str]  # and none of these
+    names: frozenset[str]  # codes and families an authorization may name to mean this kind
+
+    def applies(self, family: str | None, same_date: Iterable[str | None]) -> bool:
+        present = {f for f in same_date if f}
+        return (family in self.families and (not self.when_same_date or bool(present & self.when_same_date))
+                and not present & self.unless_same_date)
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierUse:
+    """A line of an earlier claim of the patient, as the register sees it, with the authorization number that claim
+    carried (None: none, or not known): what may have used up an authorization's sessions."""
+
+    service: BilledService
+    auth_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationScopes:
+    """What an authorization may name (check_rules.toml [groups] and [authorization.kinds]) and how a billed line is
+    read against it. The check and the classifier's CO-197 read lines through the same object."""
+
+    groups: dict[str, frozenset[str]]
+    kinds: tuple[ServiceKind, ...] = ()
+
+    @classmethod
+    def from_table(cls, check_rules: Mapping[str, Any], families: Iterable[str]) -> AuthorizationScopes:
+        known = set(families)
+        groups = family_groups(check_rules, known)
+        kinds = []
+        for name, body in check_rules.get("authorization", {}).get("kinds", {}).items():
+            fams = {k: frozenset(str(x) for x in body.get(k, ())) for k in ("families", "when_same_date",
+                                                                              "unless_same_date")}
+            unknown = sorted(set().union(*fams.values()) - known)
+            if unknown or not fams["families"]:
+                raise RuleDataError(f"check_rules.toml [authorization.kinds.{name}]: unknown or missing family "
+                                    f"{unknown[0] if unknown else 'families'!r}")
+            names = frozenset(normalize_scope(str(x)) for x in body.get("names", ()))
+            kinds.append(ServiceKind(id=str(name), label=str(body.get("label", name)), families=fams["families"],
+                                     when_same_date=fams["when_same_date"],
+                                     unless_same_date=fams["unless_same_date"], names=names))
+        return cls(groups=groups, kinds=tuple(kinds))
+
+    def groups_of(self, family: str | None) -> frozenset[str]:
+        return frozenset(name for name, fams in self.groups.items() if family in fams) if family else frozenset()
+
+    def kind_of(self, family: str | None, same_date: Iterable[str | None]) -> ServiceKind | None:
+        """The separately authorized kind a line of `family` belongs to, given the families billed that date."""
+        same = tuple(same_date)
+        return next((k for k in self.kinds if k.applies(family, same)), None)
+
+    def kind(self, kind_id: str | None) -> ServiceKind | None:
+        return next((k for k in self.kinds if k.id == kind_id), None)
+
+    def service(self, *, payer_id: str, code: str, family: str | None, same_date: Iterable[str | None],
+                service_date: dt.date, sides: frozenset[str] | None, levels: int | None, units: int,
+                claim_id: str | None = None) -> BilledService:
+        kind = self.kind_of(family, same_date)
+        if kind is not None:
+            scopes = frozenset({kind.id, *kind.names})
+        else:
+            scopes = frozenset({code.upper(), *(f for f in (family,) if f), *self.groups_of(family)})
+        return BilledService(payer_id=payer_id, code=code, scopes=scopes, service_date=service_date, sides=sides,
+                             levels=levels, units=units, kind=kind.id if kind else None, claim_id=claim_id)
 
 
 def sides_of(modifiers: Iterable[str], documented: str | None = None) -> frozenset[str] | None:
@@ -91,28 +177,88 @@ def sides_of(modifiers: Iterable[str], documented: str | None = None) -> frozens
     return frozenset(found) or None
 
 
-def why_not(auth: Authorization, service: BilledService) -> str | None:
-    """None when `auth` covers the service; otherwise what it fails, in words (no member data)."""
+def _scope_problem(auth: Authorization, service: BilledService) -> str | None:
+    """What keeps `auth` from the service before any count: payer, what it names, dates, side."""
     if auth.payer_id != service.payer_id:
         return f"it was issued by payer {auth.payer_id}"
     if auth.scope.upper() not in {s.upper() for s in service.scopes}:
+        if service.kind is not None:
+            return (f"it covers {auth.scope}, and this line is part of a service authorized on its own "
+                    f"({service.kind.replace('_', ' ')})")
         return f"it covers {auth.scope}, not {service.code}"
-    if not auth.in_force(service.service_date):
+    if service.service_date < auth.valid_from:
+        return (f"it was issued for use from {auth.valid_from.isoformat()}, after the service on "
+                f"{service.service_date.isoformat()}")
+    if service.service_date > auth.valid_to:
         return (f"it is valid {auth.valid_from.isoformat()} to {auth.valid_to.isoformat()}, not on "
                 f"{service.service_date.isoformat()}")
     if auth.side and auth.side != "bilateral" and service.sides and not service.sides <= _SIDE_SETS[auth.side]:
         return f"it covers the {auth.side} side only"
+    return None
+
+
+def why_not(auth: Authorization, service: BilledService, used: Sequence[dt.date] = ()) -> str | None:
+    """None when `auth` covers the service; otherwise what it fails, in words (no member data). `used`: the earlier
+    dates of service that already used it (see `sessions_used`)."""
+    problem = _scope_problem(auth, service)
+    if problem is not None:
+        return problem
     if auth.levels is not None and service.levels is not None and service.levels > auth.levels:
         return f"it covers {auth.levels} level{'s' if auth.levels != 1 else ''}, {service.levels} were billed"
     if auth.units is not None and service.units > auth.units:
         return f"it covers {auth.units} unit{'s' if auth.units != 1 else ''}, {service.units} were billed"
+    if auth.sessions is not None and len(used) >= auth.sessions:
+        dates = ", ".join(d.isoformat() for d in used)
+        return (f"its {auth.sessions} session{'s were' if auth.sessions != 1 else ' was'} used by earlier claims "
+                f"({dates})")
     return None
 
 
-def covering(auths: Iterable[Authorization], service: BilledService) -> Authorization | None:
-    """The authorization on file that covers the service (the one valid longest, then by number), if any."""
-    found = [a for a in auths if why_not(a, service) is None]
+def sessions_used(auths: Sequence[Authorization], service: BilledService,
+                  earlier: Iterable[EarlierUse]) -> dict[Authorization, tuple[dt.date, ...]]:
+    """The earlier dates of service each authorization already served, before `service`'s date: a date counts
+    against the authorization whose number its claim carried, or, when the claim carried none (or it is not known),
+    against the one that covered it with sessions left (the one expiring first). One date is one session."""
+    used: dict[Authorization, list[dt.date]] = {a: [] for a in auths}
+    days: dict[dt.date, list[EarlierUse]] = {}
+    for use in earlier:
+        d = use.service.service_date
+        if d < service.service_date and (service.claim_id is None or use.service.claim_id != service.claim_id):
+            days.setdefault(d, []).append(use)
+    for day in sorted(days):
+        taken: list[Authorization] = []  # the lines of one date are one session of the authorization they use
+        for use in days[day]:
+            fits = [a for a in auths if _scope_problem(a, use.service) is None
+                    and (use.auth_number is None or a.auth_number == use.auth_number)]
+            if any(a in taken for a in fits):
+                continue
+            if use.auth_number is None:
+                fits = [a for a in fits if a.sessions is None or len(used[a]) < a.sessions]
+            if not fits:
+                continue
+            chosen = min(fits, key=lambda a: (a.valid_to, a.auth_number))
+            used[chosen].append(day)
+            taken.append(chosen)
+    return {a: tuple(v) for a, v in used.items()}
+
+
+def covering(auths: Iterable[Authorization], service: BilledService,
+             earlier: Iterable[EarlierUse] = ()) -> Authorization | None:
+    """The authorization on file that covers the service (the one valid longest, then by number), if any, after the
+    sessions earlier claims used."""
+    auths = tuple(auths)
+    used = sessions_used(auths, service, earlier)
+    found = [a for a in auths if why_not(a, service, used[a]) is None]
     return max(found, key=lambda a: (a.valid_to, a.auth_number)) if found else None
+
+
+def reasons(auths: Iterable[Authorization], service: BilledService,
+            earlier: Iterable[EarlierUse] = ()) -> list[tuple[Authorization, str]]:
+    """Each authorization on file of the service's payer that does not cover it, with why (for a finding that says
+    what is on file and why it does not count)."""
+    auths = tuple(a for a in auths if a.payer_id == service.payer_id)
+    used = sessions_used(auths, service, earlier)
+    return [(a, why) for a in auths if (why := why_not(a, service, used[a])) is not None]
 
 
 def family_groups(check_rules: Mapping[str, Any], families: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -142,11 +288,13 @@ class AuthorizationRow:
     side: str | None
     levels: int | None
     units: int | None
+    sessions: int | None = None
 
     def digested(self, digest: Callable[[str], str]) -> Authorization:
         return Authorization(payer_id=self.payer_id, member_digest=digest(self.member_id),
                              auth_number=self.auth_number, scope=self.scope, valid_from=self.valid_from,
-                             valid_to=self.valid_to, side=self.side, levels=self.levels, units=self.units)
+                             valid_to=self.valid_to, side=self.side, levels=self.levels, units=self.units,
+                             sessions=self.sessions)
 
 
 class AuthorizationFileError(ImportFileError):
@@ -229,7 +377,8 @@ def parse_authorizations_csv(text: str, *, source: str, known_scopes: Callable[[
                 line=number, payer_id=value["payer"], member_id=value["member"], auth_number=value["auth_number"],
                 scope=scope, valid_from=_date(value["valid_from"], "valid_from"),
                 valid_to=_date(value["valid_to"], "valid_to"), side=side,
-                levels=_count(value.get("levels", ""), "levels"), units=_count(value.get("units", ""), "units"))
+                levels=_count(value.get("levels", ""), "levels"), units=_count(value.get("units", ""), "units"),
+                sessions=_count(value.get("sessions", ""), "sessions"))
             check_fields(payer=row.payer_id, member=row.member_id, auth_number=row.auth_number, scope=row.scope,
                          side=row.side, valid_from=row.valid_from, valid_to=row.valid_to,
                          known_scopes=known_scopes)
@@ -245,6 +394,7 @@ def parse_authorizations_csv(text: str, *, source: str, known_scopes: Callable[[
     return rows
 
 
-__all__ = ["Authorization", "AuthorizationFileError", "AuthorizationRow", "BilledService", "COLUMNS", "check_fields",
-           "covering", "family_groups", "normalize_member", "normalize_scope", "parse_authorizations_csv", "sides_of",
+__all__ = ["Authorization", "AuthorizationFileError", "AuthorizationRow", "AuthorizationScopes", "BilledService",
+           "COLUMNS", "EarlierUse", "OPTIONAL_COLUMNS", "ServiceKind", "check_fields", "covering", "family_groups",
+           "normalize_member", "normalize_scope", "parse_authorizations_csv", "reasons", "sessions_used", "sides_of",
            "why_not"]

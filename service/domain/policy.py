@@ -81,6 +81,7 @@ class RepeatCriterion:
     cite: Citation
     window_months: int | None = None  # only earlier sessions inside this window make it a repeat (None: any)
     duration_verify: bool = False  # the duration is not confirmed from the document: short of it only flags
+    function_counts: bool = False  # improvement in function meets it too (pain OR function), which relief data omits
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +358,8 @@ class CoveragePolicies:
                 relief_words=str(r["relief_words"]), same_site=r.get("same", "site") == "site",
                 cite=_cite(r, self.citations, terms.jurisdiction, where),
                 window_months=int(r["window_months"]) if "window_months" in r else None,
-                duration_verify=bool(r.get("duration_verify", False)))
+                duration_verify=bool(r.get("duration_verify", False)),
+                function_counts=bool(r.get("function_counts", False)))
         except (KeyError, TypeError, ValueError) as exc:
             raise RuleDataError(f"coverage.toml {where}: missing or invalid {exc}") from None
 

@@ -22,7 +22,9 @@ PAYERS = {  # key -> (SBR09 filing indicator, payer id, name)
     "commercial": ("CI", "ACME-PPO", "ACME HEALTH PPO"),
 }
 FEES = {"62323": 1380, "64483": 1560, "64484": 680, "64493": 1180, "64494": 590, "64635": 2380, "27096": 920,
-        "20552": 260, "77003": 430, "99213": 215, "J1040": 48, "64450": 610, "64405": 540}
+        "20552": 260, "77003": 430, "99213": 215, "J1040": 48, "64450": 610, "64405": 540, "62321": 1450,
+        "20553": 310, "99152": 180, "G0480": 360, "G0481": 470, "G0483": 650, "80307": 285, "63650": 2250,
+        "63685": 2640, "64451": 880}
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ def d(text: str) -> dt.date:
 
 
 RADICULAR, FACET, SI, MYOFASCIAL = ("M54.16",), ("M47.816",), ("M46.1",), ("M79.18",)
+SCS, OPIOIDS = ("M96.1",), ("Z79.891",)
 L = Line
 CLAIMS: tuple[Claim, ...] = (
     # diagnosis coverage
@@ -104,7 +107,8 @@ CLAIMS: tuple[Claim, ...] = (
           "control: a repeat RFA seven months later"),
     # prior authorization
     Claim("CHK-26", "advantage", "CHKM26", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)),),
-          ("authorization.missing",), "an MA plan's ESI with no authorization on the claim or in the register"),
+          ("authorization.missing",), "an MA plan's ESI with no authorization on the claim or in the register (the "
+          "generic list of the payer type: a warning)", warn=("authorization.missing",)),
     Claim("CHK-27", "advantage", "CHKM27", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)),), (),
           "control: the same with its authorization number", auth="PA-2701"),
     Claim("CHK-28", "commercial", "CHKM28", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)),),
@@ -147,9 +151,10 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("CHK-45", "medicare", "CHKM45", d("2026-02-16"), FACET, (L("64493", ("RT", "KX")), L("64494", ("RT", "KX"))),
           (), "control: the add-on with its primary"),
     Claim("CHK-46", "medicare", "CHKM46", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)), L("62323")),
-          ("bundling.ncci_pair",), "transforaminal and interlaminar ESI the same day (pain rules' pair)"),
-    Claim("CHK-47", "medicare", "CHKM47", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)), L("62323", ("XS",))), (),
-          "control: the interlaminar line marked as a separate structure"),
+          ("session.regions",), "transforaminal and interlaminar ESI in one region the same day (an LCD limit)"),
+    Claim("CHK-47", "medicare", "CHKM47", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)), L("62323", ("XS",))),
+          ("session.regions",), "the same with XS on the interlaminar line: an LCD limit is no NCCI edit, XS does "
+          "not cure it"),
     Claim("CHK-48", "medicare", "CHKM48", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)), L("64450")),
           ("bundling.ncci_pair",), "a nerve block billed with the ESI (the imported CMS PTP edit 64483/64450)"),
     Claim("CHK-49", "medicare", "CHKM49", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)), L("64450", ("XS",))), (),
@@ -172,6 +177,68 @@ CLAIMS: tuple[Claim, ...] = (
           frequency="7"),
     Claim("CHK-57", "commercial", "CHKM57", d("2026-02-09"), MYOFASCIAL, (L("20552"),), (),
           "control: the replacement with REF*F8", frequency="7", original="ACME260210001"),
+    # the register: a trial authorization never covers the implant; an authorization's sessions get used up
+    Claim("CHK-69", "commercial", "CHKM70", d("2026-01-19"), SCS, (L("63650", (), 2),), (),
+          "control: an SCS trial with its authorization (PA-7001, for 63650)", auth="PA-7001"),
+    Claim("CHK-70", "commercial", "CHKM70", d("2026-02-16"), SCS, (L("63650", (), 2), L("63685")),
+          ("authorization.missing",), "the permanent implant with no number: the trial's authorization does not "
+          "cover it", warn=("authorization.missing",)),
+    Claim("CHK-71", "commercial", "CHKM72", d("2026-01-19"), SCS, (L("63650", (), 2),), (),
+          "control: an SCS trial with its authorization", auth="PA-7201"),
+    Claim("CHK-72", "commercial", "CHKM72", d("2026-02-16"), SCS, (L("63650", (), 2), L("63685")), (),
+          "control: the implant with its own authorization (PA-7202, scs_implant)", auth="PA-7202"),
+    Claim("CHK-74", "commercial", "CHKM74", d("2026-01-19"), RADICULAR, (L("64483", ("RT",)),), (),
+          "control: a transforaminal ESI with its one-session authorization", auth="PA-7401"),
+    Claim("CHK-75", "commercial", "CHKM74", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)),),
+          ("authorization.missing",), "the next ESI with no number: the authorization's one session was used",
+          warn=("authorization.missing",)),
+    # levels, regions and codes per session (LCD and billing article limits), sedation with an injection
+    Claim("CHK-76", "medicare", "CHKM76", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)), L("64484", ("RT",), 2)),
+          ("session.levels",), "three transforaminal levels on one side (the LCD covers two)"),
+    Claim("CHK-77", "medicare", "CHKM77", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)), L("64484", ("RT",))), (),
+          "control: two transforaminal levels"),
+    Claim("CHK-78", "medicare", "CHKM78", d("2026-02-16"), ("M54.12", "M54.16"),
+          (L("62321"), L("62323", pointers=(2,))), ("session.regions",),
+          "cervical and lumbar interlaminar ESI the same day (one region per session)"),
+    Claim("CHK-79", "medicare", "CHKM79", d("2026-02-16"), ("M54.12",), (L("62321"),), (),
+          "control: one region"),
+    Claim("CHK-81", "medicare", "CHKM81", d("2026-02-16"), MYOFASCIAL, (L("20552"), L("20553")), ("session.codes",),
+          "both trigger point codes in one session"),
+    Claim("CHK-82", "medicare", "CHKM82", d("2026-02-16"), MYOFASCIAL, (L("20553"),), (),
+          "control: one trigger point code"),
+    Claim("CHK-83", "medicare", "CHKM83", d("2026-02-16"), RADICULAR, (L("64483", ("RT",)), L("99152")),
+          ("session.sedation",), "moderate sedation with a transforaminal ESI", warn=("session.sedation",)),
+    # urine drug testing
+    Claim("CHK-84", "medicare", "CHKM84", d("2026-02-16"), OPIOIDS, (L("G0481"),), ("udt.presumptive_first",),
+          "a definitive test with no presumptive test that date", warn=("udt.presumptive_first",)),
+    Claim("CHK-85", "medicare", "CHKM85", d("2026-02-16"), OPIOIDS, (L("80307"), L("G0483")), ("udt.broad_panel",),
+          "a definitive panel of 22 or more classes", warn=("udt.broad_panel",)),
+    Claim("CHK-86", "medicare", "CHKM86", d("2026-02-02"), OPIOIDS, (L("80307"), L("G0480")), (),
+          "control: a presumptive then a definitive test"),
+    Claim("CHK-87", "medicare", "CHKM86", d("2026-02-16"), OPIOIDS, (L("80307"), L("G0480")), ("udt.frequency",),
+          "a second definitive test 14 days after the first", warn=("udt.frequency",)),
+    # JW/JZ: the administered amount on its own line next to a JW waste line is right; JZ next to JW is not
+    Claim("CHK-89", "medicare", "CHKM89", d("2026-02-16"), RADICULAR,
+          (L("62323"), L("J1040", ("JZ",)), L("J1040", ("JW",))), ("modifier.drug_waste",),
+          "JZ (nothing discarded) and a JW waste line of the same drug"),
+    Claim("CHK-90", "medicare", "CHKM90", d("2026-02-16"), RADICULAR, (L("62323"), L("J1040"), L("J1040", ("JW",))),
+          (), "control: the administered amount without a modifier and the discarded amount with JW"),
+    # diagnosis codes: one that needs more characters; the FY2025 disc codes with leg pain
+    Claim("CHK-91", "medicare", "CHKM91", d("2026-02-16"), ("M54.5",), (L("64493", ("RT", "KX")),),
+          ("diagnosis.invalid",), "M54.5 needs a fifth character since FY2022"),
+    Claim("CHK-92", "medicare", "CHKM92", d("2026-02-16"), ("M54.50",), (L("64493", ("RT", "KX")),), (),
+          "control: M54.50"),
+    Claim("CHK-93", "medicare", "CHKM93", d("2026-02-16"), ("M51.362",), (L("64483", ("RT",)),),
+          ("diagnosis.not_covered",), "disc degeneration with leg pain (FY2025): confirm the radicular findings",
+          warn=("diagnosis.not_covered",)),
+    Claim("CHK-94", "medicare", "CHKM94", d("2026-02-16"), ("M51.16",), (L("64483", ("RT",)),), (),
+          "control: disc disorder with radiculopathy"),
+    # an SI joint injection whose intent is not documented counts as therapeutic
+    Claim("CHK-95", "medicare", "CHKM95", d("2026-01-05"), SI, (L("64451", ("RT",)),), (), "SI nerve block 1"),
+    Claim("CHK-96", "medicare", "CHKM95", d("2026-01-19"), SI, (L("64451", ("RT",)),), (), "SI nerve block 2"),
+    Claim("CHK-97", "medicare", "CHKM95", d("2026-02-16"), SI, (L("27096", ("RT",)),), ("frequency.limit",),
+          "an SI injection of unknown intent after two diagnostic blocks: within the therapeutic limit, a warning",
+          warn=("frequency.limit",)),
 )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from service.domain import model
-from service.domain.authorizations import Authorization, BilledService, covering, family_groups
+from service.domain.authorizations import Authorization, AuthorizationScopes, EarlierUse, covering
 from service.domain.authorizations import sides_of as billed_sides
 from service.domain.checklists import ChecklistBook
 from service.domain.classification.codes import CarcRow, CodeTables, GroupRow, Lookup, RarcRow
@@ -159,7 +159,7 @@ class Classifier:
         self.pain = PainRules.load(files)
         self.coverage = CoveragePolicies.load(files, self.pain.families)
         # family groups an authorization may name (esi, facet, rfa ...): the check's table
-        self.auth_groups = family_groups(files.toml("check_rules"), self.pain.families)
+        self.auth_scopes = AuthorizationScopes.from_table(files.toml("check_rules"), self.pain.families)
         self.pricing = PricingRules.from_texts(files.text("pricing.toml"), files.text("pricing_codes.csv"))
         self.clocks = clocks or Clocks.load(files)
         self.checklists = ChecklistBook.load(files)
@@ -729,24 +729,47 @@ class Classifier:
 
     def _authorization_on_file(self, claim: _Claim, line: model.RemitLine | None) -> Authorization | None:
         """The register's authorization of this payer that covers the denied line (or, for a claim-level denial,
-        any of the claim's lines)."""
+        any of the claim's lines), read as the pre-submission check reads it: the same code, family or group, or the
+        same separately authorized service (an SCS trial never covers the implant), in force on the date of service,
+        on the side billed, with sessions left after the patient's earlier claims."""
         auths = claim.facts.authorizations if claim.facts else ()
         if not auths:
             return None
         remit = claim.remit
-        lines = [line] if line is not None else list(remit.lines)
-        for x in lines:
-            family = self.pain.catalog.family(x.procedure.code)
-            groups = {name for name, fams in self.auth_groups.items() if family in fams}
-            service = BilledService(
-                payer_id=remit.payer.id, code=x.procedure.code,
-                scopes=frozenset({x.procedure.code, *(f for f in (family,) if f), *groups}),
-                service_date=x.service_date or remit.first_service_date or remit.production_date,
-                sides=billed_sides(x.procedure.modifiers), levels=None, units=int(x.units))
-            found = covering(auths, service)
+        same_claim = [(x.line_id, self.pain.catalog.family(x.procedure.code),
+                       x.service_date or remit.first_service_date or remit.production_date) for x in remit.lines]
+        earlier = self._earlier_uses(claim)
+        for x in [line] if line is not None else list(remit.lines):
+            day = x.service_date or remit.first_service_date or remit.production_date
+            service = self.auth_scopes.service(
+                payer_id=remit.payer.id, code=x.procedure.code, family=self.pain.catalog.family(x.procedure.code),
+                same_date=[family for _, family, d in same_claim if d == day], service_date=day,
+                sides=billed_sides(x.procedure.modifiers), levels=None, units=int(x.units), claim_id=remit.claim_id)
+            found = covering(auths, service, earlier)
             if found is not None:
                 return found
         return None
+
+    def _earlier_uses(self, claim: _Claim) -> list[EarlierUse]:
+        """The patient's other claims in the history, as the register sees them (which number each carried is not
+        known here, so each date counts against an authorization that covered it)."""
+        by_claim: dict[str, list[model.HistorySession]] = {}
+        for s in claim.history:
+            if s.claim_id != claim.remit.claim_id:
+                by_claim.setdefault(s.claim_id, []).append(s)
+        out = []
+        for claim_id, sessions in by_claim.items():
+            for s in sessions:
+                family = self.pain.catalog.family(s.procedure.code)
+                if family is None:
+                    continue
+                same = [self.pain.catalog.family(o.procedure.code) for o in sessions
+                        if o.service_date == s.service_date]
+                out.append(EarlierUse(self.auth_scopes.service(
+                    payer_id=claim.remit.payer.id, code=s.procedure.code, family=family, same_date=same,
+                    service_date=s.service_date, sides=billed_sides(s.procedure.modifiers, s.detail.side),
+                    levels=None, units=1, claim_id=claim_id)))
+        return out
 
     def _payer_route(self, draft: _Draft, claim: _Claim, row: CarcRow) -> None:
         route = self.routing.payer_route(claim.payer_type, claim.part, row.code, draft.category, draft.action)

@@ -221,6 +221,7 @@ class SideVerdict:
     unsure: tuple[HistorySession, ...] = ()
     below: tuple[HistorySession, ...] = ()
     why_unsure: tuple[str, ...] = ()
+    elsewhere: tuple[tuple[HistorySession, str], ...] = ()  # on file, but at another side or other levels (why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +232,7 @@ class PrerequisiteFinding:
     satisfied_by_repeat: tuple[HistorySession, ...] = ()
     criteria: PrerequisiteCriteria | None = None  # the payer's thresholds; None: structural rule only
     sides: tuple[SideVerdict, ...] = ()
+    not_counted: tuple[tuple[HistorySession, str], ...] = ()  # sessions of the needed families that cannot count (why)
 
     @property
     def verdict(self) -> str:
@@ -273,11 +275,22 @@ class PrerequisiteFinding:
                 shown = ", ".join(_relief_text(s) for s in v.below)
                 parts.append(f"the sessions{at} on file fall short of the required {minimum}% relief: {shown}")
             elif not (v.good or v.unsure):
-                parts.append(f"{self.rule.missing}{at}")
+                parts.append(f"{self.rule.missing}{at}{self._not_counting(v)}")
             else:
                 usable = len(v.good) + len(v.unsure)
-                parts.append(f"only {usable} of the {need} required earlier sessions{at} on file")
+                parts.append(f"only {usable} of the {need} required earlier sessions{at} on file"
+                             f"{self._not_counting(v)}")
         return "; ".join(parts) + ref
+
+    def _not_counting(self, v: SideVerdict) -> str:
+        """The sessions of the needed families on file that do not count here, each with why."""
+        minimum = self.criteria.min_relief_percent if self.criteria else None
+        below = [(s, f"{s.detail.relief_percent}% relief, below the {minimum}%") for s in v.below]
+        items = sorted({*self.not_counted, *v.elsewhere, *below}, key=lambda item: item[0].service_date)
+        if not items:
+            return ""
+        shown = ", ".join(f"{s.service_date.isoformat()} ({why})" for s, why in items)
+        return f" (on file but not counted: {shown})"
 
 
 def _qualifies_as_needed(s: HistorySession, history: Sequence[HistorySession], rules: PainRules,
@@ -289,13 +302,23 @@ def _qualifies_as_needed(s: HistorySession, history: Sequence[HistorySession], r
     return True
 
 
+def _elsewhere(earlier: HistorySession, target: HistorySession, side: str | None) -> str:
+    """Why `earlier` is not at the site of `target`: its side, or its levels."""
+    sides = sides_of(earlier)
+    if side is not None and sides is not None and side not in sides:
+        return f"{side_words(sides)}"
+    return (f"at {', '.join(sorted(levels_of(earlier)))}, while this session treats "
+            f"{', '.join(sorted(levels_of(target)))}")
+
+
 def _side_verdict(side: str | None, candidates: Sequence[HistorySession], target: HistorySession, need: int,
                   criteria: PrerequisiteCriteria | None) -> SideVerdict:
-    good, unsure, below, why = [], [], [], []
+    good, unsure, below, why, elsewhere = [], [], [], [], []
     minimum = criteria.min_relief_percent if criteria else None
     for s in candidates:
         site = _site_match(s, target, side) if (criteria is None or criteria.same_site or side) else "yes"
         if site == "no":
+            elsewhere.append((s, _elsewhere(s, target, side)))
             continue
         if criteria is None and site == "unknown" and (side is None or sides_of(s) is not None):
             site = "yes"  # the structural rule asks only for the side, and that matched (or nobody knows it)
@@ -323,7 +346,7 @@ def _side_verdict(side: str | None, candidates: Sequence[HistorySession], target
         verdict = NOT_MET
     else:
         verdict = MISSING
-    return SideVerdict(side, verdict, tuple(good), tuple(unsure), tuple(below), tuple(why))
+    return SideVerdict(side, verdict, tuple(good), tuple(unsure), tuple(below), tuple(why), tuple(elsewhere))
 
 
 def prerequisite_finding(target: HistorySession, same_claim: Sequence[HistorySession],
@@ -362,14 +385,18 @@ def prerequisite_finding(target: HistorySession, same_claim: Sequence[HistorySes
         if repeat is not None and repeat.same_site:
             repeats = [s for s in repeats if any(_site_match(s, target, side) != "no"
                                                  for side in (target_sides or {None}))]
-        candidates = [s for s in _merge_per_date(found) if _qualifies_as_needed(s, history, rules, criteria)]
+        merged = _merge_per_date(found)
+        candidates = [s for s in merged if _qualifies_as_needed(s, history, rules, criteria)]
+        not_counted = tuple((s, "documented as therapeutic" if s.detail.intent == "therapeutic" else
+                             "read as therapeutic: not one of the first two blocks in the region")
+                            for s in merged if s not in candidates)
         sides: tuple[SideVerdict, ...] = ()
         if not repeats and (criteria is not None or target_sides is not None):
             sides = tuple(_side_verdict(side, candidates, target, rule.needs_count, criteria)
                           for side in sorted(target_sides or {None}, key=lambda x: x or ""))
         return PrerequisiteFinding(rule=rule, region=info.region if rule.per_region else None,
                                    found=tuple(candidates), satisfied_by_repeat=_first_per_date(repeats),
-                                   criteria=criteria, sides=sides)
+                                   criteria=criteria, sides=sides, not_counted=not_counted)
     return None
 
 

@@ -63,11 +63,21 @@ def modifier_findings(target: HistorySession, units: Decimal, same_claim: Sequen
         found.append(ModifierFinding("kx_missing", "KX missing on a diagnostic facet injection",
                                      "add KX (the LCD's diagnostic-block requirements are met) by correction"))
     waste_rule = payer_type == "medicare" if drug_waste_required is None else drug_waste_required
+    # CMS JW/JZ policy: the administered amount is billed on its own line, the discarded amount on a JW line of the
+    # same drug; JZ says nothing was discarded, so it never stands next to a JW line of that drug.
+    same_drug = [o for o in same_claim if o.line_id != target.line_id and o.procedure.code == target.procedure.code
+                 and o.service_date == target.service_date]
+    waste_line = any("JW" in o.procedure.modifiers for o in same_drug)
     if info is not None and info.family in m.drug_families and {"JW", "JZ"} <= mods:
         found.append(ModifierFinding("jw_jz_both", "JW and JZ on one drug line",
                                      "JZ when nothing was discarded, else JW on a separate waste line"))
+    elif info is not None and info.family in m.drug_families and "JZ" in mods and waste_line:
+        found.append(ModifierFinding(
+            "jw_jz_conflict", f"{target.procedure.code} is billed with JZ (nothing discarded) and with a JW line "
+            "(an amount discarded) the same date", "keep the JW line for the discarded amount and bill the "
+            "administered amount without JZ; or, if nothing was discarded, remove the JW line"))
     elif (info is not None and info.family in m.drug_families and waste_rule
-          and target.service_date >= m.jz_required_from and not mods & {"JW", "JZ"}):
+          and target.service_date >= m.jz_required_from and not mods & {"JW", "JZ"} and not waste_line):
         if target.procedure.code in m.multi_dose_codes:
             found.append(ModifierFinding(
                 "jw_jz_container", f"{target.procedure.code} is usually drawn from a multi-dose vial, which takes "

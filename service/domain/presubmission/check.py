@@ -19,7 +19,7 @@ from service.domain.clocks import Clocks
 from service.domain.model import Submission
 from service.domain.pain import PainRules
 from service.domain.policy import load_coverage
-from service.domain.presubmission import claim_rules, coding_rules, coverage_rules
+from service.domain.presubmission import claim_rules, coding_rules, coverage_rules, session_rules
 from service.domain.presubmission.context import CheckContext, ClaimView, Tools
 from service.domain.presubmission.findings import Finding
 from service.domain.presubmission.rules import CheckRules
@@ -59,11 +59,16 @@ class Checker:
             *claim_rules.replacement(claim, t),
             *claim_rules.timely_filing(claim, context, t),
             *claim_rules.duplicates(claim, context, t),
+            *coverage_rules.invalid_diagnoses(claim, t),
             *coverage_rules.diagnosis(claim, t),
             *coverage_rules.frequency(claim, context, t),
             *coverage_rules.interval(claim, context, t),
             *coverage_rules.prerequisites(claim, context, t),
             *coverage_rules.authorization(claim, context, t),
+            *session_rules.levels(claim, t),
+            *session_rules.combinations(claim, t),
+            *session_rules.sedation(claim, t),
+            *session_rules.drug_testing(claim, context, t),
             *coding_rules.bilateral(claim, t),
             *coding_rules.side(claim, t),
             *coding_rules.em_without_25(claim, t),

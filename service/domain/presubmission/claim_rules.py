@@ -9,7 +9,7 @@ from service.domain.authorizations import covering
 from service.domain.clocks import filing_deadline
 from service.domain.model import Submission
 from service.domain.presubmission.context import CheckContext, ClaimView, LineView, PriorSubmission, Tools
-from service.domain.presubmission.coverage_rules import billed_service
+from service.domain.presubmission.coverage_rules import billed_service, earlier_uses
 from service.domain.presubmission.findings import DENY, WARN, Finding
 
 REPEAT_MARKERS = ("76", "77", "XE", "XS", "XU", "59")  # a second, distinct service of the same code
@@ -132,7 +132,8 @@ def prevention(claim: ClaimView, ctx: CheckContext, tools: Tools, found: list[Fi
                 if (line.line.prior_authorization or sub.prior_authorization
                         or any(f.category == "authorization" for f in on_line)):
                     continue
-                if ctx.authorizations and covering(ctx.authorizations, billed_service(claim, line, tools)):
+                if ctx.authorizations and covering(ctx.authorizations, billed_service(claim, line, tools),
+                                                   earlier_uses(claim, ctx, tools)):
                     continue
                 hit, severity = True, DENY
             elif test == "no_kx":

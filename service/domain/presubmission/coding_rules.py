@@ -15,7 +15,8 @@ from service.domain.presubmission.ncci import MueEdit
 
 # modifier_findings ids -> the check rule that reports them (None: another rule of the check covers it)
 _MODIFIER_RULES = {
-    "jw_jz_missing": "modifier.drug_waste", "jw_jz_both": "modifier.drug_waste", "kx_missing": "modifier.kx_missing",
+    "jw_jz_missing": "modifier.drug_waste", "jw_jz_both": "modifier.drug_waste",
+    "jw_jz_conflict": "modifier.drug_waste", "kx_missing": "modifier.kx_missing",
     "bilateral_units": "modifier.combination", "bilateral_with_side": "modifier.combination",
     "levels_on_one_side": "modifier.combination", "liability_combined": "modifier.combination",
     "kx_with_ga": "modifier.combination", "bilateral_not_allowed": None, "units_over_max": None,

@@ -1,15 +1,17 @@
 """The check's own rule data (`check_rules.toml`) as typed values: which rules run and how severe they are, the
-ICD-10 codes each pain family's coverage policy accepts, prior-authorization lists per payer, how a payer wants a
-bilateral procedure billed, and what an enabled prevention rule tests."""
+ICD-10 codes each pain family's coverage policy accepts (and the codes that need more characters), what one session
+may hold, the urine drug testing limits, prior-authorization lists per payer and what an authorization may name, how
+a payer wants a bilateral procedure billed, and what an enabled prevention rule tests."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from service.domain.authorizations import family_groups
+from service.domain.authorizations import AuthorizationScopes
 from service.domain.classification.vocabulary import CATEGORIES
 from service.domain.ruledata import RuleDataError
 
@@ -36,7 +38,8 @@ class CheckRule:
 
 @dataclass(frozen=True, slots=True)
 class DiagnosisList:
-    """The ICD-10 codes a family group's coverage policy accepts (prefixes), and those that name axial pain."""
+    """The ICD-10 codes a family group's coverage policy accepts (prefixes), those that name axial pain, and those it
+    may or may not accept (`uncertain`: a warning saying what to confirm)."""
 
     group: str
     families: frozenset[str]
@@ -44,12 +47,72 @@ class DiagnosisList:
     axial: tuple[str, ...]
     section: str
     verify: bool
+    uncertain: tuple[str, ...] = ()
+    uncertain_note: str = ""
 
     def covers(self, code: str) -> bool:
         return diagnosis_key(code).startswith(self.covered)
 
     def is_axial(self, code: str) -> bool:
         return bool(self.axial) and diagnosis_key(code).startswith(self.axial)
+
+    def is_uncertain(self, code: str) -> bool:
+        return bool(self.uncertain) and diagnosis_key(code).startswith(self.uncertain)
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidDiagnoses:
+    """ICD-10-CM codes that have subdivisions (not valid on a claim): each from `as_of`, or its own `since`."""
+
+    codes: frozenset[str] = frozenset()
+    as_of: dt.date = dt.date.max
+    since: dict[str, dt.date] = field(default_factory=dict)
+    source: str = ""
+
+    def invalid_on(self, code: str, day: dt.date) -> bool:
+        key = diagnosis_key(code)
+        return key in self.codes and day >= self.since.get(key, self.as_of)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRule:
+    """At most `most` distinct values of `per` (region, family_in_region, code) among the lines of `families` on one
+    date, reported by check rule `rule`."""
+
+    id: str
+    rule: str
+    families: frozenset[str]
+    per: str
+    most: int
+    what: str
+    section: str
+    verify: bool
+    fix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SedationRule:
+    families: frozenset[str]  # sedation and anesthesia
+    with_families: frozenset[str]  # the injections it is rarely needed for
+    section: str
+    verify: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UdtFrequency:
+    days: int
+    most: int
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class UdtRules:
+    presumptive: frozenset[str] = frozenset()
+    definitive: frozenset[str] = frozenset()
+    broad: frozenset[str] = frozenset()
+    cite: str = ""
+    verify: bool = False
+    frequency: tuple[UdtFrequency, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +144,7 @@ class CheckRules:
     rules: dict[str, CheckRule]
     diagnoses: tuple[DiagnosisList, ...]
     intervals: tuple[IntervalRule, ...]
-    groups: dict[str, frozenset[str]]
+    auth_scopes: AuthorizationScopes
     auth_types: dict[str, tuple[str, ...]]
     auth_payers: dict[str, tuple[str, ...]]
     auth_cite: str
@@ -96,6 +159,14 @@ class CheckRules:
     prevention_tests: dict[str, str]
     families: frozenset[str] = frozenset()
     filing_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # payer id -> payer_policies keys
+    invalid_diagnoses: InvalidDiagnoses = field(default_factory=InvalidDiagnoses)
+    sessions: tuple[SessionRule, ...] = ()
+    sedation: SedationRule | None = None
+    udt: UdtRules = field(default_factory=UdtRules)
+
+    @property
+    def groups(self) -> dict[str, frozenset[str]]:
+        return self.auth_scopes.groups
 
     @classmethod
     def from_table(cls, data: Mapping[str, Any], families: Iterable[str]) -> CheckRules:
@@ -113,12 +184,14 @@ class CheckRules:
                 if rule.id in rules:
                     raise RuleDataError(f"check_rules.toml: rule {rule.id} is listed twice")
                 rules[rule.id] = rule
-            groups = family_groups(data, known)
+            scopes = AuthorizationScopes.from_table(data, known)
             diagnoses = tuple(
                 DiagnosisList(group=name, families=_families(body["families"], known, f"diagnoses.{name}"),
                               covered=tuple(diagnosis_key(c) for c in body["covered"]),
                               axial=tuple(diagnosis_key(c) for c in body.get("axial", ())),
-                              section=str(body["section"]), verify=bool(body.get("verify", False)))
+                              section=str(body["section"]), verify=bool(body.get("verify", False)),
+                              uncertain=tuple(diagnosis_key(c) for c in body.get("uncertain", ())),
+                              uncertain_note=str(body.get("uncertain_note", "")))
                 for name, body in data.get("diagnoses", {}).items())
             intervals = tuple(
                 IntervalRule(families=_families(r["families"], known, "interval"),
@@ -136,7 +209,10 @@ class CheckRules:
                 if test not in PREVENTION_TESTS:
                     raise RuleDataError(f"check_rules.toml [prevention] {condition}: unknown test {test!r}")
             out = cls(
-                version=str(data["VERSION"]), rules=rules, diagnoses=diagnoses, intervals=intervals, groups=groups,
+                version=str(data["VERSION"]), rules=rules, diagnoses=diagnoses, intervals=intervals,
+                auth_scopes=scopes, invalid_diagnoses=_invalid_diagnoses(data.get("invalid_diagnoses", {})),
+                sessions=tuple(_session_rule(r, known, set(rules)) for r in data.get("session", [])),
+                sedation=_sedation(data.get("sedation"), known), udt=_udt(data.get("udt", {})),
                 auth_types=auth_types, auth_payers=auth_payers, auth_cite=str(types.get("cite", "")),
                 auth_verify=bool(types.get("verify", False)),
                 bilateral_one_line=_payer_types(bilateral.get("one_line_with_50", ()), "bilateral"),
@@ -167,11 +243,13 @@ class CheckRules:
         return rule if rule is not None and rule.enabled else None
 
     def groups_of(self, family: str | None) -> frozenset[str]:
-        return frozenset(name for name, fams in self.groups.items() if family in fams) if family else frozenset()
+        return self.auth_scopes.groups_of(family)
 
     def scope_known(self, scope: str) -> bool:
-        """What an authorization may name: a family group, a family of the pain rules, or a procedure code."""
-        return scope in self.groups or scope in self.families or bool(CODE.match(scope.upper()))
+        """What an authorization may name: a family group, a family of the pain rules, a separately authorized
+        service kind (scs_trial), or a procedure code."""
+        return (scope in self.groups or scope in self.families or self.auth_scopes.kind(scope) is not None
+                or bool(CODE.match(scope.upper())))
 
     def diagnoses_for(self, family: str | None) -> DiagnosisList | None:
         return next((d for d in self.diagnoses if family in d.families), None) if family else None
@@ -214,6 +292,53 @@ class CheckRules:
             if window:
                 filing[payer_id] = window
         return replace(self, auth_payers=auth, bilateral_payers=bilateral, filing_overrides=filing)
+
+
+def _invalid_diagnoses(body: Mapping[str, Any]) -> InvalidDiagnoses:
+    if not body:
+        return InvalidDiagnoses()
+    return InvalidDiagnoses(codes=frozenset(diagnosis_key(str(c)) for c in body["codes"]),
+                            as_of=_day(body["as_of"]), source=str(body.get("source", "")),
+                            since={diagnosis_key(str(k)): _day(v) for k, v in body.get("since", {}).items()})
+
+
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+_SESSION_PER = ("region", "family_in_region", "code")
+
+
+def _session_rule(raw: Mapping[str, Any], known: set[str], rule_ids: set[str]) -> SessionRule:
+    out = SessionRule(id=str(raw["id"]), rule=str(raw["rule"]),
+                      families=_families(raw["families"], known, f"session {raw['id']}"), per=str(raw["per"]),
+                      most=int(raw["most"]), what=str(raw["what"]), section=str(raw["section"]),
+                      verify=bool(raw.get("verify", False)), fix=str(raw.get("fix", "")))
+    if out.per not in _SESSION_PER:
+        raise RuleDataError(f"check_rules.toml session {out.id}: per is one of {', '.join(_SESSION_PER)}")
+    if out.rule not in rule_ids:
+        raise RuleDataError(f"check_rules.toml session {out.id}: unknown rule {out.rule!r}")
+    return out
+
+
+def _sedation(raw: Mapping[str, Any] | None, known: set[str]) -> SedationRule | None:
+    if not raw:
+        return None
+    return SedationRule(families=_families(raw["families"], known, "sedation"),
+                        with_families=_families(raw["with_families"], known, "sedation"),
+                        section=str(raw["section"]), verify=bool(raw.get("verify", False)))
+
+
+def _udt(raw: Mapping[str, Any]) -> UdtRules:
+    if not raw:
+        return UdtRules()
+    codes = {k: frozenset(str(c).upper() for c in raw.get(k, ())) for k in ("presumptive", "definitive", "broad")}
+    if not codes["broad"] <= codes["definitive"]:
+        raise RuleDataError("check_rules.toml [udt]: broad codes must be definitive codes")
+    return UdtRules(presumptive=codes["presumptive"], definitive=codes["definitive"], broad=codes["broad"],
+                    cite=str(raw.get("cite", "")), verify=bool(raw.get("verify", False)),
+                    frequency=tuple(UdtFrequency(days=int(f["days"]), most=int(f["most"]), why=str(f["why"]))
+                                    for f in raw.get("frequency", ())))
 
 
 def _families(raw: Any, known: set[str], where: str) -> frozenset[str]:

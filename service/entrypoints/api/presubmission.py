@@ -62,10 +62,13 @@ class AuthorizationIn(s.Body):
     member: SecretStr = Field(description="the member id (digested at once; never stored, logged or returned)")
     auth_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     cpt_or_family: Annotated[str, StringConstraints(min_length=2, max_length=40)] = Field(
-        description="a procedure code (64483), a family (facet_rfa) or a group (esi, facet, rfa, si, scs, vertebral)")
+        description="a procedure code (64483), a family (facet_rfa), a group (esi, facet, rfa, si, scs, vertebral) "
+                    "or a service authorized on its own (scs_trial, scs_implant)")
     side: Literal["left", "right", "bilateral"] | None = Field(default=None, description="null: any side")
     levels: int | None = Field(default=None, ge=1, le=999, description="levels per session (null: not limited)")
     units: int | None = Field(default=None, ge=1, le=999, description="units per date (null: not limited)")
+    sessions: int | None = Field(default=None, ge=1, le=999,
+                                 description="sessions (dates of service) in all (null: not limited)")
     valid_from: dt.date
     valid_to: dt.date
 
@@ -77,6 +80,7 @@ class AuthorizationOut(s.Out):
     side: str | None
     levels: int | None
     units: int | None
+    sessions: int | None
     valid_from: dt.date
     valid_to: dt.date
     added: bool = Field(description="false: an authorization with the same payer, member, number, scope and start "
@@ -169,10 +173,10 @@ async def add_authorization(ctx: Ctx) -> Reply:
         raise Invalid("validation_error", "invalid request body", [{"field": field, "problem": problem}]) from None
     auth = Authorization(payer_id=body.payer, member_digest=_digest(ctx)(member), auth_number=body.auth_number,
                          scope=scope, valid_from=body.valid_from, valid_to=body.valid_to, side=body.side,
-                         levels=body.levels, units=body.units)
+                         levels=body.levels, units=body.units, sessions=body.sessions)
     added, _ = await save_authorizations(ctx.pool, [auth], f"api:{ctx.scope.actor}")
     out = AuthorizationOut(payer_id=auth.payer_id, auth_number=auth.auth_number, scope=auth.scope, side=auth.side,
-                           levels=auth.levels, units=auth.units, valid_from=auth.valid_from,
+                           levels=auth.levels, units=auth.units, sessions=auth.sessions, valid_from=auth.valid_from,
                            valid_to=auth.valid_to, added=bool(added))
     return Reply(201 if added else 200, out)
 

@@ -1,10 +1,12 @@
 """`denials auths import FILE`: the practice's prior authorizations into the authorization register.
 
 The file is CSV with a header: `payer,member,auth_number,cpt_or_family,side,levels,units,valid_from,valid_to`
-(`cpt_or_family`: a procedure code such as 64483, a family such as facet_rfa, or a group: esi, facet, rfa, si, scs,
-vertebral; `side`: left, right, bilateral or empty for any; `levels` per session and `units` per date, empty for no
-limit; dates YYYY-MM-DD, both inclusive). The whole file is checked first: any bad row, named by line and column
-(never by its value), means nothing is imported and the exit status is 2. Importing it again changes nothing.
+and optionally `sessions` (`cpt_or_family`: a procedure code such as 64483, a family such as facet_rfa, a group: esi,
+facet, rfa, si, scs, vertebral, or a service authorized on its own: scs_trial, scs_implant; `side`: left, right,
+bilateral or empty for any; `levels` per session, `units` per date and `sessions` in all, empty for no limit; dates
+YYYY-MM-DD, both inclusive; `valid_from` is the day it may first be used). The whole file is checked first: any bad
+row, named by line and column (never by its value), means nothing is imported and the exit status is 2. Importing it
+again changes nothing.
 
 Member ids are PHI: the register keeps a keyed digest of each (DENIALS_PSEUDONYM_KEY), never the id, and nothing
 here prints one. The pre-submission check and the classifier (on a CO-197) match claims to the register by it.
@@ -30,7 +32,7 @@ def _read(path: Path) -> str:
 @auths_app.command("import")
 def import_command(
     file: Path = typer.Argument(..., metavar="FILE", help="CSV: payer,member,auth_number,cpt_or_family,side,levels,"
-                                                          "units,valid_from,valid_to."),
+                                                          "units,valid_from,valid_to (optional: sessions)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and say what would be imported."),
 ) -> None:
     """Import authorizations into the register (all rows or none)."""

@@ -14,10 +14,11 @@ SENT = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC)
 
 
 def ln(code: str, *mods: str, units: int = 1, line_id: str | None = None, day: dt.date = DOS,
-       pointers: tuple[int, ...] = (1,), auth: str | None = None) -> model.SubmittedLine:
+       pointers: tuple[int, ...] = (1,), auth: str | None = None,
+       detail: model.SessionDetail = model.NO_DETAIL) -> model.SubmittedLine:
     return model.SubmittedLine(line_id=line_id or "?", procedure=model.Procedure(code, tuple(mods)),
                                charge=Decimal("100.00"), units=Decimal(units), service_date=day,
-                               diagnosis_pointers=pointers, prior_authorization=auth)
+                               diagnosis_pointers=pointers, prior_authorization=auth, detail=detail)
 
 
 def claim(*lines: model.SubmittedLine, payer_type: str = "medicare", payer_id: str = "MCR-JF",
@@ -43,10 +44,11 @@ def session(code: str, day: dt.date, *mods: str, paid: bool | None = True, claim
 
 
 def auth(number: str, scope: str, *, payer_id: str = "ACME", side: str | None = None, start: str = "2026-01-01",
-         end: str = "2026-06-30", levels: int | None = None, units: int | None = None) -> Authorization:
+         end: str = "2026-06-30", levels: int | None = None, units: int | None = None,
+         sessions: int | None = None) -> Authorization:
     return Authorization(payer_id=payer_id, member_digest="m_1", auth_number=number, scope=scope,
                          valid_from=dt.date.fromisoformat(start), valid_to=dt.date.fromisoformat(end), side=side,
-                         levels=levels, units=units)
+                         levels=levels, units=units, sessions=sessions)
 
 
 def check(sub: model.Submission, *, history: tuple[model.HistorySession, ...] = (),

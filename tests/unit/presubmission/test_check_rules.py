@@ -263,3 +263,100 @@ def test_the_claims_authorization_number_is_judged_only_on_the_lines_that_need_o
                 auth="PA-7")
     found = check(sub, authorizations=(auth("PA-7", "esi"),))
     assert not [f for f in found if f.rule_id.startswith("authorization.")]
+
+
+# -- what the fixes of the coder's review changed ---------------------------------------------------------------------
+
+def test_a_default_authorization_list_marked_verify_warns_and_the_practices_own_list_denies():
+    f = by_rule(check(_commercial_esi(), authorizations=()), "authorization.missing")
+    assert f.severity == WARN and "generic" in f.fix
+    checker = load_checker().with_payers({"ACME": {"authorization": ["esi"]}})
+    ctx = CheckContext(submitted_on=SENT.date(), authorizations=())
+    f = by_rule(checker.check(_commercial_esi(), ctx), "authorization.missing")
+    assert f.severity == DENY and "practice's prior-authorization list for payer ACME" in f.message
+
+
+def test_a_repeat_short_on_pain_relief_alone_warns_because_function_counts_too():
+    from service.domain.model import SessionDetail
+
+    earlier = session("62323", dt.date(2025, 9, 1), detail=SessionDetail(relief_percent=49, relief_days=120))
+    found = check(claim(ln("62323")), history=(earlier,), complete=True)
+    f = by_rule(found, "history.repeat")
+    assert f.severity == WARN and "49% relief" in f.message and "function" in f.message
+    too_soon = session("64635", dt.date(2025, 11, 10), "RT", detail=SessionDetail(relief_percent=80))
+    blocks = (session("64493", dt.date(2025, 9, 1), "RT", "KX"), session("64493", dt.date(2025, 9, 15), "RT", "KX"))
+    found = check(claim(ln("64635", "RT"), dx=("M47.816",)), history=(*blocks, too_soon), complete=True)
+    assert by_rule(found, "history.repeat").severity == DENY  # repeated sooner than the relief had to last
+
+
+def test_a_missing_prerequisite_lists_the_blocks_on_file_and_why_each_does_not_count():
+    from service.domain.model import SessionDetail
+
+    def block(day, side, levels, relief):
+        return session("64493", day, "RT" if side == "right" else "LT", "KX",
+                       detail=SessionDetail(side=side, levels=levels, intent="diagnostic", relief_percent=relief))
+
+    history = (block(dt.date(2026, 1, 5), "right", ("L4-L5",), 82), block(dt.date(2026, 1, 12), "left", ("L4-L5",), 56),
+               block(dt.date(2026, 1, 19), "left", ("L3-L4",), 90))
+    rfa = ln("64635", "LT", detail=SessionDetail(side="left", levels=("L4-L5",)))
+    f = by_rule(check(claim(rfa, dx=("M47.816",)), history=history, complete=True), "history.prerequisite")
+    assert "on file but not counted" in f.message
+    assert "2026-01-05 (right side)" in f.message
+    assert "2026-01-12 (56% relief, below the 80%)" in f.message
+    assert "2026-01-19 (at L3-L4, while this session treats L4-L5)" in f.message
+
+
+def test_an_si_injection_whose_intent_is_not_documented_counts_as_therapeutic():
+    from service.domain.model import SessionDetail
+
+    history = (session("64451", dt.date(2026, 1, 5), "RT"), session("64451", dt.date(2026, 1, 19), "RT"))
+    f = by_rule(check(claim(ln("27096", "50"), dx=("M46.1",)), history=history, complete=True), "frequency.limit")
+    assert f.severity == WARN and "counts as therapeutic" in f.message
+    documented = ln("27096", "50", detail=SessionDetail(intent="diagnostic"))
+    f = by_rule(check(claim(documented, dx=("M46.1",)), history=history, complete=True), "frequency.limit")
+    assert f.severity == DENY
+
+
+def test_a_diagnosis_that_needs_more_characters_is_flagged_from_the_date_it_was_split():
+    assert by_rule(check(claim(ln("64493", "RT", "KX"), dx=("M54.5",))), "diagnosis.invalid").line_id is None
+    before_split = claim(ln("64493", "RT", "KX", day=dt.date(2021, 9, 30)), dx=("M54.5",))
+    assert "diagnosis.invalid" not in rules(check(before_split, submitted_on=dt.date(2021, 10, 5)))
+    disc = claim(ln("64483", "RT", day=dt.date(2024, 9, 30)), dx=("M51.36",))
+    assert "diagnosis.invalid" not in rules(check(disc, submitted_on=dt.date(2024, 10, 5)))
+    assert "diagnosis.invalid" in rules(check(claim(ln("64483", "RT"), dx=("M51.36",))))
+
+
+def test_the_fy2025_disc_codes_with_leg_pain_warn_and_with_back_pain_only_are_axial():
+    f = by_rule(check(claim(ln("64483", "RT"), dx=("M51.372",))), "diagnosis.not_covered")
+    assert f.severity == WARN and "referred" in f.message
+    assert rules(check(claim(ln("64483", "RT"), dx=("M51.360",)))) == {"diagnosis.axial_only"}
+
+
+def test_levels_per_session_count_each_side_and_a_bilateral_line_on_both():
+    assert rules(check(claim(ln("64483", "50"), ln("64484", "50")))) == set()
+    assert "session.levels" not in rules(check(claim(ln("64483", "RT"), ln("64484", "RT"), ln("64484", "LT"))))
+    f = by_rule(check(claim(ln("64493", "50", "KX"), ln("64494", "50", "KX"), ln("64495", "50", "KX"),
+                            dx=("M47.816",))), "session.levels")
+    assert f.line_id == "3" and "each side" in f.message
+    commercial = claim(ln("62323", units=2), payer_type="commercial", payer_id="ACME", auth="PA-1")
+    assert by_rule(check(commercial), "session.levels").severity == WARN  # the plan's own policy is not on file
+
+
+def test_two_esi_approaches_in_one_region_are_an_lcd_limit_that_xs_does_not_cure():
+    for sub in (claim(ln("64483", "RT"), ln("62323")), claim(ln("64483", "RT"), ln("62323", "XS"))):
+        f = by_rule(check(sub), "session.regions")
+        assert f.severity == DENY and "not an NCCI edit" in f.message and "XS" not in f.fix
+        assert "bundling.ncci_pair" not in rules(check(sub))
+    assert check(claim(ln("64483", "RT"), ln("64484", "RT"))) == []
+
+
+def test_urine_drug_tests_need_a_presumptive_test_first_and_a_reason_for_a_broad_panel_or_a_short_interval():
+    opioids = ("Z79.891",)
+    assert rules(check(claim(ln("G0481"), dx=opioids))) == {"udt.presumptive_first"}
+    assert rules(check(claim(ln("80307"), ln("G0481"), dx=opioids))) == set()
+    assert rules(check(claim(ln("80307"), ln("G0483"), dx=opioids))) == {"udt.broad_panel"}
+    earlier = (session("80307", DOS - dt.timedelta(days=20)), session("G0480", DOS - dt.timedelta(days=20)))
+    found = check(claim(ln("80307"), ln("G0480"), dx=opioids), history=earlier)
+    assert rules(found) == {"udt.frequency"} and all(f.severity == WARN for f in found)
+    spaced = (session("80307", DOS - dt.timedelta(days=60)), session("G0480", DOS - dt.timedelta(days=60)))
+    assert check(claim(ln("80307"), ln("G0480"), dx=opioids), history=spaced) == []

@@ -57,3 +57,37 @@ async def test_the_register_is_read_once_per_batch_and_not_at_all_without_an_aut
                          adjustments=[{"group": "CO", "reason": "45", "amount": 300}])]
     await process([remit("rm-9", "PC-9", lines=lines)], paid)
     assert paid.authorization_reads == []
+
+
+async def test_a_trial_authorization_on_file_does_not_turn_the_implants_co_197_into_a_corrected_claim():
+    from tests.support import events
+
+    denied = [{"group": "CO", "reason": "197", "amount": 4500}]
+    lines = [events.line("1", "63650", charge=4500, paid=0, adjustments=denied),
+             events.line("2", "63685", charge=2640, paid=0,
+                         adjustments=[{"group": "CO", "reason": "197", "amount": 2640}])]
+    uow = FakeUnitOfWork()
+    uow.authorizations = [on_file("MEM-PC-1", number="PA-TRIAL", scope="63650")]  # the trial's code
+    await process([remit("rm-1", lines=lines)], uow)
+    decisions = [row.decision for ch in uow.saved for row in ch.decisions]
+    assert {d.action for d in decisions} == {"obtain_authorization"}
+    assert not any("PA-TRIAL" in d.explanation for d in decisions)
+    implant = FakeUnitOfWork()
+    implant.authorizations = [on_file("MEM-PC-1", number="PA-TRIAL", scope="scs_trial"),
+                              on_file("MEM-PC-1", number="PA-IMPLANT", scope="scs_implant")]
+    await process([remit("rm-1", lines=lines)], implant)
+    decisions = [row.decision for ch in implant.saved for row in ch.decisions]
+    assert {(d.action, d.rule_id) for d in decisions} == {("corrected_claim", "auth.on_file")}
+    assert all("REF*G1 PA-IMPLANT" in d.explanation for d in decisions)
+
+
+async def test_an_authorization_for_a_transforaminal_injection_does_not_cover_an_interlaminar_one():
+    from tests.support import events
+
+    lines = [events.line("1", "62323", charge=1380, paid=0,
+                         adjustments=[{"group": "CO", "reason": "197", "amount": 1380}])]
+    uow = FakeUnitOfWork()
+    uow.authorizations = [on_file("MEM-PC-1", number="PA-TF", scope="esi_transforaminal")]
+    await process([remit("rm-1", lines=lines)], uow)
+    (decision,) = [row.decision for ch in uow.saved for row in ch.decisions]
+    assert decision.action == "obtain_authorization"
