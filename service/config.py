@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="PostgreSQL URL; unset: the embedded server")
     kafka_bootstrap_servers: str | None = Field(default=None, description="host:port[,host:port]; unset: embedded")
     data_dir: Path = Field(default_factory=default_data_dir, alias="DENIALS_DATA_DIR")
+    rules_dir: Path | None = Field(default=None, alias="DENIALS_RULES_DIR",
+                                   description="rule tables to use instead of the packaged ones (a copy of "
+                                               "service/domain/data/ with its manifest)")
 
     # Worker
     app_id: str = Field(default="denials", alias="DENIALS_APP_ID", description="consumer group / faust app id")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from service.domain.clocks import HolidayCalendar
-from service.domain.ruledata import PACKAGE_DATA, RuleDataError, RuleFiles
+from service.domain.ruledata import RuleDataError, RuleFiles, rules_root
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,4 +158,4 @@ def _load(root: Path) -> AppealRules:
 
 def load_appeal_rules(data_dir: Path | str | None = None) -> AppealRules:
     """The packaged appeal rules (or another directory's), read once."""
-    return _load(Path(data_dir) if data_dir is not None else PACKAGE_DATA)
+    return _load(Path(data_dir) if data_dir is not None else rules_root())

@@ -22,7 +22,7 @@ from typing import Any
 
 from service.domain.appeals import Ladder, load_appeal_rules
 from service.domain.citations import Citations, LcdCitation
-from service.domain.ruledata import PACKAGE_DATA, RuleDataError, RuleFiles
+from service.domain.ruledata import RuleDataError, RuleFiles, rules_root
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,7 +418,7 @@ def _load(root: Path) -> CoveragePolicies:
 
 def load_coverage(data_dir: Path | str | None = None) -> CoveragePolicies:
     """The packaged coverage policies (or another directory's), read once."""
-    return _load(Path(data_dir) if data_dir is not None else PACKAGE_DATA)
+    return _load(Path(data_dir) if data_dir is not None else rules_root())
 
 
 def policy_for(payer_type: str, payer_id: str | None, family: str | None, on: dt.date | None = None, *,

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from service.domain.model import ZERO
-from service.domain.ruledata import PACKAGE_DATA, RuleDataError, RuleFiles
+from service.domain.ruledata import RuleDataError, RuleFiles, rules_root
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +98,7 @@ def _load(root: Path) -> PreventionBook:
 
 
 def load_prevention_book(data_dir: Path | str | None = None) -> PreventionBook:
-    return _load(Path(data_dir) if data_dir is not None else PACKAGE_DATA)
+    return _load(Path(data_dir) if data_dir is not None else rules_root())
 
 
 @dataclass(frozen=True, slots=True)

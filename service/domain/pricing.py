@@ -37,7 +37,7 @@ from service.domain.checklists import ChecklistBook
 from service.domain.clocks import Clocks, appeal_deadline
 from service.domain.fee_schedule import FeeRate, FeeSchedule
 from service.domain.model import ZERO, ChecklistItem, Decision, RemitLine, Remittance
-from service.domain.ruledata import PACKAGE_DATA, RuleDataError, RuleFiles
+from service.domain.ruledata import RuleDataError, RuleFiles, rules_root
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -176,7 +176,7 @@ def _load(root: Path) -> PricingRules:
 
 def load_pricing_rules(data_dir: Path | str | None = None) -> PricingRules:
     """The packaged pricing rules (or another directory's), read once."""
-    return _load(Path(data_dir) if data_dir is not None else PACKAGE_DATA)
+    return _load(Path(data_dir) if data_dir is not None else rules_root())
 
 
 @functools.lru_cache(maxsize=4)
@@ -437,7 +437,7 @@ def review_payment(remit: Remittance, decisions: Sequence[Decision], schedule: F
     expectations, not_priced = expected_reimbursement(remit, schedule, rules, decisions)
     if not expectations:
         return PaymentReview(list(decisions), {}, {}, not_priced)
-    default_clocks, default_book = _support(PACKAGE_DATA)
+    default_clocks, default_book = _support(rules_root())
     clocks = clocks or default_clocks
     checklists = checklists or default_book
     out = list(decisions)

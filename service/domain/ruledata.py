@@ -1,7 +1,8 @@
 """Reading the versioned rule tables under `service/domain/data/` (CSV via `csv`, TOML via `tomllib`).
 
-Pure in the sense the domain needs: it reads files that ship inside the package and nothing else. A directory other
-than the packaged one can be given (tests prove a table change is a data change)."""
+Pure in the sense the domain needs: it reads files and nothing else. The tables ship inside the package; an operator
+may point every reader at another directory once at start (`DENIALS_RULES_DIR`, applied by the CLI through
+`use_rules_dir`), and `denials rules eval --rules DIR` evaluates edited tables before they are deployed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 PACKAGE_DATA = Path(__file__).with_name("data")
+_rules_root: Path = PACKAGE_DATA
 
 
 class RuleDataError(ValueError):
@@ -25,7 +27,7 @@ class RuleDataError(ValueError):
 class RuleFiles:
     """The rule tables of one directory, named by the manifest."""
 
-    root: Path = PACKAGE_DATA
+    root: Path = field(default_factory=lambda: _rules_root)
     _texts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def with_texts(self, texts: dict[str, str]) -> RuleFiles:
@@ -78,6 +80,25 @@ class RuleFiles:
             digest.update(name.encode())
             digest.update(self.text(name).encode())
         return f"{version}+{digest.hexdigest()[:8]}"
+
+
+def rules_root() -> Path:
+    """The directory every rule reader uses when it is not given one: the packaged tables unless the process chose
+    another at start."""
+    return _rules_root
+
+
+def use_rules_dir(path: Path | str | None) -> Path:
+    """Point every rule reader at `path` (None: the packaged tables). Called once at start, before any table is read:
+    the loaders cache by directory, so a process never mixes two sets. Raises `RuleDataError` naming the directory
+    when it holds no manifest."""
+    global _rules_root
+    chosen = Path(path).expanduser() if path else PACKAGE_DATA
+    if not (chosen / "manifest.toml").is_file():
+        raise RuleDataError(f"{chosen}: not a rules directory (it has no manifest.toml); "
+                            "copy service/domain/data/ and edit the copy")
+    _rules_root = chosen
+    return chosen
 
 
 def parse_date(value: str, *, where: str) -> dt.date | None:

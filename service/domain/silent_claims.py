@@ -21,7 +21,7 @@ from service.domain.checklists import ChecklistBook
 from service.domain.clocks import Clock, Clocks, filing_deadline
 from service.domain.events import FollowupRequested, TaskChanged
 from service.domain.model import ZERO, ChecklistItem, Payer, Submission
-from service.domain.ruledata import PACKAGE_DATA, RuleDataError, RuleFiles
+from service.domain.ruledata import RuleDataError, RuleFiles, rules_root
 from service.domain.tasks import Task, TaskLine, task_id_for
 
 CATEGORY = "timely_filing"
@@ -75,7 +75,7 @@ def _load(root: Path, default_days: int, warning_days: int) -> tuple[SilenceRule
 def load_silence_rules(*, default_days: int = 30, warning_days: int = 30,
                        data_dir: Path | str | None = None) -> tuple[SilenceRules, Clocks, ChecklistBook]:
     """The packaged rules with the settings' defaults, the payer clocks and the checklists, read once."""
-    return _load(Path(data_dir) if data_dir is not None else PACKAGE_DATA, default_days, warning_days)
+    return _load(Path(data_dir) if data_dir is not None else rules_root(), default_days, warning_days)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,6 @@ COMMAND_MODULES = (
 )
 
 
-
 def _version(value: bool) -> None:
     if value:
         from importlib.metadata import PackageNotFoundError, version
@@ -68,6 +67,31 @@ def _root(
     from service import logs
 
     logs.show_third_party(verbose)
+    _use_configured_rules()
+
+
+def _use_configured_rules() -> None:
+    """Every command reads the rule tables from one directory, chosen once here before any table is read."""
+    from pydantic import ValidationError
+
+    from service.config import get_settings
+    from service.domain.ruledata import RuleDataError, use_rules_dir
+
+    try:
+        rules_dir = get_settings().rules_dir
+    except ValidationError:
+        return  # the command itself reports a settings mistake, in its own words
+    if rules_dir is None:
+        return
+    try:
+        use_rules_dir(rules_dir)
+        # An edited copy is read whole now, so a mistake in it stops every command here in one sentence.
+        from service.domain.classification import load_classifier
+
+        load_classifier()
+    except RuleDataError as exc:
+        typer.echo(f"denials: DENIALS_RULES_DIR {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 for _name in COMMAND_MODULES:

@@ -53,7 +53,7 @@ from service.domain.pain.history import (
 from service.domain.pain.modifiers import modifier_findings
 from service.domain.policy import CoveragePolicies, FamilyPolicy
 from service.domain.pricing import PricingRules
-from service.domain.ruledata import PACKAGE_DATA, RuleFiles
+from service.domain.ruledata import RuleFiles, rules_root
 
 # A retired code's legacy reading takes the kind its category implies (a retired deductible code is cost share).
 _LEGACY_KINDS = {"patient_responsibility": "cost_share", "contractual": "contractual", "informational": "informational"}
@@ -954,7 +954,7 @@ def _cached(root: Path) -> Classifier:
 
 def load_classifier(data_dir: Path | str | None = None) -> Classifier:
     """The classifier over the packaged rule tables (or another directory), loaded once and cached."""
-    return _cached(Path(data_dir) if data_dir is not None else PACKAGE_DATA)
+    return _cached(Path(data_dir) if data_dir is not None else rules_root())
 
 
 __all__ = ["Classifier", "load_classifier"]

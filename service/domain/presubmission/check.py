@@ -24,7 +24,7 @@ from service.domain.presubmission.context import CheckContext, ClaimView, Tools
 from service.domain.presubmission.findings import Finding
 from service.domain.presubmission.rules import CheckRules
 from service.domain.pricing import load_pricing_rules
-from service.domain.ruledata import PACKAGE_DATA, RuleFiles
+from service.domain.ruledata import RuleFiles, rules_root
 
 
 class Checker:
@@ -90,7 +90,7 @@ def _cached(root: Path) -> Checker:
 
 def load_checker(data_dir: Path | str | None = None) -> Checker:
     """The checker over the packaged rule tables (or another directory), loaded once."""
-    return _cached(Path(data_dir) if data_dir is not None else PACKAGE_DATA)
+    return _cached(Path(data_dir) if data_dir is not None else rules_root())
 
 
 def submitted_on(submission: Submission, today: dt.date | None = None) -> dt.date:

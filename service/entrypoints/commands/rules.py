@@ -23,6 +23,7 @@ import typer
 from service.domain.classification import load_classifier
 from service.domain.classification.codes import CodeTables
 from service.domain.classification.evaluation import ScenarioError, evaluate, scenarios_from_documents
+from service.domain.ruledata import RuleDataError, use_rules_dir
 
 rules_app = typer.Typer(help="Inspect and evaluate the classification rules.", no_args_is_help=True)
 
@@ -45,9 +46,22 @@ def corpus_documents(path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 @rules_app.command("eval")
 def eval_command(corpus: Path = typer.Argument(..., metavar="CORPUS",
-                                               help="Corpus file (.toml/.json) or a directory of them.")) -> None:
+                                               help="Corpus file (.toml/.json) or a directory of them."),
+                 rules: Path | None = typer.Option(None, "--rules", metavar="DIR",
+                                                   help="Evaluate the rule tables in DIR (an edited copy of "
+                                                        "service/domain/data/) instead of the ones in use.")) -> None:
     """Accuracy of the classifier on a labelled corpus, per category and action, with the confusion pairs."""
-    clf = load_classifier()
+    if rules is not None:
+        try:
+            use_rules_dir(rules)
+        except RuleDataError as exc:
+            typer.echo(f"denials rules eval: {exc}", err=True)
+            raise typer.Exit(2) from None
+    try:
+        clf = load_classifier()
+    except RuleDataError as exc:
+        typer.echo(f"denials rules eval: {exc}", err=True)
+        raise typer.Exit(2) from None
     try:
         scenarios = scenarios_from_documents(corpus_documents(corpus))
         report = evaluate(clf, scenarios)
