@@ -74,6 +74,28 @@ class TopicsMissing(Exception):  # noqa: N818 - reads as what happened
         self.when = when
 
 
+async def requeue_published(conn: asyncpg.Connection, since: dt.datetime, topic: str | None = None) -> dict[str, int]:
+    """Put published outbox rows written at or after `since` (of `topic`, or every topic) back in the publishing
+    queue; the relay publishes them again, in id order, under the same acknowledgement rules. Rows still queued are
+    left as they are. Consumers dedupe by event_id, so a row the broker still has does no harm. Returns the rows
+    queued per topic."""
+    rows = await conn.fetch(
+        """WITH queued AS (
+               INSERT INTO outbox_pending (id, created_at)
+               SELECT o.id, o.created_at FROM outbox o
+               WHERE o.created_at >= $1 AND ($2::text IS NULL OR o.topic = $2)
+                 AND NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.id = o.id)
+               ORDER BY o.id
+               ON CONFLICT (id) DO NOTHING
+               RETURNING id)
+           SELECT o.topic, count(*) AS n FROM queued q JOIN outbox o ON o.id = q.id
+           GROUP BY o.topic ORDER BY o.topic""",
+        since, topic)
+    if rows:
+        await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+    return {r["topic"]: r["n"] for r in rows}
+
+
 @dataclass(slots=True)
 class RelayStats:
     published: int = 0
