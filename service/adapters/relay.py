@@ -188,8 +188,21 @@ class OutboxRelay:
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
         next_purge = time.monotonic() + PURGE_INTERVAL_S
+        waits = 0
         while not self._stopping.is_set():
-            sent = await self.publish_once(conn)
+            try:
+                sent = await self.publish_once(conn)
+            except TopicsMissing as exc:
+                # Keep the connection and the lead (reconnecting would only churn the lock): wait for the topics
+                # with capped backoff; nothing of the batch is marked sent.
+                waits += 1
+                self.stats.healthy = False
+                self.stats.last_error = type(exc).__name__
+                delay = self._settings.retry_delay_s(waits)
+                self._log_retry(exc, waits, delay)
+                await self._sleep(delay * random.uniform(0.5, 1.0))
+                continue
+            waits = 0
             if not self.stats.healthy or self._last_logged is not None:
                 log.info("relay.recovered", published=sent)
             self.stats.healthy = True
