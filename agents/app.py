@@ -51,6 +51,7 @@ def create_app(settings: Settings, runtime: Runtime, bootstrap: str, *,
         logging_config=None,
     )
     runtime.app = app
+    app.denials_commit_listener = runtime.broker_watch.commit_succeeded
 
     decoders: dict[str, tuple[Decoder, bool]] = {
         name: (decoder, False) for name, decoder in json_decoders(settings.max_record_bytes).items()}

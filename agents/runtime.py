@@ -13,9 +13,10 @@ import asyncpg
 import mode
 from aiokafka import AIOKafkaProducer
 
+from agents.broker_watch import BrokerWatch
 from service.adapters import postgres
 from service.adapters.claim_timers import run_claim_timers
-from service.adapters.kafka import ensure_topics, start_relay_producer
+from service.adapters.kafka import disable_topic_auto_creation, ensure_topics, start_relay_producer
 from service.adapters.migrate import migrate
 from service.adapters.relay import OutboxRelay
 from service.adapters.startup import retry_until_up
@@ -70,19 +71,23 @@ class Runtime(mode.Service):
         self._idle.set()
         self._timer_stop = asyncio.Event()  # stops the leader-only task timers
         self.app = None  # set by create_app: lets the agents ask whether a rebalance is under way
+        self.claim_keyed = {name: settings.topic_partitions for name, spec in CATALOGUE.items()
+                            if spec.key == "claim_id"}
+        disable_topic_auto_creation()  # topics come from the catalogue only, never from a client naming them
+        self.broker_watch = BrokerWatch(settings, bootstrap, self.claim_keyed)
 
     # -- lifecycle --
 
     async def on_start(self) -> None:
         self.pool = await retry_until_up("database", self._open_pool, self.settings)
-        claim_keyed = {name: self.settings.topic_partitions for name, spec in CATALOGUE.items()
-                       if spec.key == "claim_id"}
+        claim_keyed = self.claim_keyed
         await retry_until_up("topics", lambda: ensure_topics(self.bootstrap, partitions=claim_keyed), self.settings)
         self.producer = await retry_until_up("broker", self._open_producer, self.settings)
         if self.run_relay:
             self.relay = OutboxRelay(self.settings, self.database_url, self.producer)
             self._relay_run = self.add_future(self.relay.run())
         self.add_future(self._watch_dependencies())
+        self.add_future(self.broker_watch.run(self.producer, self.app, lambda: self.should_stop))
         self.add_future(run_task_timers(self.pool, self.settings, self._timer_stop))
         self.add_future(run_claim_timers(self.pool, self.settings, self._timer_stop))
 
@@ -192,7 +197,13 @@ class Runtime(mode.Service):
             "relay_leader": relay.is_leader if relay else None,
             "relay_healthy": relay.healthy if relay else None,
         }
-        ok = (database and broker and self.health.assigned
+        broker_ok, reasons, topics = self.broker_watch.state()
+        if relay is not None and relay.missing_topics:
+            reasons.append(f"outbox relay waiting for topics: {', '.join(relay.missing_topics)}")
+        parts["broker_healthy"] = broker_ok
+        parts.update(topics)
+        ok = (database and broker and broker_ok and self.health.assigned
               and not self.health.paused_by_failure and not self.draining.is_set()
               and (relay is None or relay.healthy))
+        parts["reason"] = "; ".join(reasons) if reasons else None
         return ok, parts

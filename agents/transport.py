@@ -18,6 +18,13 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = self.app.conf.denials_fetch_max_wait_ms  # noqa: SLF001
         return consumer
 
+    async def _commit(self, offsets):  # type: ignore[override]
+        ok = await super()._commit(offsets)
+        listener = getattr(self.app, "denials_commit_listener", None)
+        if ok and listener is not None:
+            listener()  # the worker's broker watch: commits work (again)
+        return ok
+
 
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
@@ -34,6 +41,7 @@ class DenialsApp(faust.App):
     def __init__(self, *args, fetch_max_wait_ms: int = 25, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.conf.denials_fetch_max_wait_ms = fetch_max_wait_ms
+        self.denials_commit_listener = None  # called (in the consumer's thread) after each successful commit
 
     def _new_transport(self):  # type: ignore[override]
         return Transport(self.conf.broker_consumer, self)

@@ -69,6 +69,18 @@ class Settings(BaseSettings):
                                       description="published outbox rows are deleted this long after they were "
                                                   "written; 0 keeps them")
 
+    # Broker loss (issue 20): the worker checks its topics and the broker's answers while it runs
+    recreate_topics: bool | None = Field(
+        default=None, alias="DENIALS_RECREATE_TOPICS",
+        description="recreate missing catalogue topics while running; unset: on only when every bootstrap server is "
+                    "a loopback address (the embedded/local broker, which loses its topics when it restarts)")
+    topic_check_interval_s: float = Field(default=15, gt=0, le=3600, alias="DENIALS_TOPIC_CHECK_INTERVAL_S",
+                                          description="how often the worker checks its topics (also on every "
+                                                      "metadata change and on the first failed commit)")
+    broker_failure_threshold_s: float = Field(default=10, gt=0, le=3600, alias="DENIALS_BROKER_FAILURE_THRESHOLD_S",
+                                              description="offset commits or fetches failing this long make /ready "
+                                                          "false")
+
     # API
     api_enabled: bool = Field(default=True, alias="DENIALS_API_ENABLED")
     api_host: str = Field(default="127.0.0.1", alias="DENIALS_API_HOST")
@@ -156,6 +168,14 @@ class Settings(BaseSettings):
     # Logging
     log_level: str = Field(default="INFO", alias="DENIALS_LOG_LEVEL")
     log_format: str = Field(default="auto", alias="DENIALS_LOG_FORMAT", description="auto | json | console")
+
+    def recreates_topics(self, bootstrap: str) -> bool:
+        """Whether missing topics are recreated while running: DENIALS_RECREATE_TOPICS, else only for a local broker."""
+        if self.recreate_topics is not None:
+            return self.recreate_topics
+        from service.broker_health import is_local_bootstrap
+
+        return is_local_bootstrap(bootstrap)
 
     def retry_delay_s(self, attempt: int) -> float:
         """Capped exponential backoff before retry `attempt` (1, 2, ...): DENIALS_RETRY_INITIAL_S doubling up to

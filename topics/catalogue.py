@@ -23,6 +23,7 @@ class TopicSpec:
     model: type[BaseModel] | None
     description: str
     max_message_bytes: int | None = None
+    retention_ms: int | None = None  # None: the broker's default (what compose's `topics` one-shot leaves it at)
 
 
 CLAIMS_STATUS = "claims.status.v1"

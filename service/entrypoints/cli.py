@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "service.entrypoints.commands.migrate",
     "service.entrypoints.commands.worker",
     "service.entrypoints.commands.relay",
+    "service.entrypoints.commands.outbox",
     "service.entrypoints.commands.ingest",
     "service.entrypoints.commands.classify",
     "service.entrypoints.commands.rules",

@@ -34,6 +34,16 @@ class PrivateStack:
     pg_proxy: TcpProxy
     app_id: str
     workdir: Path
+    broker: LocalBroker | None = None
+
+    def replace_broker(self) -> None:
+        """Stop the broker process and start a new, empty one on the same port, advertising the same (proxy)
+        address: what an operator sees when the in-memory local broker restarts. Every topic and offset is gone."""
+        assert self.broker is not None
+        old = self.broker
+        old.stop()
+        self.broker = LocalBroker(port=old.port, advertised_port=old.advertised_port,
+                                  log_path=old.log_path).start()
 
     def worker(self, name: str = "worker", **env: str) -> WorkerProcess:
         """A `denials worker` subprocess in this stack's consumer group, with its own API port and data dir."""
@@ -50,13 +60,16 @@ def private_stack(workdir: Path, prefix: str) -> Iterator[PrivateStack]:
     proxy_port = free_port()
     broker = LocalBroker(advertised_port=proxy_port, log_path=workdir / "broker.log").start()
     broker_proxy = TcpProxy(proxy_port, target_host="127.0.0.1", target_port=broker.port).start()
+    stack = PrivateStack(bootstrap=broker.bootstrap, database_url=db.url_via(pg_proxy.listen_port),
+                         direct_database_url=db.direct_url, broker_proxy=broker_proxy, pg_proxy=pg_proxy,
+                         app_id=f"denials-{prefix}-{uuid.uuid4().hex[:6]}", workdir=workdir, broker=broker)
     try:
-        yield PrivateStack(bootstrap=broker.bootstrap, database_url=db.url_via(pg_proxy.listen_port),
-                           direct_database_url=db.direct_url, broker_proxy=broker_proxy, pg_proxy=pg_proxy,
-                           app_id=f"denials-{prefix}-{uuid.uuid4().hex[:6]}", workdir=workdir)
+        yield stack
     finally:
         broker_proxy.stop()
         broker.stop()
+        if stack.broker is not None:
+            stack.broker.stop()  # a replacement (stop is idempotent)
         pg_proxy.stop()
         database.teardown(db)
 

@@ -17,13 +17,14 @@ from service.config import Settings, get_settings
 
 async def run_relay(settings: Settings, url: str, bootstrap: str) -> int:
     from service.adapters import postgres
-    from service.adapters.kafka import start_relay_producer
+    from service.adapters.kafka import disable_topic_auto_creation, start_relay_producer
     from service.adapters.relay import OutboxRelay
     from service.adapters.startup import retry_until_up
     from service.entrypoints.commands.api import pending_migrations
     from service.logs import get_logger
 
     log = get_logger("denials.relay")
+    disable_topic_auto_creation()  # the relay waits for missing topics, it never creates them by producing
     conn = await postgres.connect(url, settings)
     try:
         pending = await pending_migrations(conn)
