@@ -81,7 +81,7 @@ async def month(kpi_stack):
         published[REMITTANCE] += 1
         await eventually(lambda: pool.fetchval("SELECT count(*) = 1 FROM dead_letters"), timeout=60,
                          message="the malformed record to be dead-lettered")
-        _, token = await TokenStore(pool).create(team="finance", queues=["billing"], user="cfo")
+        _, token = await TokenStore(pool).create(team="finance", queues=[], supervisor=True, user="cfo")
         try:
             yield m, worker, pool, token, published
         finally:
