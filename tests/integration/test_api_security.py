@@ -368,7 +368,7 @@ async def test_refusals_are_counted_by_route_and_reason_with_no_token_or_id_in_t
         assert secret not in refusal_lines
 
 
-# -- scoped reads: KPIs, prevention, the check's outcomes (issue 20) ----------------------------------------------------
+# -- scoped reads: KPIs, prevention, the check's outcomes (issue 20) -----------------------------------------------
 
 @dataclass
 class Practice:
@@ -437,7 +437,7 @@ async def _kpis(p: Practice, token: str, **params: str) -> dict:
 
 async def test_a_team_tokens_kpis_cover_only_its_queues_claims_and_a_supervisors_the_practice(practice):
     p = practice
-    team, other, lead = (await _kpis(p, t) for t in (p.auth_team, p.coding_team, p.supervisor))
+    team, other, lead = [await _kpis(p, t) for t in (p.auth_team, p.coding_team, p.supervisor)]
     assert (team["queues"], other["queues"], lead["queues"]) == (["authorization"], ["coding"], None)
     assert (lead["claims_adjudicated"], lead["denied_claims"], lead["denied_amount"]) == (7, 6, 6300.0)
     assert (team["claims_adjudicated"], team["denied_claims"], team["denied_amount"]) == (3, 3, 3600.0)
