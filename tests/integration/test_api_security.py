@@ -512,3 +512,6 @@ async def test_the_checks_outcomes_count_only_the_claims_of_the_tokens_queues(pr
     assert after[p.supervisor] == before[p.supervisor] + 1
     _, scoped = await p.api.call("GET", "/api/check/outcomes", token=p.coding_team)
     assert scoped["queues"] == ["coding"]
+    # the check is the billing queue's work: a billing token sees every checked claim, like a supervisor
+    billing = await p.api.token(f"billing-{p.payer}", ["billing"])
+    assert await checked(billing) == after[p.supervisor]

@@ -108,7 +108,7 @@ class CheckOutcomesOut(s.Out):
     rules: list[RuleCountOut] = Field(description="claims per rule in their latest check, most first")
     queues: list[str] | None = Field(default=None, description="a team token's queues: the figures count only the "
                                                                 "claims with a task in them; null: every checked claim "
-                                                                "(a supervisor token)")
+                                                                "(a supervisor or billing-queue token)")
 
 
 class CheckRuleOut(s.Out):
@@ -206,7 +206,9 @@ async def outcomes(ctx: Ctx) -> CheckOutcomesOut | web.Response:
 
 
 async def _outcomes(ctx: Ctx) -> CheckOutcomesOut:
-    visible = ctx.scope.visible_queues  # a team token: the claims its queues work (issue 20); a supervisor: all
+    # The check is the billing queue's work (it runs before a claim has a task): billing and supervisors see every
+    # checked claim; another team only the claims its queues work (those with a task in them; issue 20).
+    visible = None if ctx.scope.sees(RULES_QUEUE) else ctx.scope.visible_queues
     queues = sorted(visible) if visible is not None else None
     rows = {r.outcome: r for r in await outcome_rates(ctx.pool, queues)}
     each = [_rate(o, r.claims, r.adjudicated, r.denied, r.denied_amount) for o in ("passed", "warned", "flagged")
