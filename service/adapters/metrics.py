@@ -134,6 +134,23 @@ def outbox_published(rows: Sequence[Any]) -> None:
         _failed("published")
 
 
+# -- API refusals (issue 20): labels are the route's name (a template, never an id) and the reason -----------------
+
+API_REFUSALS = Counter("denials_api_refusals", "API requests refused with 401 or 403, by route name and reason "
+                       "(missing, malformed, unknown, not_bearer, revoked, expired, forbidden)",
+                       ["route", "reason", "status"], registry=None)
+REFUSAL_REASONS = frozenset({"missing", "malformed", "unknown", "not_bearer", "revoked", "expired", "forbidden"})
+_refusals = _Children(API_REFUSALS, lambda r, why, st: (r, why if why in REFUSAL_REASONS else OTHER, st))
+
+
+def api_refused(route: str, reason: str, status: int) -> None:
+    """One refused request; `route` is the route table's name (e.g. `get_task`), so the label set stays bounded."""
+    try:
+        _refusals(route, reason, str(status)).inc()
+    except Exception:  # noqa: BLE001 - metrics never break a request
+        _failed("api_refused")
+
+
 class MeteredUnitOfWork(PostgresUnitOfWork):
     """The store's unit of work, counting what it commits: decisions by cause and payer type, the batch's apply time
     and each newly applied event's event-time-to-commit. Nothing is counted for a batch that rolls back."""
@@ -319,6 +336,7 @@ def build_endpoint(pool_provider: Callable[[], asyncpg.Pool | None], *, ttl_s: f
     registry = CollectorRegistry(auto_describe=True)
     for metric in PIPELINE:
         registry.register(metric)
+    registry.register(API_REFUSALS)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     database = DatabaseCollector(pool_provider, ttl_s=ttl_s, timeout_s=timeout_s)

@@ -176,12 +176,19 @@ class OutcomeRate:
     denied_amount: Decimal
 
 
-async def outcome_rates(db: Any) -> list[OutcomeRate]:
+# A team token (issue 20) sees the outcomes of the claims its queues work: those with a task in one of them.
+_LATEST_IN_SCOPE = """
+    SELECT DISTINCT ON (claim_id) claim_id, {columns} FROM check_outcomes
+    WHERE $1::text[] IS NULL OR claim_id IN (SELECT claim_id FROM appeal_tasks WHERE queue = ANY($1::text[]))
+    ORDER BY claim_id, checked_at DESC"""
+
+
+async def outcome_rates(db: Any, queues: Sequence[str] | None = None) -> list[OutcomeRate]:
     """Per outcome of each claim's latest check: how many of those claims a payer adjudicated and how many had a
-    denial (any line denied on any of its remittances that is not a business-key duplicate or a reversal)."""
+    denial (any line denied on any of its remittances that is not a business-key duplicate or a reversal). With
+    `queues`, only the claims that have a task in one of them."""
     rows = await db.fetch(
-        """WITH latest AS (
-               SELECT DISTINCT ON (claim_id) claim_id, outcome FROM check_outcomes ORDER BY claim_id, checked_at DESC),
+        """WITH latest AS (""" + _LATEST_IN_SCOPE.format(columns="outcome") + """),
            adjudicated AS (
                SELECT r.claim_id, coalesce(sum(d.amount) FILTER (WHERE d.is_denial), 0) AS denied,
                       bool_or(coalesce(d.is_denial, false)) AS any_denial
@@ -191,16 +198,17 @@ async def outcome_rates(db: Any) -> list[OutcomeRate]:
            SELECT l.outcome, count(*) AS claims, count(a.claim_id) AS adjudicated,
                   count(*) FILTER (WHERE a.any_denial) AS denied, coalesce(sum(a.denied), 0) AS denied_amount
            FROM latest l LEFT JOIN adjudicated a ON a.claim_id = l.claim_id
-           GROUP BY l.outcome""")
+           GROUP BY l.outcome""", sorted(queues) if queues is not None else None)
     return [OutcomeRate(outcome=r["outcome"], claims=r["claims"], adjudicated=r["adjudicated"], denied=r["denied"],
                         denied_amount=r["denied_amount"]) for r in rows]
 
 
-async def rule_counts(db: Any, limit: int = 20) -> list[tuple[str, int]]:
-    """How many claims (latest check) each rule flagged, most first."""
+async def rule_counts(db: Any, limit: int = 20, queues: Sequence[str] | None = None) -> list[tuple[str, int]]:
+    """How many claims (latest check) each rule flagged, most first (with `queues`: of the claims with a task in
+    one of them)."""
     rows = await db.fetch(
-        """WITH latest AS (
-               SELECT DISTINCT ON (claim_id) claim_id, rule_ids FROM check_outcomes ORDER BY claim_id, checked_at DESC)
+        """WITH latest AS (""" + _LATEST_IN_SCOPE.format(columns="rule_ids") + """)
            SELECT rule_id, count(*) AS claims FROM latest, unnest(rule_ids) AS rule_id
-           GROUP BY rule_id ORDER BY count(*) DESC, rule_id LIMIT $1""", limit)
+           GROUP BY rule_id ORDER BY count(*) DESC, rule_id LIMIT $2""", sorted(queues) if queues is not None else None,
+        limit)
     return [(r["rule_id"], r["claims"]) for r in rows]

@@ -1,7 +1,9 @@
 """The reads behind prevention feedback (`GET /api/prevention`) and the recoupment listing (`GET /api/recoupments`).
 
 Prevention: the denied lines of a window as plain `DeniedLine` values, one row per (remittance line, category, rule),
-limited to the queues the caller sees; the domain (`service.domain.prevention`) groups them into rules.
+limited to the queues the caller sees; the domain (`service.domain.prevention`) groups them into rules. A line's queue
+is its task's (where a supervisor moved the task, the task's queue now, not the classifier's first choice), else the
+decision's own; a team token's counts, amounts and example claims come only from its queues' lines.
 Recoupments: provider-level adjustments with a recoupment reason, unlinked (no claim on file) by default.
 Every value is a bind parameter.
 """
@@ -24,10 +26,11 @@ SELECT d.payer_id, max(d.payer_type) AS payer_type, d.procedure_code, d.category
        d.claim_id, max(d.occurred_at) AS occurred_at, sum(d.amount) AS amount,
        array_agg(DISTINCT d.group_code || '-' || d.reason) AS codes
 FROM decisions d
+LEFT JOIN appeal_tasks t ON t.task_id = d.task_id
 WHERE d.is_denial AND d.procedure_code IS NOT NULL AND d.line_id IS NOT NULL
   AND d.occurred_at >= $1 AND d.occurred_at < $2
   AND ($3::text[] IS NULL OR d.category = ANY($3::text[]))
-  AND ($4::text[] IS NULL OR d.queue = ANY($4::text[]))
+  AND ($4::text[] IS NULL OR COALESCE(t.queue, d.queue) = ANY($4::text[]))
   AND ($5::text IS NULL OR d.payer_id = $5)
   AND ($6::text IS NULL OR d.procedure_code = $6)
 GROUP BY d.payer_id, d.procedure_code, d.category, d.rule_id, d.event_id, d.line_id, d.claim_id

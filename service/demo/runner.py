@@ -32,6 +32,7 @@ from service.adapters.kafka import ensure_topics, producer
 from service.adapters.local_broker import free_port
 from service.adapters.migrate import migrate
 from service.adapters.relay import RELAY_LOCK_KEY
+from service.adapters.tokens import create_sign_in, sign_in_lines, sign_in_url
 from service.config import Settings, get_settings
 from service.demo.keys import ensure_demo_key
 from service.demo.presubmission import check_the_run, register_authorizations
@@ -288,8 +289,21 @@ class DemoRun:
         summary.elapsed_s = time.monotonic() - started
         return summary
 
-    async def serve(self) -> None:
+    async def print_sign_in(self, url: str) -> None:
+        """A 12-hour supervisor token and the link that signs the page in with it (issue 22): the demo's data is in
+        every queue, so the token sees them all."""
         assert self.worker is not None
+        conn = await postgres.connect(url, self.settings)
+        try:
+            info, token = await create_sign_in(conn, user="demo")
+        finally:
+            await conn.close()
+        for line in sign_in_lines(info, sign_in_url(self.settings.api_host, self.worker.port, token)):
+            self.err.print(line, highlight=False, soft_wrap=True, markup=False)
+
+    async def serve(self, url: str) -> None:
+        assert self.worker is not None
+        await self.print_sign_in(url)
         self.err.print(f"[bold]Serving[/bold]: the worker keeps consuming the input topics; API on "
                        f"http://{self.settings.api_host}:{self.worker.port} (/health, /ready, /api/...). "
                        "Press Ctrl-C to stop.", highlight=False, soft_wrap=True)
@@ -324,7 +338,7 @@ class DemoRun:
                 return EXIT_FAILED
             self.completed = True
             if self.options.serve:
-                await self.serve()
+                await self.serve(url)
             return 0
         finally:
             await self.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import json
 import os
@@ -195,3 +196,116 @@ async def test_denials_api_never_migrates_unless_asked(stack, tmp_path):
             assert await conn.fetchval("SELECT count(*) FROM schema_migrations WHERE version LIKE '001%'") >= 2
         finally:
             await conn.close()
+
+
+# -- token lifecycle (issue 20) and the printed sign-in (issue 22) -----------------------------------------------------
+
+def _listed(env: dict[str, str], team: str) -> list[dict]:
+    """`denials tokens list --json`, the rows of teams whose name contains `team`."""
+    listed = _denials(env, "tokens", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return [json.loads(x) for x in listed.stdout.splitlines() if team in json.loads(x)["team"]]
+
+
+def _page(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        assert resp.status == 200
+        return resp.read()
+
+
+def _iso(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+async def test_tokens_expire_after_90_days_by_default_or_as_told_and_list_says_when(cli_env, run_id):
+    started = dt.datetime.now(dt.UTC)
+    for team, args in ((f"exp-default-{run_id}", []), (f"exp-12h-{run_id}", ["--expires-in", "12h"]),
+                       (f"exp-none-{run_id}", ["--no-expiry"])):
+        made = await asyncio.to_thread(_denials, cli_env, "tokens", "create", "--team", team, "--queues", "appeals",
+                                       *args)
+        assert made.returncode == 0, made.stderr
+        assert ("never expires" in made.stdout) == (args == ["--no-expiry"])
+    rows = {t["team"]: t for t in await asyncio.to_thread(_listed, cli_env, run_id)}
+    default, short = rows[f"exp-default-{run_id}"], rows[f"exp-12h-{run_id}"]
+    forever = rows[f"exp-none-{run_id}"]
+    assert abs(_iso(default["expires_at"]) - (started + dt.timedelta(days=90))) < dt.timedelta(minutes=5)
+    assert abs(_iso(short["expires_at"]) - (started + dt.timedelta(hours=12))) < dt.timedelta(minutes=5)
+    assert forever["expires_at"] is None
+    assert {default["status"], short["status"], forever["status"]} == {"active"}
+
+    revoked = await asyncio.to_thread(_denials, cli_env, "tokens", "revoke", str(short["id"]))
+    assert revoked.returncode == 0
+    table = await asyncio.to_thread(_denials, cli_env, "tokens", "list")
+    header, *rows = table.stdout.splitlines()
+    assert all(word in header for word in ("status", "expires", "last used", "revoked"))
+    mine = {r.split()[0]: r for r in rows if run_id in r}
+    assert "revoked" in mine[str(short["id"])] and "never" in mine[str(forever["id"])]
+    assert "active" in mine[str(default["id"])]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--expires-in", "90x"], "--expires-in must be a number followed by m, h, d or w"),
+    (["--expires-in", "0d"], "--expires-in must be between 1 minute and 3650 days"),
+    (["--expires-in", "30d", "--no-expiry"], "--expires-in and --no-expiry contradict each other"),
+])
+async def test_a_bad_lifetime_is_refused_in_one_sentence_with_exit_2(stack, cli_env, run_id, args, message):
+    team = f"exp-bad-{run_id}"
+    result = await asyncio.to_thread(_denials, cli_env, "tokens", "create", "--team", team, "--queues", "appeals",
+                                     *args)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    conn = await asyncpg.connect(stack.direct_database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM api_tokens WHERE team = $1", team) == 0
+    finally:
+        await conn.close()
+
+
+async def test_denials_api_sign_in_prints_a_link_that_works_and_refusals_are_logged_without_the_token(cli_env):
+    port = free_port()
+    server = ApiProcess(cli_env, "--host", "127.0.0.1", "--port", str(port), "--sign-in")
+    try:
+        await asyncio.to_thread(server.wait_for_line, r"^listening on")
+        line = await asyncio.to_thread(server.wait_for_line, r"^sign in: ")
+        about = await asyncio.to_thread(server.wait_for_line, r"supervisor")
+        match = re.fullmatch(rf"sign in: (http://127\.0\.0\.1:{port}/)#token=(dnl_[A-Za-z0-9_-]{{43}})", line)
+        assert match, line
+        page, token = match.groups()
+        token_id = int(re.search(r"token (\d+):", about).group(1))
+        assert token not in about and "expires" in about
+        # the page the link opens, and an authenticated route with the token it carries
+        assert b"Sign in" in await asyncio.to_thread(_page, page)
+        status, me = await asyncio.to_thread(_http, f"{page}api/me", token)
+        assert (status, me["supervisor"]) == (200, True), me
+        status, kpis = await asyncio.to_thread(_http, f"{page}api/kpis", token)
+        assert status == 200 and kpis["queues"] is None
+        (listed,) = [t for t in await asyncio.to_thread(_listed, cli_env, "sign-in") if t["id"] == token_id]
+        left = _iso(listed["expires_at"]) - dt.datetime.now(dt.UTC)
+        assert dt.timedelta(hours=11) < left <= dt.timedelta(hours=12) and listed["supervisor"] is True
+
+        await asyncio.to_thread(_denials, cli_env, "tokens", "revoke", str(token_id))
+        status, body = await asyncio.to_thread(_http, f"{page}api/me", token)
+        assert (status, body["details"]["reason"]) == (401, "revoked")
+    finally:
+        code = await asyncio.to_thread(server.stop)
+    assert code == 0
+    log = server.proc.stderr.read()
+    refusals = [json.loads(x) for x in log.splitlines() if x.startswith("{") and "api.refused" in x]
+    assert [(r["route"], r["path"], r["method"], r["status"], r["reason"], r["token_id"]) for r in refusals] == [
+        ("me", "/api/me", "GET", 401, "revoked", token_id)]
+    assert token not in log and token[4:14] not in log
+
+
+async def test_denials_api_prints_no_sign_in_against_a_shared_database_unless_asked(cli_env):
+    before = len(await asyncio.to_thread(_listed, cli_env, "sign-in"))
+    port = free_port()
+    server = ApiProcess(cli_env, "--host", "127.0.0.1", "--port", str(port))
+    try:
+        await asyncio.to_thread(server.wait_for_line, r"^listening on")
+        status, _ = await asyncio.to_thread(_http, f"http://127.0.0.1:{port}/ready")
+        assert status == 200
+    finally:
+        assert await asyncio.to_thread(server.stop) == 0
+    await asyncio.sleep(0.5)  # the pump thread reads the last lines
+    assert not any(x.startswith("sign in") for x in list(server.lines.queue))
+    assert len(await asyncio.to_thread(_listed, cli_env, "sign-in")) == before

@@ -1,7 +1,11 @@
 """Every API route, against the session's shared database: no token 401 (the OpenAPI document excepted: it is
-public and holds no data), a wrong (or revoked) token 401, another
+public and holds no data), a wrong (revoked, expired) token 401, another
 team's queue or task 403, oversized body 413, injection strings in every text filter harmless. A case table names
-each route; a test fails when a route of the table has no case."""
+each route; a test fails when a route of the table has no case.
+
+Token lifecycle and scoped reads (issue 20): an expired or revoked token is told so (never echoed); refusals are
+counted by route and reason in /metrics; KPIs, prevention and the check's outcomes of a team token cover only its
+queues' claims (real denials through the session's worker), a supervisor's the whole practice."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ class World:
     other: str  # team-b, queue coding only
     supervisor: str
     revoked: str
+    expired: str
     task_id: str
     claim_id: str
     payer: str
@@ -44,10 +49,13 @@ async def world(stack):
         store = TokenStore(api.pool)
         info = next(i for i in await store.list() if i.team == f"gone-{run}")
         await store.revoke(info.id)
+        expired = await api.token(f"old-{run}", ["appeals"])
+        await api.pool.execute("UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE team = $1",
+                               f"old-{run}")
         yield World(api=api, run=run, owner=await api.token(f"team-a-{run}", ["appeals"], user="ann"),
                     other=await api.token(f"team-b-{run}", ["coding"], user="bob"),
                     supervisor=await api.token(f"sup-{run}", [], supervisor=True), revoked=revoked,
-                    task_id=task_id, claim_id=claim_id, payer=payer)
+                    expired=expired, task_id=task_id, claim_id=claim_id, payer=payer)
 
 
 @dataclass(frozen=True)
@@ -151,11 +159,11 @@ async def test_no_token_is_401(world, name):
 
 
 @pytest.mark.parametrize("name", PROTECTED)
-@pytest.mark.parametrize("kind", ["unknown", "malformed", "revoked", "not_bearer"])
+@pytest.mark.parametrize("kind", ["unknown", "malformed", "revoked", "expired", "not_bearer"])
 async def test_a_wrong_token_is_401(world, name, kind):
     case = CASES[name]
     token = {"unknown": generate_token(), "malformed": "dnl_' OR '1'='1", "revoked": world.revoked,
-             "not_bearer": None}[kind]
+             "expired": world.expired, "not_bearer": None}[kind]
     headers = {"Authorization": f"Basic {world.owner}"} if kind == "not_bearer" else None
     status, body = await world.api.call(case.method, _path(case, world), token=token, headers=headers,
                                         body=_body(case, world))
@@ -305,3 +313,205 @@ async def test_injection_strings_in_the_kpi_filters_match_nothing_and_harm_nothi
     status, body = await world.api.call("GET", "/api/kpis", token=world.other, params={"provider": text})
     assert (status, body["error"], body["details"][0]["field"]) == (400, "invalid_parameter", "provider")
     await _tables_intact(world)
+
+
+# -- token lifecycle (issue 20) ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("kind", "said"), [("expired", "the token expired at "), ("revoked", "the token was revoked")])
+async def test_an_expired_or_revoked_token_is_told_why_without_echoing_it(world, kind, said):
+    token = getattr(world, kind)
+    async with world.api.session.get(world.api.base + "/api/me",
+                                      headers={"Authorization": f"Bearer {token}"}) as resp:
+        status, body, headers = resp.status, await resp.json(), dict(resp.headers)
+    assert (status, body["error"], body["details"]["reason"]) == (401, "invalid_token", kind)
+    assert body["message"].startswith(said)
+    assert isinstance(body["details"]["token_id"], int)
+    assert 'error="invalid_token"' in headers["WWW-Authenticate"]
+    assert token not in str(body) and token not in str(headers) and token[4:20] not in str(body)
+
+
+async def test_an_unknown_token_is_not_told_apart_from_a_malformed_one_beyond_the_reason(world):
+    status, body = await world.api.call("GET", "/api/me", token=generate_token())
+    assert (status, body["message"], body["details"]) == (401, "the token is unknown or malformed",
+                                                          {"reason": "unknown"})
+
+
+def _refusals(metrics_text: str) -> dict[tuple[str, str, str], float]:
+    import re
+
+    out = {}
+    for m in re.finditer(r'^denials_api_refusals_total\{([^}]*)\} (\S+)$', metrics_text, re.M):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        out[(labels["route"], labels["reason"], labels["status"])] = float(m.group(2))
+    return out
+
+
+async def _metrics(world) -> str:
+    async with world.api.session.get(world.api.base + "/metrics") as resp:
+        assert resp.status == 200
+        return await resp.text()
+
+
+async def test_refusals_are_counted_by_route_and_reason_with_no_token_or_id_in_the_labels(world):
+    before = _refusals(await _metrics(world))
+    await world.api.call("GET", f"/api/tasks/{world.task_id}", token=world.revoked)
+    await world.api.call("GET", f"/api/tasks/{world.task_id}", token=world.expired)
+    await world.api.call("GET", f"/api/tasks/{world.task_id}", token=world.other)  # another team's task: 403
+    await world.api.call("GET", f"/api/claims/{quote(world.claim_id)}")
+    text = await _metrics(world)
+    after = _refusals(text)
+    for key in (("get_task", "revoked", "401"), ("get_task", "expired", "401"), ("get_task", "forbidden", "403"),
+                ("get_claim", "missing", "401")):
+        assert after.get(key, 0) == before.get(key, 0) + 1, key
+    refusal_lines = "\n".join(line for line in text.splitlines() if line.startswith("denials_api_refusals"))
+    for secret in (world.revoked, world.expired, world.other, world.task_id, world.claim_id, world.revoked[:10]):
+        assert secret not in refusal_lines
+
+
+# -- scoped reads: KPIs, prevention, the check's outcomes (issue 20) -----------------------------------------------
+
+@dataclass
+class Practice:
+    api: Api
+    payer: str
+    auth_claims: list[str]  # CO-197 on 64483: the authorization queue
+    coding_claims: list[str]  # CO-4 on 64493: the coding queue
+    paid_claim: str
+    auth_team: str
+    coding_team: str
+    supervisor: str
+
+
+@pytest.fixture(scope="module")
+async def practice(stack, worker, db):
+    """Real denials through the session's worker: three claims for the authorization queue, three for the coding
+    queue and one paid claim, all of one payer of this module's own."""
+    import uuid
+
+    from tests.support import events
+    from tests.support.kafka import publish_json
+    from tests.support.ports import eventually
+
+    run = uuid.uuid4().hex[:8]
+    payer = {"id": f"SCOPE-{run}", "name": "Scope plan", "type": "commercial"}
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    def at(days: int) -> str:
+        return (now - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    auth = [events.line("1", "64483", ["RT"], charge=1200.00, paid=0.00,
+                        adjustments=[{"group": "CO", "reason": "197", "amount": 1200.00}])]
+    coding = [events.line("1", "64493", [], charge=900.00, paid=0.00,
+                          adjustments=[{"group": "CO", "reason": "4", "amount": 900.00}])]
+    auth_claims = [f"PC-{run}-a{n}" for n in (1, 2, 3)]
+    coding_claims = [f"PC-{run}-c{n}" for n in (1, 2, 3)]
+    paid_claim = f"PC-{run}-p"
+    remits = [events.remittance(f"rm-{c}", c, payer=payer, lines=auth, occurred_at=at(9 - n),
+                                trace_number=f"EFT-{c}") for n, c in enumerate(auth_claims)]
+    remits += [events.remittance(f"rm-{c}", c, payer=payer, lines=coding, occurred_at=at(6 - n),
+                                 trace_number=f"EFT-{c}") for n, c in enumerate(coding_claims)]
+    paid = [events.line("1", "99213", [], charge=200.00, paid=160.00,
+                        adjustments=[{"group": "CO", "reason": "45", "amount": 40.00}])]
+    remits.append(events.remittance(f"rm-{paid_claim}", paid_claim, payer=payer, lines=paid, occurred_at=at(2),
+                                    trace_number=f"EFT-{paid_claim}"))
+    await publish_json(stack.bootstrap, "claims.remittance.v1", remits)
+    await eventually(lambda: db.fetchval("SELECT count(DISTINCT claim_id) = 7 FROM remittances WHERE payer_id = $1",
+                                         payer["id"]), message="the seven remittances applied")
+    await eventually(lambda: db.fetchval("SELECT count(*) = 6 FROM appeal_tasks WHERE payer_id = $1", payer["id"]),
+                     message="the six tasks opened")
+    queues = {r["claim_id"]: r["queue"] for r in await db.fetch(
+        "SELECT claim_id, queue FROM appeal_tasks WHERE payer_id = $1", payer["id"])}
+    assert {queues[c] for c in auth_claims} == {"authorization"} and {queues[c] for c in coding_claims} == {"coding"}
+    async with running_api(stack.direct_database_url) as api:
+        yield Practice(api=api, payer=payer["id"], auth_claims=auth_claims, coding_claims=coding_claims,
+                       paid_claim=paid_claim, auth_team=await api.token(f"auth-{run}", ["authorization"]),
+                       coding_team=await api.token(f"coding-{run}", ["coding"]),
+                       supervisor=await api.token(f"lead-{run}", [], supervisor=True))
+
+
+async def _kpis(p: Practice, token: str, **params: str) -> dict:
+    status, body = await p.api.call("GET", "/api/kpis", token=token, params={"payer": p.payer, **params})
+    assert status == 200, body
+    return body
+
+
+async def test_a_team_tokens_kpis_cover_only_its_queues_claims_and_a_supervisors_the_practice(practice):
+    p = practice
+    team, other, lead = [await _kpis(p, t) for t in (p.auth_team, p.coding_team, p.supervisor)]
+    assert (team["queues"], other["queues"], lead["queues"]) == (["authorization"], ["coding"], None)
+    assert (lead["claims_adjudicated"], lead["denied_claims"], lead["denied_amount"]) == (7, 6, 6300.0)
+    assert (team["claims_adjudicated"], team["denied_claims"], team["denied_amount"]) == (3, 3, 3600.0)
+    assert (other["claims_adjudicated"], other["denied_claims"], other["denied_amount"]) == (3, 3, 2700.0)
+    # the breakdowns and the heat map hold only the team's own causes
+    assert [c["key"] for c in team["breakdowns"]["cause"] if c["denied_claims"]] == ["authorization"]
+    assert {x["category"] for x in team["payer_cause"]} == {"authorization"}
+    assert {x["category"] for x in lead["payer_cause"]} == {"authorization", "coding"}
+    # the dashboard's CSV tables come from the same scoped figures
+    async with p.api.session.get(p.api.base + "/api/kpis", headers={"Authorization": f"Bearer {p.coding_team}"},
+                                 params={"payer": p.payer, "format": "csv", "table": "causes"}) as resp:
+        assert resp.status == 200
+        rows = (await resp.text()).strip().splitlines()
+    assert rows[1:] == ["coding,3,2700.00"], rows
+
+
+async def test_a_team_tokens_prevention_rules_and_example_claims_are_its_queues_only(practice):
+    p = practice
+    params = {"payer": p.payer, "min_denials": "1", "examples": "20"}
+    found = {}
+    for name, token in (("auth", p.auth_team), ("coding", p.coding_team), ("lead", p.supervisor)):
+        status, body = await p.api.call("GET", "/api/prevention", token=token, params=params)
+        assert status == 200, body
+        found[name] = body["rules"]
+    examples = {name: {c for r in rules for c in r["example_claims"]} for name, rules in found.items()}
+    assert examples["auth"] == set(p.auth_claims)
+    assert examples["coding"] == set(p.coding_claims)
+    assert examples["lead"] == set(p.auth_claims) | set(p.coding_claims)
+    assert [(r["category"], r["denials"], r["amount"]) for r in found["auth"]] == [("authorization", 3, 3600.0)]
+    assert [(r["category"], r["denials"]) for r in found["coding"]] == [("coding", 3)]
+
+
+async def test_a_task_moved_to_another_queue_takes_its_denials_with_it(practice, db):
+    """The queue of a denial is its task's: a supervisor who moves a task moves what the teams see."""
+    p = practice
+    moved = p.coding_claims[0]
+    task_id = await db.fetchval("SELECT task_id FROM appeal_tasks WHERE claim_id = $1", moved)
+    status, body = await p.api.call("POST", f"/api/tasks/{task_id}/reassign", token=p.supervisor,
+                                    body={"queue": "authorization", "assignee": None})
+    assert status == 200, body
+    try:
+        params = {"payer": p.payer, "min_denials": "1", "examples": "20"}
+        _, auth = await p.api.call("GET", "/api/prevention", token=p.auth_team, params=params)
+        _, coding = await p.api.call("GET", "/api/prevention", token=p.coding_team, params=params)
+        assert moved in {c for r in auth["rules"] for c in r["example_claims"]}
+        assert moved not in {c for r in coding["rules"] for c in r["example_claims"]}
+        assert (await _kpis(p, p.coding_team))["claims_adjudicated"] == 2
+    finally:
+        status, _ = await p.api.call("POST", f"/api/tasks/{task_id}/reassign", token=p.supervisor,
+                                     body={"queue": "coding", "assignee": None})
+        assert status == 200
+
+
+async def test_the_checks_outcomes_count_only_the_claims_of_the_tokens_queues(practice):
+    p = practice
+
+    async def checked(token: str) -> int:
+        status, body = await p.api.call("GET", "/api/check/outcomes", token=token)
+        assert status == 200, body
+        return body["passed"]["claims"] + body["flagged"]["claims"]
+
+    before = {t: await checked(t) for t in (p.auth_team, p.coding_team, p.supervisor)}
+    status, body = await p.api.call("POST", "/api/check", token=p.supervisor, body={
+        "event_id": f"chk-{p.auth_claims[0]}", "schema_version": 1, "kind": "submitted",
+        "occurred_at": "2026-03-02T10:00:00Z", "payer": {"id": p.payer, "type": "commercial"},
+        "claim": {"claim_id": p.auth_claims[0], "total_charge": 1200.0, "lines": [
+            {"line_id": "1", "procedure": {"code": "64483"}, "charge": 1200.0, "service_date": "2026-03-01"}]}})
+    assert status == 200, body
+    after = {t: await checked(t) for t in (p.auth_team, p.coding_team, p.supervisor)}
+    assert after[p.auth_team] == before[p.auth_team] + 1
+    assert after[p.coding_team] == before[p.coding_team]
+    assert after[p.supervisor] == before[p.supervisor] + 1
+    _, scoped = await p.api.call("GET", "/api/check/outcomes", token=p.coding_team)
+    assert scoped["queues"] == ["coding"]
+    # the check is the billing queue's work: a billing token sees every checked claim, like a supervisor
+    billing = await p.api.token(f"billing-{p.payer}", ["billing"])
+    assert await checked(billing) == after[p.supervisor]

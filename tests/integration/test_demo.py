@@ -16,6 +16,8 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -77,9 +79,9 @@ def _still_running(started: dict[int, str]) -> list[str]:
 
 
 def run_demo(data_dir: Path, *args: str, interrupt_when: str | None = None, timeout_s: float = 150,
-             extra_env: dict[str, str] | None = None) -> DemoRun:
+             extra_env: dict[str, str] | None = None, before_interrupt: Callable[[str], None] | None = None) -> DemoRun:
     """Run `denials demo ARGS`, recording every process started under it; with `interrupt_when`, send SIGINT as soon
-    as that text appears on stderr."""
+    as that text appears on stderr (after `before_interrupt(stderr so far)`, when given)."""
     out_path, err_path = data_dir.parent / f"{data_dir.name}.out", data_dir.parent / f"{data_dir.name}.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen([denials_command(), "demo", *args], env={**_demo_env(data_dir), **(extra_env or {})},
@@ -96,7 +98,10 @@ def run_demo(data_dir: Path, *args: str, interrupt_when: str | None = None, time
                     run.started.setdefault(child.pid, " ".join(child.cmdline()[:4]))
             except psutil.Error:
                 pass
-            if interrupt_when and not interrupted and interrupt_when in err_path.read_text(errors="replace"):
+            so_far = err_path.read_text(errors="replace") if interrupt_when and not interrupted else ""
+            if interrupt_when and not interrupted and interrupt_when in so_far:
+                if before_interrupt is not None:
+                    before_interrupt(so_far)
                 proc.send_signal(signal.SIGINT)
                 interrupted = True
             time.sleep(0.1)
@@ -245,9 +250,28 @@ def test_an_interrupted_demo_stops_everything_and_exits_130(tmp_path):
     assert run.left_running == []
 
 
-def test_a_served_demo_stopped_with_ctrl_c_keeps_the_logs_it_pointed_to(tmp_path):
-    run = run_demo(tmp_path / "data", "--claims", "20", interrupt_when="Press Ctrl-C to stop")
+def test_a_served_demo_prints_a_sign_in_that_works_and_keeps_the_logs_it_pointed_to_after_ctrl_c(tmp_path):
+    seen: dict[str, object] = {}
+
+    def sign_in(stderr: str) -> None:
+        """While the demo serves: the printed link's page and an authenticated route with its token."""
+        match = re.search(r"^sign in: (http://127\.0\.0\.1:\d+/)#token=(dnl_[A-Za-z0-9_-]{43})$", stderr, re.M)
+        assert match, stderr[-3000:]
+        page, token = match.groups()
+        with urllib.request.urlopen(page, timeout=10) as resp:
+            seen["page"] = resp.status
+        request = urllib.request.Request(f"{page}api/me", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            seen["me"] = (resp.status, json.loads(resp.read()))
+        seen["token"] = token
+
+    run = run_demo(tmp_path / "data", "--claims", "20", interrupt_when="Press Ctrl-C to stop",
+                   before_interrupt=sign_in)
     assert run.returncode == 130, run.stderr[-3000:]
+    assert seen["page"] == 200
+    status, me = seen["me"]
+    assert (status, me["supervisor"], me["team"]) == (200, True, "sign-in"), me
+    assert run.stderr.count(str(seen["token"])) == 1 and str(seen["token"]) not in run.stdout
     kept = re.search(r"logs kept in (\S+)", run.stderr)
     assert kept, run.stderr[-3000:]
     assert (Path(kept.group(1)) / "worker.log").is_file()

@@ -173,3 +173,29 @@ async def test_a_specialist_works_a_task_with_the_keyboard_and_gets_the_letter(s
     assert [e for e in errors if "401 (Unauthorized)" not in e] == [], errors
     assert external == [], external  # nothing fetched from another origin
     await context.close()
+
+
+async def test_a_sign_in_link_signs_in_leaves_no_token_in_the_address_and_an_expired_one_is_named(site, browser):
+    """`denials demo` and `denials api --sign-in` print http://HOST:PORT/#token=...: the page signs in with it and
+    drops it from the address bar; once the token expires the page says so (issues 20 and 22)."""
+    from playwright.async_api import expect
+
+    from service.adapters.tokens import create_sign_in
+
+    _, api, _ = site
+    info, token = await create_sign_in(api.pool, user="demo")
+    context, page, errors, external = await watched_page(browser, api.base, viewport={"width": 1400, "height": 900})
+    await page.goto(f"{api.base}/#token={token}")
+    await expect(page.locator("#who")).to_have_text("Signed in as sign-in/demo (supervisor)")
+    assert token not in page.url and page.url == f"{api.base}/"
+
+    await api.pool.execute("UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE id = $1", info.id)
+    await page.reload()  # the tab's stored token is tried again, and refused as expired
+    await expect(page.get_by_role("alert")).to_contain_text("That token has expired: ask for a new one.")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert [e for e in errors if "401 (Unauthorized)" not in e] == [], errors
+    assert external == [], external
+    # the history entry was replaced, not added to: Back leads to the blank tab, never to the link with the token
+    await page.go_back()
+    assert token not in page.url
+    await context.close()

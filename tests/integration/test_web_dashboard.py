@@ -48,7 +48,7 @@ async def dashboard_site(stack):
         finally:
             await pool.close()
         async with running_api(url) as api:
-            token = await api.token(f"finance-{run}", ["billing"], user="cfo")
+            token = await api.token(f"finance-{run}", [], supervisor=True, user="cfo")
             yield api, token
 
 

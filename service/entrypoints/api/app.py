@@ -13,6 +13,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from service.adapters import metrics
 from service.adapters.postgres import is_transient
 from service.adapters.task_store import PostgresWorkQueue
 from service.adapters.tokens import TokenStore
@@ -38,15 +39,55 @@ def _validation_details(exc: ValidationError) -> list[dict[str, str]]:
             for err in exc.errors(include_url=False, include_input=False, include_context=False)]
 
 
+class Refused(ApiError):
+    """A 401 or 403 with what the log and the refusal counter need: the reason and, when the token matched a row,
+    its id (never the token)."""
+
+    def __init__(self, status: int, code: str, message: str, *, reason: str, token_id: int | None = None,
+                 details: Any = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, code, message, details, headers)
+        self.reason = reason
+        self.token_id = token_id
+
+
+def _bearer_error(description: str) -> dict[str, str]:
+    return {"WWW-Authenticate": f'Bearer realm="denials", error="invalid_token", error_description="{description}"'}
+
+
 async def authenticate(request: web.Request, tokens: TokenStore) -> Scope:
+    """The token's scope, or a `Refused` 401 saying why: no token, not a bearer token, malformed, unknown, revoked,
+    expired. The message never echoes the token."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
-        raise ApiError(401, "missing_token", "send `Authorization: Bearer <token>`", headers=_BEARER)
-    info = await tokens.verify(token.strip()) if scheme.lower() == "bearer" else None
-    if info is None:
-        raise ApiError(401, "invalid_token", "the token is unknown, revoked or malformed", headers=_BEARER)
-    return info.scope()
+        raise Refused(401, "missing_token", "send `Authorization: Bearer <token>`", reason="missing", headers=_BEARER)
+    if scheme.lower() != "bearer":
+        raise Refused(401, "invalid_token", "send the token as `Authorization: Bearer <token>`", reason="not_bearer",
+                      headers=_bearer_error("not a bearer token"))
+    found = await tokens.check(token.strip())
+    if found.accepted:
+        assert found.info is not None
+        return found.info.scope()
+    info = found.info
+    if found.reason == "revoked" and info is not None:
+        raise Refused(401, "invalid_token", "the token was revoked: ask for a new one", reason="revoked",
+                      token_id=info.id, details={"reason": "revoked", "token_id": info.id},
+                      headers=_bearer_error("the token was revoked"))
+    if found.reason == "expired" and info is not None and info.expires_at is not None:
+        when = info.expires_at.astimezone(dt.UTC).isoformat(timespec="seconds")
+        raise Refused(401, "invalid_token", f"the token expired at {when}: ask for a new one", reason="expired",
+                      token_id=info.id, details={"reason": "expired", "token_id": info.id, "expired_at": when},
+                      headers=_bearer_error("the token expired"))
+    raise Refused(401, "invalid_token", "the token is unknown or malformed", reason=found.reason or "unknown",
+                  details={"reason": found.reason}, headers=_bearer_error("the token is unknown or malformed"))
+
+
+def _refused(route: Route, request: web.Request, exc: Refused) -> None:
+    """Log and count a refusal: the route's template and name, the method, status and reason, the token's id when
+    one matched (never the token, the path's ids or the query)."""
+    log.warning("api.refused", route=route.name, path=route.path, method=request.method, status=exc.status,
+                reason=exc.reason, token_id=exc.token_id)
+    metrics.api_refused(route.name, exc.reason, exc.status)
 
 
 def _parse_query(model: type[BaseModel] | None, request: web.Request, status: int = 422) -> Any:
@@ -85,15 +126,26 @@ def _handler(route: Route, pool_provider: PoolProvider, settings: Settings):
         pool = pool_provider()
         if pool is None:
             raise ApiError(503, "unavailable", "the database is not connected yet; try again shortly")
+        scope: Scope | None = None
         try:
-            scope = await authenticate(request, TokenStore(pool))
+            try:
+                scope = await authenticate(request, TokenStore(pool))
+            except Refused as exc:
+                _refused(route, request, exc)
+                raise
             ctx = Ctx(request=request, scope=scope, store=PostgresWorkQueue(pool), settings=settings,
                       query=_parse_query(route.query, request, route.bad_query_status),
                       body=await _parse_body(route.body, request, settings.api_max_body_bytes),
                       now=dt.datetime.now(dt.UTC), pool=pool)
             result = await route.view(ctx)
         except Problem as exc:
-            raise ApiError(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.details) from None
+            status = _STATUS.get(type(exc), 400)
+            if status == 403:
+                refused = Refused(403, exc.code, exc.message, reason="forbidden", details=exc.details,
+                                  token_id=scope.token_id if scope is not None else None)
+                _refused(route, request, refused)
+                raise refused from None
+            raise ApiError(status, exc.code, exc.message, exc.details) from None
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             if not is_transient(exc):
                 raise

@@ -1,6 +1,7 @@
 """`GET /api/kpis` (issue 10): the revenue-cycle KPIs of a period, with breakdowns by payer, CPT family, provider and
-cause, the payer x cause matrix and the monthly trend. Any valid token may read them (practice-wide numbers, no
-claim ids). Definitions: docs/kpis.md.
+cause, the payer x cause matrix and the monthly trend. Any valid token may read them (no claim ids): a supervisor
+token gets the whole practice's figures, a team token the figures of the claims and tasks of its queues only
+(`queues` in the answer says which; issue 20). Definitions: docs/kpis.md.
 
 Every KPI is `{value, numerator, denominator, unit}`: rates are in 0..1 and `value` is null (never NaN) when the
 denominator is 0. Bad query values are a 400 naming the parameter (the route sets `bad_query_status`).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
@@ -169,6 +171,9 @@ class FiltersOut(s.Out):
 
 
 class KpisOut(KpiSetOut):
+    queues: list[str] | None = Field(default=None, description="the queues whose claims and tasks the figures cover "
+                                                                "(a team token's); null: the whole practice "
+                                                                "(a supervisor token, `denials report`)")
     period: PeriodOut
     filters: FiltersOut
     has_data: bool = Field(description="false when nothing was adjudicated, submitted or worked in the period")
@@ -203,10 +208,11 @@ def _groups(groups: tuple[Group, ...], as_of: dt.date) -> list[GroupOut]:
     return [GroupOut(key=g.key, label=g.label, **_set_fields(g.kpis, as_of)) for g in groups]
 
 
-def kpis_out(report: KpiReport) -> KpisOut:
+def kpis_out(report: KpiReport, queues: Sequence[str] | None = None) -> KpisOut:
     f = report.filters
     return KpisOut(
         **_set_fields(report.totals, report.as_of),
+        queues=sorted(queues) if queues is not None else None,
         period=PeriodOut(from_=report.period.start, to=report.period.end, as_of=report.as_of),
         filters=FiltersOut(payer=f.payer, cpt_family=f.cpt_family, provider=f.provider, category=f.category),
         has_data=report.has_data,
@@ -222,9 +228,9 @@ def kpis_out(report: KpiReport) -> KpisOut:
                         appeal_overturn_rate=_kpi(t.appeal_overturn_rate)) for t in report.trend])
 
 
-def kpis_json(report: KpiReport) -> dict[str, Any]:
+def kpis_json(report: KpiReport, queues: Sequence[str] | None = None) -> dict[str, Any]:
     """The report as the API returns it (plain values; encode with `jsonio.dumps`)."""
-    return kpis_out(report).model_dump(mode="python", by_alias=True)
+    return kpis_out(report, queues).model_dump(mode="python", by_alias=True)
 
 
 # -- CSV: the dashboard's tables ---------------------------------------------------------------------------------------
@@ -279,10 +285,12 @@ def kpis_csv(out: KpisOut, table: str) -> web.Response:
 async def kpis(ctx: Ctx) -> dict[str, Any] | web.Response:
     q: KpiQueryIn = ctx.query
     timezone = ctx.settings.task_timezone
-    store = PostgresKpiStore(ctx.pool, timezone=timezone, family_of=uc.procedure_catalog().family)
+    queues = ctx.scope.visible_queues  # None: a supervisor sees the practice; a team its queues' claims and tasks
+    store = PostgresKpiStore(ctx.pool, timezone=timezone, family_of=uc.procedure_catalog().family,
+                             queues=sorted(queues) if queues is not None else None)
     report = await uc.kpi_report(store, uc.KpiQuery(start=q.from_, end=q.to, payer=q.payer, cpt_family=q.cpt_family,
                                                     provider=q.provider, category=q.category),
                                  today=uc.office_today(timezone, ctx.now))
     if q.format == "csv":
-        return kpis_csv(kpis_out(report), q.table)
-    return kpis_json(report)
+        return kpis_csv(kpis_out(report, queues), q.table)
+    return kpis_json(report, queues)

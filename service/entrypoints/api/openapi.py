@@ -14,7 +14,7 @@ from service.entrypoints.api.routes import ROUTES, Route
 
 REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {
-    400: "Malformed JSON body", 401: "No bearer token, or an unknown or revoked one",
+    400: "Malformed JSON body", 401: "No bearer token, or an unknown, revoked or expired one (details.reason)",
     403: "The token's queues do not cover this queue, task or claim", 404: "No such task, claim or queue",
     409: "Refused by the task's state, its lease holder or its version", 413: "Request body too large",
     422: "Invalid query or body (the details name the fields)",

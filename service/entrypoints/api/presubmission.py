@@ -106,6 +106,9 @@ class CheckOutcomesOut(s.Out):
     flagged: OutcomeRateOut = Field(description="claims the check flagged as likely denied")
     outcomes: list[OutcomeRateOut]
     rules: list[RuleCountOut] = Field(description="claims per rule in their latest check, most first")
+    queues: list[str] | None = Field(default=None, description="a team token's queues: the figures count only the "
+                                                                "claims with a task in them; null: every checked claim "
+                                                                "(a supervisor or billing-queue token)")
 
 
 class CheckRuleOut(s.Out):
@@ -203,7 +206,11 @@ async def outcomes(ctx: Ctx) -> CheckOutcomesOut | web.Response:
 
 
 async def _outcomes(ctx: Ctx) -> CheckOutcomesOut:
-    rows = {r.outcome: r for r in await outcome_rates(ctx.pool)}
+    # The check is the billing queue's work (it runs before a claim has a task): billing and supervisors see every
+    # checked claim; another team only the claims its queues work (those with a task in them; issue 20).
+    visible = None if ctx.scope.sees(RULES_QUEUE) else ctx.scope.visible_queues
+    queues = sorted(visible) if visible is not None else None
+    rows = {r.outcome: r for r in await outcome_rates(ctx.pool, queues)}
     each = [_rate(o, r.claims, r.adjudicated, r.denied, r.denied_amount) for o in ("passed", "warned", "flagged")
             if (r := rows.get(o)) is not None]
     passing = [r for o, r in rows.items() if o in ("passed", "warned")]
@@ -213,7 +220,8 @@ async def _outcomes(ctx: Ctx) -> CheckOutcomesOut:
                      sum(r.denied for r in passing), sum((r.denied_amount for r in passing), Decimal("0.00"))),
         flagged=_rate("flagged", flagged.claims if flagged else 0, flagged.adjudicated if flagged else 0,
                       flagged.denied if flagged else 0, flagged.denied_amount if flagged else Decimal("0.00")),
-        outcomes=each, rules=[RuleCountOut(rule_id=r, claims=n) for r, n in await rule_counts(ctx.pool)])
+        outcomes=each, rules=[RuleCountOut(rule_id=r, claims=n) for r, n in await rule_counts(ctx.pool, queues=queues)],
+        queues=queues)
 
 
 async def list_rules(ctx: Ctx) -> CheckRulesOut:

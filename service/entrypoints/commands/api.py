@@ -2,6 +2,10 @@
 
 Prints `listening on http://H:P` on stdout once the socket listens. It never changes the schema unless `--migrate`
 is given: with migrations pending it stops with a message saying how to apply them.
+
+Sign-in (issue 22): on the embedded database (no DATABASE_URL: one user's own machine) it also prints a sign-in link
+with a new 12-hour supervisor token, `sign in: http://H:P/#token=...`; against a shared database only when asked
+(`--sign-in`), since a server's stdout often ends up in a log others read. `--no-sign-in` never prints one.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ async def pending_migrations(conn) -> list[str]:
     return [version for version, _ in available() if version not in done]
 
 
-async def serve(settings: Settings, url: str, host: str, port: int, *, migrate: bool) -> int:
+async def serve(settings: Settings, url: str, host: str, port: int, *, migrate: bool,
+                sign_in: bool = False) -> int:
     from aiohttp import web
 
     from service.adapters import postgres
@@ -59,6 +64,8 @@ async def serve(settings: Settings, url: str, host: str, port: int, *, migrate: 
         sockets = getattr(site._server, "sockets", None) or []  # the real port when 0 was asked for
         bound = sockets[0].getsockname()[1] if sockets else port
         typer.echo(f"listening on http://{host}:{bound}")
+        if sign_in:
+            await print_sign_in(pool, host, bound)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -70,12 +77,30 @@ async def serve(settings: Settings, url: str, host: str, port: int, *, migrate: 
         await asyncio.wait_for(pool.close(), timeout=10)
 
 
+async def print_sign_in(pool, host: str, port: int) -> None:
+    """Create a short-lived supervisor token and print the link that signs the page in with it."""
+    import getpass
+
+    from service.adapters.tokens import TokenInputError, create_sign_in, sign_in_lines, sign_in_url, validate_name
+
+    try:
+        user: str | None = validate_name("user", getpass.getuser())
+    except (TokenInputError, OSError, KeyError):
+        user = None  # an unusual login name: the token is the team's alone
+    info, token = await create_sign_in(pool, user=user)
+    for line in sign_in_lines(info, sign_in_url(host, port, token)):
+        typer.echo(line)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def api(
         host: str = typer.Option(None, "--host", help="Interface to listen on (default DENIALS_API_HOST)."),
         port: int = typer.Option(None, "--port", min=0, max=65535, help="Port (default DENIALS_API_PORT)."),
         migrate: bool = typer.Option(False, "--migrate", help="Apply pending migrations first."),
+        sign_in: bool | None = typer.Option(None, "--sign-in/--no-sign-in",
+                                            help="Print a sign-in link with a new 12-hour supervisor token (default: "
+                                                 "only on the embedded database, not with DATABASE_URL)."),
     ) -> None:
         """Serve the work-queue API (with /health and /ready) against DATABASE_URL or the embedded server."""
         from service import logs
@@ -87,7 +112,9 @@ def register(app: typer.Typer) -> None:
         from service.entrypoints.commands.worker import check_identifier_keys
 
         check_identifier_keys()
+        if sign_in is None:
+            sign_in = not settings.database_url  # the embedded database is one user's own
         code = run_or_exit(serve(settings, url, host or settings.api_host,
-                                 settings.api_port if port is None else port, migrate=migrate))
+                                 settings.api_port if port is None else port, migrate=migrate, sign_in=sign_in))
         if code:
             raise typer.Exit(code)

@@ -48,7 +48,7 @@ function warn(text) {
 function problem(err) {
   if (err instanceof ApiError) {
     if (err.status === 401) {
-      signOut("Your token was refused (unknown, revoked or mistyped). Sign in again.");
+      signOut(`${refusal(err)} Sign in again.`);
       return;
     }
     warn(err.message + (err.code ? ` (${err.code})` : ""));
@@ -59,6 +59,27 @@ function problem(err) {
 
 // -- sign in ---------------------------------------------------------------------------------------------------------
 
+// Why a token was refused, in words: the API says whether it expired or was revoked (never echoing the token).
+function refusal(err) {
+  const reason = err.details && err.details.reason;
+  if (reason === "expired") return "That token has expired: ask for a new one.";
+  if (reason === "revoked") return "That token was revoked: ask for a new one.";
+  return "That token was not accepted (unknown or mistyped).";
+}
+
+// A sign-in link (`denials demo`, `denials api --sign-in`) carries the token in the fragment, `#token=...`: the
+// browser never sends a fragment to the server. Take it, then drop it from the address bar and the history entry so
+// it is not bookmarked, shared or left on screen.
+function tokenFromLink() {
+  const params = new URLSearchParams(window.location.hash.slice(1));
+  const value = params.get("token");
+  if (!value) return null;
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(null, "", window.location.pathname + window.location.search + (rest ? `#${rest}` : ""));
+  return value;
+}
+
 async function signIn(value) {
   token.set(value.trim());
   try {
@@ -66,7 +87,7 @@ async function signIn(value) {
   } catch (err) {
     token.clear();
     warn(err instanceof ApiError && err.status === 401
-      ? "That token was not accepted. Check it and try again." : `Sign-in failed: ${err.message}`);
+      ? `${refusal(err)} Check it and try again.` : `Sign-in failed: ${err.message}`);
     $("token").focus();
     return;
   }
@@ -564,5 +585,5 @@ function wire() {
 
 wire();
 state.filters = readFilters();
-const saved = token.get();
+const saved = tokenFromLink() || token.get();
 if (saved) signIn(saved); else $("token").focus();

@@ -249,7 +249,8 @@ export async function loadDashboard() {
   const p = data.period;
   $("dash-period").textContent = `${p.from || p.to ? `${p.from || "The first data"} to ${p.to || "the latest data"}`
     : "All data"}; A/R as of ${p.as_of}. ${data.claims_adjudicated} claims adjudicated, ${data.claims_submitted} `
-    + "first submitted in the period.";
+    + "first submitted in the period."
+    + (data.queues ? ` Figures of the claims and tasks of your queues only (${data.queues.join(", ")}).` : "");
   const empty = $("dash-empty");
   empty.hidden = data.has_data;
   empty.textContent = data.has_data ? "" : "No claim was adjudicated or submitted, and no appeal decided, in this period.";
