@@ -397,7 +397,10 @@ class PostgresUnitOfWork:
                        closed_at = EXCLUDED.closed_at, version = EXCLUDED.version, priority = EXCLUDED.priority,
                        priority_parts = EXCLUDED.priority_parts, appeal_level = EXCLUDED.appeal_level,
                        recouped_amount = EXCLUDED.recouped_amount,
-                       filing_deadline_basis = EXCLUDED.filing_deadline_basis, updated_at = now()""",
+                       filing_deadline_basis = EXCLUDED.filing_deadline_basis,
+                       -- a status in effect before the remittance that opened the task may re-found it (late facts)
+                       origin = EXCLUDED.origin, opened_at = EXCLUDED.opened_at,
+                       source_event_id = EXCLUDED.source_event_id, updated_at = now()""",
                 [(t.task_id, t.claim_id, t.payer_id, t.payer_type, t.category, t.action, t.queue, t.state,
                   t.appealable, t.amount_at_risk, t.recovered_amount, t.recoverability, t.deadline, t.deadline_basis,
                   t.filing_deadline, t.explanation, list(t.rule_ids), task_lines_to_json(t.lines),

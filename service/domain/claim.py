@@ -546,8 +546,9 @@ class Claim:
         ))
 
     def _opened_later(self, task: Task, report: StatusReport) -> bool:
-        """An open task a remittance opened that counts after this status (business time): the status came late."""
-        if not task.is_open or task.origin != "remittance" or task.state != "open":
+        """A task a remittance opened that counts after this status (business time): the status came late."""
+        # Only what the stream alone decided: a task people work (in_progress, submitted) or wrote off keeps its route.
+        if task.origin != "remittance" or task.state not in ("open", "won", "resolved"):
             return False
         opened = self._key_of(task.source_event_id)
         return opened is not None and fact_key(report) < opened
@@ -579,6 +580,7 @@ class Claim:
             # The status was in effect before the remittance that opened the task (it arrived later, from the other
             # topic): in business order the status opened the task and the remittance's denials joined it, so the
             # task takes the status's route and origin, and its lines both facts' amounts.
+            requested = followup_kind(task.action)
             merge_decisions(task, [lead], at=report.occurred_at)
             task.action, task.queue, task.appealable = lead.action, lead.queue or "billing", lead.appealable
             task.explanation, task.origin = lead.explanation, f"status:{decision.bucket}"
@@ -586,6 +588,10 @@ class Claim:
             self._task_event(task, "updated", task.state, report.event_id, report.occurred_at,
                              "a status in effect before the remittance that opened the task arrived late: the task "
                              "follows it (facts count in business-time order)")
+            # A follow-up cannot be taken back: the remittance that opened the task already asked for its work. Ask
+            # again only for other work (another follow-up kind), and only while the task is open.
+            if not task.is_open or followup_kind(task.action) == requested:
+                return
         else:
             merge_decisions(task, [lead], at=report.occurred_at)
             if not self._move(task, "open", report.event_id, report.occurred_at, "the payer asked again"):
