@@ -108,6 +108,11 @@ def _strip(value: Any, drop: frozenset[str]) -> Any:
 _VOLATILE = frozenset({"event_id", "priority", "occurred_at", "causation_id"})
 
 
+def _json(value: Any) -> Any:
+    """A jsonb value, decoded or not (the service's pools decode jsonb; a plain asyncpg pool returns text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 async def final_state(db: Any, claim_prefix: str) -> dict[str, Any]:
     """The claims' final state by business key: each task (claim, payer, cause) with its state, action, amounts,
     deadlines and lines; each claim's state; each decision by (remittance, line, adjustment); and the follow-ups as
@@ -134,7 +139,7 @@ async def final_state(db: Any, claim_prefix: str) -> dict[str, Any]:
         "tasks": [[r["claim_id"], r["payer_id"], r["category"], r["state"], r["action"], r["queue"], r["appealable"],
                    str(r["amount_at_risk"]), str(r["recovered_amount"]), str(r["deadline"]), str(r["filing_deadline"]),
                    r["appeal_level"], r["origin"],
-                   sorted((x["line_id"] or "", x["amount"]) for x in r["lines"])] for r in tasks],
+                   sorted((x["line_id"] or "", x["amount"]) for x in _json(r["lines"]))] for r in tasks],
         "claims": [[r["claim_id"], r["state"]] for r in claims],
         "decisions": [[r["event_id"], r["line_id"], r["adjustment_index"], r["category"], r["action"], r["queue"],
                        r["rule_id"], r["tasked"]] for r in decisions],
