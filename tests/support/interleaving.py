@@ -153,9 +153,10 @@ def phases(records: Sequence[Record], how: str, seed: int = 0) -> list[list[Reco
     return [merged[a:b] for a, b in zip([0, *cuts], [*cuts, len(merged)], strict=True)]
 
 
-async def publish_in_phases(bootstrap: str, db, parts: Sequence[Sequence[Record]], *, timeout: float = 120) -> None:
-    """Publish each phase (keyed by claim id, so a claim's records of a topic share a partition) and wait until the
-    worker applied it before the next: the worker then really sees the phases in this order."""
+async def publish_in_phases(bootstrap: str, db, parts: Sequence[Sequence], *, timeout: float = 120) -> None:
+    """Publish each phase and wait until the worker applied it before the next: the worker then really sees the phases
+    in this order. A record is a `Record` (keyed by its claim id, so a claim's records of a topic share a partition)
+    or anything with `topic`, `key`, `value` (bytes) and `event_id` (the demo stream's `Outgoing`)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all", request_timeout_ms=15000,
                                 enable_idempotence=False)
     await producer.start()
@@ -163,6 +164,7 @@ async def publish_in_phases(bootstrap: str, db, parts: Sequence[Sequence[Record]
         done: list[str] = []
         for part in parts:
             futures = [await producer.send(r.topic, key=r.claim_id.encode(), value=json.dumps(r.value).encode())
+                       if isinstance(r, Record) else await producer.send(r.topic, key=r.key, value=r.value)
                        for r in part]
             for fut in futures:
                 await fut
