@@ -184,7 +184,8 @@ async def apply(pool: asyncpg.Pool, batches: Sequence[Sequence[Outgoing]], class
         items = []
         for r in batch:
             offsets[r.topic] += 1
-            items.extend(Inbound(r.topic, ev, partition_of(r), offsets[r.topic]) for ev in decoders[r.topic](r.value).events)
+            items.extend(Inbound(r.topic, ev, partition_of(r), offsets[r.topic])
+                         for ev in decoders[r.topic](r.value).events)
         await process_batch(items, PostgresUnitOfWork(pool, vault=None), classifier)
 
 

@@ -52,7 +52,11 @@ class Plan:
 plans = st.builds(Plan, payer=st.integers(0, len(PAYERS) - 1), rejected_first=st.booleans(),
                   status=st.sampled_from(sorted(STATUSES)), denial=st.sampled_from(sorted(DENIALS)),
                   corrected=st.booleans(), paid_later=st.booleans(), start_day=st.integers(0, 40),
-                  prior_auth=st.booleans())
+                  prior_auth=st.booleans()).filter(
+    # Left out: a CO-197 whose reading depends on an authorization number on a submission. A remittance that arrives
+    # before its own claim's submission is classified without it and not re-decided (docs/architecture.md, "What is
+    # still order-dependent").
+    lambda p: not (p.denial == "authorization" and (p.prior_auth or p.corrected)))
 stories = st.lists(plans, min_size=3, max_size=6)
 
 

@@ -22,8 +22,9 @@ def at(day: int, hour: int = 12) -> dt.datetime:
 
 
 def remit(event_id: str, production: int, received: int, status_code: str = "1") -> Remittance:
-    return Remittance(event_id=event_id, occurred_at=at(received), payer=PAYER, claim_id="C1", status_code=status_code,
-                      total_charge=Decimal(100), total_paid=Decimal(0), production_date=dt.date(2026, 1, 1) + dt.timedelta(days=production - 1))
+    return Remittance(event_id=event_id, occurred_at=at(received), payer=PAYER, claim_id="C1",
+                      status_code=status_code, total_charge=Decimal(100), total_paid=Decimal(0),
+                      production_date=dt.date(2026, 1, 1) + dt.timedelta(days=production - 1))
 
 
 def status(event_id: str, effective: int | None, sent: int, kind: str = "status") -> StatusReport:

@@ -69,4 +69,5 @@ async def test_every_interleaving_of_a_claims_topics_ends_in_the_same_state(stor
     in_time = await final(records)
     assert in_time[1], "the story opens no task: it would prove nothing"
     differing = {k: v for k, v in results.items() if v != in_time}
-    assert not differing, f"{len(differing)} of {len(results)} interleavings differ, e.g. {next(iter(differing.items()))}"
+    assert not differing, (f"{len(differing)} of {len(results)} interleavings differ, "
+                           f"e.g. {next(iter(differing.items()))}")
