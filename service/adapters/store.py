@@ -23,6 +23,7 @@ from service.domain import model as m
 from service.domain.authorizations import Authorization
 from service.domain.claim import Claim
 from service.domain.fee_schedule import FeeRate
+from service.domain.ordering import FactKey
 from service.domain.tasks import Task, TaskLine
 from service.service_layer.unit_of_work import Changes, InboxItem, OutboxRecord
 
@@ -276,6 +277,8 @@ class PostgresUnitOfWork:
                 payer_claim_numbers=set(r["payer_claim_numbers"]), last_event_at=r["last_event_at"],
                 line_outcomes={k: (dt.datetime.fromisoformat(v[0]), bool(v[1]))
                                for k, v in (r["line_outcomes"] or {}).items()},
+                submissions=[submission_from_json(x) for x in r["submissions"] or ()],
+                ledger={k: (FactKey.from_json(v[:4]), v[4], v[5]) for k, v in (r["ledger"] or {}).items()},
             )
         for r in await self.conn.fetch("SELECT * FROM appeal_tasks WHERE claim_id = ANY($1::text[])", ids):
             claims[r["claim_id"]].tasks[r["task_id"]] = task_from_row(r)
@@ -319,7 +322,7 @@ class PostgresUnitOfWork:
                        service_date_from = COALESCE($10, claims.service_date_from),
                        service_date_to = COALESCE($11, claims.service_date_to),
                        adjudicated_payers = $12, payer_claim_numbers = $13, forwarded = $14, last_event_at = $15,
-                       line_outcomes = $16, updated_at = now()
+                       line_outcomes = $16, submissions = $17, ledger = $18, updated_at = now()
                    WHERE claim_id = $1""",
                 [(cl.claim_id, cl.patient_key, cl.state, cl.state_at,
                   cl.submission.payer.id if cl.submission else None,
@@ -330,7 +333,9 @@ class PostgresUnitOfWork:
                   cl.submission.service_date_from if cl.submission else None,
                   cl.submission.service_date_to if cl.submission else None,
                   sorted(cl.adjudicated_payers), sorted(cl.payer_claim_numbers), cl.forwarded, cl.last_event_at,
-                  {k: [at.isoformat(), paid] for k, (at, paid) in cl.line_outcomes.items()})
+                  {k: [at.isoformat(), paid] for k, (at, paid) in cl.line_outcomes.items()},
+                  [submission_to_json(x) for x in cl.submissions],
+                  {k: [*key.to_json(), kind, payer] for k, (key, kind, payer) in cl.ledger.items()})
                  for cl in ch.claims])
         if ch.timeline:
             # Append-only rows of events the inbox has just admitted: COPY (no conflict is possible).
@@ -392,7 +397,10 @@ class PostgresUnitOfWork:
                        closed_at = EXCLUDED.closed_at, version = EXCLUDED.version, priority = EXCLUDED.priority,
                        priority_parts = EXCLUDED.priority_parts, appeal_level = EXCLUDED.appeal_level,
                        recouped_amount = EXCLUDED.recouped_amount,
-                       filing_deadline_basis = EXCLUDED.filing_deadline_basis, updated_at = now()""",
+                       filing_deadline_basis = EXCLUDED.filing_deadline_basis,
+                       -- a status in effect before the remittance that opened the task may re-found it (late facts)
+                       origin = EXCLUDED.origin, opened_at = EXCLUDED.opened_at,
+                       source_event_id = EXCLUDED.source_event_id, updated_at = now()""",
                 [(t.task_id, t.claim_id, t.payer_id, t.payer_type, t.category, t.action, t.queue, t.state,
                   t.appealable, t.amount_at_risk, t.recovered_amount, t.recoverability, t.deadline, t.deadline_basis,
                   t.filing_deadline, t.explanation, list(t.rule_ids), task_lines_to_json(t.lines),

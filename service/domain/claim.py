@@ -35,6 +35,7 @@ from service.domain.model import (
     StatusReport,
     Submission,
 )
+from service.domain.ordering import FactKey, fact_key
 from service.domain.tasks import (
     PAYER_REOPENS,
     Task,
@@ -128,12 +129,35 @@ class Claim:
     # decisions folded into an existing task of another cause (an upheld appeal's CARC 193):
     # (remittance event id, line id, adjustment index) -> task id
     routed_decisions: dict[tuple[str, str | None, int], str] = field(default_factory=dict)
+    # Every submission of the claim (original, replacements, voids), so a remittance is judged against the one in
+    # effect at its production date, whichever arrived first (DESIGN invariant 7).
+    submissions: list[Submission] = field(default_factory=list)
+    # The business-time key of every fact applied to the claim (event id -> (key, kind, payer id)): a late, earlier
+    # fact finds out which of the claim's tasks newer facts shaped (service/domain/ordering.py).
+    ledger: dict[str, tuple[FactKey, str, str]] = field(default_factory=dict)
 
     # -- queries ---------------------------------------------------------------------------------------------------
 
-    def facts(self) -> ClaimFacts:
-        return ClaimFacts(claim_id=self.claim_id, submission=self.submission,
+    def facts(self, as_of: FactKey | None = None) -> ClaimFacts:
+        """What the claim's facts say, as of a business time when `as_of` is given: the submission then in effect
+        (the latest one sent before it, a void excepted), not one sent later that happened to arrive first."""
+        submission = self.submission if as_of is None else self.submission_as_of(as_of)
+        return ClaimFacts(claim_id=self.claim_id, submission=submission,
                           adjudicated_payers=set(self.adjudicated_payers), forwarded=self.forwarded)
+
+    def submission_as_of(self, as_of: FactKey) -> Submission | None:
+        known = self.submissions or ([self.submission] if self.submission is not None else [])
+        before = [s for s in known if s.frequency_code != "8" and fact_key(s) < as_of]
+        return max(before, key=fact_key) if before else None
+
+    def _key_of(self, event_id: str) -> FactKey | None:
+        entry = self.ledger.get(event_id)
+        return entry[0] if entry is not None else None
+
+    def _remember_fact(self, event, kind: str, payer_id: str) -> FactKey:
+        key = fact_key(event)
+        self.ledger[event.event_id] = (key, kind, payer_id)
+        return key
 
     # -- state -----------------------------------------------------------------------------------------------------
 
@@ -168,6 +192,7 @@ class Claim:
 
     def record_submission(self, sub: Submission) -> None:
         self._touch(sub.occurred_at)
+        key = self._remember_fact(sub, "submitted", sub.payer.id)
         self.patient_key = self.patient_key or sub.patient_key
         self.timeline.append(TimelineEntry(
             self.claim_id, sub.event_id, "submitted", sub.occurred_at, sub.payer.id,
@@ -175,7 +200,11 @@ class Claim:
              "total_charge": str(sub.total_charge) if sub.total_charge is not None else None,
              "corrects": sub.original_payer_claim_number is not None},
         ))
-        newer = self.submission is None or sub.occurred_at >= self.submission.occurred_at
+        if self.submission is not None and not self.submissions:
+            self.submissions = [self.submission]  # a claim stored before the list was kept
+        if all(s.event_id != sub.event_id for s in self.submissions):
+            self.submissions = sorted([*self.submissions, sub], key=fact_key)
+        newer = self.submission is None or key >= fact_key(self.submission)
         if newer and sub.frequency_code != "8":
             self.submission = sub
         self._set_state("voided" if sub.frequency_code == "8" else "submitted", sub.occurred_at)
@@ -189,11 +218,46 @@ class Claim:
         if sub.original_payer_claim_number and self.payer_claim_numbers and \
                 sub.original_payer_claim_number not in self.payer_claim_numbers:
             return  # it corrects some other adjudication than the ones we hold
+        key = fact_key(sub)
         for task in self.tasks.values():
             if task.payer_id == sub.payer.id and task.is_open and task.action in CORRECTABLE_ACTIONS \
                     and task.last_event_at <= sub.occurred_at:
                 self._move(task, "resolved", sub.event_id, sub.occurred_at,
                            f"answered by a frequency-{sub.frequency_code} claim")
+            elif task.payer_id == sub.payer.id and task.state == "won" and task.action in CORRECTABLE_ACTIONS:
+                self._answered_before_payment(task, sub, key)
+
+    def _answered_before_payment(self, task: Task, sub: Submission, key: FactKey) -> None:
+        """A corrected claim that arrives after the payment that won the task, but was sent before it: in business
+        order the correction answered the task first (resolved), and the payment found it closed. Re-derive that
+        state, so the final state does not depend on which topic was read first."""
+        opened = self._key_of(task.source_event_id)
+        won_by = next((k for k, kind, payer in self.ledger.values()
+                       if kind == "remittance" and payer == task.payer_id and k.at == task.closed_at), None)
+        if opened is None or won_by is None or not opened < key < won_by:
+            return
+        previous = task.state
+        task.state, task.recovered_amount, task.closed_at = "resolved", None, sub.occurred_at
+        task.version += 1
+        task.changed = True
+        self._task_event(task, "updated", previous, sub.event_id, sub.occurred_at,
+                         f"answered by a frequency-{sub.frequency_code} claim sent before the payment that closed it "
+                         "(facts count in business-time order)")
+
+    def _answered_by_known_correction(self, task: Task, remit: Remittance, key: FactKey) -> None:
+        """A task a remittance just opened that a correction sent after that remittance already answered (the
+        correction arrived first, on the claim-status topic): resolve it as in business order."""
+        if task.action not in CORRECTABLE_ACTIONS:
+            return
+        for sub in self.submissions:
+            if sub.payer.id != task.payer_id or not sub.is_correction or not fact_key(sub) > key:
+                continue
+            if sub.original_payer_claim_number and self.payer_claim_numbers and \
+                    sub.original_payer_claim_number not in self.payer_claim_numbers:
+                continue
+            self._move(task, "resolved", sub.event_id, max(sub.occurred_at, task.last_event_at),
+                       f"answered by a frequency-{sub.frequency_code} claim")
+            return
 
     def _resolve_rejections(self, payer_id: str, cause: str, at: dt.datetime, why: str) -> None:
         """A 277CA rejection's fix-and-resubmit task is answered once the claim is sent again and accepted: by a new
@@ -210,6 +274,7 @@ class Claim:
         (`pricing.PaymentReview.followup_details()`), for the underpayment follow-up."""
         at = remit.occurred_at
         self._touch(at)
+        self._remember_fact(remit, "reversal" if remit.is_reversal else "remittance", remit.payer.id)
         quality = list(remit.data_quality)
         if self.patient_key and remit.patient_key and remit.patient_key != self.patient_key:
             # Files that reuse one claim id for several patients cannot always be told apart by the gateway (the
@@ -290,6 +355,7 @@ class Claim:
                 self.tasks[tid] = task
                 self._task_event(task, "opened", None, remit.event_id, remit.occurred_at)
                 self._request_followup(task, remit, group, details=_underpayment_details(task, expectations))
+                self._answered_by_known_correction(task, remit, fact_key(remit))
             elif remit.occurred_at < task.last_event_at:
                 continue  # an older remittance never rewrites a task that newer events shaped
             elif task.is_open:
@@ -444,6 +510,7 @@ class Claim:
     def record_status(self, report: StatusReport, decisions: list[StatusDecision]) -> None:
         at = report.occurred_at
         self._touch(at)
+        self._remember_fact(report, report.kind, report.payer.id)
         s = report.status
         self.timeline.append(TimelineEntry(
             self.claim_id, report.event_id, report.kind, at, report.payer.id,
@@ -478,12 +545,21 @@ class Claim:
                      "entity": s.entity, "queue": decision.queue},
         ))
 
+    def _opened_later(self, task: Task, report: StatusReport) -> bool:
+        """A task a remittance opened that counts after this status (business time): the status came late."""
+        # Only what the stream alone decided: a task people work (in_progress, submitted) or wrote off keeps its route.
+        if task.origin != "remittance" or task.state not in ("open", "won", "resolved"):
+            return False
+        opened = self._key_of(task.source_event_id)
+        return opened is not None and fact_key(report) < opened
+
     def _open_status_task(self, report: StatusReport, decision: StatusDecision) -> None:
         tid = task_id_for(self.claim_id, report.payer.id, decision.category)
         task = self.tasks.get(tid)
         amount = report.total_charge if report.total_charge is not None else (
             self.submission.total_charge if self.submission and self.submission.total_charge is not None else ZERO)
-        if task is not None and (task.is_open or report.occurred_at < task.last_event_at):
+        refound = task is not None and self._opened_later(task, report)
+        if task is not None and not refound and (task.is_open or report.occurred_at < task.last_event_at):
             return  # the open task already covers it
         lead = Decision(
             line_id=decision.line_id, adjustment_index=0, group="", reason=f"{report.status.category}:"
@@ -500,6 +576,22 @@ class Claim:
                              origin=f"status:{decision.bucket}")
             self.tasks[tid] = task
             self._task_event(task, "opened", None, report.event_id, report.occurred_at)
+        elif refound:
+            # The status was in effect before the remittance that opened the task (it arrived later, from the other
+            # topic): in business order the status opened the task and the remittance's denials joined it, so the
+            # task takes the status's route and origin, and its lines both facts' amounts.
+            requested = followup_kind(task.action)
+            merge_decisions(task, [lead], at=report.occurred_at)
+            task.action, task.queue, task.appealable = lead.action, lead.queue or "billing", lead.appealable
+            task.explanation, task.origin = lead.explanation, f"status:{decision.bucket}"
+            task.opened_at, task.source_event_id = min(task.opened_at, report.occurred_at), report.event_id
+            self._task_event(task, "updated", task.state, report.event_id, report.occurred_at,
+                             "a status in effect before the remittance that opened the task arrived late: the task "
+                             "follows it (facts count in business-time order)")
+            # A follow-up cannot be taken back: the remittance that opened the task already asked for its work. Ask
+            # again only for other work (another follow-up kind), and only while the task is open.
+            if not task.is_open or followup_kind(task.action) == requested:
+                return
         else:
             merge_decisions(task, [lead], at=report.occurred_at)
             if not self._move(task, "open", report.event_id, report.occurred_at, "the payer asked again"):

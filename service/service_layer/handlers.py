@@ -28,6 +28,7 @@ from service.domain.model import (
     StatusReport,
     Submission,
 )
+from service.domain.ordering import fact_key
 from service.domain.pricing import PricingRules, Tolerance, fee_keys, load_pricing_rules, review_payment
 from service.service_layer.outbox import build_records
 from service.service_layer.unit_of_work import Changes, DecisionRow, IdentifiersSeen, InboxItem, UnitOfWork
@@ -157,7 +158,10 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
             unique.setdefault(item.event_id, item)
         new_ids = await uow.claim_inbox(
             InboxItem(i.event_id, i.topic, i.partition, i.offset) for i in unique.values())
-        fresh = [i for i in unique.values() if i.event_id in new_ids]
+        # Facts count in business-time order (DESIGN invariant 7, service/domain/ordering.py), not in the order the
+        # topics happened to deliver them: a batch applies its events sorted so, and each claim's later facts guard
+        # against earlier ones arriving in a later batch.
+        fresh = sorted((i for i in unique.values() if i.event_id in new_ids), key=lambda i: fact_key(i.event))
         report.redelivered = len(items) - len(fresh)
         if not fresh:
             await uow.commit()
@@ -213,7 +217,8 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
                 originals[key] = ev.event_id
                 claim = claim_for(ev.claim_id)
                 patient = claim.patient_key or ev.patient_key
-                facts = claim.facts()
+                # the submission in effect when the payer decided, not a correction sent later that arrived first
+                facts = claim.facts(as_of=fact_key(ev))
                 if ev.event_id in digest_of:
                     facts.authorizations = tuple(a for a in on_file.get(digest_of[ev.event_id], ())
                                                  if a.payer_id == ev.payer.id)
@@ -245,7 +250,7 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
                     changes.inbox_outcomes[ev.event_id] = "batch_status"
                     continue
                 claim = claim_for(ev.claim_id)
-                claim.record_status(ev, classifier.classify_status(ev, facts=claim.facts()))
+                claim.record_status(ev, classifier.classify_status(ev, facts=claim.facts(as_of=fact_key(ev))))
             elif isinstance(ev, ProviderAdjustment):
                 linked = bool(ev.claim_id and ev.claim_id in claims)
                 changes.provider_adjustments.append((ev, linked))
