@@ -6,9 +6,9 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
@@ -81,56 +81,34 @@ def encode(record: BaseModel) -> bytes:
 # model that gains a field would otherwise make every redelivery after a deploy look like a conflict); unknown fields
 # count, since they are part of what the producer said under that id.
 
-CONTENT_DIGEST_SCHEME = "cj1"  # canonical JSON, version 1: sorted keys, no whitespace, numbers normalised, sha256
+CONTENT_DIGEST_SCHEME = "cj1"  # canonical JSON, version 1: sorted keys, no whitespace, numbers by value, sha256
 
 
-def _canonical_number(value: Decimal) -> str:
-    if not value.is_finite():
-        return str(value)
-    if value == value.to_integral_value():
-        return str(int(value))
-    return format(value.normalize(), "f")
-
-
-def _canonical(value: object, out: list[str]) -> None:
+def _by_value(value: object) -> object:
+    """Numbers by value: a float that is a whole number becomes that int (1, 1.0, 1.00 and 1e0 are all 1; 812.40 and
+    812.4 were already one double)."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if isinstance(value, dict):
-        out.append("{")
-        for i, key in enumerate(sorted(value)):
-            if i:
-                out.append(",")
-            out.append(json.dumps(key, ensure_ascii=False))
-            out.append(":")
-            _canonical(value[key], out)
-        out.append("}")
-    elif isinstance(value, list):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _canonical(item, out)
-        out.append("]")
-    elif isinstance(value, bool) or value is None:
-        out.append(json.dumps(value))
-    elif isinstance(value, (int, Decimal)):
-        out.append(_canonical_number(Decimal(value)))
-    else:
-        out.append(json.dumps(value, ensure_ascii=False))
+        return {k: _by_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_by_value(v) for v in value]
+    return value
 
 
-def canonical_json(value: object) -> bytes:
-    """The canonical form of a parsed JSON value (objects' keys sorted, numbers by value: 1 == 1.0 == 1.00)."""
-    out: list[str] = []
-    _canonical(value, out)
-    return "".join(out).encode("utf-8", "surrogatepass")
+def canonical_json(raw: bytes | str) -> bytes:
+    """The canonical form of a JSON text: objects' keys sorted, no whitespace, numbers by value (compared as
+    doubles), text unescaped UTF-8. orjson: a digest per record is on the hot path (~4x the stdlib's speed)."""
+    return orjson.dumps(_by_value(orjson.loads(raw)), option=orjson.OPT_SORT_KEYS)
 
 
 def content_digest(raw: bytes) -> str:
     """`cj1:<sha256 hex>` of a JSON record's canonical form; for a value that is not JSON, of its bytes."""
     try:
-        parsed = json.loads(raw, parse_float=Decimal, parse_int=Decimal)
-    except (ValueError, RecursionError):
-        return f"{CONTENT_DIGEST_SCHEME}:{hashlib.sha256(raw).hexdigest()}"
-    return f"{CONTENT_DIGEST_SCHEME}:{hashlib.sha256(canonical_json(parsed)).hexdigest()}"
+        canonical = canonical_json(raw)
+    except (ValueError, RecursionError, TypeError):  # not JSON (or nested beyond orjson's limit): its bytes
+        canonical = raw
+    return f"{CONTENT_DIGEST_SCHEME}:{hashlib.sha256(canonical).hexdigest()}"
 
 
 def record_digest(record: BaseModel) -> str:
