@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import faust
 
-from agents.batch import BatchProcessor, Decoder, Source
+from agents.batch import BatchProcessor, Decoder, Source, replay_of
 from agents.decoders import json_decoders
 from agents.runtime import Runtime
 from agents.take import take_ahead
@@ -82,7 +82,7 @@ def _register_agent(app: faust.App, runtime: Runtime, settings: Settings, topic_
         manual = stream.noack()
         async for events in take_ahead(manual, batch_max, settings.batch_within_s):
             sources = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key,
-                              e.message.value) for e in events]
+                              e.message.value, replay_of(e.message.headers)) for e in events]
             done = await processor.handle(sources)  # never raises, except cancellation
             if done:
                 for event in events:

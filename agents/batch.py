@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaError
@@ -23,9 +24,10 @@ from service.adapters import metrics, postgres
 from service.adapters.store import record_dead_letter
 from service.domain.model import Event
 from service.logs import get_logger
+from service.service_layer.conflicts import Conflict
 from service.service_layer.handlers import Inbound, process_batch
 from topics.catalogue import DEADLETTER
-from topics.codec import ContractError, encode
+from topics.codec import ContractError, encode, readable_event_id, value_digest
 from topics.outputs import DeadLetterEvent
 
 log = get_logger("denials.agent")
@@ -33,8 +35,12 @@ log = get_logger("denials.agent")
 _DONE = object()
 _ABANDONED = object()
 
-# A dead-letter record keeps at most this much of the original value; the table keeps all of it.
+# A dead-letter record keeps at most this much of the original value; the table keeps all of it, except for an
+# oversize value: of that, both keep only a prefix (with the size and digest of the whole); the whole value stays on
+# the input topic, where `denials deadletters replay` reads it from. Storing it (and every replay's copy) made one
+# 5 MB record a 5 MB row per attempt.
 DEADLETTER_VALUE_CAP = 512 * 1024
+OVERSIZE_PREFIX_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +52,26 @@ class Source:
     offset: int
     key: bytes | None
     value: bytes | None
+    replay_of: str | None = None  # the dead letter `denials deadletters replay` re-published this record from
+
+
+REPLAY_HEADER = "denials-replay-of"
+
+
+def replay_of(headers: object) -> str | None:
+    """The dead-letter id in a record's replay header (faust hands headers over as pairs or a mapping)."""
+    pairs = headers.items() if isinstance(headers, dict) else (headers or ())
+    for name, value in pairs:
+        if name == REPLAY_HEADER and value:
+            return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    return None
 
 
 @dataclass(slots=True)
 class Decoded:
     events: list[Event] = field(default_factory=list)
     errors: list[ContractError] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)  # event id -> content digest (topics.codec)
 
 
 Decoder = Callable[[bytes | None], Decoded]
@@ -64,6 +84,7 @@ class DeadLetter:
     reason: str
     index: int = 0
     source_event_id: str | None = None
+    detail: dict[str, Any] | None = None  # structured facts for operators (digests, sizes); never PHI
     first_failed_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     attempts: int = 1
 
@@ -73,17 +94,41 @@ class DeadLetter:
         digest = hashlib.sha256(f"{s.topic}\x1f{s.partition}\x1f{s.offset}\x1f{self.index}".encode()).hexdigest()
         return f"dl-{digest[:32]}"
 
+    @property
+    def stored_value(self) -> bytes | None:
+        """What the table keeps of the value: all of it, or of an oversize one a bounded prefix."""
+        value = self.source.value
+        if value is not None and self.error_class == "oversize" and len(value) > OVERSIZE_PREFIX_BYTES:
+            return value[:OVERSIZE_PREFIX_BYTES]
+        return value
+
+    @property
+    def value_truncated(self) -> bool:
+        return len(self.stored_value or b"") < len(self.source.value or b"")
+
+    @property
+    def full_detail(self) -> dict[str, Any] | None:
+        """`detail`, plus where the whole value is when only a prefix is kept."""
+        if not self.value_truncated:
+            return self.detail
+        s = self.source
+        return {**(self.detail or {}), "value_stored": f"the first {len(self.stored_value or b'')} bytes",
+                "value_size": len(s.value or b""), "value_digest": value_digest(s.value),
+                "original": f"the whole value stays on {s.topic} partition {s.partition} offset {s.offset} until "
+                            "the topic's retention removes it (replay reads it from there)"}
+
     def record(self) -> DeadLetterEvent:
         value = self.source.value or b""
+        kept = (self.stored_value or b"")[:DEADLETTER_VALUE_CAP]
         return DeadLetterEvent(
             event_id=self.dead_letter_id, occurred_at=dt.datetime.now(dt.UTC), source_topic=self.source.topic,
             source_partition=self.source.partition, source_offset=self.source.offset,
             source_event_id=self.source_event_id,
             key_b64=base64.b64encode(self.source.key).decode() if self.source.key is not None else None,
-            value_b64=base64.b64encode(value[:DEADLETTER_VALUE_CAP]).decode(),
-            value_truncated=len(value) > DEADLETTER_VALUE_CAP, value_size=len(value),
+            value_b64=base64.b64encode(kept).decode(),
+            value_truncated=len(kept) < len(value), value_size=len(value), value_digest=value_digest(value),
             error_class=self.error_class, reason=self.reason, attempts=self.attempts,
-            first_failed_at=self.first_failed_at,
+            first_failed_at=self.first_failed_at, detail=self.full_detail,
         )
 
 
@@ -99,6 +144,7 @@ class BatchProcessor:
         self.topic = topic
         self.decode = decode
         self.decode_in_executor = decode_in_executor
+        self._conflicts: list[Conflict] = []  # found by the committed applications of the current batch
 
     async def handle(self, sources: Sequence[Source]) -> bool:
         """True when every record is committed or dead-lettered (ack them); False when the batch was given up
@@ -124,6 +170,7 @@ class BatchProcessor:
         return self.decode(source.value)
 
     async def _handle(self, sources: Sequence[Source]) -> bool:
+        self._conflicts = []
         pairs: list[tuple[Inbound, Source]] = []
         letters: list[DeadLetter] = []
         for source in sources:
@@ -131,9 +178,12 @@ class BatchProcessor:
             if decoded is None:
                 return False
             for event in decoded.events:
-                pairs.append((Inbound(self.topic, event, source.partition, source.offset), source))
+                pairs.append((Inbound(self.topic, event, source.partition, source.offset,
+                                      digest=decoded.digests.get(event.event_id)), source))
+            if decoded.errors:  # whatever is wrong with it, a JSON record's readable event id names it
+                event_id = readable_event_id(source.value, max_bytes=OVERSIZE_PREFIX_BYTES)
             for index, err in enumerate(decoded.errors):
-                letters.append(DeadLetter(source, err.error_class, err.reason, index=index))
+                letters.append(DeadLetter(source, err.error_class, err.reason, index=index, source_event_id=event_id))
 
         if letters:
             outcome = await self._retrying(lambda: self._dead_letter(letters))
@@ -148,7 +198,7 @@ class BatchProcessor:
                 for item in items:
                     with self.event_context(item):
                         log.debug("event.applied")
-            return True
+            return await self._dead_letter_conflicts(pairs)
         if outcome is _ABANDONED:
             return False
         # Something in this batch cannot be applied (the transaction rolled back): apply one at a time to find it.
@@ -191,8 +241,34 @@ class BatchProcessor:
                     source, "processing_error",
                     f"{type(outcome).__name__} while applying the event (see the service logs)",
                     index=1000 + len(letters), source_event_id=item.event_id))
-        if letters:
-            return await self._retrying(lambda: self._dead_letter(letters)) is _DONE
+        if letters and await self._retrying(lambda: self._dead_letter(letters)) is not _DONE:
+            return False
+        return await self._dead_letter_conflicts(pairs)
+
+    async def _dead_letter_conflicts(self, pairs: list[tuple[Inbound, Source]]) -> bool:
+        """Dead-letter the records that reused a known event id with other content (the first version stays
+        applied). Idempotent: redelivered, the same record is found conflicting again under the same letter id."""
+        if not self._conflicts:
+            return True
+        source_of = {id(item): source for item, source in pairs}
+        letters = []
+        for n, conflict in enumerate(self._conflicts):
+            item = conflict.item
+            letters.append(DeadLetter(
+                source_of[id(item)], "conflicting_duplicate",
+                f"event_id already applied with other content (first {conflict.first_digest}, this "
+                f"{conflict.digest}): an event id is immutable, send a correction under a new event_id",
+                index=2000 + n, source_event_id=item.event_id,
+                detail={"first_digest": conflict.first_digest, "digest": conflict.digest,
+                        "first_version": "kept applied"}))
+        for letter, conflict in zip(letters, self._conflicts, strict=True):
+            log.warning("event.conflicting_duplicate", topic=letter.source.topic, partition=letter.source.partition,
+                        offset=letter.source.offset, event_id=conflict.item.event_id,
+                        first_digest=conflict.first_digest, digest=conflict.digest)
+        if await self._retrying(lambda: self._dead_letter(letters)) is not _DONE:
+            return False
+        metrics.conflicting_duplicates(self.topic, len(letters))  # never raises
+        self._conflicts = []
         return True
 
     async def _retrying(self, operation: Callable[[], Awaitable[object]]) -> object:
@@ -224,7 +300,9 @@ class BatchProcessor:
         # the store's unit of work, counting decisions, apply time and event-time-to-commit when it commits
         uow = metrics.MeteredUnitOfWork(self.topic, items, self.runtime.pool,
                                         acquire_timeout=self.runtime.settings.db_connect_timeout_s)
-        return await process_batch(items, uow, self.runtime.classifier)
+        report = await process_batch(items, uow, self.runtime.classifier)
+        self._conflicts.extend(report.conflicts)  # committed: these are known now, whatever happens next
+        return report
 
     async def _wait_transient(self, exc: BaseException, attempt: int) -> bool:
         """Back off after a transient failure; False when the batch should be given up (stop or rebalance)."""
@@ -268,9 +346,11 @@ class BatchProcessor:
                     await record_dead_letter(
                         conn, dead_letter_id=letter.dead_letter_id, source_topic=s.topic,
                         source_partition=s.partition, source_offset=s.offset,
-                        source_event_id=letter.source_event_id, key=s.key, value=s.value,
+                        source_event_id=letter.source_event_id, key=s.key, value=letter.stored_value,
                         error_class=letter.error_class, reason=letter.reason, attempts=letter.attempts,
-                        first_failed_at=letter.first_failed_at)
+                        first_failed_at=letter.first_failed_at, value_size=len(s.value or b""),
+                        value_digest=value_digest(s.value), value_truncated=letter.value_truncated,
+                        detail=letter.full_detail, replay_of=s.replay_of)
         metrics.dead_lettered(self.topic, len(letters))  # never raises
         for letter in letters:
             self.runtime.health.dead_letters += 1

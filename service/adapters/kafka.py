@@ -178,3 +178,32 @@ async def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 15) -> li
         raise TimeoutError(f"could not read {topic} to its end within {timeout_s}s")
     finally:
         await asyncio.wait_for(consumer.stop(), timeout=10)
+
+
+async def read_record(bootstrap: str, topic: str, partition: int, offset: int, *, max_bytes: int,
+                      timeout_s: float = 20) -> bytes | None:
+    """The value of the record at `topic[partition]@offset`, read without joining a consumer group; None when the
+    partition no longer holds that offset (retention removed it) or it cannot be read within the timeout."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    fetch = max(1_048_576, max_bytes + 65_536)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                                auto_offset_reset="none", request_timeout_ms=15_000, fetch_max_bytes=fetch,
+                                max_partition_fetch_bytes=fetch)
+    await asyncio.wait_for(consumer.start(), timeout=timeout_s)
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while loop.time() < deadline:
+            try:
+                batch = await consumer.getmany(tp, timeout_ms=500, max_records=1)
+            except Exception:  # noqa: BLE001 - offset out of range (retention) or the topic is gone
+                return None
+            for record in batch.get(tp, []):
+                return record.value if record.offset == offset else None
+        return None
+    finally:
+        await consumer.stop()

@@ -57,6 +57,9 @@ EVENTS_CONSUMED = Counter("denials_events_consumed", "Input records handled (com
                           ["topic"], registry=None)
 EVENTS_DEAD_LETTERED = Counter("denials_events_dead_lettered", "Input records (or parts of one) sent to the dead "
                                "letters", ["topic"], registry=None)
+CONFLICTING_DUPLICATES = Counter("denials_conflicting_duplicates", "Input records that reused a known event id with "
+                                 "other content (dead-lettered; the first version stays applied)", ["topic"],
+                                 registry=None)
 DECISIONS = Counter("denials_decisions", "Adjustments classified (committed decisions)", ["cause", "payer_type"],
                     registry=None)
 APPLY_SECONDS = Histogram("denials_batch_apply_seconds", "Time to apply one batch in one transaction (to commit)",
@@ -67,8 +70,8 @@ OUTBOX_PUBLISHED = Counter("denials_outbox_published", "Outbox rows the relay pu
                            ["topic"], registry=None)
 ERRORS = Counter("denials_metrics_errors", "Metrics that could not be recorded or read (the pipeline went on)",
                  ["where"], registry=None)
-PIPELINE = (EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, DECISIONS, APPLY_SECONDS, COMMIT_LAG_SECONDS, OUTBOX_PUBLISHED,
-            ERRORS)
+PIPELINE = (EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, CONFLICTING_DUPLICATES, DECISIONS, APPLY_SECONDS,
+            COMMIT_LAG_SECONDS, OUTBOX_PUBLISHED, ERRORS)
 
 
 def _topic(name: str) -> str:
@@ -92,6 +95,7 @@ class _Children:
 
 _consumed = _Children(EVENTS_CONSUMED, lambda t: (_topic(t),))
 _dead = _Children(EVENTS_DEAD_LETTERED, lambda t: (_topic(t),))
+_conflicting = _Children(CONFLICTING_DUPLICATES, lambda t: (_topic(t),))
 _apply = _Children(APPLY_SECONDS, lambda t: (_topic(t),))
 _lag = _Children(COMMIT_LAG_SECONDS, lambda t: (_topic(t),))
 _published = _Children(OUTBOX_PUBLISHED, lambda t: (_topic(t),))
@@ -123,6 +127,13 @@ def dead_lettered(topic: str, count: int) -> None:
         _dead(topic).inc(count)
     except Exception:  # noqa: BLE001
         _failed("dead_lettered")
+
+
+def conflicting_duplicates(topic: str, count: int) -> None:
+    try:
+        _conflicting(topic).inc(count)
+    except Exception:  # noqa: BLE001
+        _failed("conflicting_duplicates")
 
 
 def outbox_published(rows: Sequence[Any]) -> None:

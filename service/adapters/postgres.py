@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
+import os
+import socket
 import warnings
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 import orjson
 
 from service.config import Settings
-from service.errors import ConfigurationError
+from service.errors import (
+    ConfigurationError,
+    DatabaseMisconfigured,
+    DatabaseUnreachable,
+    DenialsError,
+    TransientError,
+)
 
 EMBEDDED_DB_NAME = "denials"
 
@@ -30,7 +41,7 @@ _PERMANENT_SQLSTATE_CLASSES = ("22", "23")
 
 def is_transient(exc: BaseException) -> bool:
     """True when waiting and retrying may succeed (PostgreSQL unreachable, restarting, overloaded, a timeout)."""
-    if isinstance(exc, (OSError, asyncio.TimeoutError, TimeoutError, ConnectionError,
+    if isinstance(exc, (OSError, asyncio.TimeoutError, TimeoutError, ConnectionError, TransientError,
                         asyncpg.exceptions.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError)):
         return True
     if isinstance(exc, asyncpg.PostgresError):
@@ -124,10 +135,98 @@ def _ensure_database_sync(admin_uri: str, name: str) -> None:
 
 
 def resolve_database_url(settings: Settings) -> str:
-    """DATABASE_URL when set, else the shared embedded server in the user data directory."""
+    """DATABASE_URL when set (checked: a malformed one is a ConfigurationError naming what is wrong), else the shared
+    embedded server in the user data directory."""
     if settings.database_url:
+        check_database_url(settings.database_url)
         return settings.database_url
     return _embedded_url(settings.data_dir)
+
+
+# -- one sentence for every way a connection can fail -------------------------------------------------------------
+#
+# Every command connects through `connect` or `create_pool`; both turn a failure to connect into DatabaseUnreachable
+# (transient: the worker waits for it) or DatabaseMisconfigured (permanent: no use waiting), whose message is one
+# sentence naming the host, port and database (never the password). The CLI prints it and exits non-zero.
+
+_SCHEMES = ("postgresql://", "postgres://")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a URL points, for messages: host, port, database, user (never the password)."""
+
+    host: str
+    port: str
+    database: str
+    user: str
+
+    def where(self) -> str:
+        return f"PostgreSQL at {self.host}:{self.port} (database \"{self.database}\")"
+
+
+def target_of(url: str) -> Target:
+    """Host, port, database and user of a postgresql:// URL, with libpq's defaults filled in."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    try:
+        port = str(parts.port or (query.get("port") or ["5432"])[0])
+    except ValueError:
+        port = "?"
+    host = parts.hostname or (query.get("host") or ["localhost (Unix socket)"])[0]
+    user = unquote(parts.username or (query.get("user") or [""])[0] or os.environ.get("PGUSER", "")
+                   or getpass.getuser())
+    database = unquote(parts.path.lstrip("/")) or (query.get("dbname") or [""])[0] or user
+    return Target(host=host, port=port, database=database, user=user)
+
+
+def check_database_url(url: str) -> None:
+    """A malformed DATABASE_URL is a ConfigurationError with one sentence (the URL is never echoed: it may hold a
+    password)."""
+    if not url.startswith(_SCHEMES):
+        scheme = url.split(":", 1)[0] if ":" in url else ""
+        if scheme in ("postgresql", "postgres"):
+            said = f"\"{scheme}:\" is not followed by \"//\""
+        elif scheme and len(scheme) < 20 and scheme.isalnum():
+            said = f"it starts with \"{scheme}:\""
+        else:
+            said = "it has no scheme"
+        raise ConfigurationError(f"DATABASE_URL must be postgresql://USER@HOST:PORT/DATABASE, but {said}")
+    try:
+        urlsplit(url).port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigurationError("DATABASE_URL has a port that is not a number "
+                                    "(expected postgresql://USER@HOST:PORT/DATABASE)") from None
+
+
+def connect_error(exc: BaseException, url: str) -> DenialsError:
+    """The service's own error, with one sentence, for a failure to connect to `url`."""
+    if isinstance(exc, DenialsError):
+        return exc
+    t = target_of(url)
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return DatabaseMisconfigured(f"{t.where()}: the database does not exist (create it, or fix the name in "
+                                     "DATABASE_URL)")
+    if isinstance(exc, asyncpg.InvalidPasswordError):
+        return DatabaseMisconfigured(f"{t.where()} refused role \"{t.user}\": wrong password")
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
+        return DatabaseMisconfigured(f"{t.where()} refused role \"{t.user}\": the role does not exist or may not "
+                                     "connect")
+    if isinstance(exc, asyncpg.PostgresError):
+        return DatabaseMisconfigured(f"{t.where()} refused the connection: {type(exc).__name__}")
+    if isinstance(exc, socket.gaierror):
+        return DatabaseUnreachable(f"cannot reach {t.where()}: the host name does not resolve")
+    if isinstance(exc, ConnectionRefusedError):
+        return DatabaseUnreachable(f"cannot reach {t.where()}: connection refused (is PostgreSQL running there?)")
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return DatabaseUnreachable(f"cannot reach {t.where()}: no answer in time")
+    if isinstance(exc, OSError):
+        return DatabaseUnreachable(f"cannot reach {t.where()}: {exc.strerror or type(exc).__name__}")
+    if isinstance(exc, (asyncpg.InterfaceError, ConnectionError)):
+        return DatabaseUnreachable(f"cannot reach {t.where()}: {type(exc).__name__}")
+    if isinstance(exc, ValueError):  # asyncpg's own URL parsing
+        return ConfigurationError(f"DATABASE_URL cannot be used for {t.where()}: it is malformed")
+    return DatabaseUnreachable(f"cannot reach {t.where()}: {type(exc).__name__}")
 
 
 def _json_default(value: object) -> object:
@@ -159,19 +258,31 @@ SERVER_SETTINGS = {"jit": "off"}
 
 
 async def connect(url: str, settings: Settings) -> asyncpg.Connection:
-    conn = await asyncpg.connect(url, timeout=settings.db_connect_timeout_s,
-                                 command_timeout=settings.db_command_timeout_s, server_settings=SERVER_SETTINGS)
+    """One connection; a failure to connect is DatabaseUnreachable or DatabaseMisconfigured (one sentence)."""
+    try:
+        conn = await asyncpg.connect(url, timeout=settings.db_connect_timeout_s,
+                                     command_timeout=settings.db_command_timeout_s, server_settings=SERVER_SETTINGS)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every way to fail becomes one of the two errors
+        raise connect_error(exc, url) from exc
     await _init_connection(conn)
     return conn
 
 
 async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
-    """A pool whose every call has a timeout: nothing may block a rebalance or shutdown indefinitely."""
-    return await asyncio.wait_for(
-        asyncpg.create_pool(
-            url, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
-            command_timeout=settings.db_command_timeout_s, timeout=settings.db_connect_timeout_s,
-            init=_init_connection, max_inactive_connection_lifetime=60, server_settings=SERVER_SETTINGS,
-        ),
-        timeout=settings.db_connect_timeout_s * 2 + 5,
-    )
+    """A pool whose every call has a timeout: nothing may block a rebalance or shutdown indefinitely. A failure to
+    open it is DatabaseUnreachable or DatabaseMisconfigured (one sentence)."""
+    try:
+        return await asyncio.wait_for(
+            asyncpg.create_pool(
+                url, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
+                command_timeout=settings.db_command_timeout_s, timeout=settings.db_connect_timeout_s,
+                init=_init_connection, max_inactive_connection_lifetime=60, server_settings=SERVER_SETTINGS,
+            ),
+            timeout=settings.db_connect_timeout_s * 2 + 5,
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every way to fail becomes one of the two errors
+        raise connect_error(exc, url) from exc

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from service.config import Settings
+from service.errors import DenialsError
 from service.logs import get_logger
 
 T = TypeVar("T")
@@ -25,5 +26,7 @@ async def retry_until_up(what: str, opener: Callable[[], Awaitable[T]], settings
             raise
         except Exception as exc:  # noqa: BLE001 - any failure to start means "not up yet"
             attempt += 1
-            log.warning("startup.waiting", dependency=what, error=type(exc).__name__, attempt=attempt)
+            # the service's own connection errors say where in one value-free sentence (host, port, database)
+            detail = {"detail": str(exc)} if isinstance(exc, DenialsError) else {}
+            log.warning("startup.waiting", dependency=what, error=type(exc).__name__, attempt=attempt, **detail)
             await asyncio.sleep(settings.retry_delay_s(attempt))

@@ -246,13 +246,18 @@ class PostgresUnitOfWork:
         if not rows:
             return set()
         new = await self.conn.fetch(
-            """INSERT INTO inbox (event_id, topic, "partition", "offset")
-               SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[])
+            """INSERT INTO inbox (event_id, topic, "partition", "offset", content_digest)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[])
                ON CONFLICT (event_id) DO NOTHING RETURNING event_id""",
             [r.event_id for r in rows], [r.topic for r in rows], [r.partition for r in rows],
-            [r.offset for r in rows],
+            [r.offset for r in rows], [r.digest for r in rows],
         )
         return {r["event_id"] for r in new}
+
+    async def inbox_digests(self, event_ids: Iterable[str]) -> dict[str, str | None]:
+        rows = await self.conn.fetch("SELECT event_id, content_digest FROM inbox WHERE event_id = ANY($1::text[])",
+                                     list(event_ids))
+        return {r["event_id"]: r["content_digest"] for r in rows}
 
     async def known_claims(self, claim_ids: Iterable[str]) -> set[str]:
         rows = await self.conn.fetch("SELECT claim_id FROM claims WHERE claim_id = ANY($1::text[])", list(claim_ids))
@@ -504,13 +509,33 @@ async def add_to_outbox(conn: asyncpg.Connection, records: Sequence[OutboxRecord
 async def record_dead_letter(conn: asyncpg.Connection, *, dead_letter_id: str, source_topic: str,
                              source_partition: int, source_offset: int, source_event_id: str | None,
                              key: bytes | None, value: bytes | None, error_class: str, reason: str, attempts: int,
-                             first_failed_at: dt.datetime) -> None:
-    await conn.execute(
+                             first_failed_at: dt.datetime, value_size: int | None = None,
+                             value_digest: str | None = None, value_truncated: bool = False,
+                             detail: dict[str, Any] | None = None, replay_of: str | None = None) -> bool:
+    """Store a dead letter (idempotent by its id). A replayed record that fails again, unchanged (the same value
+    digest as the letter it was replayed from), adds no second copy: that letter counts one more attempt, takes the
+    latest reason and is `new` again. True when a row was written or updated."""
+    if replay_of and value_digest:
+        returned = {"dead_letter_id": dead_letter_id, "partition": source_partition, "offset": source_offset,
+                    "at": dt.datetime.now(dt.UTC).isoformat()}
+        updated = await conn.fetchval(
+            """UPDATE dead_letters SET attempts = attempts + 1, status = 'new', error_class = $3, reason = $4,
+                   detail = COALESCE(detail, '{}'::jsonb) || jsonb_build_object('returned_after_replay', $5::jsonb)
+               WHERE dead_letter_id = $1 AND value_digest = $2 AND source_topic = $6 AND status <> 'resolved'
+               RETURNING id""",
+            replay_of, value_digest, error_class, reason, returned, source_topic)
+        if updated is not None:
+            return True
+    written = await conn.fetchval(
         """INSERT INTO dead_letters (dead_letter_id, source_topic, source_partition, source_offset, source_event_id,
-               key, value, error_class, reason, attempts, first_failed_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (dead_letter_id) DO NOTHING""",
+               key, value, error_class, reason, attempts, first_failed_at, value_size, value_digest, value_truncated,
+               detail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+           ON CONFLICT (dead_letter_id) DO NOTHING RETURNING id""",
         dead_letter_id, source_topic, source_partition, source_offset, source_event_id, key, value, error_class,
-        reason, attempts, first_failed_at)
+        reason, attempts, first_failed_at, len(value or b"") if value_size is None else value_size, value_digest,
+        value_truncated, detail)
+    return written is not None
 
 
 def json_dumps(value: Any) -> str:

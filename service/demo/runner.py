@@ -47,7 +47,7 @@ from service.demo.summary import (
     render,
     render_check,
 )
-from service.errors import ConfigurationError
+from service.errors import ConfigurationError, DenialsError
 from topics.catalogue import CATALOGUE
 
 # No progress for this long while waiting on the worker is a failure (the message says what was pending).
@@ -124,6 +124,8 @@ class DemoRun:
     async def prepare(self, url: str, bootstrap: str) -> None:
         try:
             conn = await postgres.connect(url, self.settings)
+        except DenialsError as exc:  # one sentence naming host, port and database (service.adapters.postgres)
+            raise DemoError(str(exc)) from None
         except (OSError, TimeoutError) as exc:
             raise DemoError(f"cannot reach PostgreSQL: {type(exc).__name__}: {exc}") from None
         try:

@@ -100,8 +100,27 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    app()
+    """The console script. A server that cannot be reached or a configuration mistake (DATABASE_URL,
+    KAFKA_BOOTSTRAP_SERVERS) that no command caught on its own ends here: one sentence on stderr, a non-zero exit
+    (1: a server unreachable or refusing, 2: configuration), never a traceback."""
+    from pydantic import ValidationError
+
+    from service.errors import ConfigurationError, TransientError
+
+    try:
+        app()
+    except (TransientError, ConfigurationError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(getattr(exc, "exit_code", 1)) from None
+    except ValidationError as exc:  # the settings (environment variables); never echo the value (a secret?)
+        typer.echo(f"error: {settings_error(exc)}", err=True)
+        raise SystemExit(2) from None
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+def settings_error(exc) -> str:
+    """One sentence for an environment variable the settings reject: its name and the rule, never its value."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    first = errors[0] if errors else {"loc": (), "msg": "invalid"}
+    name = ".".join(str(p) for p in first["loc"]).upper() or "the configuration"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{name}: {first['msg'].removeprefix('Value error, ')}{more}"

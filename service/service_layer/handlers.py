@@ -30,6 +30,7 @@ from service.domain.model import (
 )
 from service.domain.ordering import fact_key
 from service.domain.pricing import PricingRules, Tolerance, fee_keys, load_pricing_rules, review_payment
+from service.service_layer.conflicts import Conflict, find_conflicts
 from service.service_layer.outbox import build_records
 from service.service_layer.unit_of_work import Changes, DecisionRow, IdentifiersSeen, InboxItem, UnitOfWork
 
@@ -56,6 +57,7 @@ class Inbound:
     event: Event
     partition: int | None = None
     offset: int | None = None
+    digest: str | None = None  # content digest of the record (topics.codec.content_digest); None: unknown
 
     @property
     def event_id(self) -> str:
@@ -87,6 +89,7 @@ class BatchReport:
     denials: int = 0
     outbox: int = 0
     by_topic: dict[str, int] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)  # known ids with other content: not applied
 
 
 @functools.lru_cache(maxsize=1)
@@ -157,12 +160,13 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
         for item in items:
             unique.setdefault(item.event_id, item)
         new_ids = await uow.claim_inbox(
-            InboxItem(i.event_id, i.topic, i.partition, i.offset) for i in unique.values())
+            InboxItem(i.event_id, i.topic, i.partition, i.offset, i.digest) for i in unique.values())
         # Facts count in business-time order (DESIGN invariant 7, service/domain/ordering.py), not in the order the
         # topics happened to deliver them: a batch applies its events sorted so, and each claim's later facts guard
         # against earlier ones arriving in a later batch.
         fresh = sorted((i for i in unique.values() if i.event_id in new_ids), key=lambda i: fact_key(i.event))
-        report.redelivered = len(items) - len(fresh)
+        report.conflicts = await find_conflicts(items, unique, new_ids, uow)
+        report.redelivered = len(items) - len(fresh) - len(report.conflicts)
         if not fresh:
             await uow.commit()
             return report

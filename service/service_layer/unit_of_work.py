@@ -31,6 +31,7 @@ class InboxItem:
     topic: str
     partition: int | None = None
     offset: int | None = None
+    digest: str | None = None  # the record's content digest (None: unknown, never compared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,12 @@ class UnitOfWork(Protocol):
     async def __aexit__(self, *exc: object) -> None: ...
 
     async def claim_inbox(self, items: Iterable[InboxItem]) -> set[str]:
-        """Record the event ids; return those seen for the first time (the rest are redeliveries)."""
+        """Record the event ids (with their content digests); return those seen for the first time (the rest are
+        redeliveries, or conflicting duplicates when their digest differs)."""
+
+    async def inbox_digests(self, event_ids: Iterable[str]) -> dict[str, str | None]:
+        """The content digest the inbox holds for each of these (known) event ids; None for rows from before
+        digests were kept."""
 
     async def load_claims(self, claim_ids: Iterable[str]) -> dict[str, Claim]:
         """The claims, locked for this transaction and created empty when new, with their tasks."""

@@ -104,14 +104,17 @@ async def _run(submissions: list[model.Submission], url: str | None, where: str,
         return await from_input(where)
     from service.adapters import postgres
     from service.adapters.presubmission import SCHEMA_CHECK, PostgresCheckStore
+    from service.errors import TransientError
 
     settings = get_settings()
     try:
         conn = await postgres.connect(url, settings)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, TransientError) as exc:
+        # DatabaseUnreachable's sentence names host, port and database
+        why = str(exc) if isinstance(exc, TransientError) else type(exc).__name__
         if mode == "database":
-            raise _NoDatabase(f"cannot reach {where} ({type(exc).__name__})") from None
-        return await from_input(f"history from the input only: cannot reach {where} ({type(exc).__name__})")
+            raise _NoDatabase(f"cannot reach {where} ({why})") from None
+        return await from_input(f"history from the input only: cannot reach {where} ({why})")
     try:
         if not await conn.fetchval(SCHEMA_CHECK):
             if mode == "database":

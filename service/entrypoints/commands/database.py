@@ -50,6 +50,23 @@ def database_url_or_exit(settings: Any) -> str:
         raise fail(str(exc), 2) from None
 
 
+def probe_database(url: str, settings: Any) -> None:
+    """Connect once and hang up. A mistake waiting cannot fix (no such database or role: DatabaseMisconfigured)
+    propagates (the CLI prints its one sentence and exits 1); an unreachable server is left to the caller, which
+    waits for it (the worker: started before its database, it retries and never exits)."""
+    from service.adapters import postgres
+    from service.errors import TransientError
+
+    async def probe() -> None:
+        conn = await postgres.connect(url, settings)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except TransientError:
+        return
+
+
 def run_or_exit(work: Awaitable[T]) -> T:
     """asyncio.run(work); PostgreSQL unreachable (a connect error or timeout) exits 1 with one sentence."""
     try:

@@ -11,8 +11,11 @@ or an age: `90m`, `12h`, `7d`. R matches the error class exactly (`not_json`, `s
 
 `replay` re-publishes each letter to its source topic with its original key and bytes and marks it `replayed`
 (`replayed_at`, how many times, where it went). The worker's inbox makes a replay idempotent: an event that was
-applied meanwhile changes nothing; a record that is still bad becomes a new dead letter. `resolve` marks a letter
-handled without replaying it. Nothing is ever deleted.
+applied meanwhile changes nothing; a record that is still bad, unchanged, adds no second letter (nor copy of its
+bytes): its letter counts one more attempt, takes the latest reason and is `new` again. Of an oversize value only a
+prefix is stored (with the whole value's size and digest); replay reads the whole value back from the input topic,
+checks its digest, and says so when retention has removed it. `resolve` marks a letter handled without replaying
+it. Nothing is ever deleted.
 
 Keys and record values can hold PHI (claim ids, patient data): `list` never prints them, `show` only with `--value`.
 Exit codes: 0 done, 1 not found or a server unreachable, 2 bad usage. Needs DATABASE_URL (or the embedded database)
@@ -64,8 +67,8 @@ def _with_connection(work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `work(conn)` on one connection to the configured (or embedded) database."""
     return with_connection(
         work, schema_check="SELECT count(*) = 1 FROM information_schema.columns "
-                           "WHERE table_name = 'dead_letters' AND column_name = 'replay_count'",
-        missing="dead-letter operations columns")
+                           "WHERE table_name = 'dead_letters' AND column_name = 'value_digest'",
+        missing="dead-letter digest columns")
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -82,7 +85,8 @@ def summary(row) -> dict[str, Any]:
         "first_failed_at": _iso(row.first_failed_at), "status": row.status, "replayed_at": _iso(row.replayed_at),
         "replay_count": row.replay_count, "replayed_partition": row.replayed_partition,
         "replayed_offset": row.replayed_offset, "resolved_at": _iso(row.resolved_at), "note": row.note,
-        "value_size": row.value_size,
+        "value_size": row.value_size, "value_digest": row.value_digest, "value_truncated": row.value_truncated,
+        "detail": row.detail,
     }
 
 
@@ -216,13 +220,21 @@ def replay_command(
         skipped = [r for r in letters if r.status == "resolved"]
         letters = [r for r in letters if r.status != "resolved"]
         done: list[dict[str, Any]] = []
+        unavailable: list[dict[str, Any]] = []
         if not letters:
-            return done, skipped
+            return done, skipped, unavailable
         largest = max(r.value_size for r in letters)
         try:
             async with producer(bootstrap, max_request_size=max(1_048_576, largest + 65_536)) as prod:
                 for row in letters:
-                    future = await prod.send(row.source_topic, key=row.key, value=row.value,
+                    value = await _whole_value(row, bootstrap)
+                    if value is None:
+                        unavailable.append({"id": row.id, "dead_letter_id": row.dead_letter_id,
+                                            "reason": f"only a prefix is stored and {row.source_topic} partition "
+                                                      f"{row.source_partition} no longer holds offset "
+                                                      f"{row.source_offset} with the same bytes"})
+                        continue
+                    future = await prod.send(row.source_topic, key=row.key, value=value,
                                              headers=[(REPLAY_HEADER, row.dead_letter_id.encode())])
                     meta = await asyncio.wait_for(future, timeout=30)
                     await store.mark_replayed(conn, row.id, partition=meta.partition, offset=meta.offset)
@@ -233,20 +245,40 @@ def replay_command(
             if done:
                 typer.echo(f"replayed {len(done)} before the failure", err=True)
             raise fail(f"cannot publish to the broker at {bootstrap} ({type(exc).__name__})", 1) from None
-        return done, skipped
+        return done, skipped, unavailable
 
-    done, skipped = _with_connection(work)
+    done, skipped, unavailable = _with_connection(work)
     if as_json:
-        typer.echo(json.dumps({"replayed": done, "skipped_resolved": [summary(r) for r in skipped]}, indent=2))
+        typer.echo(json.dumps({"replayed": done, "skipped_resolved": [summary(r) for r in skipped],
+                               "skipped_unavailable": unavailable}, indent=2))
+        if unavailable:
+            raise typer.Exit(1)
         return
     for row in skipped:
         typer.echo(f"skipped {row.id} ({row.dead_letter_id}): resolved")
+    for item in unavailable:
+        typer.echo(f"error: not replayed {item['id']} ({item['dead_letter_id']}): {item['reason']}", err=True)
     if done:
         typer.echo(render_table(
             [{**d, "to": f"{d['topic']}[{d['partition']}]@{d['offset']}"} for d in done],
             [("ID", "id", 8), ("DEAD LETTER", "dead_letter_id", 35), ("REPLAYED TO", "to", 60),
              ("REPLAYS", "replay_count", 7)]))
     typer.echo(f"replayed {len(done)} dead letter(s)")
+    if unavailable:
+        raise typer.Exit(1)
+
+
+async def _whole_value(row, bootstrap: str) -> bytes | None:
+    """The letter's original bytes: stored whole, or (an oversize value, of which only a prefix is stored) read back
+    from the input topic and checked against the stored digest."""
+    if not row.value_truncated:
+        return row.value
+    from service.adapters.kafka import read_record
+    from topics.codec import value_digest
+
+    value = await read_record(bootstrap, row.source_topic, row.source_partition, row.source_offset,
+                              max_bytes=row.value_size)
+    return value if value is not None and value_digest(value) == row.value_digest else None
 
 
 @deadletters_app.command("resolve")

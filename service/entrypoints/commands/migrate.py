@@ -28,7 +28,8 @@ def register(app: typer.Typer) -> None:
 
         try:
             applied = asyncio.run(go())
-        except (OSError, TimeoutError) as exc:
-            typer.echo(f"error: cannot reach PostgreSQL: {type(exc).__name__}", err=True)
+        except (OSError, TimeoutError) as exc:  # lost while migrating (connecting raises the service's own errors)
+            typer.echo(f"error: lost {postgres.target_of(url).where()} while migrating ({type(exc).__name__})",
+                       err=True)
             raise typer.Exit(1) from None
         typer.echo(f"applied: {', '.join(applied)}" if applied else "up to date")

@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the stream agents, the outbox relay and the API against KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL."""
         from service import gc_tuning, logs
-        from service.entrypoints.commands.database import database_url_or_exit
+        from service.entrypoints.commands.database import database_url_or_exit, probe_database
 
         settings = get_settings()
         logs.configure(settings.log_level, settings.log_format)
@@ -72,6 +72,7 @@ def register(app: typer.Typer) -> None:
                        "`denials demo` starts a local broker for you.", err=True)
             raise typer.Exit(2)
         database_url = database_url_or_exit(settings)
+        probe_database(database_url, settings)  # no such database or role: one sentence now, not retries forever
         check_identifier_keys()
         w, _, _ = build_worker(settings, bootstrap=settings.kafka_bootstrap_servers, database_url=database_url,
                                with_web=False if no_api else None)

@@ -16,6 +16,7 @@ from tests.support import events
 from tests.support.cli import denials
 from tests.support.ports import eventually
 from tests.support.workload import REMITTANCE_TOPIC, Published, publish_records
+from topics.codec import value_digest
 
 
 def big_remittance(event_id: str, claim_id: str, lines: int = 30) -> dict:
@@ -66,6 +67,10 @@ async def test_oversize_letters_replayed_after_the_limit_is_raised_apply_once_an
         by_class.setdefault(row["error_class"], []).append(row)
     assert sorted((k, len(v)) for k, v in by_class.items()) == [("not_utf8", 1), ("oversize", 3),
                                                                 ("schema_violation", 1)]
+    # the event id of every JSON record that has one, whatever is wrong with it
+    assert sorted(r["source_event_id"] for r in by_class["oversize"]) == sorted(e["event_id"] for e in big)
+    assert by_class["schema_violation"][0]["source_event_id"] == bad_schema["event_id"]
+    assert by_class["not_utf8"][0]["source_event_id"] is None
     assert await fleet.stop(small) == 0
 
     # list: filters, JSON for machines, a table for people, never a key or a value (PHI)
@@ -134,18 +139,59 @@ async def test_oversize_letters_replayed_after_the_limit_is_raised_apply_once_an
     assert rows[by_class["schema_violation"][0]["dead_letter_id"]]["status"] == "new"
 
 
-async def test_a_letter_still_bad_when_replayed_becomes_a_new_letter_and_the_old_one_is_marked(
+async def test_a_letter_still_bad_when_replayed_adds_no_copy_and_counts_another_attempt(
         stack, db, fleet, run_id):
     key = f"DLB-{run_id}".encode()
     await fleet.start(f"dl-still-{run_id}")
     await publish_records(stack.bootstrap, [Published(REMITTANCE_TOPIC, key, b"{not json", None, False)])
     (first,) = await eventually(lambda: _n(_letters(db, key), 1), timeout=60, message="the letter")
-    result = await denials(stack, "deadletters", "replay", first["dead_letter_id"])
-    assert result.code == 0 and "replayed 1 dead letter(s)" in result.stdout, result.stderr
-    old, new = await eventually(lambda: _n(_letters(db, key), 2), timeout=60, message="a second letter")
-    assert (old["status"], old["replay_count"], new["status"]) == ("replayed", 1, "new")
-    assert (new["value"], new["error_class"]) == (old["value"], "not_json")
-    assert (new["source_partition"], new["source_offset"]) == (old["replayed_partition"], old["replayed_offset"])
+    for n in (1, 2):
+        result = await denials(stack, "deadletters", "replay", first["dead_letter_id"])
+        assert result.code == 0 and "replayed 1 dead letter(s)" in result.stdout, result.stderr
+        (letter,) = await eventually(lambda n=n: _attempts(_letters(db, key), n + 1), timeout=60,
+                                     message=f"replay {n} came back to the letter")
+        assert (letter["status"], letter["replay_count"], letter["value"]) == ("new", n, first["value"])
+        returned = json.loads(letter["detail"])["returned_after_replay"]
+        assert (returned["partition"], returned["offset"]) == (letter["replayed_partition"],
+                                                               letter["replayed_offset"])
+    assert len(await _letters(db, key)) == 1, "an unchanged record replayed and still bad adds no second letter"
+
+
+async def test_an_oversize_record_is_stored_as_a_prefix_and_replayed_whole_from_the_input_topic(
+        stack, db, fleet, run_id):
+    key = f"DLO-{run_id}".encode()
+    record = big_remittance(f"dl-huge-{run_id}", key.decode())
+    record["producer_notes"] = "x" * 120_000  # an unknown field: accepted and ignored once the limit allows it
+    raw = json.dumps(record).encode()
+    assert len(raw) > 100_000
+    small = await fleet.start(f"dl-huge-small-{run_id}", DENIALS_MAX_RECORD_BYTES="8192")
+    await publish_records(stack.bootstrap, [Published(REMITTANCE_TOPIC, key, raw, None, False)])
+    (letter,) = await eventually(lambda: _n(_letters(db, key), 1), timeout=60, message="the oversize letter")
+    assert letter["error_class"] == "oversize" and letter["source_event_id"] == record["event_id"]
+    assert letter["value_truncated"] and letter["value"] == raw[:len(letter["value"])] and len(letter["value"]) < 70_000
+    assert (letter["value_size"], letter["value_digest"]) == (len(raw), value_digest(raw))
+    assert "stays on claims.remittance.v1" in json.loads(letter["detail"])["original"]
+
+    # replayed while the limit is still too small: the same letter again, no second copy
+    result = await denials(stack, "deadletters", "replay", letter["dead_letter_id"])
+    assert result.code == 0, result.stderr
+    (again,) = await eventually(lambda: _attempts(_letters(db, key), 2), timeout=60, message="the replay returned")
+    assert again["value"] == letter["value"] and again["status"] == "new"
+
+    # the limit raised: the replay reads the whole value back from the input topic and it applies
+    assert await fleet.stop(small) == 0
+    await fleet.start(f"dl-huge-big-{run_id}")
+    result = await denials(stack, "deadletters", "replay", letter["dead_letter_id"], "--json")
+    assert result.code == 0, result.stderr
+    await eventually(lambda: db.fetchval("SELECT 1 FROM inbox WHERE event_id = $1", record["event_id"]),
+                     timeout=90, message="the whole record replayed and applied")
+    assert await db.fetchval("SELECT count(*) FROM decisions WHERE event_id = $1", record["event_id"]) == 30
+    assert len(await _letters(db, key)) == 1
+
+
+async def _attempts(rows_coro, n: int):
+    rows = await rows_coro
+    return rows if rows and all(r["attempts"] >= n for r in rows) else None
 
 
 async def test_bad_usage_and_unknown_letters_get_a_clear_error_and_a_non_zero_exit(stack):

@@ -50,6 +50,10 @@ class FakeUnitOfWork:
                 new.add(item.event_id)
         return new
 
+    async def inbox_digests(self, event_ids: Iterable[str]) -> dict[str, str | None]:
+        known = {**self.inbox, **self._pending_inbox}
+        return {e: known[e].digest for e in event_ids if e in known}
+
     async def known_claims(self, claim_ids: Iterable[str]) -> set[str]:
         return {c for c in claim_ids if c in self.claims}
 

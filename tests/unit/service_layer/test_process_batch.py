@@ -224,3 +224,59 @@ async def test_a_remittance_naming_another_patient_than_the_claims_is_noted_on_t
     notes = [entry.summary.get("data_quality") for ch in uow.saved for entry in ch.timeline]
     assert notes == [None, ["the remittance names another patient than the claim's: the claim id may be reused"]]
     assert claim.patient_key is not None
+
+
+def _digested(item: Inbound, raw: dict) -> Inbound:
+    import dataclasses
+
+    from topics.codec import content_digest
+
+    return dataclasses.replace(item, digest=content_digest(json.dumps(raw).encode()))
+
+
+def _conflicting_pair(event_id: str = "rm-c1"):
+    first_raw = events.remittance(event_id, "PC-C1")
+    later_lines = [events.line("1", "64483", ["RT"], charge=1200.00, paid=0.00,
+                               adjustments=[{"group": "CO", "reason": "50", "amount": 1200.00}])]
+    later_raw = events.remittance(event_id, "PC-C1", lines=later_lines, remarks=["N115"])
+    return (_digested(remit(event_id, "PC-C1"), first_raw),
+            _digested(remit(event_id, "PC-C1", lines=later_lines, remarks=["N115"]), later_raw))
+
+
+async def test_a_known_event_id_with_other_content_is_a_conflict_and_the_first_version_stays():
+    uow = FakeUnitOfWork()
+    first, later = _conflicting_pair()
+    await process_batch([first], uow, TableClassifier())
+    tasks_before = {t.task_id: (t.category, t.state) for c in uow.claims.values() for t in c.tasks.values()}
+    report = await process_batch([later], uow, TableClassifier())
+    assert report.applied == 0 and report.redelivered == 0
+    (conflict,) = report.conflicts
+    assert conflict.item is later and conflict.first_digest == first.digest and conflict.digest == later.digest
+    assert {t.task_id: (t.category, t.state) for c in uow.claims.values() for t in c.tasks.values()} == tasks_before
+    assert len(uow.saved) == 1  # nothing of the later version was written
+
+
+async def test_a_conflict_inside_one_batch_is_found_and_the_first_in_the_batch_applies():
+    uow = FakeUnitOfWork()
+    first, later = _conflicting_pair("rm-c2")
+    report = await process_batch([first, later, first], uow, TableClassifier())
+    assert report.applied == 1 and report.redelivered == 1
+    assert [c.item for c in report.conflicts] == [later]
+
+
+async def test_a_byte_identical_redelivery_is_no_conflict():
+    uow = FakeUnitOfWork()
+    first, _ = _conflicting_pair("rm-c3")
+    await process_batch([first], uow, TableClassifier())
+    report = await process_batch([first], uow, TableClassifier())
+    assert report.redelivered == 1 and report.conflicts == []
+
+
+async def test_an_inbox_row_without_a_digest_is_never_flagged():
+    uow = FakeUnitOfWork()
+    first, later = _conflicting_pair("rm-c4")
+    import dataclasses
+
+    await process_batch([dataclasses.replace(first, digest=None)], uow, TableClassifier())  # a pre-digest row
+    report = await process_batch([later], uow, TableClassifier())
+    assert report.redelivered == 1 and report.conflicts == []
