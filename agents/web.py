@@ -42,10 +42,10 @@ class WebServer(mode.Service):
             pass
         else:
             mount_api(app, pool_provider=lambda: self.runtime.pool, settings=self.runtime.settings)
-            from service.entrypoints.web import mount_web  # the appeal team's page at / (issue 8)
+            from service.entrypoints.web import mount_web  # the appeal team's page at /
 
             mount_web(app)
-        from service.entrypoints.metrics import mount_metrics  # Prometheus at /metrics (issue 10)
+        from service.entrypoints.metrics import mount_metrics  # Prometheus at /metrics
 
         runtime = self.runtime
         mount_metrics(app, pool_provider=lambda: runtime.pool, settings=runtime.settings,

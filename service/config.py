@@ -69,7 +69,7 @@ class Settings(BaseSettings):
                                       description="published outbox rows are deleted this long after they were "
                                                   "written; 0 keeps them")
 
-    # Broker loss (issue 20): the worker checks its topics and the broker's answers while it runs
+    # Broker loss: the worker checks its topics and the broker's answers while it runs
     recreate_topics: bool | None = Field(
         default=None, alias="DENIALS_RECREATE_TOPICS",
         description="recreate missing catalogue topics while running; unset: on only when every bootstrap server is "
@@ -123,7 +123,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (an IANA name such as America/Chicago)") from None
         return value
 
-    # Revenue follow-through (issue 9): underpayments and silent claims
+    # Revenue follow-through: underpayments and silent claims
     underpayment_tolerance_usd: Decimal = Field(
         default=Decimal("1.00"), ge=0, le=10_000, decimal_places=2, alias="DENIALS_UNDERPAYMENT_TOLERANCE_USD",
         description="a paid line this far (or less) below its expected payment is not an underpayment")
@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     filing_warning_days: int = Field(default=30, ge=1, le=365, alias="DENIALS_FILING_WARNING_DAYS",
                                      description="a silent claim this close to its timely-filing limit gets a task")
 
-    # Metrics (issue 10): /metrics on the worker's web server and on `denials api`
+    # Metrics: /metrics on the worker's web server and on `denials api`
     metrics_enabled: bool = Field(default=True, alias="DENIALS_METRICS_ENABLED")
     metrics_db_refresh_s: float = Field(default=15, gt=0, le=3600, alias="DENIALS_METRICS_DB_REFRESH_S",
                                         description="database gauges (tasks, outbox lag) are re-read at most this "

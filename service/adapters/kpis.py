@@ -8,7 +8,7 @@ become the billing office's dates here (`AT TIME ZONE`), so the domain only sees
 The reads take a connection or a pool (both have `fetch`): `denials report` uses one connection, the API the pool.
 Every claim is read (days in A/R needs the whole open history); a practice's claims fit in memory comfortably.
 
-Scope (issue 20): with `queues`, only the claims that have a task in one of those queues are read (their submissions,
+Scope: with `queues`, only the claims that have a task in one of those queues are read (their submissions,
 acknowledgements, remittances and decisions), and only the tasks of those queues: a team token's KPIs describe the
 claims its queues work, never the rest of the practice. `queues=None` (a supervisor, `denials report`) reads all.
 """

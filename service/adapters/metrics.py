@@ -145,7 +145,7 @@ def outbox_published(rows: Sequence[Any]) -> None:
         _failed("published")
 
 
-# -- API refusals (issue 20): labels are the route's name (a template, never an id) and the reason -----------------
+# -- API refusals: labels are the route's name (a template, never an id) and the reason -----------------
 
 API_REFUSALS = Counter("denials_api_refusals", "API requests refused with 401 or 403, by route name and reason "
                        "(missing, malformed, unknown, not_bearer, revoked, expired, forbidden)",

@@ -176,7 +176,7 @@ class OutcomeRate:
     denied_amount: Decimal
 
 
-# A team token (issue 20) sees the outcomes of the claims its queues work: those with a task in one of them.
+# A team token sees the outcomes of the claims its queues work: those with a task in one of them.
 _LATEST_IN_SCOPE = """
     SELECT DISTINCT ON (claim_id) claim_id, {columns} FROM check_outcomes
     WHERE $1::text[] IS NULL OR claim_id IN (SELECT claim_id FROM appeal_tasks WHERE queue = ANY($1::text[]))

@@ -195,7 +195,7 @@ class TokenStore:
         return TokenCheck(None, info)
 
 
-# -- a ready-to-use sign-in (issue 22): `denials demo` and `denials api --sign-in` ------------------------------------
+# -- a ready-to-use sign-in: `denials demo` and `denials api --sign-in` ------------------------------------
 
 SIGN_IN_TEAM = "sign-in"
 

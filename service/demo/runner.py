@@ -292,7 +292,7 @@ class DemoRun:
         return summary
 
     async def print_sign_in(self, url: str) -> None:
-        """A 12-hour supervisor token and the link that signs the page in with it (issue 22): the demo's data is in
+        """A 12-hour supervisor token and the link that signs the page in with it: the demo's data is in
         every queue, so the token sees them all."""
         assert self.worker is not None
         conn = await postgres.connect(url, self.settings)

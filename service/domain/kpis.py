@@ -1,4 +1,4 @@
-"""Revenue-cycle KPIs (issue 10), computed from plain facts about claims and tasks. Pure: no I/O.
+"""Revenue-cycle KPIs, computed from plain facts about claims and tasks. Pure: no I/O.
 
 The definitions are documented in `docs/kpis.md`; this module is their one implementation (the API, the monthly
 report and the dashboard all read its output). In short:

@@ -113,7 +113,7 @@ class Task:
     lease_expires_at: dt.datetime | None = field(default=None, compare=False)
     priority: float = field(default=0.0, compare=False)
     priority_parts: dict[str, Any] = field(default_factory=dict, compare=False)
-    # Revenue follow-through (issue 9): the appeal level the work is at (1 = first appeal / Medicare
+    # Revenue follow-through: the appeal level the work is at (1 = first appeal / Medicare
     # redetermination), and what provider-level recoupments took back from the claim after the task was won.
     appeal_level: int = 1
     recouped_amount: Decimal | None = None

@@ -198,7 +198,7 @@ async def test_denials_api_never_migrates_unless_asked(stack, tmp_path):
             await conn.close()
 
 
-# -- token lifecycle (issue 20) and the printed sign-in (issue 22) -----------------------------------------------------
+# -- token lifecycle and the printed sign-in -----------------------------------------------------
 
 def _listed(env: dict[str, str], team: str) -> list[dict]:
     """`denials tokens list --json`, the rows of teams whose name contains `team`."""

@@ -3,7 +3,7 @@ public and holds no data), a wrong (revoked, expired) token 401, another
 team's queue or task 403, oversized body 413, injection strings in every text filter harmless. A case table names
 each route; a test fails when a route of the table has no case.
 
-Token lifecycle and scoped reads (issue 20): an expired or revoked token is told so (never echoed); refusals are
+Token lifecycle and scoped reads: an expired or revoked token is told so (never echoed); refusals are
 counted by route and reason in /metrics; KPIs, prevention and the check's outcomes of a team token cover only its
 queues' claims (real denials through the session's worker), a supervisor's the whole practice."""
 
@@ -80,15 +80,15 @@ CASES: dict[str, Case] = {
     "task_audit": Case("GET", "/api/tasks/{task_id}/audit"),
     "audit": Case("GET", "/api/audit", forbidden=False),
     "get_claim": Case("GET", "/api/claims/{claim_id}"),
-    # the web page's reads (issue 8)
+    # the web page's reads
     "worklist": Case("GET", "/api/worklist?queue=appeals"),
     "worklist_facets": Case("GET", "/api/worklist/facets", forbidden=False),
     "task_decisions": Case("GET", "/api/tasks/{task_id}/decisions"),
     "task_letter": Case("GET", "/api/tasks/{task_id}/letter"),
-    # revenue follow-through (issue 9); added with issue 10 so the every-route check holds
+    # revenue follow-through
     "prevention": Case("GET", "/api/prevention", forbidden=False),
     "recoupments": Case("GET", "/api/recoupments"),
-    # KPIs (issue 10): practice-wide, any valid token
+    # KPIs: any valid token (scoped to its queues)
     "kpis": Case("GET", "/api/kpis?from=2026-03-01&to=2026-03-31", forbidden=False),
     # the pre-submission check: any token may check a claim and read the rules and outcomes; enabling a rule is the
     # billing team's (or a supervisor's), registering an authorization the authorization team's
@@ -315,7 +315,7 @@ async def test_injection_strings_in_the_kpi_filters_match_nothing_and_harm_nothi
     await _tables_intact(world)
 
 
-# -- token lifecycle (issue 20) ----------------------------------------------------------------------------------------
+# -- token lifecycle ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("kind", "said"), [("expired", "the token expired at "), ("revoked", "the token was revoked")])
 async def test_an_expired_or_revoked_token_is_told_why_without_echoing_it(world, kind, said):
@@ -368,7 +368,7 @@ async def test_refusals_are_counted_by_route_and_reason_with_no_token_or_id_in_t
         assert secret not in refusal_lines
 
 
-# -- scoped reads: KPIs, prevention, the check's outcomes (issue 20) -----------------------------------------------
+# -- scoped reads: KPIs, prevention, the check's outcomes -----------------------------------------------
 
 @dataclass
 class Practice:

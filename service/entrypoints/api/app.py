@@ -203,5 +203,5 @@ def create_api_app(pool: asyncpg.Pool, settings: Settings) -> web.Application:
     app.router.add_get("/ready", ready, allow_head=False)
     mount_api(app, pool_provider=lambda: pool, settings=settings)
     mount_web(app)
-    mount_metrics(app, pool_provider=lambda: pool, settings=settings)  # Prometheus at /metrics (issue 10)
+    mount_metrics(app, pool_provider=lambda: pool, settings=settings)  # Prometheus at /metrics
     return app

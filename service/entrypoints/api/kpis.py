@@ -1,7 +1,7 @@
-"""`GET /api/kpis` (issue 10): the revenue-cycle KPIs of a period, with breakdowns by payer, CPT family, provider and
+"""`GET /api/kpis`: the revenue-cycle KPIs of a period, with breakdowns by payer, CPT family, provider and
 cause, the payer x cause matrix and the monthly trend. Any valid token may read them (no claim ids): a supervisor
 token gets the whole practice's figures, a team token the figures of the claims and tasks of its queues only
-(`queues` in the answer says which; issue 20). Definitions: docs/kpis.md.
+(`queues` in the answer says which). Definitions: docs/kpis.md.
 
 Every KPI is `{value, numerator, denominator, unit}`: rates are in 0..1 and `value` is null (never NaN) when the
 denominator is 0. Bad query values are a 400 naming the parameter (the route sets `bad_query_status`).

@@ -207,7 +207,7 @@ async def outcomes(ctx: Ctx) -> CheckOutcomesOut | web.Response:
 
 async def _outcomes(ctx: Ctx) -> CheckOutcomesOut:
     # The check is the billing queue's work (it runs before a claim has a task): billing and supervisors see every
-    # checked claim; another team only the claims its queues work (those with a task in them; issue 20).
+    # checked claim; another team only the claims its queues work (those with a task in them).
     visible = None if ctx.scope.sees(RULES_QUEUE) else ctx.scope.visible_queues
     queues = sorted(visible) if visible is not None else None
     rows = {r.outcome: r for r in await outcome_rates(ctx.pool, queues)}

@@ -1,4 +1,4 @@
-"""Revenue follow-through routes (issue 9): prevention feedback and the recoupments for the contracts queue.
+"""Revenue follow-through routes: prevention feedback and the recoupments for the contracts queue.
 
 `GET /api/prevention` lists recurring, avoidable denial causes as rules a billing platform can check before
 submission, with their counts, amounts and example claims; a token sees the denials of its queues (a supervisor all).

@@ -71,7 +71,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/claims/{claim_id}", "get_claim",
           "A claim: its facts, what was billed, its timeline and its tasks in the token's queues",
           v.get_claim, s.ClaimOut, errors=(403, 404), tag="claims"),
-    # the appeal team's web page (issue 8): reads only
+    # the appeal team's web page: reads only
     Route("GET", "/api/worklist", "worklist",
           "The work list: the task filters plus CPT family and a claim (id or payer claim number), each task with how "
           "close its deadline is; `format=csv` for a spreadsheet",
@@ -89,7 +89,7 @@ ROUTES: tuple[Route, ...] = (
           "letter, with the reason and what to do instead (e.g. write_off_recommended). Markdown or PDF",
           wb.letter, None, query=wb.LetterQuery, errors=(403, 404, 409), tag="letters",
           media_types=("text/markdown", "application/pdf")),
-    # revenue follow-through (issue 9): prevention feedback, recoupments for the contracts queue
+    # revenue follow-through: prevention feedback, recoupments for the contracts queue
     Route("GET", "/api/prevention", "prevention",
           "Recurring, avoidable denial causes as rules to check before submission, with counts, amounts and example "
           "claims (denials of the token's queues)", rv.prevention, rv.PreventionOut, query=rv.PreventionQuery,
@@ -97,7 +97,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/recoupments", "recoupments",
           "Provider-level recoupments (PLB WO, 72, FB ...): by default the unlinked ones, for the contracts queue",
           rv.recoupments, rv.RecoupmentListOut, query=rv.RecoupmentQuery, errors=(403,), tag="revenue"),
-    # KPIs (issue 10): practice-wide numbers for any valid token
+    # KPIs: any valid token; a team token's figures cover its own queues, a supervisor's the whole practice
     Route("GET", "/api/kpis", "kpis",
           "Revenue-cycle KPIs of a period (denial rates, first pass, clean claims, days in A/R with aging, net "
           "collection, overturns, recoveries, medians) with breakdowns by payer, CPT family, provider and cause; "

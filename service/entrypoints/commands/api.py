@@ -3,7 +3,7 @@
 Prints `listening on http://H:P` on stdout once the socket listens. It never changes the schema unless `--migrate`
 is given: with migrations pending it stops with a message saying how to apply them.
 
-Sign-in (issue 22): on the embedded database (no DATABASE_URL: one user's own machine) it also prints a sign-in link
+Sign-in: on the embedded database (no DATABASE_URL: one user's own machine) it also prints a sign-in link
 with a new 12-hour supervisor token, `sign in: http://H:P/#token=...`; against a shared database only when asked
 (`--sign-in`), since a server's stdout often ends up in a log others read. `--no-sign-in` never prints one.
 """
