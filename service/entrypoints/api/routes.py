@@ -8,12 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from service.entrypoints.api import kpis as kp
+from service.entrypoints.api import kpis as kpis_routes
 from service.entrypoints.api import presubmission as ps
-from service.entrypoints.api import prevention as rv
+from service.entrypoints.api import prevention as revenue_routes
 from service.entrypoints.api import schemas as s
 from service.entrypoints.api import views as v
-from service.entrypoints.api import workbench as wb
+from service.entrypoints.api import workbench as workbench_routes
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,34 +75,37 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/worklist", "worklist",
           "The work list: the task filters plus CPT family and a claim (id or payer claim number), each task with how "
           "close its deadline is; `format=csv` for a spreadsheet",
-          wb.worklist, wb.WorklistOut, query=wb.WorklistQuery, errors=(403,), tag="web", media_types=("text/csv",)),
+          workbench_routes.worklist, workbench_routes.WorklistOut, query=workbench_routes.WorklistQuery,
+          errors=(403,), tag="web", media_types=("text/csv",)),
     Route("GET", "/api/worklist/facets", "worklist_facets",
           "Filter choices: queues, states, and the payers, causes and CPT families of the open tasks the token sees",
-          wb.facets, wb.FacetsOut, tag="web"),
+          workbench_routes.facets, workbench_routes.FacetsOut, tag="web"),
     Route("GET", "/api/tasks/{task_id}/decisions", "task_decisions",
           "The decisions behind a task (codes, plain meanings, explanation, rule), its urgency and letter kind",
-          wb.task_decisions, wb.TaskDecisionsOut, errors=(403, 404), tag="web"),
+          workbench_routes.task_decisions, workbench_routes.TaskDecisionsOut, errors=(403, 404), tag="web"),
     Route("GET", "/api/tasks/{task_id}/letter", "task_letter",
           "The letter draft for the task's claim and payer (an appeal covering its appealable open tasks, a "
           "Medicare reopening request, or an authorization reconsideration), checked against the claim's facts; "
           "it names the patient when the service holds a key (each read is audited). 409 when the facts allow no "
           "letter, with the reason and what to do instead (e.g. write_off_recommended). Markdown or PDF",
-          wb.letter, None, query=wb.LetterQuery, errors=(403, 404, 409), tag="letters",
+          workbench_routes.letter, None, query=workbench_routes.LetterQuery, errors=(403, 404, 409), tag="letters",
           media_types=("text/markdown", "application/pdf")),
     # revenue follow-through: prevention feedback, recoupments for the contracts queue
     Route("GET", "/api/prevention", "prevention",
           "Recurring, avoidable denial causes as rules to check before submission, with counts, amounts and example "
-          "claims (denials of the token's queues)", rv.prevention, rv.PreventionOut, query=rv.PreventionQuery,
-          tag="revenue"),
+          "claims (denials of the token's queues)",
+          revenue_routes.prevention, revenue_routes.PreventionOut, query=revenue_routes.PreventionQuery, tag="revenue"),
     Route("GET", "/api/recoupments", "recoupments",
           "Provider-level recoupments (PLB WO, 72, FB ...): by default the unlinked ones, for the contracts queue",
-          rv.recoupments, rv.RecoupmentListOut, query=rv.RecoupmentQuery, errors=(403,), tag="revenue"),
+          revenue_routes.recoupments, revenue_routes.RecoupmentListOut, query=revenue_routes.RecoupmentQuery,
+          errors=(403,), tag="revenue"),
     # KPIs: any valid token; a team token's figures cover its own queues, a supervisor's the whole practice
     Route("GET", "/api/kpis", "kpis",
           "Revenue-cycle KPIs of a period (denial rates, first pass, clean claims, days in A/R with aging, net "
           "collection, overturns, recoveries, medians) with breakdowns by payer, CPT family, provider and cause; "
           "`format=csv&table=...` for one of the dashboard's tables",
-          kp.kpis, kp.KpisOut, query=kp.KpiQueryIn, tag="kpis", bad_query_status=400, media_types=("text/csv",)),
+          kpis_routes.kpis, kpis_routes.KpisOut, query=kpis_routes.KpiQueryIn, tag="kpis", bad_query_status=400,
+          media_types=("text/csv",)),
     # before a claim goes out: the pre-submission check, the authorization register, the check's rules
     Route("POST", "/api/check", "check_claim",
           "Check one submitted claim (a claims.status.v1 `submitted` event) before it is sent: every finding with its "

@@ -29,7 +29,7 @@ from service.domain.urgency import Urgency, task_urgency
 from service.entrypoints.api import schemas as s
 from service.entrypoints.api.csv_export import csv_response
 from service.entrypoints.api.views import Ctx, _task_fields
-from service.service_layer import workbench as wb
+from service.service_layer import workbench
 from service.service_layer.tasks_api import SORTS
 from topics.outputs import Category, Queue
 
@@ -185,12 +185,12 @@ async def worklist(ctx: Ctx) -> WorklistOut | web.Response:
     today = _today(ctx)
     codes: tuple[str, ...] = ()
     if q.family is not None:
-        codes = wb.family_codes(book, q.family)
+        codes = workbench.family_codes(book, q.family)
     if q.cpt is not None:
         codes = tuple(c for c in codes if c == q.cpt.upper()) if codes else (q.cpt.upper(),)
-    items: list[wb.WorkItem] = []
+    items: list[workbench.WorkItem] = []
     if q.cpt is None or codes:  # a code outside the chosen family: nothing can match both
-        items = await wb.worklist(_store(ctx), ctx.scope, wb.WorklistQuery(
+        items = await workbench.worklist(_store(ctx), ctx.scope, workbench.WorklistQuery(
             queue=q.queue, states=_states(q.state), payer_id=q.payer, category=q.category, codes=codes,
             deadline_before=q.deadline_before, assignee=q.assignee, claim=q.claim, sort=q.sort, limit=limit,
             offset=q.offset), today=today, book=book)
@@ -228,7 +228,7 @@ def worklist_csv(tasks: list[WorkItemOut], today: dt.date, next_offset: int | No
 
 
 async def facets(ctx: Ctx) -> FacetsOut:
-    f = await wb.facets(_store(ctx), ctx.scope, book=letter_book())
+    f = await workbench.facets(_store(ctx), ctx.scope, book=letter_book())
     return FacetsOut(today=_today(ctx), queues=[q for q in QUEUES if ctx.scope.sees(q)],
                      states=sorted(TASK_STATES), payers=list(f.payers), categories=list(f.categories),
                      families=[FamilyOut(id=x.id, label=x.label, codes=list(x.codes)) for x in f.families])
@@ -237,9 +237,9 @@ async def facets(ctx: Ctx) -> FacetsOut:
 async def task_decisions(ctx: Ctx) -> TaskDecisionsOut:
     task_id = ctx.path("task_id")
     book, store, today = letter_book(), _store(ctx), _today(ctx)
-    view, rows = await wb.task_decisions(store, ctx.store, ctx.scope, task_id)
+    view, rows = await workbench.task_decisions(store, ctx.store, ctx.scope, task_id)
     facts = await store.letter_facts(task_id)
-    info = wb.letter_info(facts, ctx.scope, task_id, today, book) if facts else wb.LetterInfo(None)
+    info = workbench.letter_info(facts, ctx.scope, task_id, today, book) if facts else workbench.LetterInfo(None)
     t = view.task
     decisions = [DecisionOut(
         event_id=d.event_id, occurred_at=d.occurred_at, line_id=d.line_id, group=d.group, reason=d.reason,
@@ -260,7 +260,7 @@ async def letter(ctx: Ctx) -> web.Response:
     q: LetterQuery = ctx.query
     task_id = ctx.path("task_id")
     identifiers = PostgresIdentifiers(ctx.pool, vault_from(ctx.settings))
-    drafted = await wb.draft_letter(_store(ctx), ctx.store, ctx.scope, task_id, today=_today(ctx),
+    drafted = await workbench.draft_letter(_store(ctx), ctx.store, ctx.scope, task_id, today=_today(ctx),
                                     book=letter_book(), identifiers=identifiers,
                                     purpose=f"for the letter ({q.format})", now=ctx.now)
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
