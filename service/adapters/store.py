@@ -419,7 +419,8 @@ class PostgresUnitOfWork:
             await c.copy_records_to_table(
                 "task_events", columns=("task_id", "at", "actor", "change", "from_state", "to_state", "note",
                                         "causation_id"),
-                records=list(ch.task_audit))
+                records=[(a.task_id, a.at, a.actor, a.change, a.from_state, a.to_state, a.note, a.causation_id)
+                         for a in ch.task_audit])
         if ch.batch_statuses:
             await c.executemany(
                 """INSERT INTO batch_statuses (event_id, kind, payer_id, level, category, code, entity, action_code,

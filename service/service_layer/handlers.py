@@ -32,7 +32,14 @@ from service.domain.ordering import fact_key
 from service.domain.pricing import PricingRules, Tolerance, fee_keys, load_pricing_rules, review_payment
 from service.service_layer.conflicts import Conflict, find_conflicts
 from service.service_layer.outbox import build_records
-from service.service_layer.unit_of_work import Changes, DecisionRow, IdentifiersSeen, InboxItem, UnitOfWork
+from service.service_layer.unit_of_work import (
+    AuditEntry,
+    Changes,
+    DecisionRow,
+    IdentifiersSeen,
+    InboxItem,
+    UnitOfWork,
+)
 
 # Frequency windows are 12 months and prerequisites (diagnostic blocks, SCS trials) older; two years is plenty.
 HISTORY_LOOKBACK = dt.timedelta(days=730)
@@ -279,8 +286,8 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
             changes.timeline.extend(timeline)
             for ev in events:
                 if isinstance(ev, TaskChanged):
-                    changes.task_audit.append((ev.task.task_id, ev.at, ev.actor, ev.change, ev.from_state,
-                                               ev.to_state, ev.note, ev.causation_id))
+                    changes.task_audit.append(AuditEntry(ev.task.task_id, ev.at, ev.actor, ev.change, ev.from_state,
+                                                         ev.to_state, ev.note, ev.causation_id))
             changes.outbox.extend(build_records(events))
         report.outbox = len(changes.outbox)
         await uow.save(changes)

@@ -31,7 +31,7 @@ from service.domain.tasks import (
     expiry_note,
 )
 from service.service_layer.outbox import build_records
-from service.service_layer.unit_of_work import OutboxRecord
+from service.service_layer.unit_of_work import AuditEntry, OutboxRecord
 
 TIMER_ACTOR = "system:deadline-timer"
 
@@ -120,19 +120,6 @@ class TimelineItem:
     occurred_at: dt.datetime
     payer_id: str | None
     summary: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    task_id: str
-    at: dt.datetime
-    actor: str
-    change: str
-    from_state: str | None
-    to_state: str
-    note: str | None
-    causation_id: str | None
-    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,21 @@ class IdentifiersSeen:
     patient: PatientIdentifiers
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of a task's audit trail: who changed what, when, and the event that caused it."""
+
+    task_id: str
+    at: dt.datetime
+    actor: str
+    change: str
+    from_state: str | None
+    to_state: str
+    note: str | None
+    causation_id: str | None
+    id: int | None = None  # the row's id once stored
+
+
 @dataclass(slots=True)
 class Changes:
     """Everything one batch writes, gathered so the adapter can write each table with one set-based statement."""
@@ -72,7 +87,7 @@ class Changes:
     submissions: list[Submission] = field(default_factory=list)
     batch_statuses: list[StatusReport] = field(default_factory=list)
     provider_adjustments: list[tuple[ProviderAdjustment, bool]] = field(default_factory=list)  # (adj, linked)
-    task_audit: list[tuple[str, dt.datetime, str, str, str | None, str, str | None, str]] = field(default_factory=list)
+    task_audit: list[AuditEntry] = field(default_factory=list)
     outbox: list[OutboxRecord] = field(default_factory=list)
     identifiers: list[IdentifiersSeen] = field(default_factory=list)
 

@@ -52,7 +52,7 @@ def mark_submitted(uow: FakeUnitOfWork, task_id: str = NECESSITY) -> None:
 
 
 def audit(uow: FakeUnitOfWork) -> list[tuple[str, str | None, str]]:
-    return [(change, frm, to) for _, _, _, change, frm, to, _, _ in uow.saved[-1].task_audit]
+    return [(a.change, a.from_state, a.to_state) for a in uow.saved[-1].task_audit]
 
 
 def followups(uow: FakeUnitOfWork, topic: str) -> list[dict]:
@@ -77,7 +77,7 @@ async def test_the_same_denial_after_the_appeal_was_submitted_loses_it_and_opens
     assert t.deadline_basis.startswith("Medicare reconsideration: 180 days from receipt of the redetermination; "
                                        "notice 2026-06-01, receipt 2026-06-06")
     assert audit(uow) == [("closed", "submitted", "lost"), ("updated", "lost", "open")]
-    notes = [note for *_, note, _ in uow.saved[-1].task_audit]
+    notes = [a.note for a in uow.saved[-1].task_audit]
     assert notes[0].startswith("upheld at redetermination (level 1): the same denial came back (CO-50)")
     assert notes[1] == "reopened for reconsideration (level 2) with the QIC: due 2026-12-03"
     assert t.checklist[0].id == "appeal-level-2-decision"
@@ -127,7 +127,8 @@ async def test_without_a_next_level_an_upheld_appeal_stays_lost():
                         TableClassifier())
     t = task(uow, tid)
     assert (t.state, t.appeal_level) == ("lost", 1)
-    (*_, note, _), = uow.saved[-1].task_audit
+    (entry,) = uow.saved[-1].task_audit
+    note = entry.note
     assert note.endswith("no further appeal level is configured for this payer")
 
 
@@ -151,7 +152,8 @@ async def test_an_upheld_medicare_advantage_reconsideration_goes_to_the_ire_with
                         TableClassifier())
     t = task(uow, tid)
     assert (t.state, t.appeal_level) == ("lost", 1)
-    (*_, note, _), = uow.saved[-1].task_audit
+    (entry,) = uow.saved[-1].task_audit
+    note = entry.note
     assert "forwards an upheld reconsideration to the IRE itself" in note and "nothing to file" in note
 
 
@@ -167,7 +169,8 @@ async def test_the_alj_level_needs_the_amount_in_controversy():
                         TableClassifier())
     t = task(uow)
     assert (t.state, t.appeal_level) == ("lost", 2)
-    (*_, note, _), = uow.saved[-1].task_audit
+    (entry,) = uow.saved[-1].task_audit
+    note = entry.note
     assert "no ALJ hearing: ALJ hearing needs at least $200.00 in controversy (2026); this task holds $150.00" in note
 
 
@@ -177,7 +180,8 @@ async def test_a_later_payment_wins_the_task_with_the_recovered_amount():
                                remarks=["MA91"])], uow, TableClassifier())
     t = task(uow)
     assert (t.state, t.recovered_amount) == ("won", Decimal("812.40"))
-    (*_, note, _), = uow.saved[-1].task_audit
+    (entry,) = uow.saved[-1].task_audit
+    note = entry.note
     assert note == "paid on an appeal decision: 812.40 recovered"
 
 
@@ -213,7 +217,8 @@ async def test_a_recoupment_flags_a_won_task_and_annotates_the_others():
     t = task(uow)
     assert (t.state, t.recouped_amount) == ("won", Decimal("812.40"))
     assert audit(uow) == [("updated", "won", "won")]
-    (*_, note, _), = uow.saved[-1].task_audit
+    (entry,) = uow.saved[-1].task_audit
+    note = entry.note
     assert note.startswith("recoupment WO (overpayment recovery) of 812.40 on the 2026-06-29 remittance after the "
                            "task was won (812.40 recovered, 812.40 recouped)")
     await process_batch([plb("plb-2", "L6", "-3.10")], uow, TableClassifier())  # interest: not a recoupment

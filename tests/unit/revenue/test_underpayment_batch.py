@@ -115,5 +115,5 @@ async def test_a_disputed_underpayment_paid_short_again_is_lost_and_does_not_cli
     (t,) = uow.claims["PC-1"].tasks.values()
     assert (t.state, t.appeal_level, t.action) == ("lost", 1, "contract_review")
     (entry,) = uow.saved[-1].task_audit
-    assert entry[3:6] == ("closed", "submitted", "lost")
-    assert entry[6] == "upheld: the same denial came back (CO-45)"
+    assert (entry.change, entry.from_state, entry.to_state) == ("closed", "submitted", "lost")
+    assert entry.note == "upheld: the same denial came back (CO-45)"
