@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from service.adapters.sql import Params, where_clause
+
 STATUSES = ("new", "replayed", "resolved")
 
 
@@ -59,18 +61,16 @@ def _row(r: asyncpg.Record) -> DeadLetterRow:
 
 def _where(*, since: dt.datetime | None, reason: str | None, status: str | None) -> tuple[str, list[object]]:
     """The ` WHERE ...` clause (empty when nothing filters) and its arguments."""
+    arg = Params()
     where: list[str] = []
-    args: list[object] = []
     if since is not None:
-        args.append(since)
-        where.append(f"created_at >= ${len(args)}")
+        where.append(f"created_at >= {arg(since)}")
     if reason:
-        args.append(reason)
-        where.append(f"(error_class = ${len(args)} OR strpos(lower(reason), lower(${len(args)})) > 0)")
+        p = arg(reason)
+        where.append(f"(error_class = {p} OR strpos(lower(reason), lower({p})) > 0)")
     if status:
-        args.append(status)
-        where.append(f"status = ${len(args)}")
-    return (" WHERE " + " AND ".join(where) if where else ""), args
+        where.append(f"status = {arg(status)}")
+    return where_clause(where), arg.values
 
 
 _BY_IDENT = "(id = ANY($1::bigint[]) OR dead_letter_id = ANY($2::text[]))"

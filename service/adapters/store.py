@@ -19,6 +19,7 @@ import asyncpg
 from service.adapters.authorizations import read_authorizations
 from service.adapters.fee_schedules import load_rates
 from service.adapters.identifiers import IdentifierVault, default_vault, save_identifiers
+from service.adapters.sql import PooledTransaction
 from service.domain import model as m
 from service.domain.authorizations import Authorization
 from service.domain.claim import Claim
@@ -188,56 +189,16 @@ async def read_history(db: Any, patient_keys: Iterable[str], since: dt.date) -> 
 
 # -- the unit of work ------------------------------------------------------------------------------------------------
 
-class PostgresUnitOfWork:
+class PostgresUnitOfWork(PooledTransaction):
     """One transaction on a connection acquired from the pool for the duration of the batch."""
+
+    _outside = "use the unit of work inside `async with`"
 
     def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float = 10,
                  vault: IdentifierVault | None | Literal["settings"] = "settings") -> None:
-        self._pool = pool
-        self._acquire_timeout = acquire_timeout
+        super().__init__(pool=pool, acquire_timeout=acquire_timeout)
         # "settings": the process's configured key (None when there is none: identifiers are not stored)
         self._vault = default_vault() if vault == "settings" else vault
-        self._conn: asyncpg.Connection | None = None
-        self._tx: Any = None
-        self._committed = False
-
-    @property
-    def conn(self) -> asyncpg.Connection:
-        assert self._conn is not None, "use the unit of work inside `async with`"
-        return self._conn
-
-    async def __aenter__(self) -> PostgresUnitOfWork:
-        self._conn = await self._pool.acquire(timeout=self._acquire_timeout)
-        try:
-            self._tx = self._conn.transaction()
-            await self._tx.start()
-        except BaseException:
-            await self._release()
-            raise
-        self._committed = False
-        return self
-
-    async def __aexit__(self, exc_type, exc, tb) -> None:
-        try:
-            if not self._committed and self._tx is not None:
-                try:
-                    await self._tx.rollback()
-                except Exception:  # noqa: BLE001 - the connection may be gone; releasing it is what matters
-                    pass
-        finally:
-            await self._release()
-
-    async def _release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                await self._pool.release(conn, timeout=5)
-            except Exception:  # noqa: BLE001 - a broken connection is discarded by terminate
-                conn.terminate()
-
-    async def commit(self) -> None:
-        await self._tx.commit()
-        self._committed = True
 
     # -- reads --
 

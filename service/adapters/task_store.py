@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from service.adapters.sql import Params, PooledTransaction, where_clause
 from service.adapters.store import add_to_outbox, task_from_row
 from service.domain.priority import NOTHING_EXPECTED
 from service.domain.tasks import OPEN_STATES, Task, TaskNote
@@ -99,60 +100,10 @@ def _audit(r: asyncpg.Record) -> AuditEntry:
                       causation_id=r["causation_id"])
 
 
-class PostgresTaskWriter:
+class PostgresTaskWriter(PooledTransaction):
     """One transaction, on a connection from the pool or on one the caller owns (the timer's leader connection)."""
 
-    def __init__(self, *, pool: asyncpg.Pool | None = None, conn: asyncpg.Connection | None = None,
-                 acquire_timeout: float = 10) -> None:
-        assert (pool is None) != (conn is None), "give a pool or a connection"
-        self._pool = pool
-        self._own = conn is None
-        self._conn = conn
-        self._acquire_timeout = acquire_timeout
-        self._tx: Any = None
-        self._done = False
-
-    @property
-    def conn(self) -> asyncpg.Connection:
-        assert self._conn is not None, "use the writer inside `async with`"
-        return self._conn
-
-    async def __aenter__(self) -> PostgresTaskWriter:
-        if self._own:
-            self._conn = await self._pool.acquire(timeout=self._acquire_timeout)
-        try:
-            self._tx = self.conn.transaction()
-            await self._tx.start()
-        except BaseException:
-            await self._release()
-            raise
-        self._done = False
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        try:
-            if not self._done and self._tx is not None:
-                try:
-                    await self._tx.rollback()
-                except Exception:  # noqa: BLE001 - the connection may be gone; releasing it is what matters
-                    pass
-        finally:
-            await self._release()
-
-    async def _release(self) -> None:
-        if not self._own:
-            return
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                await self._pool.release(conn, timeout=5)
-            except Exception:  # noqa: BLE001
-                conn.terminate()
-
-    async def commit(self) -> None:
-        if not self._done:
-            await self._tx.commit()
-            self._done = True
+    _outside = "use the writer inside `async with`"
 
     async def lock_tasks(self, task_ids: Sequence[str]) -> dict[str, Task]:
         ids = sorted(set(task_ids))
@@ -236,24 +187,17 @@ class PostgresWorkQueue:
         return PostgresTaskWriter(pool=self._pool, acquire_timeout=self._acquire_timeout)
 
     async def find_tasks(self, q: TaskQuery) -> list[TaskView]:
-        where: list[str] = []
-        args: list[Any] = []
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
-        where.extend(scope_filters(q, arg))
+        arg = Params()
+        where = scope_filters(q, arg)
         if q.claim_id is not None:
             where.append(f"t.claim_id = {arg(q.claim_id)}")
         if q.cpt is not None:
             where.append(f"t.lines @> jsonb_build_array(jsonb_build_object('procedure_code', {arg(q.cpt)}::text))")
         order = _SORTS[q.sort]  # a fixed table: KeyError on anything else
         sql = (f"SELECT t.*, {_CLAIM_COLUMNS} FROM appeal_tasks t LEFT JOIN claims c ON c.claim_id = t.claim_id"
-               + (f" WHERE {' AND '.join(where)}" if where else "")
-               + f" ORDER BY {order} LIMIT {arg(q.limit)} OFFSET {arg(q.offset)}")
+               + where_clause(where) + f" ORDER BY {order} LIMIT {arg(q.limit)} OFFSET {arg(q.offset)}")
         async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
-            rows = await conn.fetch(sql, *args)
+            rows = await conn.fetch(sql, *arg.values)
         return [TaskView(task=work_task_from_row(r), claim=_claim_summary(r)) for r in rows]
 
     async def task_view(self, task_id: str) -> TaskView | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from service.adapters.sql import Params, where_clause
 from service.adapters.task_store import AT_RISK_SQL, scope_filters, work_task_from_row
 from service.domain.letters import ClaimFactsForLetter, DatedDiagnoses, DenialForLetter
 from service.domain.model import HistorySession, OtherPayer, Procedure, SubmittedLine
@@ -75,14 +76,8 @@ class PostgresWorkbench:
         self._acquire_timeout = acquire_timeout
 
     async def find_worklist(self, q: WorklistQuery) -> list[TaskView]:
-        where: list[str] = []
-        args: list[Any] = []
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
-        where.extend(scope_filters(q, arg))
+        arg = Params()
+        where = scope_filters(q, arg)
         if q.claim is not None:
             p = arg(q.claim.strip().lower())
             where.append(f"(lower(t.claim_id) = {p} OR EXISTS (SELECT 1 FROM unnest(c.payer_claim_numbers) n "
@@ -92,10 +87,9 @@ class PostgresWorkbench:
                                      WHERE l->>'procedure_code' = ANY({arg(list(q.codes))}::text[]))""")
         order = _SORTS[q.sort]  # a fixed table: KeyError on anything else
         sql = (f"SELECT t.*, {_CLAIM} FROM appeal_tasks t LEFT JOIN claims c ON c.claim_id = t.claim_id"
-               + (f" WHERE {' AND '.join(where)}" if where else "")
-               + f" ORDER BY {order} LIMIT {arg(q.limit)} OFFSET {arg(q.offset)}")
+               + where_clause(where) + f" ORDER BY {order} LIMIT {arg(q.limit)} OFFSET {arg(q.offset)}")
         async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
-            rows = await conn.fetch(sql, *args)
+            rows = await conn.fetch(sql, *arg.values)
         return [TaskView(task=work_task_from_row(r), claim=_claim(r)) for r in rows]
 
     async def facets(self, queues: frozenset[str] | None) -> tuple[list[str], list[str], list[str]]:
