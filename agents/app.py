@@ -13,7 +13,7 @@ from agents.batch import BatchProcessor, Decoder, Source, replay_of
 from agents.decoders import json_decoders
 from agents.runtime import Runtime
 from agents.take import take_ahead
-from agents.transport import DenialsApp
+from service.adapters.faust_compat import faust_app
 from service.config import Settings
 from service.logs import get_logger
 from topics.catalogue import CATALOGUE, X12_INBOUND
@@ -27,9 +27,10 @@ def create_app(settings: Settings, runtime: Runtime, bootstrap: str, *,
     # local broker with 5 MB interchanges), and big per-partition fetches only grow the memory a lagging worker holds.
     fetch_bytes = 1_048_576
     request_bytes = max(4 * 1_048_576, settings.x12_max_bytes + 1_048_576)
-    app = DenialsApp(
+    app = faust_app(
         settings.app_id,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        commit_listener=runtime.broker_watch.commit_succeeded,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
         store="memory://",
         datadir=str(settings.data_dir / "faust"),
@@ -51,7 +52,6 @@ def create_app(settings: Settings, runtime: Runtime, bootstrap: str, *,
         logging_config=None,
     )
     runtime.app = app
-    app.denials_commit_listener = runtime.broker_watch.commit_succeeded
 
     decoders: dict[str, tuple[Decoder, bool]] = {
         name: (decoder, False) for name, decoder in json_decoders(settings.max_record_bytes).items()}

@@ -25,6 +25,14 @@ import time
 
 from aiokafka import AIOKafkaProducer
 
+from service.adapters.faust_compat import (
+    COMMIT_FAILURE_LOG_LINES,
+    FETCH_FAILURE_LOG_LINES,
+    add_metadata_listener,
+    force_metadata_update,
+    request_rejoin,
+    worker_kafka_consumer,
+)
 from service.adapters.kafka import broker_topics, ensure_topics, wanted_partitions
 from service.broker_health import COMMIT, FETCH, BrokerHealth
 from service.config import Settings
@@ -32,12 +40,17 @@ from service.logs import get_logger
 
 log = get_logger("denials.broker")
 
-# aiokafka's loggers and the message prefixes that mean "a commit / a fetch failed" (aiokafka 0.14, pinned minor).
-_FAILURE_LINES = {
-    "aiokafka.consumer.group_coordinator": ((COMMIT, "OffsetCommit failed"),),
-    "aiokafka.consumer.fetcher": ((FETCH, "Failed fetch messages"), (FETCH, "Failed fetch offsets"),
-                                  (FETCH, "Received unknown topic or partition error")),
-}
+
+def _failure_lines() -> dict[str, tuple[tuple[str, str], ...]]:
+    """aiokafka's loggers and, for each, the message prefixes that mean "a commit / a fetch failed" and which."""
+    table: dict[str, list[tuple[str, str]]] = {}
+    for kind, lines in ((COMMIT, COMMIT_FAILURE_LOG_LINES), (FETCH, FETCH_FAILURE_LOG_LINES)):
+        for logger_name, prefixes in lines.items():
+            table.setdefault(logger_name, []).extend((kind, prefix) for prefix in prefixes)
+    return {logger_name: tuple(pairs) for logger_name, pairs in table.items()}
+
+
+_FAILURE_LINES = _failure_lines()
 MIN_CHECK_GAP_S = 1.0  # metadata updates come in bursts while a topic is missing; one check a second is plenty
 
 
@@ -171,32 +184,24 @@ class BrokerWatch(logging.Filter):
 
     # -- the faust consumer (lives in its own thread and event loop) --
 
-    @staticmethod
-    def _consumer_of(app):
-        thread = getattr(getattr(app, "_consumer", None), "_thread", None)
-        consumer = getattr(thread, "_consumer", None)
-        loop = getattr(thread, "thread_loop", None)
-        return (consumer, loop) if consumer is not None and loop is not None else (None, None)
-
     def _hook_consumer(self, app) -> None:
         if self._consumer_hooked:
             return
-        consumer, loop = self._consumer_of(app)
+        consumer, loop = worker_kafka_consumer(app)
         if consumer is None:
             return
         self._consumer_hooked = True
-        loop.call_soon_threadsafe(consumer._client.cluster.add_listener,  # noqa: SLF001
-                                  lambda _cluster: self.poke())
+        loop.call_soon_threadsafe(add_metadata_listener, consumer, lambda _cluster: self.poke())
 
     def _rejoin(self, app) -> None:
         """Make the consumer rejoin the group after topics were recreated: a rebalance makes faust forget the offsets
         it had read (it drops records below them) and the consumer read the new topics from their start."""
-        consumer, loop = self._consumer_of(app)
+        consumer, loop = worker_kafka_consumer(app)
         if consumer is None:
             return
 
         def rejoin() -> None:
-            consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public refresh
-            consumer._coordinator.request_rejoin()  # noqa: SLF001
+            force_metadata_update(consumer)  # runs in the client's own task: nothing here waits for it
+            request_rejoin(consumer)
 
         loop.call_soon_threadsafe(rejoin)

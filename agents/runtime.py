@@ -16,7 +16,8 @@ from aiokafka import AIOKafkaProducer
 from agents.broker_watch import BrokerWatch
 from service.adapters import postgres
 from service.adapters.claim_timers import run_claim_timers
-from service.adapters.kafka import disable_topic_auto_creation, ensure_topics, start_relay_producer
+from service.adapters.faust_compat import disable_topic_auto_creation
+from service.adapters.kafka import ensure_topics, start_relay_producer
 from service.adapters.migrate import migrate
 from service.adapters.relay import OutboxRelay
 from service.adapters.startup import retry_until_up

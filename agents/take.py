@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from mode.utils.aiter import aiter
+from service.adapters.faust_compat import read_in_background, remove_processor
 
 
 async def take_ahead(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
@@ -44,7 +44,7 @@ async def take_ahead(stream: Any, max_: int, within: float) -> AsyncIterator[lis
     enable_acks = stream.enable_acks
     stream.enable_acks = False  # acks are the caller's, after its commit
     stream.add_processor(add_to_buffer)
-    stream._enable_passive(aiter(stream.channel))  # the same background reader noack_take uses
+    read_in_background(stream)  # the same background reader noack_take uses
     try:
         while not stream.should_stop:
             if len(buffer) < max_:
@@ -62,7 +62,7 @@ async def take_ahead(stream: Any, max_: int, within: float) -> AsyncIterator[lis
                 yield batch
     finally:
         stream.enable_acks = enable_acks
-        stream._processors.remove(add_to_buffer)
+        remove_processor(stream, add_to_buffer)
 
 
 def _assignment(stream: Any) -> set[Any] | None:

@@ -9,6 +9,7 @@ import mode
 from aiohttp import web
 
 from agents.runtime import Runtime
+from service.adapters.faust_compat import app_consumer
 from service.logs import get_logger
 
 log = get_logger("denials.web")
@@ -49,7 +50,7 @@ class WebServer(mode.Service):
 
         runtime = self.runtime
         mount_metrics(app, pool_provider=lambda: runtime.pool, settings=runtime.settings,
-                      consumer_provider=lambda: getattr(runtime.app, "_consumer", None),
+                      consumer_provider=lambda: app_consumer(runtime.app),
                       relay_provider=lambda: runtime.relay)
         return app
 

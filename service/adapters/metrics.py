@@ -33,6 +33,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from service.adapters.faust_compat import committed_offsets
 from service.adapters.store import PostgresUnitOfWork
 from service.domain.classification.vocabulary import CATEGORIES, QUEUES
 from service.domain.tasks import TASK_STATES
@@ -297,7 +298,7 @@ class ConsumerCollector(Collector):
             return []
         out = []
         try:
-            committed = getattr(consumer, "_committed_offset", {})
+            committed = committed_offsets(consumer)
             for tp in sorted(consumer.assignment()):
                 try:
                     high = consumer.highwater(tp)

@@ -8,6 +8,7 @@ import signal
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from service.adapters.faust_compat import force_metadata_update
 from tests.support.invariants import dead_letters_at
 from tests.support.ports import eventually
 from tests.support.worker import WorkerProcess
@@ -63,7 +64,7 @@ async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[i
         for _ in range(50):
             if partitions:
                 break
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public refresh
+            await force_metadata_update(consumer)
             partitions = consumer.partitions_for_topic(topic)
         out = {}
         for p in sorted(partitions or ()):

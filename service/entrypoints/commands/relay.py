@@ -17,7 +17,8 @@ from service.config import Settings, get_settings
 
 async def run_relay(settings: Settings, url: str, bootstrap: str) -> int:
     from service.adapters import postgres
-    from service.adapters.kafka import disable_topic_auto_creation, start_relay_producer
+    from service.adapters.faust_compat import disable_topic_auto_creation
+    from service.adapters.kafka import start_relay_producer
     from service.adapters.relay import OutboxRelay
     from service.adapters.startup import retry_until_up
     from service.entrypoints.commands.api import pending_migrations

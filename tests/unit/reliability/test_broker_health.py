@@ -109,11 +109,11 @@ def test_each_condition_change_is_reported_once_not_once_per_failure():
 
 
 def test_the_auto_creation_switch_patches_what_it_expects_in_aiokafka():
-    # service/adapters/kafka.disable_topic_auto_creation replaces aiokafka.client.MetadataRequest (aiokafka 0.14)
+    # service/adapters/faust_compat.disable_topic_auto_creation replaces aiokafka.client.MetadataRequest (aiokafka 0.14)
     import aiokafka.client
     from aiokafka.protocol.metadata import MetadataRequest
 
-    from service.adapters.kafka import disable_topic_auto_creation
+    from service.adapters.faust_compat import disable_topic_auto_creation
 
     assert aiokafka.__version__.startswith("0.14."), "re-check disable_topic_auto_creation for this aiokafka"
     assert aiokafka.client.MetadataRequest.__name__ in ("MetadataRequest", "_NoAutoCreate")
