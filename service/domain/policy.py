@@ -229,6 +229,7 @@ class CoveragePolicies:
     drug_waste_basis: str = ""
     frequency_worded_carcs: frozenset[str] = frozenset()
     _cache: dict[tuple, FamilyPolicy] = field(default_factory=dict, compare=False, repr=False)
+    _terms_cache: dict[tuple, PayerTerms] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_table(cls, data: Mapping[str, Any], *, families: Iterable[str] | None = None,
@@ -266,7 +267,17 @@ class CoveragePolicies:
 
     def terms(self, payer_type: str, payer_id: str | None = None, payer_name: str | None = None) -> PayerTerms:
         """What holds for every family of the payer. The MAC jurisdiction: the payer-id row's `jurisdiction`, else
-        (Medicare) what lcd_citations.toml reads from the payer's id or name, as the letters do."""
+        (Medicare) what lcd_citations.toml reads from the payer's id or name, as the letters do. Read once per
+        payer (the rows are fixed once loaded; a priority score and every denial ask for them)."""
+        key = (payer_type, payer_id, payer_name)
+        cached = self._terms_cache.get(key)
+        if cached is None:
+            if len(self._terms_cache) >= 8192:
+                self._terms_cache.clear()
+            cached = self._terms_cache[key] = self._terms(payer_type, payer_id, payer_name)
+        return cached
+
+    def _terms(self, payer_type: str, payer_id: str | None, payer_name: str | None) -> PayerTerms:
         base = self.types.get(payer_type) or self.types["other"]
         row = {**base, **(self.payers.get(payer_id or "", {}) if payer_id else {})}
         policy_id = row.get("policy") or None

@@ -55,6 +55,29 @@ from service.domain.policy import CoveragePolicies, FamilyPolicy
 from service.domain.pricing import PricingRules
 from service.domain.ruledata import RuleFiles, rules_root
 
+# Actions whose decisions carry a clock (dated from the remittance and the line): never taken from the memo.
+_CLOCK_ACTIONS = frozenset({"reopening", *APPEAL_WINDOW_ACTIONS, *FILING_ACTIONS})
+# Bounds of the per-classifier caches (entries); a full cache is emptied and refilled, never grown.
+_LOOKUP_CACHE_MAX = 65536
+_PLAIN_CACHE_MAX = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class _Plain:
+    """A non-denial reading that no history, pain-management or clock rule touched: everything of the decision that
+    does not belong to the line (amount, procedure, dates) and the explanation after its head."""
+
+    category: str
+    action: str
+    queue: str | None
+    appealable: bool
+    recoverability: float
+    rule_id: str
+    checklist: tuple[model.ChecklistItem, ...]
+    tail: str
+    unknown_remarks: tuple[str, ...]
+
+
 # A retired code's legacy reading takes the kind its category implies (a retired deductible code is cost share).
 _LEGACY_KINDS = {"patient_responsibility": "cost_share", "contractual": "contractual", "informational": "informational"}
 
@@ -102,6 +125,8 @@ class _Claim:
     history: tuple[model.HistorySession, ...]  # earlier sessions plus this claim's lines
     pending_payers: tuple[str, ...]
     as_of: dt.date | None
+    # what `_patient_billing` reads of the claim (forwarded, payers pending): part of the plain-reading memo's key
+    billing: tuple[bool, tuple[str, ...]] = (False, ())
 
     @property
     def payer_type(self) -> str:
@@ -169,6 +194,15 @@ class Classifier:
                                      if any(row.liability == "qmb" for row in self.codes.rarc.versions(code)))
         # Codes the tables do not know, as "CARC:<code>" / "RARC:<code>"; the raw code is also kept on the decision.
         self.unknown_codes: Counter[str] = Counter()
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
+        """Code lookups by (code, date), and non-denial readings by everything they depend on (`_plain_key`): most
+        adjustments are CO-45 and PR cost share, read the same way for every line of the same codes and family."""
+        self._carc_cache: dict[tuple[str, dt.date], tuple[Lookup[CarcRow], tuple]] = {}
+        self._rarc_cache: dict[tuple[str, dt.date], tuple[Lookup[RarcRow], tuple]] = {}
+        self._group_cache: dict[tuple[str, str, dt.date, str], GroupRow | None] = {}
+        self._plain: dict[tuple, _Plain | None] = {}
 
     def with_payer_overrides(self, overrides: dict[str, dict[str, Any]]) -> Classifier:
         """The same rules with per-payer-id policy overrides (a clinic's contract windows)."""
@@ -176,6 +210,7 @@ class Classifier:
         clone.__dict__.update(self.__dict__)
         clone.clocks = self.clocks.with_overrides(overrides)
         clone.unknown_codes = Counter()
+        clone._reset_caches()
         return clone
 
     def with_coverage(self, payers: dict[str, dict[str, Any]]) -> Classifier:
@@ -184,6 +219,7 @@ class Classifier:
         clone.__dict__.update(self.__dict__)
         clone.coverage = self.coverage.with_payers(payers)
         clone.unknown_codes = Counter()
+        clone._reset_caches()
         return clone
 
     def policy(self, payer: model.Payer, family: str | None, on: dt.date | None) -> FamilyPolicy:
@@ -219,9 +255,46 @@ class Classifier:
         part = None
         if remit.payer.type == "medicare":
             part = "A" if (remit.filing_indicator or "").upper() == "MA" else "B"
+        pending = _pending_payers(remit, facts)
+        done = (set(facts.adjudicated_payers) if facts else set()) | {remit.payer.id}
+        # forwarded now, or forwarded earlier (a crossover) and no second payer has answered yet
+        forwarded = reading == "forwarded" or bool(facts and facts.forwarded and len(done) < 2)
         return _Claim(remit=remit, facts=facts, policy=self.clocks.policies.for_payer(remit.payer), part=part,
                       reading=reading, same_claim=same_claim, history=merged,
-                      pending_payers=_pending_payers(remit, facts), as_of=as_of)
+                      pending_payers=pending, as_of=as_of, billing=(forwarded, pending))
+
+    # ----------------------------------------------------------------------------------------------- cached lookups
+
+    def _carc(self, code: str, on: dt.date) -> tuple[Lookup[CarcRow], tuple]:
+        """The CARC's row in force on the date, and a small token naming it (code, row, standing) for memo keys."""
+        key = (code, on)
+        found = self._carc_cache.get(key)
+        if found is None:
+            if len(self._carc_cache) >= _LOOKUP_CACHE_MAX:
+                self._carc_cache.clear()
+            lookup = self.codes.carc.lookup(code, on)
+            found = self._carc_cache[key] = (lookup, (lookup.code, id(lookup.row), lookup.standing))
+        return found
+
+    def _rarc(self, code: str, on: dt.date) -> tuple[Lookup[RarcRow], tuple]:
+        key = (code, on)
+        found = self._rarc_cache.get(key)
+        if found is None:
+            if len(self._rarc_cache) >= _LOOKUP_CACHE_MAX:
+                self._rarc_cache.clear()
+            lookup = self.codes.rarc.lookup(code, on)
+            found = self._rarc_cache[key] = (lookup, (lookup.code, id(lookup.row), lookup.standing))
+        return found
+
+    def _group_row(self, group: str, reason: str, on: dt.date, reading: str) -> GroupRow | None:
+        key = (group, reason, on, reading)
+        try:
+            return self._group_cache[key]
+        except KeyError:
+            if len(self._group_cache) >= _LOOKUP_CACHE_MAX:
+                self._group_cache.clear()
+            row = self._group_cache[key] = self.codes.carc_groups.lookup(group, reason, on, reading)
+            return row
 
     # ----------------------------------------------------------------------------------------------- one adjustment
 
@@ -229,19 +302,29 @@ class Classifier:
                 remarks: tuple[str, ...]) -> model.Decision:
         remit = claim.remit
         on = remit.production_date
-        carc = self.codes.carc.lookup(adj.reason, on)
-        rarcs = [self.codes.rarc.lookup(code, on) for code in remarks]
+        carc, carc_token = self._carc(adj.reason, on)
+        looked_up = [self._rarc(code, on) for code in remarks]
+        family = self.pain.catalog.family(line.procedure.code) if line is not None else None
+        group_row = self._group_row(adj.group, adj.reason, on, claim.reading)
+        # Everything a non-denial reading depends on (see `_Plain`): a hit skips the precedence steps entirely.
+        plain_key = (claim.reading, adj.group, carc_token, tuple(token for _, token in looked_up),
+                     id(group_row) if group_row is not None else None,
+                     (line.paid if line is not None else remit.total_paid) > 0, line is None, family, claim.billing,
+                     on if carc.standing == "not_yet_effective" else None)
+        plain = self._plain.get(plain_key)
+        if plain is not None:
+            return self._from_plain(plain, claim, line, index, adj, remarks)
+        rarcs = [lookup for lookup, _ in looked_up]
         for lookup in rarcs:
             if lookup.row is None:
                 self.unknown_codes[f"RARC:{lookup.code}"] += 1
         target = next((s for s in claim.same_claim if s.line_id == line.line_id), None) if line is not None else None
-        family = self.pain.catalog.family(line.procedure.code) if line is not None else None
 
-        group_row = self.codes.carc_groups.lookup(adj.group, adj.reason, on, claim.reading)
         draft = self._status_kind(claim, group_row)
         if draft is None:
             draft = self._code_kind(claim, line, adj, carc, group_row)
         draft.code_rule = draft.rule_id
+        denial = draft.is_denial
         if draft.is_denial and carc.row is not None and carc.row.category:
             self._cause_from_remark(draft, carc.row, rarcs)
             if target is not None:
@@ -256,7 +339,42 @@ class Classifier:
         unknown_remarks = [lookup.code for lookup in rarcs if lookup.row is None]
         if unknown_remarks:
             draft.clauses.append(f"remark {', '.join(unknown_remarks)} is not in the rule tables (kept as sent)")
-        return self._finish(draft, claim, line, index, adj, remarks, carc, family)
+        decision = self._finish(draft, claim, line, index, adj, remarks, carc, family)
+        if not denial and draft.action not in _CLOCK_ACTIONS and draft.value is None:
+            # No step read the history, the line's dates or the payer's clocks: the same key reads the same way.
+            if len(self._plain) >= _PLAIN_CACHE_MAX:
+                self._plain.clear()
+            self._plain[plain_key] = _Plain(
+                category=decision.category, action=decision.action, queue=decision.queue,
+                appealable=decision.appealable, recoverability=decision.recoverability, rule_id=decision.rule_id,
+                checklist=decision.checklist, tail=self._explain_tail(draft, carc),
+                unknown_remarks=tuple(unknown_remarks))
+        return decision
+
+    def _from_plain(self, plain: _Plain, claim: _Claim, line: model.RemitLine | None, index: int,
+                    adj: model.Adjustment, remarks: tuple[str, ...]) -> model.Decision:
+        for code in plain.unknown_remarks:
+            self.unknown_codes[f"RARC:{code}"] += 1
+        return model.Decision(
+            line_id=line.line_id if line is not None else None,
+            adjustment_index=index,
+            group=adj.group,
+            reason=adj.reason,
+            amount=adj.amount,
+            remarks=remarks,
+            category=plain.category,
+            is_denial=False,
+            action=plain.action,
+            queue=plain.queue,
+            appealable=plain.appealable,
+            recoverability=plain.recoverability,
+            explanation=self._explain_head(adj, remarks, line) + plain.tail,
+            rule_id=plain.rule_id,
+            rules_version=self.rules_version,
+            checklist=plain.checklist,
+            procedure=line.procedure if line is not None else None,
+            service_date=(line.service_date if line is not None else None) or claim.remit.service_date_from,
+        )
 
     def _status_kind(self, claim: _Claim, group_row: GroupRow | None) -> _Draft | None:
         """Claim statuses, and group rows for every reason code of a group, that make an adjustment non-denial."""
@@ -833,9 +951,8 @@ class Classifier:
 
     def _patient_billing(self, draft: _Draft, claim: _Claim, remarks: tuple[str, ...]) -> None:
         """The patient is billed only once every payer on the claim has adjudicated; a QMB patient never is."""
-        done = (set(claim.facts.adjudicated_payers) if claim.facts else set()) | {claim.remit.payer.id}
-        # forwarded now, or forwarded earlier (a crossover) and no second payer has answered yet
-        forwarded = claim.reading == "forwarded" or bool(claim.facts and claim.facts.forwarded and len(done) < 2)
+        # forwarded now, or forwarded earlier (a crossover) and no second payer has answered yet (`_claim`)
+        forwarded = claim.billing[0]
         qmb = next((code for code in remarks if code in self.qmb_remarks), None)
         if qmb is not None:
             if forwarded or claim.pending_payers:
@@ -933,6 +1050,10 @@ class Classifier:
 
     def _explain(self, draft: _Draft, adj: model.Adjustment, remarks: tuple[str, ...], line: model.RemitLine | None,
                  carc: Lookup[CarcRow]) -> str:
+        return self._explain_head(adj, remarks, line) + self._explain_tail(draft, carc)
+
+    def _explain_head(self, adj: model.Adjustment, remarks: tuple[str, ...], line: model.RemitLine | None) -> str:
+        """What was adjusted: the codes, the remarks and the line's procedure (with its region)."""
         head = f"{adj.group}-{adj.reason}"
         if remarks:
             head += f" with {', '.join(remarks)}"
@@ -941,10 +1062,14 @@ class Classifier:
             info = self.pain.catalog.get(line.procedure.code)
             if info is not None and info.region:
                 head += f" ({region_words(info.region)})"
+        return head
+
+    @staticmethod
+    def _explain_tail(draft: _Draft, carc: Lookup[CarcRow]) -> str:
+        """Why and what to do: the code's meaning, the clauses of the steps that decided, the action."""
         meaning = f"{carc.row.meaning} (reference {carc.row.ref})" if carc.row is not None else "unknown code"
         notes = [clause for rule_id, clause in draft.route_notes if rule_id == draft.rule_id]
-        parts = [f"{head}: {meaning}", *draft.clauses, *notes, ACTION_PHRASES[draft.action]]
-        return "; ".join(parts) + "."
+        return ": " + "; ".join([meaning, *draft.clauses, *notes, ACTION_PHRASES[draft.action]]) + "."
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,0 +1,105 @@
+"""The demo stream and the benchmark's workload, applied through the pure path (the real decoders and
+`process_batch` against an in-memory unit of work), end in exactly the decisions, tasks and follow-ups they ended in
+before the CPU work of issue 23: a digest of every decision row, every outbox record (classified events with their
+explanations and checklists, task changes, follow-ups) and every claim's final tasks must equal the golden values.
+
+The golden values were computed on commit e650c8c (main before the change) with this file copied into that tree:
+
+    PYTHONPATH=. python -m tests.unit.service_layer.test_final_state_digest
+
+Regenerate them the same way only when a change of the rules is meant to change decisions (and say so in the
+commit); a performance change must leave them as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import hashlib
+
+from agents.decoders import json_decoders
+from bench.domain import MemoryUnitOfWork
+from bench.workload import remittances
+from service.demo.stream import DEFAULT_CLAIMS, DEFAULT_SEED, build_stream
+from service.domain.classification import load_classifier
+from service.domain.pricing import Tolerance, load_pricing_rules
+from service.service_layer.handlers import Inbound, Pricing, process_batch
+from topics.catalogue import CLAIMS_REMITTANCE
+
+AS_OF = dt.date(2026, 12, 1)  # fixed: priorities and "the window closed" clauses depend on the day
+PRICING = Pricing(load_pricing_rules(), Tolerance())
+
+GOLDEN_DEMO = "6c9d1790c1b60ddf8abd2447e6ab3622cea812bff28c7d814d3c17ac805c2c3d"
+GOLDEN_BENCH = "2fc66134a18cfdc10aa48b6f4c64a5a97763b725c549fcec3c586ecfff43de0c"
+
+
+class RecordingUnitOfWork(MemoryUnitOfWork):
+    """The benchmark's in-memory store, also keeping every decision row and outbox record it was handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[bytes] = []
+
+    async def save(self, changes) -> None:
+        # A batch's claims come from a set, so their order (not their content) follows the hash seed: sort per batch.
+        rows = [repr((row.remittance.event_id, row.task_id, dataclasses.astuple(row.decision))).encode()
+                for row in changes.decisions]
+        rows += [b"\x1e".join((rec.event_id.encode(), rec.topic.encode(), rec.key, rec.payload))
+                 for rec in changes.outbox]
+        self.rows.extend(sorted(rows))
+        await super().save(changes)
+
+
+def _digest(uow: RecordingUnitOfWork) -> str:
+    h = hashlib.sha256()
+    for row in uow.rows:
+        h.update(row)
+        h.update(b"\x00")
+    for claim_id in sorted(uow.claims):
+        claim = uow.claims[claim_id]
+        h.update(repr((claim_id, claim.state, sorted(
+            (t.task_id, t.state, t.category, t.action, t.queue, str(t.amount_at_risk), t.deadline, t.filing_deadline,
+             str(t.priority), tuple((x.line_id, str(x.amount), str(x.paid)) for x in t.lines),
+             tuple(i.id for i in t.checklist)) for t in claim.tasks.values()))).encode())
+    return h.hexdigest()
+
+
+async def _apply(batches: list[list[tuple[str, bytes]]]) -> str:
+    decoders = json_decoders(1 << 20)
+    uow = RecordingUnitOfWork()
+    classifier = load_classifier()
+    offset = 0
+    for batch in batches:
+        items = []
+        for topic, value in batch:
+            items.append(Inbound(topic, decoders[topic](value).events[0], 0, offset))
+            offset += 1
+        await process_batch(items, uow, classifier, as_of=AS_OF, pricing=PRICING,
+                            member_digest=lambda member: hashlib.sha256(member.encode()).hexdigest())
+    return _digest(uow)
+
+
+def demo_digest() -> str:
+    """The default demo stream (500 claims, seed 21), one batch per wave as the demo publishes it."""
+    stream = build_stream(DEFAULT_CLAIMS, DEFAULT_SEED, "golden")
+    return asyncio.run(_apply([[(r.topic, r.value) for r in wave] for wave in stream.waves]))
+
+
+def bench_digest(events: int = 3000, batch: int = 500) -> str:
+    """The benchmark's workload (seed 7): patients repeat across batches, so history is read and extended."""
+    values = [(CLAIMS_REMITTANCE, v) for _, v in remittances(events)]
+    return asyncio.run(_apply([values[i:i + batch] for i in range(0, len(values), batch)]))
+
+
+def test_the_demo_stream_ends_in_the_same_decisions_tasks_and_followups():
+    assert demo_digest() == GOLDEN_DEMO
+
+
+def test_the_benchmark_workload_ends_in_the_same_decisions_tasks_and_followups():
+    assert bench_digest() == GOLDEN_BENCH
+
+
+if __name__ == "__main__":
+    print(f'GOLDEN_DEMO = "{demo_digest()}"')
+    print(f'GOLDEN_BENCH = "{bench_digest()}"')
