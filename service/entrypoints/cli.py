@@ -124,3 +124,7 @@ def settings_error(exc) -> str:
     name = ".".join(str(p) for p in first["loc"]).upper() or "the configuration"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{name}: {first['msg'].removeprefix('Value error, ')}{more}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
