@@ -21,6 +21,12 @@ def _iso(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _day(when: dt.datetime) -> str:
+    # A remittance answers the submission in effect at its production date (business time), so the dates must agree
+    # with the submission's, which is sent 20 days ago.
+    return when.date().isoformat()
+
+
 async def test_prevention_lists_the_avoidable_cause_with_counts_and_example_claims(stack, worker, db, run_id):
     payer = {"id": f"PAY-{run_id}", "name": "Test plan", "type": "commercial"}
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -29,10 +35,12 @@ async def test_prevention_lists_the_avoidable_cause_with_counts_and_example_clai
     coding = [events.line("1", "64493", [], charge=900.00, paid=0.00,
                           adjustments=[{"group": "CO", "reason": "4", "amount": 900.00}])]
     remits = [events.remittance(f"rm-{run_id}-{n}", f"PC-{run_id}-{n}", payer=payer, lines=auth,
-                                occurred_at=_iso(now - dt.timedelta(days=10 - n)), trace_number=f"EFT-{run_id}-{n}")
+                                occurred_at=_iso(now - dt.timedelta(days=10 - n)), trace_number=f"EFT-{run_id}-{n}",
+                                production_date=_day(now - dt.timedelta(days=10 - n)))
               for n in (1, 2, 3)]
     remits += [events.remittance(f"rm-{run_id}-k{n}", f"PC-{run_id}-k{n}", payer=payer, lines=coding,
-                                 occurred_at=_iso(now - dt.timedelta(days=5)), trace_number=f"EFT-{run_id}-k{n}")
+                                 occurred_at=_iso(now - dt.timedelta(days=5)), trace_number=f"EFT-{run_id}-k{n}",
+                                 production_date=_day(now - dt.timedelta(days=5)))
                for n in (1, 2)]
     matched = f"PC-{run_id}-m"
     await publish_json(stack.bootstrap, "claims.status.v1", [events.submitted(
@@ -42,7 +50,8 @@ async def test_prevention_lists_the_avoidable_cause_with_counts_and_example_clai
     await eventually(lambda: db.fetchval("SELECT submission IS NOT NULL FROM claims WHERE claim_id = $1", matched),
                      message="the submission with its authorization number")
     remits.append(events.remittance(f"rm-{run_id}-m", matched, payer=payer, lines=auth,
-                                    occurred_at=_iso(now - dt.timedelta(days=3)), trace_number=f"EFT-{run_id}-m"))
+                                    occurred_at=_iso(now - dt.timedelta(days=3)), trace_number=f"EFT-{run_id}-m",
+                                    production_date=_day(now - dt.timedelta(days=3))))
     await publish_json(stack.bootstrap, "claims.remittance.v1", remits)
     await eventually(lambda: db.fetchval(
         "SELECT count(DISTINCT event_id) = 6 FROM decisions WHERE payer_id = $1", payer["id"]),
