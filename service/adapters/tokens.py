@@ -37,10 +37,10 @@ class TokenInputError(ValueError):
 
 def parse_lifetime(text: str, field: str = "--expires-in") -> dt.timedelta:
     """`"12h"`, `"30d"`, `"90d"`, `"2w"`, `"45m"` -> a timedelta (1 minute to 10 years)."""
-    m = _LIFETIME_RE.fullmatch(text or "")
-    if not m:
+    match = _LIFETIME_RE.fullmatch(text or "")
+    if not match:
         raise TokenInputError(f"{field} must be a number followed by m, h, d or w (e.g. 12h, 30d, 90d)")
-    lifetime = int(m.group(1)) * _UNIT[m.group(2)]
+    lifetime = int(match.group(1)) * _UNIT[match.group(2)]
     if not dt.timedelta(minutes=1) <= lifetime <= MAX_LIFETIME:
         raise TokenInputError(f"{field} must be between 1 minute and 3650 days")
     return lifetime

@@ -128,15 +128,16 @@ class PainRules:
                 ncci.append(NcciPair(id=r["id"], column1=column1, column2=column2, indicator=int(r["indicator"]),
                                      bypass=tuple(r.get("bypass", ())), same_region=bool(r.get("same_region")),
                                      why=r["why"], ref=r["ref"]))
-            m = data["modifiers"]
+            table = data["modifiers"]  # the modifiers section of the pain rules
             modifiers = ModifierRules(
-                laterality=tuple(m["laterality"]), bilateral=m["bilateral"], distinct=tuple(m["distinct"]),
-                repeat=tuple(m["repeat"]), abn_on_file=m["abn_on_file"], no_abn=m["no_abn"],
-                statutory_exclusion=m["statutory_exclusion"],
-                kx_families=known(_set(m["kx"]["families"], "modifiers.kx"), "modifiers.kx"),
-                kx_subtype=m["kx"]["subtype"], kx_payer_types=_set(m["kx"]["payer_types"], "modifiers.kx"),
-                drug_families=known(_set(m["drug_waste"]["families"], "modifiers.drug_waste"), "modifiers.drug_waste"),
-                jz_required_from=m["drug_waste"]["jz_required_from"],
+                laterality=tuple(table["laterality"]), bilateral=table["bilateral"], distinct=tuple(table["distinct"]),
+                repeat=tuple(table["repeat"]), abn_on_file=table["abn_on_file"], no_abn=table["no_abn"],
+                statutory_exclusion=table["statutory_exclusion"],
+                kx_families=known(_set(table["kx"]["families"], "modifiers.kx"), "modifiers.kx"),
+                kx_subtype=table["kx"]["subtype"], kx_payer_types=_set(table["kx"]["payer_types"], "modifiers.kx"),
+                drug_families=known(_set(table["drug_waste"]["families"], "modifiers.drug_waste"),
+                                    "modifiers.drug_waste"),
+                jz_required_from=table["drug_waste"]["jz_required_from"],
                 multi_dose_codes=coverage.usually_multi_dose,
             )
         except KeyError as exc:
