@@ -56,6 +56,11 @@ from service.domain.policy import CoveragePolicies, FamilyPolicy
 from service.domain.pricing import PricingRules
 from service.domain.ruledata import RuleFiles, rules_root
 
+# Every number a step applies and every code list that starts a step is a row of `outcomes.csv` (read by rule id, in
+# force on the remittance's production date). What stays here chooses a path, not a value: the CAS group (PR makes
+# the patient liable, as DESIGN says), the payer type's process (Medicare corrects a clerical error by reopening,
+# counts Part A filing from the through date) and which finding leads to which action and explanation.
+
 # Actions whose decisions carry a clock (dated from the remittance and the line): never taken from the memo.
 _CLOCK_ACTIONS = frozenset({"reopening", *APPEAL_WINDOW_ACTIONS, *FILING_ACTIONS})
 # Bounds of the per-classifier caches (entries); a full cache is emptied and refilled, never grown.
@@ -837,6 +842,7 @@ class Classifier:
                                 "primary's denial first",
                                 recoverability=self.outcomes.recoverability("pain.bundling.addon_primary_denied", on))
                 else:
+                    # Medicare pays a missed add-on by reopening (a clerical error), not by appeal: a process.
                     action = "reopening" if claim.payer_type == "medicare" else "appeal"
                     draft.route(action, "pain.bundling.addon_primary_on_file",
                                 f"its primary {addon.partner.procedure.code} is on file that date ({paid}), so the "
