@@ -93,6 +93,11 @@ class Outcomes:
              ncci: frozenset[str] = frozenset()) -> Outcomes:
         """Reads and checks every row; `carcs`, `rarcs` and `ncci` are the codes the other tables know (a row may
         list only those)."""
+        if "outcomes" not in files.manifest().get("files", {}):
+            # A rules directory copied before these rows were data: say how to bring it up to date.
+            raise RuleDataError("manifest.toml: no file named for 'outcomes' (a rules copy older than 2026.12.5: copy "
+                                "outcomes.csv from service/domain/data/ and add outcomes = \"outcomes.csv\" under "
+                                "[files])")
         name = files.path_of("outcomes")
         known = {"CARC": carcs, "RARC": rarcs, "NCCI": ncci}
         by_rule: dict[str, list[OutcomeRow]] = {}

@@ -117,3 +117,10 @@ def test_an_unreadable_row_stops_the_load_naming_file_line_and_column(rule_id, r
 def test_a_row_with_the_wrong_number_of_columns_names_its_line_and_column(row, message):
     with pytest.raises(RuleDataError, match=message):
         Classifier(replace_row("auth.on_file", row))
+
+
+def test_a_rules_copy_without_the_outcomes_table_says_how_to_bring_it_up_to_date():
+    old_copy = PACKAGE.with_texts({"manifest.toml": PACKAGE.text("manifest.toml").replace(
+        'outcomes = "outcomes.csv"\n', "", 1)})
+    with pytest.raises(RuleDataError, match=r"manifest\.toml: no file named for 'outcomes' .*copy outcomes\.csv"):
+        Classifier(old_copy)
