@@ -99,7 +99,7 @@ class Outcomes:
                                 "outcomes.csv from service/domain/data/ and add outcomes = \"outcomes.csv\" under "
                                 "[files])")
         name = files.path_of("outcomes")
-        known = {"CARC": carcs, "RARC": rarcs, "NCCI": ncci}
+        known = dict(zip(CODE_KINDS, (carcs, rarcs, ncci), strict=True))
         by_rule: dict[str, list[OutcomeRow]] = {}
         for row in files.rows("outcomes"):
             line = int(row["_line"])
@@ -159,9 +159,6 @@ class Outcomes:
 
     def codes(self, rule_id: str, on: dt.date, kind: str) -> frozenset[str]:
         return self.row(rule_id, on).codes.get(kind, frozenset())
-
-    def ref(self, rule_id: str, on: dt.date) -> str:
-        return self.row(rule_id, on).ref
 
     def epoch(self, on: dt.date) -> int:
         """Which stretch of dates `on` falls in: two dates of one stretch read every rule the same way."""
