@@ -21,12 +21,13 @@ from aiokafka.errors import KafkaError
 
 from agents.runtime import Runtime
 from service.adapters import metrics, postgres
-from service.adapters.store import record_dead_letter
+from service.adapters.deadletters import PostgresDeadLetters
 from service.domain.model import Event
 from service.logs import get_logger
 from service.service_layer.conflicts import Conflict
+from service.service_layer.dead_letters import dead_letter
 from service.service_layer.handlers import Inbound, process_batch
-from topics.catalogue import DEADLETTER
+from service.service_layer.unit_of_work import DeadLetterEntry
 from topics.codec import ContractError, encode, readable_event_id, value_digest
 from topics.outputs import DeadLetterEvent
 
@@ -329,28 +330,19 @@ class BatchProcessor:
         health.broker = True
 
     async def _dead_letter(self, letters: list[DeadLetter]) -> None:
-        """Publish each dead letter and wait for the broker's acknowledgement, then store it (idempotent)."""
-        producer, pool = self.runtime.producer, self.runtime.pool
-        assert producer is not None and pool is not None
-        timeout = self.runtime.settings.db_command_timeout_s + 20
-        futures = []
-        for letter in letters:
-            futures.append(await asyncio.wait_for(producer.send(
-                DEADLETTER, key=letter.source.key, value=encode(letter.record()),
-                headers=[("event_id", letter.dead_letter_id.encode())]), timeout=timeout))
-        await asyncio.wait_for(asyncio.gather(*futures), timeout=timeout)
-        async with pool.acquire(timeout=self.runtime.settings.db_connect_timeout_s) as conn:
-            async with conn.transaction():
-                for letter in letters:
-                    s = letter.source
-                    await record_dead_letter(
-                        conn, dead_letter_id=letter.dead_letter_id, source_topic=s.topic,
-                        source_partition=s.partition, source_offset=s.offset,
-                        source_event_id=letter.source_event_id, key=s.key, value=letter.stored_value,
-                        error_class=letter.error_class, reason=letter.reason, attempts=letter.attempts,
-                        first_failed_at=letter.first_failed_at, value_size=len(s.value or b""),
-                        value_digest=value_digest(s.value), value_truncated=letter.value_truncated,
-                        detail=letter.full_detail, replay_of=s.replay_of)
+        """Store each dead letter with its deadletter.v1 record in the outbox, in one transaction (idempotent): the
+        relay publishes it like every other record the service emits."""
+        pool = self.runtime.pool
+        assert pool is not None
+        await dead_letter(PostgresDeadLetters(pool=pool, acquire_timeout=self.runtime.settings.db_connect_timeout_s), [
+            DeadLetterEntry(
+                dead_letter_id=x.dead_letter_id, source_topic=x.source.topic, source_partition=x.source.partition,
+                source_offset=x.source.offset, source_event_id=x.source_event_id, key=x.source.key,
+                value=x.stored_value, error_class=x.error_class, reason=x.reason, attempts=x.attempts,
+                first_failed_at=x.first_failed_at, value_size=len(x.source.value or b""),
+                value_digest=value_digest(x.source.value), value_truncated=x.value_truncated, detail=x.full_detail,
+                record=encode(x.record()), replay_of=x.source.replay_of)
+            for x in letters])
         metrics.dead_lettered(self.topic, len(letters))  # never raises
         for letter in letters:
             self.runtime.health.dead_letters += 1
