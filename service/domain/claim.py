@@ -68,6 +68,20 @@ def _is_rejection_task(task: Task) -> bool:
     return task.origin == "status:rejected"
 
 
+def _is_status_line(line: TaskLine) -> bool:
+    """The line a 277/277CA status put on its task: the claim's charge as the status reported it (its reasons are
+    `-<category>:<code>`, no CAS group), a stand-in until the payer adjudicates the lines."""
+    return bool(line.reasons) and all(r.startswith("-") for r in line.reasons)
+
+
+def _count_once(task: Task) -> None:
+    """A task holding both a status's stand-in line and lines the payer adjudicated counts the adjudicated lines
+    only: they are the same dollars, and the 835 says which of them are still denied."""
+    if any(_is_status_line(x) for x in task.lines) and any(not _is_status_line(x) for x in task.lines):
+        task.lines = tuple(x for x in task.lines if not _is_status_line(x))
+        task.amount_at_risk = sum((x.at_stake for x in task.lines), ZERO)
+
+
 def _copy(task: Task) -> Task:
     snapshot = copy.copy(task)
     snapshot.changed = False
@@ -360,12 +374,14 @@ class Claim:
                 continue  # an older remittance never rewrites a task that newer events shaped
             elif task.is_open:
                 merge_decisions(task, group, at=remit.occurred_at)
+                _count_once(task)
                 _note_paid(task, remit)
                 self._task_event(task, "updated", task.state, remit.event_id, remit.occurred_at,
                                  "denied again on a later remittance")
             elif task.state in PAYER_REOPENS:
                 # the corrected claim, the appeal or the payment came back denied for the same cause: work it again
                 merge_decisions(task, group, at=remit.occurred_at)
+                _count_once(task)
                 _note_paid(task, remit)
                 previous = task.reopen(at=remit.occurred_at)
                 self._task_event(task, "updated", previous, remit.event_id, remit.occurred_at,
@@ -420,6 +436,7 @@ class Claim:
             folded.update(_key(remit, d) for d in (*upheld, *again))
             if again:
                 merge_decisions(task, again, at=remit.occurred_at)
+                _count_once(task)
                 _note_paid(task, remit)
             codes = sorted({f"{d.group}-{d.reason}" for d in (*upheld, *again)})
             why = ("the payer maintained its decision" if upheld else "the same denial came back") + \
@@ -553,12 +570,19 @@ class Claim:
         opened = self._key_of(task.source_event_id)
         return opened is not None and fact_key(report) < opened
 
+    def _adjudicated_after(self, report: StatusReport) -> bool:
+        """The payer of this status adjudicated the claim later in business time (a remittance that arrived first)."""
+        key = fact_key(report)
+        return any(kind == "remittance" and payer == report.payer.id and k > key
+                   for k, kind, payer in self.ledger.values())
+
     def _open_status_task(self, report: StatusReport, decision: StatusDecision) -> None:
         tid = task_id_for(self.claim_id, report.payer.id, decision.category)
         task = self.tasks.get(tid)
         amount = report.total_charge if report.total_charge is not None else (
             self.submission.total_charge if self.submission and self.submission.total_charge is not None else ZERO)
         refound = task is not None and self._opened_later(task, report)
+        answered = decision.bucket == "rejected" and self._adjudicated_after(report)
         if task is not None and not refound and (task.is_open or report.occurred_at < task.last_event_at):
             return  # the open task already covers it
         lead = Decision(
@@ -570,6 +594,7 @@ class Claim:
             filing_deadline=decision.filing_deadline, filing_deadline_basis=decision.filing_deadline_basis,
             checklist=decision.checklist,
         )
+        opened_now = task is None
         if task is None:
             task = open_task(self.claim_id, report.payer.id, report.payer.type, [lead],
                              source_event_id=report.event_id, at=report.occurred_at,
@@ -579,9 +604,10 @@ class Claim:
         elif refound:
             # The status was in effect before the remittance that opened the task (it arrived later, from the other
             # topic): in business order the status opened the task and the remittance's denials joined it, so the
-            # task takes the status's route and origin, and its lines both facts' amounts.
+            # task takes the status's route and origin; its amount is the remittance's lines (`_count_once`).
             requested = followup_kind(task.action)
             merge_decisions(task, [lead], at=report.occurred_at)
+            _count_once(task)
             task.action, task.queue, task.appealable = lead.action, lead.queue or "billing", lead.appealable
             task.explanation, task.origin = lead.explanation, f"status:{decision.bucket}"
             task.opened_at, task.source_event_id = min(task.opened_at, report.occurred_at), report.event_id
@@ -593,7 +619,10 @@ class Claim:
             if not task.is_open or followup_kind(task.action) == requested:
                 return
         else:
+            if answered:
+                return  # the payer adjudicated the claim after this rejection: nothing to reopen
             merge_decisions(task, [lead], at=report.occurred_at)
+            _count_once(task)
             if not self._move(task, "open", report.event_id, report.occurred_at, "the payer asked again"):
                 return
         kind = followup_kind(task.action)
@@ -607,6 +636,13 @@ class Claim:
                          "status_code": report.status.code, "entity": report.status.entity,
                          "queue": task.queue, **_request_details(report.information_request)},
             ))
+        if answered and opened_now and task.is_open:
+            # In business order the payer adjudicated the claim after this rejection, which answered it (as
+            # `_resolve_rejections` does when the facts arrive in order): the task is on record, resolved, and its
+            # charge is not counted beside the adjudication's denied lines. Its follow-up went out above, as it did
+            # when the rejection arrived first (a follow-up cannot be taken back; every arrival order asks the same).
+            self._move(task, "resolved", report.event_id, report.occurred_at,
+                       "the payer adjudicated the claim after this rejection (facts count in business-time order)")
 
     # -- provider-level adjustments (PLB) --------------------------------------------------------------------------
 
