@@ -149,6 +149,10 @@ class Claim:
     # The business-time key of every fact applied to the claim (event id -> (key, kind, payer id)): a late, earlier
     # fact finds out which of the claim's tasks newer facts shaped (service/domain/ordering.py).
     ledger: dict[str, tuple[FactKey, str, str]] = field(default_factory=dict)
+    # The patient bills the claim's remittances sent (`followups.patient-billing.v1`), per adjudication ("payer\x1f
+    # payer claim number"): (remittance event id, amount) pairs, so a reversal (CLP02 22) of that adjudication voids
+    # exactly what was billed for it.
+    patient_bills: dict[str, tuple[tuple[str, Decimal], ...]] = field(default_factory=dict)
 
     # -- queries ---------------------------------------------------------------------------------------------------
 
@@ -311,6 +315,7 @@ class Claim:
         if remit.is_reversal:
             self._set_state("reversed", at)
             self._remember_outcomes(remit)
+            self._void_patient_bills(remit)
             return
         self.adjudicated_payers.add(remit.payer.id)
         if remit.status_code in FORWARDED_STATUSES:
@@ -514,6 +519,8 @@ class Claim:
                 reasons=(prev.reasons if prev else ()) + (f"{d.group}-{d.reason}",),
                 procedure_code=d.procedure.code if d.procedure else None,
                 modifiers=d.procedure.modifiers if d.procedure else (), service_date=d.service_date)
+        key = _adjudication_key(remit)
+        self.patient_bills[key] = (*self.patient_bills.get(key, ()), (remit.event_id, total))
         self.events.append(FollowupRequested(
             kind="patient-billing", claim_id=self.claim_id, payer=remit.payer, action="bill_patient", amount=total,
             reason="patient responsibility after every payer on the claim adjudicated: "
@@ -521,6 +528,28 @@ class Claim:
             causation_id=remit.event_id, at=remit.occurred_at, lines=tuple(lines.values()),
             details={"remarks": sorted({r for d in billable for r in d.remarks})},
         ))
+
+    def _void_patient_bills(self, remit: Remittance) -> None:
+        """A reversal takes back the adjudication that billed the patient: tell the patient-billing worker to void
+        each bill sent for it (the same follow-up kind, the amount negated, the voided bill named in `details`), so
+        the patient is not billed for a claim the payer reversed. The re-adjudication that usually follows is
+        classified normally and bills the patient anew. A reversal without a payer claim number voids the payer's
+        bills on the claim."""
+        if remit.payer_claim_number:
+            keys = [_adjudication_key(remit)]
+        else:
+            keys = [k for k in self.patient_bills if k.split("\x1f", 1)[0] == remit.payer.id]
+        for key in keys:
+            for billed_by, amount in self.patient_bills.pop(key, ()):
+                self.events.append(FollowupRequested(
+                    kind="patient-billing", claim_id=self.claim_id, payer=remit.payer, action="bill_patient",
+                    amount=-amount,
+                    reason=f"void: the payer reversed (CLP02 22) the adjudication that billed the patient "
+                           f"{amount:.2f}, so that bill is cancelled; bill again only what a re-adjudication says",
+                    causation_id=remit.event_id, at=remit.occurred_at,
+                    details={"void": True, "voids_causation_id": billed_by,
+                             "payer_claim_number": remit.payer_claim_number},
+                ))
 
     # -- claim status (277 / 277CA) --------------------------------------------------------------------------------
 
@@ -682,6 +711,11 @@ class Claim:
         self.timeline, self.events = [], []
         self.routed_decisions = {}
         return timeline, events
+
+
+def _adjudication_key(remit: Remittance) -> str:
+    """One payer's adjudication of the claim: a reversal names the one it takes back by its payer claim number."""
+    return f"{remit.payer.id}\x1f{remit.payer_claim_number or ''}"
 
 
 def _request_details(request: InformationRequest | None) -> dict[str, Any]:
