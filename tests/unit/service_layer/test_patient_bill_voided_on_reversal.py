@@ -22,8 +22,10 @@ PATIENT_BILLING = followup_topic("patient-billing")
 def _remit(event_id: str, status_code: str, paid: float, coinsurance: float, *, icn: str,
            production_date: str) -> Inbound:
     sign = -1 if status_code == "22" else 1
-    lines = [events.line("1", "64483", ["RT"], charge=sign * 1200.0, paid=sign * paid, allowed=sign * (paid + coinsurance),
-                         adjustments=[{"group": "CO", "reason": "45", "amount": sign * (1200.0 - paid - coinsurance)},
+    contractual = 1200.0 - paid - coinsurance
+    lines = [events.line("1", "64483", ["RT"], charge=sign * 1200.0, paid=sign * paid,
+                         allowed=sign * (paid + coinsurance),
+                         adjustments=[{"group": "CO", "reason": "45", "amount": sign * contractual},
                                       {"group": "PR", "reason": "2", "amount": sign * coinsurance}])]
     record = events.remittance(event_id, "PC-1", status_code=status_code, lines=lines, payer_claim_number=icn,
                                production_date=production_date, occurred_at=f"{production_date}T10:00:00Z",
