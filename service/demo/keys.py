@@ -10,6 +10,7 @@ demo checks the key against what the database already holds before its worker wr
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -42,7 +43,8 @@ async def key_problem(conn, key_file: Path) -> str | None:
     and the key opens none of them (they were encrypted with another key). No identifier is shown."""
     from service.adapters.identifiers import IdentifierVault, sample_readable
 
-    keys = [k.strip() for k in key_file.read_text(encoding="ascii").replace("\n", ",").split(",") if k.strip()]
+    text = await asyncio.to_thread(key_file.read_text, encoding="ascii")
+    keys = [k.strip() for k in text.replace("\n", ",").split(",") if k.strip()]
     sampled, readable = await sample_readable(conn, IdentifierVault(keys), size=SAMPLE_ROWS)
     if sampled == 0 or readable > 0:
         return None
