@@ -160,8 +160,11 @@ class Claim:
         """What the claim's facts say, as of a business time when `as_of` is given: the submission then in effect
         (the latest one sent before it, a void excepted), not one sent later that happened to arrive first."""
         submission = self.submission if as_of is None else self.submission_as_of(as_of)
+        known = self.submissions or ([self.submission] if self.submission is not None else [])
+        sent = [s.occurred_at for s in known if s.frequency_code != "8" and (as_of is None or fact_key(s) < as_of)]
         return ClaimFacts(claim_id=self.claim_id, submission=submission,
-                          adjudicated_payers=set(self.adjudicated_payers), forwarded=self.forwarded)
+                          adjudicated_payers=set(self.adjudicated_payers), forwarded=self.forwarded,
+                          first_submitted=min(sent).astimezone(dt.UTC).date() if sent else None)
 
     def submission_as_of(self, as_of: FactKey) -> Submission | None:
         known = self.submissions or ([self.submission] if self.submission is not None else [])
