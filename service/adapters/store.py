@@ -218,6 +218,7 @@ class PostgresUnitOfWork(PooledTransaction):
                                for k, v in (r["line_outcomes"] or {}).items()},
                 submissions=[submission_from_json(x) for x in r["submissions"] or ()],
                 ledger={k: (FactKey.from_json(v[:4]), v[4], v[5]) for k, v in (r["ledger"] or {}).items()},
+                patient_bills={k: tuple((e, Decimal(a)) for e, a in v) for k, v in (r["patient_bills"] or {}).items()},
             )
         for r in await self.conn.fetch("SELECT * FROM appeal_tasks WHERE claim_id = ANY($1::text[])", ids):
             claims[r["claim_id"]].tasks[r["task_id"]] = task_from_row(r)
@@ -261,7 +262,8 @@ class PostgresUnitOfWork(PooledTransaction):
                        service_date_from = COALESCE($10, claims.service_date_from),
                        service_date_to = COALESCE($11, claims.service_date_to),
                        adjudicated_payers = $12, payer_claim_numbers = $13, forwarded = $14, last_event_at = $15,
-                       line_outcomes = $16, submissions = $17, ledger = $18, updated_at = now()
+                       line_outcomes = $16, submissions = $17, ledger = $18, patient_bills = $19,
+                       updated_at = now()
                    WHERE claim_id = $1""",
                 [(cl.claim_id, cl.patient_key, cl.state, cl.state_at,
                   cl.submission.payer.id if cl.submission else None,
@@ -274,7 +276,8 @@ class PostgresUnitOfWork(PooledTransaction):
                   sorted(cl.adjudicated_payers), sorted(cl.payer_claim_numbers), cl.forwarded, cl.last_event_at,
                   {k: [at.isoformat(), paid] for k, (at, paid) in cl.line_outcomes.items()},
                   [submission_to_json(x) for x in cl.submissions],
-                  {k: [*key.to_json(), kind, payer] for k, (key, kind, payer) in cl.ledger.items()})
+                  {k: [*key.to_json(), kind, payer] for k, (key, kind, payer) in cl.ledger.items()},
+                  {k: [[e, str(a)] for e, a in v] for k, v in cl.patient_bills.items()})
                  for cl in ch.claims])
         if ch.timeline:
             # Append-only rows of events the inbox has just admitted: COPY (no conflict is possible).

@@ -43,14 +43,10 @@ AUTH_SESSIONS = 1
 
 
 def clinic_payers() -> dict[str, dict[str, Any]]:
-    """What the practice knows about its payers: which services need prior authorization, and each filing window."""
-    out: dict[str, dict[str, Any]] = {}
-    for payer in PAYERS:
-        out[payer.id] = {"authorization": sorted({KIND_GROUPS[k] for k in payer.auth_kinds if k in KIND_GROUPS}),
-                         "filing_days": payer.filing_limit_days, "filing_default": False,
-                         "filing_basis": f"{payer.name} contract: {payer.filing_limit_days} days after the date of "
-                                         "service"}
-    return out
+    """What the practice knows about its payers: which services need prior authorization. (Each payer's filing
+    window is the policy table's, payer_policies.toml, which the check and the worker both read.)"""
+    return {payer.id: {"authorization": sorted({KIND_GROUPS[k] for k in payer.auth_kinds if k in KIND_GROUPS})}
+            for payer in PAYERS}
 
 
 def checker() -> Checker:

@@ -34,9 +34,11 @@ from service.domain.classification.outcomes import Outcomes
 from service.domain.classification.routing import Routing
 from service.domain.classification.status import StatusClassifier
 from service.domain.classification.vocabulary import ACTION_PHRASES, APPEAL_WINDOW_ACTIONS, FILING_ACTIONS
+from service.domain.classification.write_offs import late_filing
 from service.domain.clocks import Clock, Clocks, PayerPolicy, appeal_deadline, filing_deadline, reopening_deadline
 from service.domain.pain import PainRules
 from service.domain.pain.bundling import addon_finding, pair_finding
+from service.domain.pain.diagnoses import AxialRules
 from service.domain.pain.duplicates import duplicate_finding
 from service.domain.pain.history import (
     LIKELY_NOT_MET,
@@ -188,6 +190,7 @@ class Classifier:
         self.codes = CodeTables.load(files)
         self.routing = Routing.load(files)
         self.pain = PainRules.load(files)
+        self.axial = AxialRules.load(files)  # lines whose diagnoses their policy never covers (axial-only ESI)
         self.coverage = CoveragePolicies.load(files, self.pain.families)
         # family groups an authorization may name (esi, facet, rfa ...): the check's table
         self.auth_scopes = AuthorizationScopes.from_table(files.toml("check_rules"), self.pain.families)
@@ -342,6 +345,11 @@ class Classifier:
                 self._pain_layer(draft, claim, carc.row, line, target, adj.group)
             self._authorization(draft, claim, carc.row, line)
             self._payer_route(draft, claim, carc.row)
+            late = late_filing(carc.row.code, draft.action, claim.facts, claim.policy, self.clocks.holidays,
+                               (line.service_date if line is not None else None) or remit.first_service_date)
+            if late is not None:
+                draft.route("write_off", "timely_filing.past_window", late, appealable=False,
+                            recoverability=self.outcomes.recoverability("timely_filing.past_window", on))
             self._remark_routes(draft, rarcs, on)
             self._liability(draft, claim, adj, line)
         if draft.action == "bill_patient":
@@ -701,6 +709,10 @@ class Classifier:
                         "GZ says no ABN was issued, so the provider is liable and an appeal helps only if the LCD "
                         "criteria were in fact met",
                         recoverability=self.outcomes.recoverability("pain.liability.gz", on))
+        elif (axial := self.axial.axial_only(self.pain.catalog.family(target.procedure.code),
+                                             claim.facts.submission if claim.facts else None, line.line_id)):
+            draft.route("write_off", "pain.diagnosis.axial_only", axial.describe(), appealable=False,
+                        recoverability=self.outcomes.recoverability("pain.diagnosis.axial_only", on))
 
     def _submitted_modifiers(self, claim: _Claim, line: model.RemitLine) -> set[str] | None:
         submission = claim.facts.submission if claim.facts else None
