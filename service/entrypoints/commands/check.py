@@ -90,10 +90,10 @@ def _database(mode: str) -> tuple[str | None, str]:
 
 async def _run(submissions: list[model.Submission], url: str | None, where: str, mode: str,
                today: dt.date | None, files: _Files) -> tuple[CheckRun, str]:
-    from service.service_layer.handlers import default_member_digest
+    from service.bootstrap import member_digest
 
     checker = load_checker()
-    digest = default_member_digest()
+    digest = member_digest()
 
     async def from_input(said: str) -> tuple[CheckRun, str]:
         run = await check_submissions(submissions, checker, store=None, today=today, member_digest=digest,
@@ -138,14 +138,14 @@ class _Files:
 
 
 def _read_files(auths: list[Path], ncci: list[Path]) -> _Files:
+    from service.bootstrap import member_digest
     from service.domain.authorizations import AuthorizationFileError, parse_authorizations_csv
     from service.domain.presubmission.ncci import detect_kind, parse_table
-    from service.service_layer.handlers import default_member_digest
 
     out = _Files()
     if auths:
         rules = load_checker().rules
-        digest = default_member_digest()
+        digest = member_digest()
         out.register = []
         for path in auths:
             name, data = _read(str(path))
