@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 
 from service.adapters.authorizations import save_authorizations
+from service.adapters.clock import SystemClock
 from service.adapters.presubmission import PostgresCheckStore
 from service.bootstrap import member_digest
 from service.demo.clinic import PAYERS
@@ -132,7 +133,7 @@ async def check_the_run(conn: asyncpg.Connection, stream: DemoStream) -> CheckSu
     prevented on the first adjudications."""
     submissions = first_submissions(stream)
     async with conn.transaction():
-        run = await check_submissions(submissions, checker(), store=PostgresCheckStore(conn),
+        run = await check_submissions(submissions, checker(), store=PostgresCheckStore(conn), clock=SystemClock(),
                                       member_digest=member_digest(), origin="demo")
     causes: dict[tuple[str, str | None], dict[str, Decimal]] = defaultdict(dict)
     for r in await conn.fetch(_FIRST_DENIED_LINES, stream.prefix + "%"):

@@ -19,6 +19,7 @@ from aiohttp import web
 from pydantic import Field, SecretStr, StringConstraints
 
 from service.adapters.authorizations import save_authorizations
+from service.adapters.clock import FixedClock
 from service.adapters.presubmission import PostgresCheckStore, PostgresPreventionStore, outcome_rates, rule_counts
 from service.domain.authorizations import Authorization, check_fields, normalize_scope
 from service.domain.presubmission import load_checker
@@ -154,7 +155,7 @@ async def check(ctx: Ctx) -> CheckOut:
                       [{"field": "kind", "problem": "must be submitted"}])
     sub = mapping.submission(event)
     run = await check_submissions([sub], load_checker(), store=PostgresCheckStore(ctx.pool),
-                                  member_digest=_digest(ctx), origin="api")
+                                  clock=FixedClock(ctx.now), member_digest=_digest(ctx), origin="api")
     result = run.claims[0]
     return CheckOut(claim_id=sub.claim_id, event_id=sub.event_id, outcome=result.outcome.outcome, history="database",
                     findings=[FindingOut(**f.as_json()) for f in result.findings])

@@ -90,14 +90,16 @@ def _database(mode: str) -> tuple[str | None, str]:
 
 async def _run(submissions: list[model.Submission], url: str | None, where: str, mode: str,
                today: dt.date | None, files: _Files) -> tuple[CheckRun, str]:
+    from service.adapters.clock import SystemClock
     from service.bootstrap import member_digest
 
     checker = load_checker()
     digest = member_digest()
+    clock = SystemClock()
 
     async def from_input(said: str) -> tuple[CheckRun, str]:
-        run = await check_submissions(submissions, checker, store=None, today=today, member_digest=digest,
-                                      register=files.register, tables=files.tables)
+        run = await check_submissions(submissions, checker, store=None, clock=clock, today=today,
+                                      member_digest=digest, register=files.register, tables=files.tables)
         return run, said
 
     if url is None:
@@ -122,8 +124,9 @@ async def _run(submissions: list[model.Submission], url: str | None, where: str,
             return await from_input(f"history from the input only: {where} has no check tables yet (run "
                                     "`denials migrate`)")
         async with conn.transaction():
-            run = await check_submissions(submissions, checker, store=PostgresCheckStore(conn), member_digest=digest,
-                                          origin="cli", today=today, register=files.register, tables=files.tables)
+            run = await check_submissions(submissions, checker, store=PostgresCheckStore(conn), clock=clock,
+                                          member_digest=digest, origin="cli", today=today, register=files.register,
+                                          tables=files.tables)
         return run, f"history, authorizations and NCCI tables from {where}; outcomes recorded there"
     finally:
         await conn.close()
