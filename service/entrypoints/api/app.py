@@ -137,7 +137,7 @@ def _handler(route: Route, parts: Parts):
             ctx = Ctx(request=request, scope=scope, store=PostgresWorkQueue(pool), settings=settings,
                       query=_parse_query(route.query, request, route.bad_query_status),
                       body=await _parse_body(route.body, request, settings.api_max_body_bytes),
-                      now=clock.now(), pool=pool)
+                      now=clock.now(), pool=pool, parts=parts)
             result = await route.view(ctx)
         except Problem as exc:
             status = _STATUS.get(type(exc), 400)

@@ -26,7 +26,6 @@ from service.domain.presubmission import load_checker
 from service.entrypoints.api import schemas as s
 from service.entrypoints.api.csv_export import csv_response
 from service.entrypoints.api.views import Ctx, Reply
-from service.privacy import Pseudonymizer
 from service.service_layer import mapping
 from service.service_layer.presubmission import check_submissions, disable_prevention, enable_prevention
 from service.service_layer.tasks_api import Forbidden, Invalid
@@ -145,7 +144,8 @@ class EnableRuleIn(s.Body):
 # -- views -------------------------------------------------------------------------------------------------------------
 
 def _digest(ctx: Ctx):
-    return Pseudonymizer(ctx.settings.pseudonym_key.get_secret_value()).member
+    assert ctx.parts is not None  # every route behind a token is given bootstrap's parts
+    return ctx.parts.member_digest
 
 
 async def check(ctx: Ctx) -> CheckOut:
