@@ -52,7 +52,7 @@ def test_the_stream_and_the_api_get_the_same_parts(tmp_path):
     assert runtime.connections is parts.connections  # one pool and one producer for agents, API, relay, timers
 
 
-async def test_the_api_stamps_requests_with_the_bootstrapped_clock(tmp_path):
+async def test_the_api_stamps_requests_with_the_bootstrapped_clock(tmp_path, monkeypatch):
     at = dt.datetime(2026, 3, 2, 14, 5, tzinfo=dt.UTC)
     parts = bootstrap(config.Settings(DENIALS_DATA_DIR=tmp_path), clock=FixedClock(at))
     seen = []
@@ -64,13 +64,10 @@ async def test_the_api_stamps_requests_with_the_bootstrapped_clock(tmp_path):
         seen.append(kwargs["now"])
         return original(**kwargs)
 
-    api_app.Ctx = recording
-    try:
-        async with TestClient(TestServer(create_api_app(parts))) as client:
-            response = await client.get("/api/openapi.json")
-            assert response.status == 200
-    finally:
-        api_app.Ctx = original
+    monkeypatch.setattr(api_app, "Ctx", recording)
+    async with TestClient(TestServer(create_api_app(parts))) as client:
+        response = await client.get("/api/openapi.json")
+        assert response.status == 200
     assert seen == [at]
 
 
