@@ -301,7 +301,9 @@ class BatchProcessor:
         # the store's unit of work, counting decisions, apply time and event-time-to-commit when it commits
         uow = metrics.MeteredUnitOfWork(self.topic, items, self.runtime.pool,
                                         acquire_timeout=self.runtime.settings.db_connect_timeout_s)
-        report = await process_batch(items, uow, self.runtime.classifier)
+        parts = self.runtime.parts  # what service.bootstrap built: classifier, clock, pricing, member digest
+        report = await process_batch(items, uow, parts.classifier, clock=parts.clock, pricing=parts.pricing,
+                                     member_digest=parts.member_digest)
         self._conflicts.extend(report.conflicts)  # committed: these are known now, whatever happens next
         return report
 
