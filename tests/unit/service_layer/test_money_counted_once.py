@@ -10,7 +10,9 @@ from decimal import Decimal
 
 import pytest
 
+from service.adapters.clock import SystemClock
 from service.domain.classification import load_classifier
+from service.privacy import Pseudonymizer
 from service.service_layer import mapping
 from service.service_layer.handlers import Inbound, process_batch
 from tests.support import events
@@ -18,6 +20,9 @@ from tests.support.interleaving import _status
 from tests.unit.service_layer.fakes import FakeUnitOfWork
 from topics.remittance import RemittanceEvent
 from topics.status import StatusEvent
+
+CLOCK = SystemClock()
+DIGEST = Pseudonymizer("test-pseudonym-key").member  # how the authorization register keys member ids
 
 CLASSIFIER = load_classifier()
 PAYER = {"id": "BCBS-TX", "name": "Blue Cross TX", "type": "commercial"}
@@ -45,7 +50,7 @@ def _denied(reason: str, remarks: list[str]) -> Inbound:
 async def _tasks(order: list[Inbound]) -> list:
     uow = FakeUnitOfWork()
     for item in order:
-        await process_batch([item], uow, CLASSIFIER)
+        await process_batch([item], uow, CLASSIFIER, clock=CLOCK, member_digest=DIGEST)
     return list(uow.claims["PC-1"].tasks.values())
 
 

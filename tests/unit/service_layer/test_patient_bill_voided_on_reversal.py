@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import json
 
+from service.adapters.clock import SystemClock
 from service.domain.classification import load_classifier
+from service.privacy import Pseudonymizer
 from service.service_layer import mapping
 from service.service_layer.handlers import Inbound, process_batch
 from tests.support import events
 from tests.unit.service_layer.fakes import FakeUnitOfWork
 from topics.catalogue import followup_topic
 from topics.remittance import RemittanceEvent
+
+CLOCK = SystemClock()
+DIGEST = Pseudonymizer("test-pseudonym-key").member  # how the authorization register keys member ids
 
 CLASSIFIER = load_classifier()
 PATIENT_BILLING = followup_topic("patient-billing")
@@ -40,35 +45,35 @@ def _bills(uow: FakeUnitOfWork) -> list[dict]:
 async def test_a_reversed_payment_voids_the_patient_bill_it_sent_and_the_readjudication_bills_anew():
     uow = FakeUnitOfWork()
     await process_batch([_remit("rm-1", "1", 800.0, 200.0, icn="ICN-1", production_date="2026-02-10")], uow,
-                        CLASSIFIER)
+                        CLASSIFIER, clock=CLOCK, member_digest=DIGEST)
     (bill,) = _bills(uow)
     assert bill["amount"] == 200.0
     await process_batch([_remit("rm-2", "22", 800.0, 200.0, icn="ICN-1", production_date="2026-04-01")], uow,
-                        CLASSIFIER)
+                        CLASSIFIER, clock=CLOCK, member_digest=DIGEST)
     first, void = _bills(uow)
     assert void["amount"] == -200.0
     assert void["details"]["void"] is True and void["details"]["voids_causation_id"] == "rm-1"
     assert void["causation_id"] == "rm-2"
     await process_batch([_remit("rm-3", "1", 900.0, 100.0, icn="ICN-2", production_date="2026-04-01")], uow,
-                        CLASSIFIER)
+                        CLASSIFIER, clock=CLOCK, member_digest=DIGEST)
     assert sum(b["amount"] for b in _bills(uow)) == 100.0  # what the patient owes after the re-adjudication
 
 
 async def test_a_second_reversal_of_the_same_payment_voids_nothing_more():
     uow = FakeUnitOfWork()
     await process_batch([_remit("rm-1", "1", 800.0, 200.0, icn="ICN-1", production_date="2026-02-10")], uow,
-                        CLASSIFIER)
+                        CLASSIFIER, clock=CLOCK, member_digest=DIGEST)
     await process_batch([_remit("rm-2", "22", 800.0, 200.0, icn="ICN-1", production_date="2026-04-01")], uow,
-                        CLASSIFIER)
+                        CLASSIFIER, clock=CLOCK, member_digest=DIGEST)
     await process_batch([_remit("rm-4", "22", 800.0, 200.0, icn="ICN-1", production_date="2026-04-02")], uow,
-                        CLASSIFIER)
+                        CLASSIFIER, clock=CLOCK, member_digest=DIGEST)
     assert [b["amount"] for b in _bills(uow)] == [200.0, -200.0]
 
 
 async def test_a_reversal_of_a_payment_that_billed_no_one_voids_nothing():
     uow = FakeUnitOfWork()
     await process_batch([_remit("rm-1", "1", 1000.0, 0.0, icn="ICN-1", production_date="2026-02-10")], uow,
-                        CLASSIFIER)
+                        CLASSIFIER, clock=CLOCK, member_digest=DIGEST)
     await process_batch([_remit("rm-2", "22", 1000.0, 0.0, icn="ICN-1", production_date="2026-04-01")], uow,
-                        CLASSIFIER)
+                        CLASSIFIER, clock=CLOCK, member_digest=DIGEST)
     assert _bills(uow) == []

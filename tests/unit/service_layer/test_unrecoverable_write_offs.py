@@ -9,13 +9,18 @@ import json
 
 import pytest
 
+from service.adapters.clock import SystemClock
 from service.domain.classification import load_classifier
+from service.privacy import Pseudonymizer
 from service.service_layer import mapping
 from service.service_layer.handlers import Inbound, process_batch
 from tests.support import events
 from tests.unit.service_layer.fakes import FakeUnitOfWork
 from topics.remittance import RemittanceEvent
 from topics.status import StatusEvent
+
+CLOCK = SystemClock()
+DIGEST = Pseudonymizer("test-pseudonym-key").member  # how the authorization register keys member ids
 
 CLASSIFIER = load_classifier()
 MEDICARE = {"id": "MCR-JH", "name": "Medicare Part B", "type": "medicare"}
@@ -41,7 +46,7 @@ def _denied(payer: dict, reason: str, remarks: list[str] | None = None, producti
 async def _task(*items: Inbound):
     uow = FakeUnitOfWork()
     for item in items:
-        await process_batch([item], uow, CLASSIFIER)
+        await process_batch([item], uow, CLASSIFIER, clock=CLOCK, member_digest=DIGEST)
     (task,) = uow.claims["PC-1"].tasks.values()
     return task
 
