@@ -1,7 +1,7 @@
-"""Driver errors become the service's own at the adapters' edge: TransientError (wait and retry, never a dead letter) or
-PermanentError (this input can never be applied as sent). Callers decide on those two types, not on asyncpg's, aiokafka's
-or the operating system's exceptions; anything else (a bug) passes through unchanged, and callers that dead-letter
-treat it as permanent too.
+"""Driver errors become the service's own at the adapters' edge: TransientError (wait and retry, never a dead
+letter) or PermanentError (this input can never be applied as sent). Callers decide on those two types, not on
+asyncpg's, aiokafka's or the operating system's exceptions; anything else (a bug) passes through unchanged, and callers
+that dead-letter treat it as permanent too.
 
 A translated error's message names only the driver error's type (no values: they may hold PHI); the driver error stays
 its __cause__, and logs and health name it (error_name).
