@@ -160,3 +160,19 @@ def test_a_translated_error_keeps_the_driver_error_as_cause_and_name_but_no_valu
     assert error_name(raised.value) == "UntranslatableCharacterError"
     assert "Jane" not in str(raised.value)
     assert error_name(TransientError("x")) == "TransientError"
+
+
+async def test_a_periodic_pass_that_fails_is_tried_again_sooner_than_its_interval_and_stops_when_told():
+    from service.adapters.leadership import every
+
+    stop, runs = asyncio.Event(), []
+
+    async def one_pass() -> None:
+        runs.append(1)
+        if len(runs) < 3:
+            raise ConnectionRefusedError  # a database outage must not kill the timer
+        stop.set()
+
+    settings = Settings(DENIALS_RETRY_INITIAL_S=0.001, DENIALS_RETRY_MAX_S=0.002)
+    await asyncio.wait_for(every(3600, stop, one_pass, settings=settings, name="timers"), timeout=5)
+    assert len(runs) == 3
