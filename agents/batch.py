@@ -21,10 +21,10 @@ import structlog
 
 from agents.runtime import Runtime
 from service.adapters import metrics
-from service.adapters.driver_errors import error_name, translated
+from service.adapters.driver_errors import error_name, translate, translated
 from service.adapters.store import record_dead_letter
 from service.domain.model import Event
-from service.errors import BrokerUnreachable, TransientError
+from service.errors import BrokerUnreachable
 from service.logs import get_logger
 from service.retry import RetryAbandoned, RetryPolicy
 from service.service_layer.conflicts import Conflict
@@ -34,7 +34,6 @@ from topics.codec import ContractError, encode, readable_event_id, value_digest
 from topics.outputs import DeadLetterEvent
 
 log = get_logger("denials.agent")
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +236,7 @@ class BatchProcessor:
             except asyncio.CancelledError:
                 raise
             except OSError as exc:
-                raise TransientError(f"cannot decode now: {type(exc).__name__}") from exc
+                raise translate(exc) from exc  # a TransientError
             except Exception as exc:  # noqa: BLE001 - a decoder bug on one record must not block the partition
                 return Decoded(errors=[ContractError("decode_error", f"{type(exc).__name__} while decoding")])
 

@@ -176,3 +176,47 @@ async def test_a_periodic_pass_that_fails_is_tried_again_sooner_than_its_interva
     settings = Settings(DENIALS_RETRY_INITIAL_S=0.001, DENIALS_RETRY_MAX_S=0.002)
     await asyncio.wait_for(every(3600, stop, one_pass, settings=settings, name="timers"), timeout=5)
     assert len(runs) == 3
+
+
+async def test_the_relay_backs_off_after_losing_its_lead_and_counts_attempts_again_from_one():
+    from service.adapters.relay import OutboxRelay
+
+    class Scripted(OutboxRelay):
+        """Connects as scripted (an error or a connection), leads as scripted (an error, or stop)."""
+
+        def __init__(self) -> None:
+            super().__init__(Settings(DENIALS_RETRY_INITIAL_S=0.1, DENIALS_RETRY_MAX_S=1), "postgresql://unused", None)
+            self.connects = [ConnectionRefusedError(), ConnectionRefusedError(), "conn-1", ConnectionRefusedError(),
+                             "conn-2"]
+            self.leads = [KafkaConnectionError(), None]
+            self.attempts: list[tuple[str, int]] = []
+            self.pauses: list[float] = []
+
+        async def _connect_and_lock(self):
+            step = self.connects.pop(0)
+            if isinstance(step, Exception):
+                raise step
+            return step
+
+        async def _lead(self, conn) -> None:
+            step = self.leads.pop(0)
+            if step is not None:
+                raise step
+            self.stop()
+
+        @staticmethod
+        async def _close(conn) -> None:
+            pass
+
+        async def _sleep(self, seconds: float) -> None:
+            self.pauses.append(seconds)
+
+        def _failed(self, exc, attempt, delay) -> None:
+            self.attempts.append((type(exc).__name__, attempt))
+            super()._failed(exc, attempt, delay)
+
+    relay = Scripted()
+    await asyncio.wait_for(relay.run(), timeout=5)
+    assert relay.attempts == [("ConnectionRefusedError", 1), ("ConnectionRefusedError", 2),
+                              ("KafkaConnectionError", 1), ("ConnectionRefusedError", 2)]
+    assert len(relay.pauses) == 4 and relay.stats.errors == 4 and not relay.connects
