@@ -1,8 +1,8 @@
 """The service's one retry policy: capped exponential backoff with jitter, on tenacity.
 
 Every loop that waits out a failure runs through it: start-up waiting for its servers, the agents' batches, the outbox
-relay and the leader-only timers. The delays come from DENIALS_RETRY_INITIAL_S (doubling from the first retry, so
-twice that before the first) up to DENIALS_RETRY_MAX_S, each one drawn between half and all of that: processes that
+relay and the leader-only timers. The delays come from DENIALS_RETRY_INITIAL_S (twice that before the first retry,
+doubling after each failure) up to DENIALS_RETRY_MAX_S, each one drawn between half and all of that: processes that
 failed together do not retry together. A caller says what is worth retrying (the service's TransientError unless it
 says otherwise), how to sleep (a sleep that a stop or a wake-up may cut short) and, optionally, when to give up: a
 stop condition, checked before and after every pause.
