@@ -7,7 +7,6 @@ A `mode.Service` started by the faust Worker before the app and stopped after it
 from __future__ import annotations
 
 import asyncio
-import random
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -149,10 +148,10 @@ class Runtime(mode.Service):
         app = self.app
         return self.draining.is_set() or self.should_stop or bool(app is not None and app.rebalancing)
 
-    async def backoff(self, attempt: int) -> None:
-        delay = self.settings.retry_delay_s(attempt) * random.uniform(0.5, 1.0)
+    async def pause(self, seconds: float) -> None:
+        """The batches' sleep between retries (service.retry), cut short when the worker starts draining."""
         try:
-            await asyncio.wait_for(self.draining.wait(), timeout=delay)
+            await asyncio.wait_for(self.draining.wait(), timeout=seconds)
         except TimeoutError:
             pass
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from service.adapters import metrics
-from service.adapters.postgres import is_transient
+from service.adapters.driver_errors import translate
 from service.adapters.task_store import PostgresWorkQueue
 from service.adapters.tokens import TokenStore
 from service.bootstrap import Parts
@@ -24,6 +24,7 @@ from service.entrypoints.api.views import Ctx, Reply
 from service.entrypoints.health import database_readiness, mount_health
 from service.entrypoints.metrics import mount_metrics
 from service.entrypoints.web import mount_web
+from service.errors import TransientError
 from service.logs import get_logger
 from service.service_layer.tasks_api import Conflict, Forbidden, Invalid, NotFound, Problem, Scope
 
@@ -148,7 +149,7 @@ def _handler(route: Route, parts: Parts):
                 raise refused from None
             raise ApiError(status, exc.code, exc.message, exc.details) from None
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-            if not is_transient(exc):
+            if not isinstance(translate(exc), TransientError):
                 raise
             log.warning("api.database_unavailable", route=route.name, error=type(exc).__name__)
             raise ApiError(503, "unavailable", "the database is unavailable; try again shortly") from None
