@@ -1,8 +1,9 @@
 """Process one batch of records from an input topic: decode, apply in one unit of work, dead-letter the bad ones.
 
-The retry policy lives here, around the service layer (dramatiq-style): transient failures (PostgreSQL or the broker
-unavailable, timeouts) are retried with capped backoff and never dead-lettered; permanent ones (not JSON, schema
-violation, oversize, a record the service cannot apply) become dead letters so the partition keeps moving.
+The retry decisions live here, around the service layer (dramatiq-style): driver errors become TransientError or
+PermanentError at this edge; transient failures (PostgreSQL or the broker unavailable, timeouts) are retried with the
+service's backoff (service.retry) and never dead-lettered; permanent ones (not JSON, schema violation, oversize, a
+record the service cannot apply) become dead letters so the partition keeps moving.
 `handle` never raises (except cancellation): an exception escaping a faust agent would ack and lose the event.
 """
 
@@ -17,23 +18,43 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aiokafka.errors import KafkaError
 
 from agents.runtime import Runtime
-from service.adapters import metrics, postgres
-from service.adapters.store import record_dead_letter
+from service.adapters import metrics
+from service.adapters.deadletters import PostgresDeadLetters
+from service.adapters.driver_errors import error_name, translate, translated
 from service.domain.model import Event
+from service.errors import BrokerUnreachable
 from service.logs import get_logger
+from service.retry import RetryAbandoned, RetryPolicy
 from service.service_layer.conflicts import Conflict
+from service.service_layer.dead_letters import dead_letter
 from service.service_layer.handlers import Inbound, process_batch
-from topics.catalogue import DEADLETTER
+from service.service_layer.unit_of_work import DeadLetterEntry
 from topics.codec import ContractError, encode, readable_event_id, value_digest
 from topics.outputs import DeadLetterEvent
 
 log = get_logger("denials.agent")
 
-_DONE = object()
-_ABANDONED = object()
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The operation succeeded (committed, or dead letters published and stored)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Abandoned:
+    """Still failing transiently when the worker began stopping or rebalancing: give the batch up, unacked."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Failed for good (a PermanentError, or a bug): nothing of it was committed."""
+
+    error: Exception
+
+
+Outcome = Done | Abandoned | Failed
 
 # A dead-letter record keeps at most this much of the original value; the table keeps all of it, except for an
 # oversize value: of that, both keep only a prefix (with the size and digest of the whole); the whole value stays on
@@ -132,18 +153,13 @@ class DeadLetter:
         )
 
 
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, KafkaError):
-        return True  # broker unavailable, timeouts, leadership moves: all worth waiting for
-    return postgres.is_transient(exc)
-
-
 class BatchProcessor:
     def __init__(self, runtime: Runtime, topic: str, decode: Decoder, *, decode_in_executor: bool = False) -> None:
         self.runtime = runtime
         self.topic = topic
         self.decode = decode
         self.decode_in_executor = decode_in_executor
+        self._retry = RetryPolicy.from_settings(runtime.settings)
         self._conflicts: list[Conflict] = []  # found by the committed applications of the current batch
 
     async def handle(self, sources: Sequence[Source]) -> bool:
@@ -185,25 +201,25 @@ class BatchProcessor:
             for index, err in enumerate(decoded.errors):
                 letters.append(DeadLetter(source, err.error_class, err.reason, index=index, source_event_id=event_id))
 
-        if letters:
-            outcome = await self._retrying(lambda: self._dead_letter(letters))
-            if outcome is not _DONE:
-                return False
+        if letters and not isinstance(await self._retrying(lambda: self._dead_letter(letters)), Done):
+            return False
         if not pairs:
             return True
         items = [item for item, _ in pairs]
-        outcome = await self._retrying(lambda: self._apply(items))
-        if outcome is _DONE:
-            if log.is_enabled_for(10):  # DEBUG: one line per event, with its context bound
-                for item in items:
-                    with self.event_context(item):
-                        log.debug("event.applied")
-            return await self._dead_letter_conflicts(pairs)
-        if outcome is _ABANDONED:
-            return False
-        # Something in this batch cannot be applied (the transaction rolled back): apply one at a time to find it.
-        log.warning("batch.isolating", topic=self.topic, size=len(items), error=type(outcome).__name__)
-        return await self._apply_one_by_one(pairs)
+        match await self._retrying(lambda: self._apply(items)):
+            case Done():
+                if log.is_enabled_for(10):  # DEBUG: one line per event, with its context bound
+                    for item in items:
+                        with self.event_context(item):
+                            log.debug("event.applied")
+                return await self._dead_letter_conflicts(pairs)
+            case Abandoned():
+                return False
+            case Failed(error=error):
+                # Something in this batch cannot be applied (the transaction rolled back): apply one at a time to
+                # find it.
+                log.warning("batch.isolating", topic=self.topic, size=len(items), error=error_name(error))
+                return await self._apply_one_by_one(pairs)
 
     def event_context(self, item: Inbound):
         """Per-event log context: where it came from, its id, and a keyed pseudonym of the claim (never the id)."""
@@ -214,34 +230,39 @@ class BatchProcessor:
     async def _decode_retrying(self, source: Source) -> Decoded | None:
         """Decode one record. A broken record is a contract error (dead letter); an environment failure while
         decoding (e.g. the X12 maps unreadable: OSError) is transient and retried. None: give the batch up."""
-        attempt = 0
-        while True:
+
+        async def decode() -> Decoded:
             try:
                 return await self._decode(source)
             except asyncio.CancelledError:
                 raise
             except OSError as exc:
-                attempt += 1
-                if not await self._wait_transient(exc, attempt):
-                    return None
+                raise translate(exc) from exc  # a TransientError
             except Exception as exc:  # noqa: BLE001 - a decoder bug on one record must not block the partition
                 return Decoded(errors=[ContractError("decode_error", f"{type(exc).__name__} while decoding")])
+
+        try:
+            return await self._retry.call(decode, stop=self.runtime.should_abandon, sleep=self.runtime.pause,
+                                          on_retry=self._on_transient)
+        except RetryAbandoned:
+            return None
 
     async def _apply_one_by_one(self, pairs: list[tuple[Inbound, Source]]) -> bool:
         letters: list[DeadLetter] = []
         for item, source in pairs:
             with self.event_context(item):
-                outcome = await self._retrying(lambda item=item: self._apply([item]))
-                if outcome is _ABANDONED:
-                    return False
-                if outcome is _DONE:
-                    continue  # applied: only the events that cannot be applied become dead letters
-                log.error("event.unprocessable", error=type(outcome).__name__)
-                letters.append(DeadLetter(
-                    source, "processing_error",
-                    f"{type(outcome).__name__} while applying the event (see the service logs)",
-                    index=1000 + len(letters), source_event_id=item.event_id))
-        if letters and await self._retrying(lambda: self._dead_letter(letters)) is not _DONE:
+                match await self._retrying(lambda item=item: self._apply([item])):
+                    case Abandoned():
+                        return False
+                    case Done():
+                        continue  # applied: only the events that cannot be applied become dead letters
+                    case Failed(error=error):
+                        log.error("event.unprocessable", error=error_name(error))
+                        letters.append(DeadLetter(
+                            source, "processing_error",
+                            f"{error_name(error)} while applying the event (see the service logs)",
+                            index=1000 + len(letters), source_event_id=item.event_id))
+        if letters and not isinstance(await self._retrying(lambda: self._dead_letter(letters)), Done):
             return False
         return await self._dead_letter_conflicts(pairs)
 
@@ -265,31 +286,39 @@ class BatchProcessor:
             log.warning("event.conflicting_duplicate", topic=letter.source.topic, partition=letter.source.partition,
                         offset=letter.source.offset, event_id=conflict.item.event_id,
                         first_digest=conflict.first_digest, digest=conflict.digest)
-        if await self._retrying(lambda: self._dead_letter(letters)) is not _DONE:
+        if not isinstance(await self._retrying(lambda: self._dead_letter(letters)), Done):
             return False
         metrics.conflicting_duplicates(self.topic, len(letters))  # never raises
         self._conflicts = []
         return True
 
-    async def _retrying(self, operation: Callable[[], Awaitable[object]]) -> object:
-        """Run `operation` until it succeeds (_DONE), fails permanently (the exception) or the batch must be given
-        up (_ABANDONED). Transient failures are retried with capped backoff, each attempt under a timeout."""
-        attempt = 0
-        while True:
-            try:
-                result = await asyncio.wait_for(operation(), timeout=self._op_timeout)
-                if hasattr(result, "applied"):
-                    self.runtime.health.processed += result.applied
-                self._recovered(attempt)
-                return _DONE
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - sorted into transient and permanent here
-                if not is_transient(exc):
-                    return exc
-                attempt += 1
-                if not await self._wait_transient(exc, attempt):
-                    return _ABANDONED
+    async def _retrying(self, operation: Callable[[], Awaitable[object]]) -> Outcome:
+        """Run `operation` until it succeeds (Done), fails for good (Failed) or the batch must be given up
+        (Abandoned). Transient failures are retried with the service's backoff, each attempt under a timeout."""
+        failed = 0
+
+        def on_retry(exc: BaseException, attempt: int, delay: float) -> None:
+            nonlocal failed
+            failed = attempt
+            self._on_transient(exc, attempt, delay)
+
+        async def attempt() -> object:
+            with translated():  # driver errors become TransientError or PermanentError here
+                return await asyncio.wait_for(operation(), timeout=self._op_timeout)
+
+        try:
+            result = await self._retry.call(attempt, stop=self.runtime.should_abandon, sleep=self.runtime.pause,
+                                            on_retry=on_retry)
+        except asyncio.CancelledError:
+            raise
+        except RetryAbandoned:
+            return Abandoned()
+        except Exception as exc:  # noqa: BLE001 - not transient: PermanentError or a bug, the caller dead-letters
+            return Failed(exc)
+        if hasattr(result, "applied"):
+            self.runtime.health.processed += result.applied
+        self._recovered(failed)
+        return Done()
 
     @property
     def _op_timeout(self) -> float:
@@ -300,25 +329,23 @@ class BatchProcessor:
         # the store's unit of work, counting decisions, apply time and event-time-to-commit when it commits
         uow = metrics.MeteredUnitOfWork(self.topic, items, self.runtime.pool,
                                         acquire_timeout=self.runtime.settings.db_connect_timeout_s)
-        report = await process_batch(items, uow, self.runtime.classifier)
+        parts = self.runtime.parts  # what service.bootstrap built: classifier, clock, pricing, member digest
+        report = await process_batch(items, uow, parts.classifier, clock=parts.clock, pricing=parts.pricing,
+                                     member_digest=parts.member_digest)
         self._conflicts.extend(report.conflicts)  # committed: these are known now, whatever happens next
         return report
 
-    async def _wait_transient(self, exc: BaseException, attempt: int) -> bool:
-        """Back off after a transient failure; False when the batch should be given up (stop or rebalance)."""
+    def _on_transient(self, exc: BaseException, attempt: int, delay: float) -> None:
+        """A transient failure, about to be retried (unless the worker is stopping or rebalancing)."""
         health = self.runtime.health
         health.paused_by_failure = True
         health.retries += 1
-        health.last_failure = type(exc).__name__
-        if isinstance(exc, KafkaError):
+        health.last_failure = error_name(exc)
+        if isinstance(exc, BrokerUnreachable):
             health.broker = False
         else:
             health.database = False
-        log.warning("batch.transient_failure", topic=self.topic, error=type(exc).__name__, attempt=attempt)
-        if self.runtime.should_abandon():
-            return False
-        await self.runtime.backoff(attempt)
-        return not self.runtime.should_abandon()
+        log.warning("batch.transient_failure", topic=self.topic, error=error_name(exc), attempt=attempt)
 
     def _recovered(self, attempt: int) -> None:
         health = self.runtime.health
@@ -329,28 +356,19 @@ class BatchProcessor:
         health.broker = True
 
     async def _dead_letter(self, letters: list[DeadLetter]) -> None:
-        """Publish each dead letter and wait for the broker's acknowledgement, then store it (idempotent)."""
-        producer, pool = self.runtime.producer, self.runtime.pool
-        assert producer is not None and pool is not None
-        timeout = self.runtime.settings.db_command_timeout_s + 20
-        futures = []
-        for letter in letters:
-            futures.append(await asyncio.wait_for(producer.send(
-                DEADLETTER, key=letter.source.key, value=encode(letter.record()),
-                headers=[("event_id", letter.dead_letter_id.encode())]), timeout=timeout))
-        await asyncio.wait_for(asyncio.gather(*futures), timeout=timeout)
-        async with pool.acquire(timeout=self.runtime.settings.db_connect_timeout_s) as conn:
-            async with conn.transaction():
-                for letter in letters:
-                    s = letter.source
-                    await record_dead_letter(
-                        conn, dead_letter_id=letter.dead_letter_id, source_topic=s.topic,
-                        source_partition=s.partition, source_offset=s.offset,
-                        source_event_id=letter.source_event_id, key=s.key, value=letter.stored_value,
-                        error_class=letter.error_class, reason=letter.reason, attempts=letter.attempts,
-                        first_failed_at=letter.first_failed_at, value_size=len(s.value or b""),
-                        value_digest=value_digest(s.value), value_truncated=letter.value_truncated,
-                        detail=letter.full_detail, replay_of=s.replay_of)
+        """Store each dead letter with its deadletter.v1 record in the outbox, in one transaction (idempotent): the
+        relay publishes it like every other record the service emits."""
+        pool = self.runtime.pool
+        assert pool is not None
+        await dead_letter(PostgresDeadLetters(pool=pool, acquire_timeout=self.runtime.settings.db_connect_timeout_s), [
+            DeadLetterEntry(
+                dead_letter_id=x.dead_letter_id, source_topic=x.source.topic, source_partition=x.source.partition,
+                source_offset=x.source.offset, source_event_id=x.source_event_id, key=x.source.key,
+                value=x.stored_value, error_class=x.error_class, reason=x.reason, attempts=x.attempts,
+                first_failed_at=x.first_failed_at, value_size=len(x.source.value or b""),
+                value_digest=value_digest(x.source.value), value_truncated=x.value_truncated, detail=x.full_detail,
+                record=encode(x.record()), replay_of=x.source.replay_of)
+            for x in letters])
         metrics.dead_lettered(self.topic, len(letters))  # never raises
         for letter in letters:
             self.runtime.health.dead_letters += 1

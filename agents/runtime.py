@@ -1,4 +1,5 @@
-"""What the agents share in one worker process: the database pool, the producer, the relay, readiness state.
+"""The stream side's lifecycle in one worker process: opens the connections service.bootstrap built, runs the relay,
+the timers and the dependency probes, and holds the readiness state.
 
 A `mode.Service` started by the faust Worker before the app and stopped after it, so the pool outlives the agents.
 """
@@ -6,7 +7,6 @@ A `mode.Service` started by the faust Worker before the app and stopped after it
 from __future__ import annotations
 
 import asyncio
-import random
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -14,18 +14,15 @@ import mode
 from aiokafka import AIOKafkaProducer
 
 from agents.broker_watch import BrokerWatch
-from service.adapters import postgres
 from service.adapters.claim_timers import run_claim_timers
 from service.adapters.faust_compat import disable_topic_auto_creation
-from service.adapters.kafka import ensure_topics, start_relay_producer
-from service.adapters.migrate import migrate
+from service.adapters.kafka import ensure_topics
 from service.adapters.relay import OutboxRelay
 from service.adapters.startup import retry_until_up
 from service.adapters.task_timers import run_task_timers
-from service.config import Settings
-from service.domain.classification import Classifier, load_classifier
+from service.bootstrap import Parts
+from service.domain.classification import Classifier
 from service.logs import get_logger
-from service.privacy import Pseudonymizer
 from topics.catalogue import CATALOGUE
 
 log = get_logger("denials.runtime")
@@ -50,21 +47,21 @@ class Health:
 
 
 class Runtime(mode.Service):
-    """Owns the pool, the producer and the relay for the worker's lifetime."""
+    """Opens the connections bootstrap built, runs the relay and the timers for the worker's lifetime."""
 
-    def __init__(self, settings: Settings, database_url: str, bootstrap: str, *, run_relay: bool = True,
-                 **kwargs) -> None:
+    def __init__(self, parts: Parts, *, run_relay: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
+        settings = parts.settings
+        self.parts = parts
         self.settings = settings
-        self.database_url = database_url
-        self.bootstrap = bootstrap
+        self.connections = parts.connections
+        self.database_url = parts.connections.database_url
+        self.bootstrap = parts.connections.bootstrap_servers
         self.run_relay = run_relay
-        self.pool: asyncpg.Pool | None = None
-        self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self._relay_run: asyncio.Future | None = None
-        self.classifier: Classifier = load_classifier()
-        self.pseudonyms = Pseudonymizer(settings.pseudonym_key.get_secret_value())
+        self.classifier: Classifier = parts.classifier
+        self.pseudonyms = parts.pseudonyms
         self.health = Health()
         self.draining = asyncio.Event()
         self.inflight = 0
@@ -75,15 +72,23 @@ class Runtime(mode.Service):
         self.claim_keyed = {name: settings.topic_partitions for name, spec in CATALOGUE.items()
                             if spec.key == "claim_id"}
         disable_topic_auto_creation()  # topics come from the catalogue only, never from a client naming them
-        self.broker_watch = BrokerWatch(settings, bootstrap, self.claim_keyed)
+        self.broker_watch = BrokerWatch(settings, self.bootstrap, self.claim_keyed)
+
+    @property
+    def pool(self) -> asyncpg.Pool | None:
+        return self.connections.pool
+
+    @property
+    def producer(self) -> AIOKafkaProducer | None:
+        return self.connections.producer
 
     # -- lifecycle --
 
     async def on_start(self) -> None:
-        self.pool = await retry_until_up("database", self._open_pool, self.settings)
+        await retry_until_up("database", self._open_pool, self.settings)
         claim_keyed = self.claim_keyed
         await retry_until_up("topics", lambda: ensure_topics(self.bootstrap, partitions=claim_keyed), self.settings)
-        self.producer = await retry_until_up("broker", self._open_producer, self.settings)
+        await retry_until_up("broker", self._open_producer, self.settings)
         if self.run_relay:
             self.relay = OutboxRelay(self.settings, self.database_url, self.producer)
             self._relay_run = self.add_future(self.relay.run())
@@ -93,19 +98,12 @@ class Runtime(mode.Service):
         self.add_future(run_claim_timers(self.pool, self.settings, self._timer_stop))
 
     async def _open_pool(self) -> asyncpg.Pool:
-        conn = await postgres.connect(self.database_url, self.settings)
-        try:
-            applied = await migrate(conn)
-            if applied:
-                log.info("migrations.applied", versions=applied)
-        finally:
-            await conn.close()
-        pool = await postgres.create_pool(self.database_url, self.settings)
+        pool = await self.connections.open_pool(apply_migrations=True)
         self.health.database = True
         return pool
 
     async def _open_producer(self) -> AIOKafkaProducer:
-        producer = await start_relay_producer(self.bootstrap, self.settings)
+        producer = await self.connections.open_producer()
         self.health.broker = True
         return producer
 
@@ -117,16 +115,8 @@ class Runtime(mode.Service):
                 # Let the batch being published finish (acknowledged and marked sent) before the producer closes;
                 # otherwise every clean stop republishes it on the next start.
                 await asyncio.wait({self._relay_run}, timeout=self.settings.shutdown_drain_s)
-        if self.producer is not None:
-            try:
-                await asyncio.wait_for(self.producer.stop(), timeout=10)
-            except Exception:  # noqa: BLE001 - best effort at shutdown
-                pass
-        if self.pool is not None:
-            try:
-                await asyncio.wait_for(self.pool.close(), timeout=10)
-            except Exception:  # noqa: BLE001
-                self.pool.terminate()
+        await self.connections.close_producer()
+        await self.connections.close_pool()
 
     # -- draining (graceful shutdown) --
 
@@ -158,10 +148,10 @@ class Runtime(mode.Service):
         app = self.app
         return self.draining.is_set() or self.should_stop or bool(app is not None and app.rebalancing)
 
-    async def backoff(self, attempt: int) -> None:
-        delay = self.settings.retry_delay_s(attempt) * random.uniform(0.5, 1.0)
+    async def pause(self, seconds: float) -> None:
+        """The batches' sleep between retries (service.retry), cut short when the worker starts draining."""
         try:
-            await asyncio.wait_for(self.draining.wait(), timeout=delay)
+            await asyncio.wait_for(self.draining.wait(), timeout=seconds)
         except TimeoutError:
             pass
 

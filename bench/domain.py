@@ -27,8 +27,8 @@ from collections.abc import Iterable
 
 from agents.decoders import json_decoders
 from bench.workload import remittances
+from service.bootstrap import Parts, bootstrap
 from service.domain.claim import Claim
-from service.domain.classification import load_classifier
 from service.domain.model import HistorySession, Remittance
 from service.service_layer.handlers import Inbound, process_batch, sessions_from
 from service.service_layer.unit_of_work import Changes, InboxItem
@@ -100,7 +100,7 @@ class MemoryUnitOfWork:
         pass
 
 
-async def one_pass(values: list[bytes], batch: int, classifier) -> dict[str, float]:
+async def one_pass(values: list[bytes], batch: int, parts: Parts) -> dict[str, float]:
     decode = json_decoders(1 << 20)[CLAIMS_REMITTANCE]
     uow = MemoryUnitOfWork()
     decode_s = apply_s = 0.0
@@ -110,7 +110,8 @@ async def one_pass(values: list[bytes], batch: int, classifier) -> dict[str, flo
         items = [Inbound(CLAIMS_REMITTANCE, decode(v).events[0], 0, start + i)
                  for i, v in enumerate(values[start:start + batch])]
         t1 = time.process_time()
-        report = await process_batch(items, uow, classifier)
+        report = await process_batch(items, uow, parts.classifier, clock=parts.clock, pricing=parts.pricing,
+                                     member_digest=parts.member_digest)
         t2 = time.process_time()
         decode_s += t1 - t0
         apply_s += t2 - t1
@@ -131,15 +132,15 @@ def main() -> None:
     if args.events < 1 or args.batch < 1 or args.repeat < 1:
         ap.error("--events, --batch and --repeat must be at least 1")
     values = [v for _, v in remittances(args.events)]
-    classifier = load_classifier()
-    asyncio.run(one_pass(values[: min(len(values), 1000)], args.batch, classifier))  # warm-up: imports, caches
+    parts = bootstrap()  # the worker's classifier, clock, pricing and member digest
+    asyncio.run(one_pass(values[: min(len(values), 1000)], args.batch, parts))  # warm-up: imports, caches
     if args.profile:
         profiler = cProfile.Profile()
-        profiler.runcall(asyncio.run, one_pass(values, args.batch, classifier))
+        profiler.runcall(asyncio.run, one_pass(values, args.batch, parts))
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
         print(out.getvalue(), file=sys.stderr)
-    passes = [asyncio.run(one_pass(values, args.batch, classifier)) for _ in range(args.repeat)]
+    passes = [asyncio.run(one_pass(values, args.batch, parts)) for _ in range(args.repeat)]
     decode_ms = statistics.median(p["decode_ms"] for p in passes)
     apply_ms = statistics.median(p["apply_ms"] for p in passes)
     result = {

@@ -32,9 +32,8 @@ from agents.decoders import json_decoders
 from service.adapters import postgres
 from service.adapters.migrate import migrate
 from service.adapters.store import PostgresUnitOfWork
-from service.config import get_settings
+from service.bootstrap import Parts, bootstrap
 from service.demo.stream import Outgoing, build_stream
-from service.domain.classification import load_classifier
 from service.service_layer.handlers import Inbound, process_batch
 from topics.catalogue import CLAIMS_REMITTANCE, CLAIMS_STATUS, PROVIDER_ADJUSTMENTS
 
@@ -177,7 +176,7 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
-async def apply(pool: asyncpg.Pool, batches: Sequence[Sequence[Outgoing]], classifier) -> None:
+async def apply(pool: asyncpg.Pool, batches: Sequence[Sequence[Outgoing]], parts: Parts) -> None:
     decoders = json_decoders(8 << 20)
     offsets: Counter = Counter()
     for batch in batches:
@@ -186,11 +185,12 @@ async def apply(pool: asyncpg.Pool, batches: Sequence[Sequence[Outgoing]], class
             offsets[r.topic] += 1
             items.extend(Inbound(r.topic, ev, partition_of(r), offsets[r.topic])
                          for ev in decoders[r.topic](r.value).events)
-        await process_batch(items, PostgresUnitOfWork(pool, vault=None), classifier)
+        await process_batch(items, PostgresUnitOfWork(pool, vault=None), parts.classifier, clock=parts.clock,
+                            pricing=parts.pricing, member_digest=parts.member_digest)
 
 
 async def run_order(admin_url: str, name: str, records: Sequence[Outgoing], prefix: str, batch: int,
-                    classifier) -> dict[str, Any]:
+                    parts: Parts) -> dict[str, Any]:
     db_name = f"denials_order_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(admin_url)
     try:
@@ -204,9 +204,9 @@ async def run_order(admin_url: str, name: str, records: Sequence[Outgoing], pref
             await migrate(conn)
         finally:
             await conn.close()
-        pool = await postgres.create_pool(url, get_settings())
+        pool = await postgres.create_pool(url, parts.settings)
         try:
-            await apply(pool, order(name, records, batch), classifier)
+            await apply(pool, order(name, records, batch), parts)
             return await final_state(pool, prefix)
         finally:
             await pool.close()
@@ -221,10 +221,10 @@ async def run_order(admin_url: str, name: str, records: Sequence[Outgoing], pref
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     stream = build_stream(args.claims, args.seed, "ORD")
     records = list(stream.records())
-    classifier = load_classifier()
+    parts = bootstrap()  # the worker's classifier, clock, pricing and member digest
     states = {}
     for name in args.orders:
-        states[name] = await run_order(args.database_url, name, records, stream.prefix, args.batch, classifier)
+        states[name] = await run_order(args.database_url, name, records, stream.prefix, args.batch, parts)
     first = next(iter(states.values()))
     result = {"claims": stream.claims, "events": len(records), "seed": args.seed,
               "orders": {n: summary(s) for n, s in states.items()},

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=10, gt=0, alias="DENIALS_SESSION_TIMEOUT_S")
     shutdown_drain_s: float = Field(default=15, gt=0, alias="DENIALS_SHUTDOWN_DRAIN_S")
 
-    # Retries of transient failures (PostgreSQL or broker unavailable): capped exponential backoff, never a dead letter
+    # Retries of transient failures (PostgreSQL or broker unavailable): capped exponential backoff with jitter
+    # (service/retry.py), never a dead letter
     retry_initial_s: float = Field(default=0.2, gt=0, alias="DENIALS_RETRY_INITIAL_S")
     retry_max_s: float = Field(default=5.0, gt=0, alias="DENIALS_RETRY_MAX_S")
 
@@ -189,11 +190,6 @@ class Settings(BaseSettings):
         from service.broker_health import is_local_bootstrap
 
         return is_local_bootstrap(bootstrap)
-
-    def retry_delay_s(self, attempt: int) -> float:
-        """Capped exponential backoff before retry `attempt` (1, 2, ...): DENIALS_RETRY_INITIAL_S doubling up to
-        DENIALS_RETRY_MAX_S. Callers add jitter where many processes may retry together."""
-        return min(self.retry_max_s, self.retry_initial_s * 2 ** min(attempt, 10))
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""The dead-letter table for operators: list, show, select for replay, mark replayed or resolved. Never deletes.
+"""The dead-letter table: the worker's unit of work that stores letters (with their outbox rows), and for operators
+list, show, select for replay, mark replayed or resolved. Never deletes.
 
 `ident` everywhere is either the row number (`id`) or the `dead_letter_id` (`dl-...`), as `denials deadletters list`
 prints them. A `reason` filter matches the error class exactly (`not_json`, `schema_violation`, ...) or any part of
@@ -8,13 +9,33 @@ the reason text, case-insensitively.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
-from service.adapters.sql import Params, where_clause
+from service.adapters.sql import Params, PooledTransaction, where_clause
+from service.adapters.store import add_to_outbox, record_dead_letter
+from service.service_layer.unit_of_work import DeadLetterEntry, OutboxRecord
 
 STATUSES = ("new", "replayed", "resolved")
+
+
+class PostgresDeadLetters(PooledTransaction):
+    """The dead-letter unit of work (service.service_layer.dead_letters): one transaction on a pooled connection."""
+
+    async def store_dead_letters(self, letters: Sequence[DeadLetterEntry]) -> None:
+        for x in letters:
+            await record_dead_letter(
+                self.conn, dead_letter_id=x.dead_letter_id, source_topic=x.source_topic,
+                source_partition=x.source_partition, source_offset=x.source_offset,
+                source_event_id=x.source_event_id, key=x.key, value=x.value, error_class=x.error_class,
+                reason=x.reason, attempts=x.attempts, first_failed_at=x.first_failed_at, value_size=x.value_size,
+                value_digest=x.value_digest, value_truncated=x.value_truncated, detail=x.detail,
+                replay_of=x.replay_of)
+
+    async def add_to_outbox(self, records: Sequence[OutboxRecord]) -> None:
+        await add_to_outbox(self.conn, records)  # skips a letter already queued (a redelivered bad record)
 
 
 @dataclass(frozen=True, slots=True)

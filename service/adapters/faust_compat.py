@@ -47,7 +47,7 @@ def remove_processor(stream: Any, processor: Callable[[Any], Any]) -> None:
     stream._processors.remove(processor)  # noqa: SLF001
 
 
-# -- the faust app and its consumer (agents/app.py, agents/broker_watch.py, agents/web.py, metrics) --
+# -- the faust app and its consumer (agents/app.py, agents/broker_watch.py, service/entrypoints/server.py, metrics) --
 
 
 def faust_app(app_id: str, *, fetch_max_wait_ms: int, commit_listener: Callable[[], None] | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ import asyncpg
 
 from service.config import Settings
 from service.logs import get_logger
+from service.retry import RetryAbandoned, RetryPolicy
 
 log = get_logger("denials.leadership")
 
@@ -39,21 +39,23 @@ async def leader_connection(pool: asyncpg.Pool, key: int, *,
 
 async def every(interval_s: float, stop: asyncio.Event, one_pass: Callable[[], Awaitable[object]], *,
                 settings: Settings, name: str) -> None:
-    """Run `one_pass` every `interval_s` until `stop` is set; after a failure wait with capped exponential backoff
-    (never longer than the interval) and try again."""
-    attempt = 0
-    while not stop.is_set():
-        delay = interval_s
+    """Run `one_pass` every `interval_s` until `stop` is set; after a failure try again with the service's backoff
+    (never longer than the interval)."""
+
+    async def wait(seconds: float) -> None:
         try:
-            await one_pass()
-            attempt = 0
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a database outage must not kill the timer; try again later
-            attempt += 1
-            delay = min(interval_s, settings.retry_initial_s * 2 ** min(attempt, 10)) * random.uniform(0.5, 1.0)
-            log.warning(f"{name}.retry", error=type(exc).__name__, attempt=attempt)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=delay)
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
         except TimeoutError:
             pass
+
+    def retrying(exc: BaseException, attempt: int, delay: float) -> None:
+        log.warning(f"{name}.retry", error=type(exc).__name__, attempt=attempt)
+
+    policy = RetryPolicy.from_settings(settings).with_max(interval_s)
+    while not stop.is_set():
+        try:
+            # a database outage must not kill the timer: any failure is tried again later
+            await policy.call(one_pass, retry_on=Exception, stop=stop.is_set, sleep=wait, on_retry=retrying)
+        except RetryAbandoned:
+            return
+        await wait(interval_s)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import random
 import time
 from dataclasses import dataclass, field
 
@@ -28,7 +27,9 @@ from service.adapters import metrics, postgres
 from service.adapters.kafka import broker_topics
 from service.adapters.store import OUTBOX_CHANNEL
 from service.config import Settings
+from service.errors import TransientError
 from service.logs import get_logger
+from service.retry import RetryAbandoned, RetryPolicy
 
 RELAY_LOCK_KEY = 0x72656C6179  # "relay"
 
@@ -65,7 +66,7 @@ async def purge_published(conn: asyncpg.Connection, older_than: dt.timedelta) ->
     return deleted
 
 
-class TopicsMissing(Exception):  # noqa: N818 - reads as what happened
+class TopicsMissing(TransientError):  # noqa: N818 - reads as what happened
     """Retryable: topics of the batch are not on the broker (it lost its data, or they were never created)."""
 
     def __init__(self, topics: list[str], when: str) -> None:
@@ -114,6 +115,7 @@ class OutboxRelay:
         self._settings = settings
         self._url = database_url
         self._producer = producer
+        self._retry = RetryPolicy.from_settings(settings)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.stats = RelayStats()
@@ -124,45 +126,72 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Lead when the lock is free; reconnect with capped backoff on any failure; return when stopped."""
-        attempt = 0
+        """Lead when the lock is free; reconnect with the service's backoff on any failure; return when stopped."""
+        failure: Exception | None = None  # what ended the last lead
         while not self._stopping.is_set():
-            conn: asyncpg.Connection | None = None
             try:
-                conn = await postgres.connect(self._url, self._settings)
-                await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
-                while not self._stopping.is_set():
-                    got = await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY)
-                    if got:
-                        break
-                    self.stats.is_leader = False
-                    await self._sleep(max(1.0, self._settings.relay_idle_s * 4))
-                if self._stopping.is_set():
-                    break
+                conn = await self._take_lead(failure)
+            except RetryAbandoned:
+                return
+            failure = None
+            if conn is None:
+                return
+            try:
                 self.stats.is_leader = True
                 log.info("relay.leading")
-                attempt = 0
                 await self._lead(conn)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure here is retried; nothing is marked sent
-                attempt += 1
-                self.stats.errors += 1
-                self.stats.healthy = False
-                self.stats.last_error = type(exc).__name__
-                self.stats.is_leader = False
-                delay = self._settings.retry_delay_s(attempt)
-                self._log_retry(exc, attempt, delay)
-                await self._sleep(delay * random.uniform(0.5, 1.0))
+                failure = exc
             finally:
                 self.stats.is_leader = False
-                if conn is not None:
-                    try:
-                        await asyncio.wait_for(conn.close(), timeout=2)
-                    except Exception:  # noqa: BLE001 - closing a dead connection
-                        conn.terminate()
+                await self._close(conn)
 
-    def _log_retry(self, exc: Exception, attempt: int, delay: float) -> None:
+    async def _take_lead(self, failure: Exception | None) -> asyncpg.Connection | None:
+        """A connection holding the relay's lock (None: stopped while another process leads), retrying any failure
+        with the service's backoff. `failure`, what ended the last lead, counts as the first failed attempt: the
+        relay backs off before reconnecting, and the attempts count again from one after every lead."""
+        pending = [failure] if failure is not None else []
+
+        async def attempt() -> asyncpg.Connection | None:
+            if pending:
+                raise pending.pop()
+            return await self._connect_and_lock()
+
+        return await self._retry.call(attempt, retry_on=Exception, stop=self._stopping.is_set, sleep=self._sleep,
+                                      on_retry=self._failed)
+
+    async def _connect_and_lock(self) -> asyncpg.Connection | None:
+        conn = await postgres.connect(self._url, self._settings)
+        try:
+            await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
+            while not self._stopping.is_set():
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
+                    return conn
+                self.stats.is_leader = False
+                await self._sleep(max(1.0, self._settings.relay_idle_s * 4))
+        except BaseException:
+            await self._close(conn)
+            raise
+        await self._close(conn)
+        return None
+
+    def _failed(self, exc: BaseException, attempt: int, delay: float) -> None:
+        self.stats.errors += 1
+        self.stats.healthy = False
+        self.stats.last_error = type(exc).__name__
+        self.stats.is_leader = False
+        self._log_retry(exc, attempt, delay)
+
+    @staticmethod
+    async def _close(conn: asyncpg.Connection) -> None:
+        try:
+            await asyncio.wait_for(conn.close(), timeout=2)
+        except Exception:  # noqa: BLE001 - closing a dead connection
+            conn.terminate()
+
+    def _log_retry(self, exc: BaseException, attempt: int, delay: float) -> None:
         """One line per distinct failure, not one per retry: a broker without the batch's topics can last minutes."""
         topics = tuple(exc.topics) if isinstance(exc, TopicsMissing) else ()
         self.stats.missing_topics = topics
@@ -188,21 +217,15 @@ class OutboxRelay:
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
         next_purge = time.monotonic() + PURGE_INTERVAL_S
-        waits = 0
         while not self._stopping.is_set():
             try:
-                sent = await self.publish_once(conn)
-            except TopicsMissing as exc:
-                # Keep the connection and the lead (reconnecting would only churn the lock): wait for the topics
-                # with capped backoff; nothing of the batch is marked sent.
-                waits += 1
-                self.stats.healthy = False
-                self.stats.last_error = type(exc).__name__
-                delay = self._settings.retry_delay_s(waits)
-                self._log_retry(exc, waits, delay)
-                await self._sleep(delay * random.uniform(0.5, 1.0))
-                continue
-            waits = 0
+                # Missing topics keep the connection and the lead (reconnecting would only churn the lock): wait for
+                # them with the service's backoff; nothing of the batch is marked sent.
+                sent = await self._retry.call(lambda: self.publish_once(conn), retry_on=TopicsMissing,
+                                              stop=self._stopping.is_set, sleep=self._sleep,
+                                              on_retry=self._topics_missing)
+            except RetryAbandoned:
+                return
             if not self.stats.healthy or self._last_logged is not None:
                 log.info("relay.recovered", published=sent)
             self.stats.healthy = True
@@ -214,6 +237,11 @@ class OutboxRelay:
                     conn, dt.timedelta(hours=self._settings.outbox_retention_h))
             if sent == 0:
                 await self._sleep(self._settings.relay_idle_s)
+
+    def _topics_missing(self, exc: BaseException, attempt: int, delay: float) -> None:
+        self.stats.healthy = False
+        self.stats.last_error = type(exc).__name__
+        self._log_retry(exc, attempt, delay)
 
     async def publish_once(self, conn: asyncpg.Connection) -> int:
         """Publish one batch of unsent rows in id order; returns how many were published."""

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, Literal
 
 import asyncpg
@@ -20,15 +19,35 @@ from service.adapters.authorizations import read_authorizations
 from service.adapters.fee_schedules import load_rates
 from service.adapters.identifiers import IdentifierVault, default_vault, save_identifiers
 from service.adapters.sql import PooledTransaction
+from service.adapters.task_rows import (
+    STREAM_COLUMNS,
+    checklist_to_json,
+    insert_sql,
+    task_from_row,
+    task_params,
+)
 from service.domain import model as m
 from service.domain.authorizations import Authorization
 from service.domain.claim import Claim
 from service.domain.fee_schedule import FeeRate
 from service.domain.ordering import FactKey
-from service.domain.tasks import Task, TaskLine
 from service.service_layer.unit_of_work import Changes, InboxItem, OutboxRecord
 
 OUTBOX_CHANNEL = "denials_outbox"
+
+# The stream's task write: a task it decides again takes every column it owns.
+_TASK_UPSERT = """ON CONFLICT (task_id) DO UPDATE SET action = EXCLUDED.action, queue = EXCLUDED.queue,
+    state = EXCLUDED.state, appealable = EXCLUDED.appealable, amount_at_risk = EXCLUDED.amount_at_risk,
+    recovered_amount = EXCLUDED.recovered_amount, recoverability = EXCLUDED.recoverability,
+    deadline = EXCLUDED.deadline, deadline_basis = EXCLUDED.deadline_basis, filing_deadline = EXCLUDED.filing_deadline,
+    explanation = EXCLUDED.explanation, rule_ids = EXCLUDED.rule_ids, lines = EXCLUDED.lines,
+    checklist = EXCLUDED.checklist, last_event_at = EXCLUDED.last_event_at, closed_at = EXCLUDED.closed_at,
+    version = EXCLUDED.version, priority = EXCLUDED.priority, priority_parts = EXCLUDED.priority_parts,
+    appeal_level = EXCLUDED.appeal_level, recouped_amount = EXCLUDED.recouped_amount,
+    filing_deadline_basis = EXCLUDED.filing_deadline_basis,
+    -- a status in effect before the remittance that opened the task may re-found it (late facts)
+    origin = EXCLUDED.origin, opened_at = EXCLUDED.opened_at, source_event_id = EXCLUDED.source_event_id,
+    updated_at = now()"""
 
 
 # -- (de)serialising the few domain values kept as JSON -------------------------------------------------------------
@@ -101,52 +120,6 @@ def submission_from_json(data: dict[str, Any]) -> m.Submission:
             diagnosis_pointers=tuple(x.get("diagnosis_pointers", ())), detail=_detail_from_json(x.get("detail")))
             for x in data.get("lines", ())),
         injury=_injury_from_json(data.get("injury")),
-    )
-
-
-def task_lines_to_json(lines: Iterable[TaskLine]) -> list[dict[str, Any]]:
-    return [{"line_id": x.line_id, "amount": str(x.amount), "reasons": list(x.reasons),
-             "procedure_code": x.procedure_code, "modifiers": list(x.modifiers),
-             "service_date": _d(x.service_date), "paid": _d(x.paid),
-             **({"value": str(x.value)} if x.value is not None else {})} for x in lines]
-
-
-def task_lines_from_json(items: list[dict[str, Any]]) -> tuple[TaskLine, ...]:
-    return tuple(TaskLine(line_id=x["line_id"], amount=Decimal(x["amount"]), reasons=tuple(x["reasons"]),
-                          procedure_code=x.get("procedure_code"), modifiers=tuple(x.get("modifiers", ())),
-                          service_date=_date(x.get("service_date")),
-                          paid=Decimal(x["paid"]) if x.get("paid") is not None else None,
-                          value=Decimal(x["value"]) if x.get("value") is not None else None) for x in items)
-
-
-def checklist_to_json(items: Iterable[m.ChecklistItem]) -> list[dict[str, Any]]:
-    if isinstance(items, tuple):
-        return _checklist_json_cached(items)
-    return [{"id": i.id, "text": i.text, "done": i.done} for i in items]
-
-
-@lru_cache(maxsize=2048)
-def _checklist_json_cached(items: tuple[m.ChecklistItem, ...]) -> list[dict[str, Any]]:
-    # Decisions share a few checklists (per category and procedure family); the encoder only reads the list.
-    return [{"id": i.id, "text": i.text, "done": i.done} for i in items]
-
-
-def checklist_from_json(items: list[dict[str, Any]]) -> tuple[m.ChecklistItem, ...]:
-    return tuple(m.ChecklistItem(id=i["id"], text=i["text"], done=bool(i.get("done"))) for i in items)
-
-
-def task_from_row(r: asyncpg.Record) -> Task:
-    return Task(
-        task_id=r["task_id"], claim_id=r["claim_id"], payer_id=r["payer_id"], payer_type=r["payer_type"],
-        category=r["category"], action=r["action"], queue=r["queue"], state=r["state"], appealable=r["appealable"],
-        amount_at_risk=r["amount_at_risk"], recoverability=r["recoverability"], explanation=r["explanation"],
-        rule_ids=tuple(r["rule_ids"]), opened_at=r["opened_at"], last_event_at=r["last_event_at"],
-        source_event_id=r["source_event_id"], deadline=r["deadline"], deadline_basis=r["deadline_basis"],
-        filing_deadline=r["filing_deadline"], lines=task_lines_from_json(r["lines"]),
-        checklist=checklist_from_json(r["checklist"]), recovered_amount=r["recovered_amount"],
-        closed_at=r["closed_at"], version=r["version"], origin=r["origin"],
-        filing_deadline_basis=r["filing_deadline_basis"],
-        appeal_level=r.get("appeal_level") or 1, recouped_amount=r.get("recouped_amount"),
     )
 
 
@@ -245,6 +218,7 @@ class PostgresUnitOfWork(PooledTransaction):
                                for k, v in (r["line_outcomes"] or {}).items()},
                 submissions=[submission_from_json(x) for x in r["submissions"] or ()],
                 ledger={k: (FactKey.from_json(v[:4]), v[4], v[5]) for k, v in (r["ledger"] or {}).items()},
+                patient_bills={k: tuple((e, Decimal(a)) for e, a in v) for k, v in (r["patient_bills"] or {}).items()},
             )
         for r in await self.conn.fetch("SELECT * FROM appeal_tasks WHERE claim_id = ANY($1::text[])", ids):
             claims[r["claim_id"]].tasks[r["task_id"]] = task_from_row(r)
@@ -288,7 +262,8 @@ class PostgresUnitOfWork(PooledTransaction):
                        service_date_from = COALESCE($10, claims.service_date_from),
                        service_date_to = COALESCE($11, claims.service_date_to),
                        adjudicated_payers = $12, payer_claim_numbers = $13, forwarded = $14, last_event_at = $15,
-                       line_outcomes = $16, submissions = $17, ledger = $18, updated_at = now()
+                       line_outcomes = $16, submissions = $17, ledger = $18, patient_bills = $19,
+                       updated_at = now()
                    WHERE claim_id = $1""",
                 [(cl.claim_id, cl.patient_key, cl.state, cl.state_at,
                   cl.submission.payer.id if cl.submission else None,
@@ -301,7 +276,8 @@ class PostgresUnitOfWork(PooledTransaction):
                   sorted(cl.adjudicated_payers), sorted(cl.payer_claim_numbers), cl.forwarded, cl.last_event_at,
                   {k: [at.isoformat(), paid] for k, (at, paid) in cl.line_outcomes.items()},
                   [submission_to_json(x) for x in cl.submissions],
-                  {k: [*key.to_json(), kind, payer] for k, (key, kind, payer) in cl.ledger.items()})
+                  {k: [*key.to_json(), kind, payer] for k, (key, kind, payer) in cl.ledger.items()},
+                  {k: [[e, str(a)] for e, a in v] for k, v in cl.patient_bills.items()})
                  for cl in ch.claims])
         if ch.timeline:
             # Append-only rows of events the inbox has just admitted: COPY (no conflict is possible).
@@ -345,35 +321,7 @@ class PostgresUnitOfWork(PooledTransaction):
                  for row in ch.decisions for d in (row.decision,)])
         tasks = [t for cl in ch.claims for t in cl.tasks.values() if t.changed]
         if tasks:
-            await c.executemany(
-                """INSERT INTO appeal_tasks (task_id, claim_id, payer_id, payer_type, category, action, queue, state,
-                       appealable, amount_at_risk, recovered_amount, recoverability, deadline, deadline_basis,
-                       filing_deadline, explanation, rule_ids, lines, checklist, source_event_id, opened_at,
-                       last_event_at, closed_at, version, priority, priority_parts, appeal_level, recouped_amount,
-                       origin, filing_deadline_basis)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                           $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
-                   ON CONFLICT (task_id) DO UPDATE SET action = EXCLUDED.action, queue = EXCLUDED.queue,
-                       state = EXCLUDED.state, appealable = EXCLUDED.appealable,
-                       amount_at_risk = EXCLUDED.amount_at_risk, recovered_amount = EXCLUDED.recovered_amount,
-                       recoverability = EXCLUDED.recoverability, deadline = EXCLUDED.deadline,
-                       deadline_basis = EXCLUDED.deadline_basis, filing_deadline = EXCLUDED.filing_deadline,
-                       explanation = EXCLUDED.explanation, rule_ids = EXCLUDED.rule_ids, lines = EXCLUDED.lines,
-                       checklist = EXCLUDED.checklist, last_event_at = EXCLUDED.last_event_at,
-                       closed_at = EXCLUDED.closed_at, version = EXCLUDED.version, priority = EXCLUDED.priority,
-                       priority_parts = EXCLUDED.priority_parts, appeal_level = EXCLUDED.appeal_level,
-                       recouped_amount = EXCLUDED.recouped_amount,
-                       filing_deadline_basis = EXCLUDED.filing_deadline_basis,
-                       -- a status in effect before the remittance that opened the task may re-found it (late facts)
-                       origin = EXCLUDED.origin, opened_at = EXCLUDED.opened_at,
-                       source_event_id = EXCLUDED.source_event_id, updated_at = now()""",
-                [(t.task_id, t.claim_id, t.payer_id, t.payer_type, t.category, t.action, t.queue, t.state,
-                  t.appealable, t.amount_at_risk, t.recovered_amount, t.recoverability, t.deadline, t.deadline_basis,
-                  t.filing_deadline, t.explanation, list(t.rule_ids), task_lines_to_json(t.lines),
-                  checklist_to_json(t.checklist), t.source_event_id, t.opened_at, t.last_event_at, t.closed_at,
-                  t.version, t.priority, t.priority_parts, t.appeal_level, t.recouped_amount, t.origin,
-                  t.filing_deadline_basis)
-                 for t in tasks])
+            await c.executemany(insert_sql(STREAM_COLUMNS, _TASK_UPSERT), task_params(tasks, STREAM_COLUMNS))
             for t in tasks:
                 t.changed = False
         if ch.task_audit:

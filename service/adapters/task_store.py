@@ -19,9 +19,16 @@ from typing import Any
 import asyncpg
 
 from service.adapters.sql import Params, PooledTransaction, where_clause
-from service.adapters.store import add_to_outbox, task_from_row
+from service.adapters.store import add_to_outbox
+from service.adapters.task_rows import (
+    PRIORITY_COLUMNS,
+    WORK_COLUMNS,
+    task_params,
+    update_sql,
+    work_task_from_row,
+)
 from service.domain.priority import NOTHING_EXPECTED
-from service.domain.tasks import OPEN_STATES, Task, TaskNote
+from service.domain.tasks import OPEN_STATES, Task
 from service.service_layer.tasks_api import (
     AuditEntry,
     ClaimSummary,
@@ -60,25 +67,6 @@ _CLAIM_COLUMNS = """c.claim_id AS c_claim_id, c.state AS c_state, c.payer_id AS 
 _SUBMISSION_FIELDS = ("event_id", "frequency_code", "original_payer_claim_number", "total_charge",
                       "service_date_from", "service_date_to", "billing_npi", "rendering_npi", "diagnoses",
                       "prior_authorization", "other_payers", "lines")
-
-
-def notes_to_json(notes: Sequence[TaskNote]) -> list[dict[str, Any]]:
-    return [{"at": n.at.isoformat(), "author": n.author, "text": n.text} for n in notes]
-
-
-def notes_from_json(items: list[dict[str, Any]] | None) -> tuple[TaskNote, ...]:
-    return tuple(TaskNote(at=dt.datetime.fromisoformat(n["at"]), author=n["author"], text=n["text"])
-                 for n in items or ())
-
-
-def work_task_from_row(r: asyncpg.Record) -> Task:
-    task = task_from_row(r)
-    task.notes = notes_from_json(r["notes"])
-    task.assignee = r["assignee"]
-    task.lease_expires_at = r["lease_expires_at"]
-    task.priority = float(r["priority"])
-    task.priority_parts = dict(r["priority_parts"] or {})
-    return task
 
 
 def _claim_summary(r: asyncpg.Record, prefix: str = "c_") -> ClaimSummary | None:
@@ -132,14 +120,7 @@ class PostgresTaskWriter(PooledTransaction):
                    outbox: Sequence[OutboxRecord]) -> None:
         c = self.conn
         if tasks:
-            await c.executemany(
-                """UPDATE appeal_tasks SET state = $2, queue = $3, checklist = $4, notes = $5, assignee = $6,
-                       lease_expires_at = $7, recovered_amount = $8, closed_at = $9, version = $10,
-                       updated_at = now()
-                   WHERE task_id = $1""",
-                [(t.task_id, t.state, t.queue, [{"id": i.id, "text": i.text, "done": i.done} for i in t.checklist],
-                  notes_to_json(t.notes), t.assignee, t.lease_expires_at, t.recovered_amount, t.closed_at,
-                  t.version) for t in tasks])
+            await c.executemany(update_sql(WORK_COLUMNS), task_params(tasks, WORK_COLUMNS))
         if audit:
             await c.executemany(
                 """INSERT INTO task_events (task_id, at, actor, change, from_state, to_state, note, causation_id)
@@ -149,9 +130,7 @@ class PostgresTaskWriter(PooledTransaction):
         await add_to_outbox(c, outbox)
 
     async def save_priorities(self, tasks: Sequence[Task]) -> None:
-        await self.conn.executemany(
-            "UPDATE appeal_tasks SET priority = $2, priority_parts = $3 WHERE task_id = $1",
-            [(t.task_id, t.priority, t.priority_parts) for t in tasks])
+        await self.conn.executemany(update_sql(PRIORITY_COLUMNS, touch=False), task_params(tasks, PRIORITY_COLUMNS))
 
 
 def scope_filters(q: Any, arg: Callable[[Any], str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Leader-only task timers: expire tasks whose every clock has passed, keep priorities fresh.
+"""Leader-only task timers: the advisory lock, the loop, and the SQL of the pass's unit of work; the pass itself
+(expire tasks whose every clock has passed, keep priorities fresh) is service.service_layer.timers.run_task_timers.
 
 One worker at a time runs a pass: the pass holds a session-level PostgreSQL advisory lock (its own key) on the
 connection it works on; the other workers' passes see the lock taken and skip. Each batch locks its claims first
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import asyncpg
 
@@ -26,51 +26,25 @@ from service.adapters.leadership import business_today, every, leader_connection
 from service.adapters.task_store import PostgresTaskWriter
 from service.config import Settings
 from service.logs import get_logger
-from service.service_layer.tasks_api import expire_tasks, refresh_priorities
+from service.service_layer.timers import TimerPass, task_timer_pass
 
 TIMER_LOCK_KEY = 0x74696D657273  # "timers": one timer pass at a time across every worker
-EXPIRY_JOB = "task_expiry"
-BATCH = 200
 
 log = get_logger("denials.timers")
 
 
-@dataclass(slots=True)
-class TimerPass:
-    leader: bool = False
-    expiry_ran: bool = False
-    expired: int = 0
-    refreshed: int = 0
+class PostgresTaskTimers(PostgresTaskWriter):
+    """The task timer's unit of work: the task writer's transaction, on the leader's connection, with the timer's
+    own reads."""
 
-
-async def _expiry_due(conn: asyncpg.Connection, settings: Settings, now: dt.datetime) -> bool:
-    ran_at = await conn.fetchval("SELECT ran_at FROM task_timer_runs WHERE name = $1", EXPIRY_JOB)
-    return ran_at is None or (now - ran_at).total_seconds() >= settings.task_expiry_interval_s
-
-
-async def _expire(conn: asyncpg.Connection, today: dt.date, now: dt.datetime) -> int:
-    expired, after = 0, ""
-    while True:
-        ids = [r["task_id"] for r in await conn.fetch(
+    async def overdue_task_ids(self, today: dt.date, after: str, limit: int) -> list[str]:
+        return [r["task_id"] for r in await self.conn.fetch(
             """SELECT task_id FROM appeal_tasks
                WHERE state IN ('open', 'in_progress') AND GREATEST(deadline, filing_deadline) < $1 AND task_id > $2
-               ORDER BY task_id LIMIT $3""", today, after, BATCH)]
-        if not ids:
-            break
-        async with PostgresTaskWriter(conn=conn) as writer:
-            expired += len(await expire_tasks(writer, ids, today=today, now=now))
-        after = ids[-1]
-    await conn.execute(
-        """INSERT INTO task_timer_runs (name, ran_at, business_date) VALUES ($1, $2, $3)
-           ON CONFLICT (name) DO UPDATE SET ran_at = EXCLUDED.ran_at, business_date = EXCLUDED.business_date""",
-        EXPIRY_JOB, now, today)
-    return expired
+               ORDER BY task_id LIMIT $3""", today, after, limit)]
 
-
-async def _refresh(conn: asyncpg.Connection, today: dt.date) -> int:
-    refreshed, after = 0, ""
-    while True:
-        ids = [r["task_id"] for r in await conn.fetch(
+    async def stale_priority_ids(self, today: dt.date, after: str, limit: int) -> list[str]:
+        return [r["task_id"] for r in await self.conn.fetch(
             """SELECT task_id FROM appeal_tasks
                WHERE state IN ('open', 'in_progress', 'submitted') AND task_id > $2
                  AND ((priority_parts->>'as_of') IS DISTINCT FROM $1
@@ -78,13 +52,16 @@ async def _refresh(conn: asyncpg.Connection, today: dt.date) -> int:
                       OR (priority_parts->>'recoverability')::real IS DISTINCT FROM recoverability
                       OR (priority_parts->>'deadline')::date IS DISTINCT FROM deadline
                       OR (priority_parts->>'filing_deadline')::date IS DISTINCT FROM filing_deadline)
-               ORDER BY task_id LIMIT $3""", today.isoformat(), after, BATCH)]
-        if not ids:
-            break
-        async with PostgresTaskWriter(conn=conn) as writer:
-            refreshed += len(await refresh_priorities(writer, ids, today=today))
-        after = ids[-1]
-    return refreshed
+               ORDER BY task_id LIMIT $3""", today.isoformat(), after, limit)]
+
+    async def last_run(self, job: str) -> dt.datetime | None:
+        return await self.conn.fetchval("SELECT ran_at FROM task_timer_runs WHERE name = $1", job)
+
+    async def record_run(self, job: str, at: dt.datetime, today: dt.date) -> None:
+        await self.conn.execute(
+            """INSERT INTO task_timer_runs (name, ran_at, business_date) VALUES ($1, $2, $3)
+               ON CONFLICT (name) DO UPDATE SET ran_at = EXCLUDED.ran_at, business_date = EXCLUDED.business_date""",
+            job, at, today)
 
 
 async def run_timers_once(pool: asyncpg.Pool, settings: Settings, *, today: dt.date,
@@ -96,10 +73,8 @@ async def run_timers_once(pool: asyncpg.Pool, settings: Settings, *, today: dt.d
         if conn is None:
             return result
         result.leader = True
-        if force_expiry or await _expiry_due(conn, settings, now):
-            result.expiry_ran = True
-            result.expired = await _expire(conn, today, now)
-        result.refreshed = await _refresh(conn, today)
+        await task_timer_pass(PostgresTaskTimers(conn=conn), today, now=now, force_expiry=force_expiry,
+                              expiry_every_s=settings.task_expiry_interval_s, result=result)
     return result
 
 

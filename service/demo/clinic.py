@@ -9,7 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
+
+from service.domain.clocks import Clocks, filing_deadline
+from service.domain.model import Payer
+from service.domain.ruledata import RuleFiles
 
 PayerType = Literal["medicare", "medicare_advantage", "medicaid", "commercial", "workers_comp"]
 CostShare = Literal["medicare", "advantage", "commercial", "none"]
@@ -35,7 +40,6 @@ class PayerProfile:
     coinsurance: Decimal  # share of the allowed amount the patient pays (after any deductible)
     visit_copay: Decimal  # flat copay on an office visit line
     auth_kinds: frozenset[str]  # visit kinds that need a prior authorization
-    filing_limit_days: int
     remit_lag: tuple[int, int]  # days from acceptance to the 835's production date
     member_prefix: str
     weight: int  # share of the practice's patients with this primary payer
@@ -47,31 +51,44 @@ INTERVENTIONAL = frozenset({"esi", "facet", "rfa", "si", "scs_trial", "scs_impla
 
 PAYERS: tuple[PayerProfile, ...] = (
     PayerProfile("MCR-JH", "Medicare Part B (Jurisdiction H)", "medicare", "MB", Decimal("1.00"), "medicare",
-                 Decimal("0.20"), Decimal("0"), frozenset(), 365, (12, 20), "", 34),
+                 Decimal("0.20"), Decimal("0"), frozenset(), (12, 20), "", 34),
     PayerProfile("MA-SUNRISE", "Sunrise Medicare Advantage HMO", "medicare_advantage", "16", Decimal("1.00"),
-                 "advantage", Decimal("0.20"), Decimal("45.00"), INTERVENTIONAL, 365, (16, 30), "SRM", 12),
+                 "advantage", Decimal("0.20"), Decimal("45.00"), INTERVENTIONAL, (16, 30), "SRM", 12),
     PayerProfile("MA-KEYSTONE", "Keystone Senior Choice PPO", "medicare_advantage", "16", Decimal("1.03"),
                  "advantage", Decimal("0.20"), Decimal("40.00"), frozenset({"rfa", "scs_trial", "scs_implant"}),
-                 365, (16, 30), "KSC", 8),
+                 (16, 30), "KSC", 8),
     PayerProfile("MCD-TX", "State Medicaid (fee-for-service)", "medicaid", "MC", Decimal("0.72"), "none",
-                 Decimal("0"), Decimal("0"), frozenset({"rfa", "scs_trial", "scs_implant"}), 365, (14, 28), "", 5),
+                 Decimal("0"), Decimal("0"), frozenset({"rfa", "scs_trial", "scs_implant"}), (14, 28), "", 5),
     PayerProfile("MCD-BLUEBONNET", "Bluebonnet Community Health (Medicaid managed care)", "medicaid", "MC",
-                 Decimal("0.76"), "none", Decimal("0"), Decimal("0"), INTERVENTIONAL, 365, (18, 32), "BCH", 6),
+                 Decimal("0.76"), "none", Decimal("0"), Decimal("0"), INTERVENTIONAL, (18, 32), "BCH", 6),
     PayerProfile("BCBS-TX", "Blue Cross TX PPO", "commercial", "BL", Decimal("1.45"), "commercial",
                  Decimal("0.20"), Decimal("40.00"), frozenset({"esi", "facet", "rfa", "scs_trial", "scs_implant"}),
-                 180, (18, 38), "XYZ", 15),
+                 (18, 38), "XYZ", 15),
     PayerProfile("SUMMIT-PPO", "Summit Health Plan PPO", "commercial", "CI", Decimal("1.32"), "commercial",
-                 Decimal("0.20"), Decimal("50.00"), frozenset({"facet", "rfa", "scs_trial", "scs_implant"}), 90,
+                 Decimal("0.20"), Decimal("50.00"), frozenset({"facet", "rfa", "scs_trial", "scs_implant"}),
                  (20, 40), "SHP", 9),
     PayerProfile("LAKESIDE-HMO", "Lakeside Choice HMO", "commercial", "HM", Decimal("1.22"), "commercial",
-                 Decimal("0.10"), Decimal("50.00"), INTERVENTIONAL, 90, (20, 36), "LCH", 5),
+                 Decimal("0.10"), Decimal("50.00"), INTERVENTIONAL, (20, 36), "LCH", 5),
     PayerProfile("GRANITE-WC", "Granite Mutual Workers' Comp", "workers_comp", "WC", Decimal("1.55"), "none",
-                 Decimal("0"), Decimal("0"), frozenset({"esi", "facet", "rfa", "scs_trial", "scs_implant"}), 365,
+                 Decimal("0"), Decimal("0"), frozenset({"esi", "facet", "rfa", "scs_trial", "scs_implant"}),
                  (20, 45), "GM26-", 6, contractual_reason="P12"),
     PayerProfile("MEDIGAP-HERITAGE", "Heritage Medigap Plan G", "commercial", "CI", Decimal("1.00"), "none",
-                 Decimal("0"), Decimal("0"), frozenset(), 365, (8, 16), "HMG", 0, secondary_only=True),
+                 Decimal("0"), Decimal("0"), frozenset(), (8, 16), "HMG", 0, secondary_only=True),
 )
 PAYER_BY_ID = {p.id: p for p in PAYERS}
+
+
+def filing_limit(payer: PayerProfile, service_date: dt.date) -> dt.date:
+    """The last day to file a claim for a service with this payer: the window the service reads for every claim
+    (payer_policies.toml, the one source), so the practice's late claims are late by the worker's clock too."""
+    clocks = _clocks()
+    policy = clocks.policies.for_payer(Payer(id=payer.id, type=payer.type, name=payer.name))
+    return filing_deadline(policy, service_date, clocks.holidays).date
+
+
+@lru_cache(maxsize=1)
+def _clocks() -> Clocks:
+    return Clocks.load(RuleFiles())
 PRIMARY_PAYERS = tuple(p for p in PAYERS if not p.secondary_only)
 
 

@@ -20,13 +20,14 @@ from typing import Any
 import asyncpg
 
 from service.adapters.authorizations import save_authorizations
+from service.adapters.clock import SystemClock
 from service.adapters.presubmission import PostgresCheckStore
+from service.bootstrap import member_digest
 from service.demo.clinic import PAYERS
 from service.demo.stream import DemoStream
 from service.domain.authorizations import Authorization
 from service.domain.presubmission import Checker, load_checker
 from service.service_layer import mapping
-from service.service_layer.handlers import default_member_digest
 from service.service_layer.presubmission import check_submissions
 from topics.catalogue import CLAIMS_STATUS
 from topics.codec import decode
@@ -43,14 +44,10 @@ AUTH_SESSIONS = 1
 
 
 def clinic_payers() -> dict[str, dict[str, Any]]:
-    """What the practice knows about its payers: which services need prior authorization, and each filing window."""
-    out: dict[str, dict[str, Any]] = {}
-    for payer in PAYERS:
-        out[payer.id] = {"authorization": sorted({KIND_GROUPS[k] for k in payer.auth_kinds if k in KIND_GROUPS}),
-                         "filing_days": payer.filing_limit_days, "filing_default": False,
-                         "filing_basis": f"{payer.name} contract: {payer.filing_limit_days} days after the date of "
-                                         "service"}
-    return out
+    """What the practice knows about its payers: which services need prior authorization. (Each payer's filing
+    window is the policy table's, payer_policies.toml, which the check and the worker both read.)"""
+    return {payer.id: {"authorization": sorted({KIND_GROUPS[k] for k in payer.auth_kinds if k in KIND_GROUPS})}
+            for payer in PAYERS}
 
 
 def checker() -> Checker:
@@ -77,7 +74,7 @@ def register_rows(stream: DemoStream, digest) -> list[Authorization]:
 
 async def register_authorizations(conn: asyncpg.Connection, stream: DemoStream) -> int:
     """Put the practice's authorizations in the register (member ids as keyed digests only)."""
-    auths = register_rows(stream, default_member_digest())
+    auths = register_rows(stream, member_digest())
     if auths:
         async with conn.transaction():
             await save_authorizations(conn, auths, "demo")
@@ -132,8 +129,8 @@ async def check_the_run(conn: asyncpg.Connection, stream: DemoStream) -> CheckSu
     prevented on the first adjudications."""
     submissions = first_submissions(stream)
     async with conn.transaction():
-        run = await check_submissions(submissions, checker(), store=PostgresCheckStore(conn),
-                                      member_digest=default_member_digest(), origin="demo")
+        run = await check_submissions(submissions, checker(), store=PostgresCheckStore(conn), clock=SystemClock(),
+                                      member_digest=member_digest(), origin="demo")
     causes: dict[tuple[str, str | None], dict[str, Decimal]] = defaultdict(dict)
     for r in await conn.fetch(_FIRST_DENIED_LINES, stream.prefix + "%"):
         causes[(r["claim_id"], r["line_id"])][r["category"]] = r["amount"]

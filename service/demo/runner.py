@@ -34,7 +34,7 @@ from service.adapters.migrate import migrate
 from service.adapters.relay import RELAY_LOCK_KEY
 from service.adapters.tokens import create_sign_in, sign_in_lines, sign_in_url
 from service.config import Settings, get_settings
-from service.demo.keys import ensure_demo_key
+from service.demo.keys import ensure_demo_key, key_problem
 from service.demo.presubmission import check_the_run, register_authorizations
 from service.demo.services import Broker, DemoError, Worker, port_is_free
 from service.demo.stream import DEFAULT_CLAIMS, DEFAULT_SEED, DemoStream, build_stream
@@ -179,6 +179,13 @@ class DemoRun:
         port = self.api_port()
         self.phi_key_file = ensure_demo_key(self.settings)
         if self.phi_key_file is not None:
+            conn = await postgres.connect(url, self.settings)
+            try:
+                problem = await key_problem(conn, self.phi_key_file)
+            finally:
+                await conn.close()
+            if problem is not None:
+                raise DemoError(problem)
             self.note(f"patient identifiers: encrypted with the demo's key {self.phi_key_file}")
         (self.workdir / "worker").mkdir(parents=True, exist_ok=True)
         self.worker = Worker(self.worker_env(url, bootstrap, port), port=port,

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from service.demo.adjudication import ClaimPlan, Pricer, Remit, adjudicate_plan, money, plan_claim, plan_duplicate
-from service.demo.clinic import BILLING_NPI, PRACTICE_NAME, PayerProfile
+from service.demo.clinic import BILLING_NPI, PRACTICE_NAME, PayerProfile, filing_limit
 from service.demo.encounters import InjuryFacts, Line, Visit, make_patient, patient_visits, weekday
 from topics.catalogue import CLAIMS_REMITTANCE, CLAIMS_STATUS, PROVIDER_ADJUSTMENTS
 from topics.codec import encode
@@ -326,7 +326,7 @@ def _submission_day(rng: random.Random, plan: ClaimPlan, original_sent: dict[int
     if plan.duplicate_of is not None:
         return weekday(original_sent[plan.duplicate_of] + dt.timedelta(days=rng.randint(30, 40)))
     if plan.late:
-        return weekday(plan.visit.dos + dt.timedelta(days=plan.payer.filing_limit_days + rng.randint(10, 45)))
+        return weekday(filing_limit(plan.payer, plan.visit.dos) + dt.timedelta(days=rng.randint(10, 45)))
     return weekday(plan.visit.dos + dt.timedelta(days=rng.randint(1, 4)))
 
 

@@ -68,6 +68,20 @@ def _is_rejection_task(task: Task) -> bool:
     return task.origin == "status:rejected"
 
 
+def _is_status_line(line: TaskLine) -> bool:
+    """The line a 277/277CA status put on its task: the claim's charge as the status reported it (its reasons are
+    `-<category>:<code>`, no CAS group), a stand-in until the payer adjudicates the lines."""
+    return bool(line.reasons) and all(r.startswith("-") for r in line.reasons)
+
+
+def _count_once(task: Task) -> None:
+    """A task holding both a status's stand-in line and lines the payer adjudicated counts the adjudicated lines
+    only: they are the same dollars, and the 835 says which of them are still denied."""
+    if any(_is_status_line(x) for x in task.lines) and any(not _is_status_line(x) for x in task.lines):
+        task.lines = tuple(x for x in task.lines if not _is_status_line(x))
+        task.amount_at_risk = sum((x.at_stake for x in task.lines), ZERO)
+
+
 def _copy(task: Task) -> Task:
     snapshot = copy.copy(task)
     snapshot.changed = False
@@ -135,6 +149,10 @@ class Claim:
     # The business-time key of every fact applied to the claim (event id -> (key, kind, payer id)): a late, earlier
     # fact finds out which of the claim's tasks newer facts shaped (service/domain/ordering.py).
     ledger: dict[str, tuple[FactKey, str, str]] = field(default_factory=dict)
+    # The patient bills the claim's remittances sent (`followups.patient-billing.v1`), per adjudication ("payer\x1f
+    # payer claim number"): (remittance event id, amount) pairs, so a reversal (CLP02 22) of that adjudication voids
+    # exactly what was billed for it.
+    patient_bills: dict[str, tuple[tuple[str, Decimal], ...]] = field(default_factory=dict)
 
     # -- queries ---------------------------------------------------------------------------------------------------
 
@@ -142,8 +160,11 @@ class Claim:
         """What the claim's facts say, as of a business time when `as_of` is given: the submission then in effect
         (the latest one sent before it, a void excepted), not one sent later that happened to arrive first."""
         submission = self.submission if as_of is None else self.submission_as_of(as_of)
+        known = self.submissions or ([self.submission] if self.submission is not None else [])
+        sent = [s.occurred_at for s in known if s.frequency_code != "8" and (as_of is None or fact_key(s) < as_of)]
         return ClaimFacts(claim_id=self.claim_id, submission=submission,
-                          adjudicated_payers=set(self.adjudicated_payers), forwarded=self.forwarded)
+                          adjudicated_payers=set(self.adjudicated_payers), forwarded=self.forwarded,
+                          first_submitted=min(sent).astimezone(dt.UTC).date() if sent else None)
 
     def submission_as_of(self, as_of: FactKey) -> Submission | None:
         known = self.submissions or ([self.submission] if self.submission is not None else [])
@@ -297,6 +318,7 @@ class Claim:
         if remit.is_reversal:
             self._set_state("reversed", at)
             self._remember_outcomes(remit)
+            self._void_patient_bills(remit)
             return
         self.adjudicated_payers.add(remit.payer.id)
         if remit.status_code in FORWARDED_STATUSES:
@@ -360,12 +382,14 @@ class Claim:
                 continue  # an older remittance never rewrites a task that newer events shaped
             elif task.is_open:
                 merge_decisions(task, group, at=remit.occurred_at)
+                _count_once(task)
                 _note_paid(task, remit)
                 self._task_event(task, "updated", task.state, remit.event_id, remit.occurred_at,
                                  "denied again on a later remittance")
             elif task.state in PAYER_REOPENS:
                 # the corrected claim, the appeal or the payment came back denied for the same cause: work it again
                 merge_decisions(task, group, at=remit.occurred_at)
+                _count_once(task)
                 _note_paid(task, remit)
                 previous = task.reopen(at=remit.occurred_at)
                 self._task_event(task, "updated", previous, remit.event_id, remit.occurred_at,
@@ -420,6 +444,7 @@ class Claim:
             folded.update(_key(remit, d) for d in (*upheld, *again))
             if again:
                 merge_decisions(task, again, at=remit.occurred_at)
+                _count_once(task)
                 _note_paid(task, remit)
             codes = sorted({f"{d.group}-{d.reason}" for d in (*upheld, *again)})
             why = ("the payer maintained its decision" if upheld else "the same denial came back") + \
@@ -497,6 +522,8 @@ class Claim:
                 reasons=(prev.reasons if prev else ()) + (f"{d.group}-{d.reason}",),
                 procedure_code=d.procedure.code if d.procedure else None,
                 modifiers=d.procedure.modifiers if d.procedure else (), service_date=d.service_date)
+        key = _adjudication_key(remit)
+        self.patient_bills[key] = (*self.patient_bills.get(key, ()), (remit.event_id, total))
         self.events.append(FollowupRequested(
             kind="patient-billing", claim_id=self.claim_id, payer=remit.payer, action="bill_patient", amount=total,
             reason="patient responsibility after every payer on the claim adjudicated: "
@@ -504,6 +531,28 @@ class Claim:
             causation_id=remit.event_id, at=remit.occurred_at, lines=tuple(lines.values()),
             details={"remarks": sorted({r for d in billable for r in d.remarks})},
         ))
+
+    def _void_patient_bills(self, remit: Remittance) -> None:
+        """A reversal takes back the adjudication that billed the patient: tell the patient-billing worker to void
+        each bill sent for it (the same follow-up kind, the amount negated, the voided bill named in `details`), so
+        the patient is not billed for a claim the payer reversed. The re-adjudication that usually follows is
+        classified normally and bills the patient anew. A reversal without a payer claim number voids the payer's
+        bills on the claim."""
+        if remit.payer_claim_number:
+            keys = [_adjudication_key(remit)]
+        else:
+            keys = [k for k in self.patient_bills if k.split("\x1f", 1)[0] == remit.payer.id]
+        for key in keys:
+            for billed_by, amount in self.patient_bills.pop(key, ()):
+                self.events.append(FollowupRequested(
+                    kind="patient-billing", claim_id=self.claim_id, payer=remit.payer, action="bill_patient",
+                    amount=-amount,
+                    reason=f"void: the payer reversed (CLP02 22) the adjudication that billed the patient "
+                           f"{amount:.2f}, so that bill is cancelled; bill again only what a re-adjudication says",
+                    causation_id=remit.event_id, at=remit.occurred_at,
+                    details={"void": True, "voids_causation_id": billed_by,
+                             "payer_claim_number": remit.payer_claim_number},
+                ))
 
     # -- claim status (277 / 277CA) --------------------------------------------------------------------------------
 
@@ -553,12 +602,19 @@ class Claim:
         opened = self._key_of(task.source_event_id)
         return opened is not None and fact_key(report) < opened
 
+    def _adjudicated_after(self, report: StatusReport) -> bool:
+        """The payer of this status adjudicated the claim later in business time (a remittance that arrived first)."""
+        key = fact_key(report)
+        return any(kind == "remittance" and payer == report.payer.id and k > key
+                   for k, kind, payer in self.ledger.values())
+
     def _open_status_task(self, report: StatusReport, decision: StatusDecision) -> None:
         tid = task_id_for(self.claim_id, report.payer.id, decision.category)
         task = self.tasks.get(tid)
         amount = report.total_charge if report.total_charge is not None else (
             self.submission.total_charge if self.submission and self.submission.total_charge is not None else ZERO)
         refound = task is not None and self._opened_later(task, report)
+        answered = decision.bucket == "rejected" and self._adjudicated_after(report)
         if task is not None and not refound and (task.is_open or report.occurred_at < task.last_event_at):
             return  # the open task already covers it
         lead = Decision(
@@ -570,6 +626,7 @@ class Claim:
             filing_deadline=decision.filing_deadline, filing_deadline_basis=decision.filing_deadline_basis,
             checklist=decision.checklist,
         )
+        opened_now = task is None
         if task is None:
             task = open_task(self.claim_id, report.payer.id, report.payer.type, [lead],
                              source_event_id=report.event_id, at=report.occurred_at,
@@ -579,9 +636,10 @@ class Claim:
         elif refound:
             # The status was in effect before the remittance that opened the task (it arrived later, from the other
             # topic): in business order the status opened the task and the remittance's denials joined it, so the
-            # task takes the status's route and origin, and its lines both facts' amounts.
+            # task takes the status's route and origin; its amount is the remittance's lines (`_count_once`).
             requested = followup_kind(task.action)
             merge_decisions(task, [lead], at=report.occurred_at)
+            _count_once(task)
             task.action, task.queue, task.appealable = lead.action, lead.queue or "billing", lead.appealable
             task.explanation, task.origin = lead.explanation, f"status:{decision.bucket}"
             task.opened_at, task.source_event_id = min(task.opened_at, report.occurred_at), report.event_id
@@ -593,7 +651,10 @@ class Claim:
             if not task.is_open or followup_kind(task.action) == requested:
                 return
         else:
+            if answered:
+                return  # the payer adjudicated the claim after this rejection: nothing to reopen
             merge_decisions(task, [lead], at=report.occurred_at)
+            _count_once(task)
             if not self._move(task, "open", report.event_id, report.occurred_at, "the payer asked again"):
                 return
         kind = followup_kind(task.action)
@@ -607,6 +668,13 @@ class Claim:
                          "status_code": report.status.code, "entity": report.status.entity,
                          "queue": task.queue, **_request_details(report.information_request)},
             ))
+        if answered and opened_now and task.is_open:
+            # In business order the payer adjudicated the claim after this rejection, which answered it (as
+            # `_resolve_rejections` does when the facts arrive in order): the task is on record, resolved, and its
+            # charge is not counted beside the adjudication's denied lines. Its follow-up went out above, as it did
+            # when the rejection arrived first (a follow-up cannot be taken back; every arrival order asks the same).
+            self._move(task, "resolved", report.event_id, report.occurred_at,
+                       "the payer adjudicated the claim after this rejection (facts count in business-time order)")
 
     # -- provider-level adjustments (PLB) --------------------------------------------------------------------------
 
@@ -646,6 +714,11 @@ class Claim:
         self.timeline, self.events = [], []
         self.routed_decisions = {}
         return timeline, events
+
+
+def _adjudication_key(remit: Remittance) -> str:
+    """One payer's adjudication of the claim: a reversal names the one it takes back by its payer claim number."""
+    return f"{remit.payer.id}\x1f{remit.payer_claim_number or ''}"
 
 
 def _request_details(request: InformationRequest | None) -> dict[str, Any]:

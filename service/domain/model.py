@@ -348,6 +348,8 @@ class ClaimFacts:
     forwarded: bool = False  # a payer processed it and forwarded it (CLP02 19/20/21)
     # the patient's authorizations on file with the payer (the register), when the caller read them
     authorizations: tuple[Authorization, ...] = ()
+    # the day the claim was first sent (its earliest submission other than a void), when the caller knows it
+    first_submitted: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,8 +57,13 @@ class RuleFiles:
         reader = csv.DictReader(io.StringIO(self.text(name)))
         rows = []
         for number, row in enumerate(reader, start=2):
-            if None in row or any(value is None for value in row.values()):
-                raise RuleDataError(f"{name} line {number}: wrong number of columns")
+            if None in row:
+                raise RuleDataError(f"{name} line {number}: wrong number of columns (more values than the header "
+                                    f"names, after column {reader.fieldnames[-1]!r})")
+            missing = next((column for column, value in row.items() if value is None), None)
+            if missing is not None:
+                raise RuleDataError(f"{name} line {number}: wrong number of columns (no value for column "
+                                    f"{missing!r})")
             rows.append({k.strip(): (v or "").strip() for k, v in row.items()} | {"_line": str(number)})
         return rows
 

@@ -27,6 +27,7 @@ from service.domain.tasks import Task, TaskLine, task_id_for
 CATEGORY = "timely_filing"
 QUEUE = "billing"
 ACTION = "review"
+ORIGIN = "silent_claim"  # the task's origin: no remittance or status opened it, the payer's silence did
 _NS = uuid.UUID("8f0e7d0a-3c55-4d7e-9a3e-6c1c1bb0c2a4")
 
 
@@ -196,8 +197,8 @@ def filing_risk_task(s: Silence, *, at: dt.datetime, checklists: ChecklistBook,
         payer_id=sub.payer.id, payer_type=sub.payer.type, category=CATEGORY, action=ACTION, queue=QUEUE, state="open",
         appealable=False, amount_at_risk=_amount(s.claim), recoverability=0.9, explanation=explanation,
         rule_ids=("silent_claim.filing_limit",), opened_at=at, last_event_at=at,
-        source_event_id=s.filing_causation_id(), filing_deadline=s.filing.date, lines=_lines(sub), checklist=items,
-        changed=True)
+        source_event_id=s.filing_causation_id(), filing_deadline=s.filing.date,
+        filing_deadline_basis=s.filing.basis, lines=_lines(sub), checklist=items, changed=True, origin=ORIGIN)
     event = TaskChanged(task=task, change="opened", from_state=None, to_state="open",
                         causation_id=s.filing_causation_id(), at=at, actor=actor,
                         note=f"silent {s.days_silent} days; timely-filing limit {limit}")

@@ -117,7 +117,8 @@ class Task:
     # redetermination), and what provider-level recoupments took back from the claim after the task was won.
     appeal_level: int = 1
     recouped_amount: Decimal | None = None
-    origin: str = "remittance"  # what opened it: "remittance", or "status:<bucket>" for a 277/277CA
+    # what opened it: "remittance", "status:<bucket>" for a 277/277CA, or "silent_claim" (the silent-claim timer)
+    origin: str = "remittance"
 
     @property
     def is_open(self) -> bool:

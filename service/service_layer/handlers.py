@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from service.domain.authorizations import Authorization
 from service.domain.claim import Claim
@@ -56,6 +56,14 @@ class Classifier(Protocol):
     def classify_status(self, report: StatusReport, *, facts: ClaimFacts | None = None) -> list[StatusDecision]: ...
 
 
+class Clock(Protocol):
+    """Where the service layer learns the date (the adapters' system clock; a fixed one in tests)."""
+
+    def today(self) -> dt.date: ...
+
+    def now(self) -> dt.datetime: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """One decoded input record and where it came from."""
@@ -73,18 +81,10 @@ class Inbound:
 
 @dataclass(frozen=True, slots=True)
 class Pricing:
-    """The underpayment check's rules (data) and tolerance (settings)."""
+    """The underpayment check's rules (data) and tolerance (settings: service.bootstrap builds it from them)."""
 
     rules: PricingRules
     tolerance: Tolerance
-
-    @classmethod
-    def from_settings(cls) -> Pricing:
-        from service.config import get_settings
-
-        settings = get_settings()
-        return cls(load_pricing_rules(), Tolerance(amount=settings.underpayment_tolerance_usd,
-                                                   percent=settings.underpayment_tolerance_percent))
 
 
 @dataclass(slots=True)
@@ -100,18 +100,10 @@ class BatchReport:
 
 
 @functools.lru_cache(maxsize=1)
-def _default_pricing() -> Pricing:
-    """Read once per process, like the settings it comes from."""
-    return Pricing.from_settings()
-
-
-@functools.lru_cache(maxsize=1)
-def default_member_digest() -> Callable[[str], str]:
-    """The keyed digest of a member id the authorization register is matched by (the settings' pseudonym key)."""
-    from service.config import get_settings
-    from service.privacy import Pseudonymizer
-
-    return Pseudonymizer(get_settings().pseudonym_key.get_secret_value()).member
+def packaged_pricing() -> Pricing:
+    """The packaged pricing rules with the default tolerance (the settings' defaults): for callers without settings
+    (tests, benchmarks). The worker's pricing comes from service.bootstrap."""
+    return Pricing(load_pricing_rules(), Tolerance())
 
 
 def _authorization_denied(remit: Remittance) -> bool:
@@ -155,12 +147,114 @@ class _History:
                 known[(s.claim_id, s.line_id)] = s
 
 
+@dataclass(slots=True)
+class _Batch:
+    """What the batch's handlers share: what was loaded once for the whole batch, the rows they add, the report."""
+
+    classifier: Classifier
+    pricing: Pricing
+    as_of: dt.date | None
+    claims: dict[str, Claim]
+    history: _History
+    keys: dict[str, str]  # remittance event id -> business key
+    originals: dict[str, str]  # business key -> the event id first seen with it
+    fees: FeeSchedule
+    digest_of: dict[str, str]  # remittance event id -> member digest (CO-197 denials only)
+    on_file: dict[str, list[Authorization]]  # member digest -> the register's authorizations
+    changes: Changes = field(default_factory=Changes)
+    report: BatchReport = field(default_factory=BatchReport)
+
+    def claim_for(self, claim_id: str) -> Claim:
+        claim = self.claims.get(claim_id)
+        if claim is None:
+            claim = self.claims[claim_id] = Claim(claim_id=claim_id)
+        return claim
+
+
+def _apply_remittance(batch: _Batch, ev: Remittance) -> bool:
+    changes, report = batch.changes, batch.report
+    key = batch.keys[ev.event_id]
+    original = batch.originals.get(key)
+    if original is not None and original != ev.event_id:
+        changes.remittances.append((ev, key, original))
+        changes.inbox_outcomes[ev.event_id] = "duplicate_business_key"
+        report.duplicates += 1
+        return False
+    batch.originals[key] = ev.event_id
+    claim = batch.claim_for(ev.claim_id)
+    patient = claim.patient_key or ev.patient_key
+    # the submission in effect when the payer decided, not a correction sent later that arrived first
+    facts = claim.facts(as_of=fact_key(ev))
+    if ev.event_id in batch.digest_of:
+        facts.authorizations = tuple(a for a in batch.on_file.get(batch.digest_of[ev.event_id], ())
+                                     if a.payer_id == ev.payer.id)
+    decisions = batch.classifier.classify(ev, facts=facts, history=batch.history.for_claim(patient, ev.claim_id),
+                                          as_of=batch.as_of)
+    review = review_payment(ev, decisions, batch.fees, batch.pricing.rules, batch.pricing.tolerance,
+                            clocks=getattr(batch.classifier, "clocks", None))
+    decisions = review.decisions
+    claim.record_remittance(ev, decisions, expectations=review.followup_details())
+    changes.remittances.append((ev, key, None))
+    if ev.patient is not None:
+        changes.identifiers.append(IdentifiersSeen(ev.claim_id, ev.payer.id, ev.occurred_at, ev.patient))
+    for d in decisions:
+        changes.decisions.append(DecisionRow(ev, d, claim.decision_task_id(ev, d)))
+    report.decisions += len(decisions)
+    report.denials += sum(1 for d in decisions if d.is_denial)
+    if not ev.is_reversal:
+        batch.history.add(patient, sessions_from(ev.claim_id, ev.lines, lambda line: line.covered))
+    return True
+
+
+def _apply_submission(batch: _Batch, ev: Submission) -> bool:
+    claim = batch.claim_for(ev.claim_id)
+    claim.record_submission(ev)
+    batch.changes.submissions.append(ev)
+    if ev.patient is not None:
+        batch.changes.identifiers.append(IdentifiersSeen(ev.claim_id, ev.payer.id, ev.occurred_at, ev.patient))
+    batch.history.add(claim.patient_key, sessions_from(ev.claim_id, ev.lines, lambda line: None))
+    return True
+
+
+def _apply_status(batch: _Batch, ev: StatusReport) -> bool:
+    if ev.claim_id is None:
+        batch.changes.batch_statuses.append(ev)
+        batch.changes.inbox_outcomes[ev.event_id] = "batch_status"
+        return False
+    claim = batch.claim_for(ev.claim_id)
+    claim.record_status(ev, batch.classifier.classify_status(ev, facts=claim.facts(as_of=fact_key(ev))))
+    return True
+
+
+def _apply_provider_adjustment(batch: _Batch, ev: ProviderAdjustment) -> bool:
+    linked = bool(ev.claim_id and ev.claim_id in batch.claims)
+    batch.changes.provider_adjustments.append((ev, linked))
+    if linked:
+        batch.claim_for(ev.claim_id).record_provider_adjustment(ev)
+    return True
+
+
+# One handler per message type; each returns whether the event counts as applied (a duplicate remittance or a
+# batch-level status is recorded but not applied to a claim).
+HANDLERS: dict[type, Callable[[_Batch, Any], bool]] = {
+    Remittance: _apply_remittance,
+    Submission: _apply_submission,
+    StatusReport: _apply_status,
+    ProviderAdjustment: _apply_provider_adjustment,
+}
+
+
 async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: Classifier, *,
-                        as_of: dt.date | None = None, pricing: Pricing | None = None,
+                        clock: Clock | None = None, as_of: dt.date | None = None, pricing: Pricing | None = None,
                         member_digest: Callable[[str], str] | None = None) -> BatchReport:
     """Apply a batch atomically: every new event's rows (or none) commit together; redeliveries change nothing.
-    `pricing`: the underpayment check's rules and tolerance (default: packaged rules, tolerance from settings);
-    `member_digest`: how the authorization register keys a member id (default: the settings' pseudonym key)."""
+    `clock`: today's date (tasks' priorities, the history window); `as_of`: a fixed business date instead (the
+    classifier checks deadlines against it); one of the two is needed. `pricing`: the underpayment check's rules and
+    tolerance (default: the packaged rules and default tolerance); `member_digest`: how the authorization register
+    keys a member id, needed as soon as a batch holds a denial the register answers (service.bootstrap builds both
+    from the settings)."""
+    if clock is None and as_of is None:
+        raise TypeError("process_batch needs a clock or an as_of date")
     report = BatchReport()
     async with uow:
         unique: dict[str, Inbound] = {}
@@ -178,7 +272,6 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
             await uow.commit()
             return report
 
-        changes = Changes()
         claim_ids = {cid for i in fresh if (cid := _claim_id(i.event)) and not isinstance(i.event, ProviderAdjustment)}
         # A PLB names a claim we may or may not hold: link it only to a claim that exists.
         plb_refs = {i.event.claim_id for i in fresh if isinstance(i.event, ProviderAdjustment) and i.event.claim_id}
@@ -191,10 +284,10 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
         patient_keys = {k for i in fresh if (k := getattr(i.event, "patient_key", None))}
         patient_keys |= {c.patient_key for c in claims.values() if c.patient_key}
         dates = [d for r in remits if (d := r.first_service_date)]
-        since = (min(dates) if dates else dt.date.today()) - HISTORY_LOOKBACK
+        since = (min(dates) if dates else (clock.today() if clock is not None else as_of)) - HISTORY_LOOKBACK
         history = _History(await uow.load_history(patient_keys, since) if patient_keys else {})
         # The fee schedule of every (payer, code) the batch's primary adjudications carry: one read per batch.
-        pricing = pricing or _default_pricing()
+        pricing = pricing or packaged_pricing()
         wanted = fee_keys(remits, pricing.rules)
         fees = FeeSchedule(await uow.load_fee_schedule(wanted)) if wanted else FeeSchedule()
         # The register's authorizations of the members whose remittances carry a CO-197: one read per batch, and
@@ -203,73 +296,23 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
         on_file: dict[str, list[Authorization]] = {}
         asking = [r for r in remits if _authorization_denied(r)]
         if asking:
-            digest = member_digest or default_member_digest()
-            digest_of = {r.event_id: digest(r.patient.member_id) for r in asking}
+            if member_digest is None:
+                raise TypeError("process_batch needs member_digest: the batch holds a denial the authorization "
+                                "register answers")
+            digest_of = {r.event_id: member_digest(r.patient.member_id) for r in asking}
             for auth in await uow.load_authorizations(set(digest_of.values())):
                 on_file.setdefault(auth.member_digest, []).append(auth)
 
-        def claim_for(claim_id: str) -> Claim:
-            claim = claims.get(claim_id)
-            if claim is None:
-                claim = claims[claim_id] = Claim(claim_id=claim_id)
-            return claim
-
+        batch = _Batch(classifier, pricing, as_of, claims, history, keys, originals, fees, digest_of, on_file,
+                       report=report)
         for item in fresh:
-            ev = item.event
             report.by_topic[item.topic] = report.by_topic.get(item.topic, 0) + 1
-            if isinstance(ev, Remittance):
-                key = keys[ev.event_id]
-                original = originals.get(key)
-                if original is not None and original != ev.event_id:
-                    changes.remittances.append((ev, key, original))
-                    changes.inbox_outcomes[ev.event_id] = "duplicate_business_key"
-                    report.duplicates += 1
-                    continue
-                originals[key] = ev.event_id
-                claim = claim_for(ev.claim_id)
-                patient = claim.patient_key or ev.patient_key
-                # the submission in effect when the payer decided, not a correction sent later that arrived first
-                facts = claim.facts(as_of=fact_key(ev))
-                if ev.event_id in digest_of:
-                    facts.authorizations = tuple(a for a in on_file.get(digest_of[ev.event_id], ())
-                                                 if a.payer_id == ev.payer.id)
-                decisions = classifier.classify(ev, facts=facts, history=history.for_claim(
-                    patient, ev.claim_id), as_of=as_of)
-                review = review_payment(ev, decisions, fees, pricing.rules, pricing.tolerance,
-                                        clocks=getattr(classifier, "clocks", None))
-                decisions = review.decisions
-                claim.record_remittance(ev, decisions, expectations=review.followup_details())
-                changes.remittances.append((ev, key, None))
-                if ev.patient is not None:
-                    changes.identifiers.append(IdentifiersSeen(ev.claim_id, ev.payer.id, ev.occurred_at, ev.patient))
-                for d in decisions:
-                    changes.decisions.append(DecisionRow(ev, d, claim.decision_task_id(ev, d)))
-                report.decisions += len(decisions)
-                report.denials += sum(1 for d in decisions if d.is_denial)
-                if not ev.is_reversal:
-                    history.add(patient, sessions_from(ev.claim_id, ev.lines, lambda line: line.covered))
-            elif isinstance(ev, Submission):
-                claim = claim_for(ev.claim_id)
-                claim.record_submission(ev)
-                changes.submissions.append(ev)
-                if ev.patient is not None:
-                    changes.identifiers.append(IdentifiersSeen(ev.claim_id, ev.payer.id, ev.occurred_at, ev.patient))
-                history.add(claim.patient_key, sessions_from(ev.claim_id, ev.lines, lambda line: None))
-            elif isinstance(ev, StatusReport):
-                if ev.claim_id is None:
-                    changes.batch_statuses.append(ev)
-                    changes.inbox_outcomes[ev.event_id] = "batch_status"
-                    continue
-                claim = claim_for(ev.claim_id)
-                claim.record_status(ev, classifier.classify_status(ev, facts=claim.facts(as_of=fact_key(ev))))
-            elif isinstance(ev, ProviderAdjustment):
-                linked = bool(ev.claim_id and ev.claim_id in claims)
-                changes.provider_adjustments.append((ev, linked))
-                if linked:
-                    claim_for(ev.claim_id).record_provider_adjustment(ev)
-            report.applied += 1
+            handler = HANDLERS.get(type(item.event))
+            if handler is None or handler(batch, item.event):
+                report.applied += 1
 
-        today = as_of or dt.date.today()
+        changes = batch.changes
+        today = as_of or clock.today()
         for claim in claims.values():
             if not claim.changed:
                 continue

@@ -50,8 +50,9 @@ class KpiQuery:
     category: str | None = None
 
 
-def office_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
-    return (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone)).date()
+def office_today(timezone: str, now: dt.datetime) -> dt.date:
+    """The office's date at the instant `now` (the caller's clock)."""
+    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 def check_query(query: KpiQuery) -> None:

@@ -27,7 +27,7 @@ from service.domain.presubmission import (
     submitted_on,
 )
 from service.domain.prevention import DeniedLine, PreventionRule, load_prevention_book, prevention_rules
-from service.service_layer.handlers import HISTORY_LOOKBACK
+from service.service_layer.handlers import HISTORY_LOOKBACK, Clock
 from service.service_layer.tasks_api import NotFound
 
 DATABASE, INPUT = "database", "input"
@@ -102,7 +102,7 @@ class _Known:
 
 
 async def check_submissions(submissions: Sequence[Submission], checker: Checker, *, store: CheckStore | None,
-                            member_digest: Callable[[str], str] | None = None, origin: str = "cli",
+                            clock: Clock, member_digest: Callable[[str], str] | None = None, origin: str = "cli",
                             today: dt.date | None = None, record: bool = True,
                             register: Sequence[Authorization] | None = None,
                             tables: NcciTables | None = None) -> CheckRun:
@@ -121,7 +121,7 @@ async def check_submissions(submissions: Sequence[Submission], checker: Checker,
     if store is not None:
         patients = {s.patient_key for s in submissions if s.patient_key}
         dates = [d for s in submissions for d in (x.service_date or s.service_date_from for x in s.lines) if d]
-        since = (min(dates) if dates else dt.date.today()) - HISTORY_LOOKBACK
+        since = (min(dates) if dates else clock.today()) - HISTORY_LOOKBACK
         known = _Known(await store.history(patients, since),
                        await store.earlier_submissions(patients, {s.claim_id for s in submissions}))
         for auth in await store.authorizations(set(digests.values())):

@@ -6,9 +6,9 @@ The asyncpg adapter (`service.adapters.store`) implements it; unit tests use an 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from service.domain.authorizations import Authorization
 from service.domain.claim import Claim
@@ -23,6 +23,8 @@ from service.domain.model import (
     StatusReport,
     Submission,
 )
+from service.domain.silent_claims import AwaitingClaim, Silence
+from service.domain.tasks import Task
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,5 +126,111 @@ class UnitOfWork(Protocol):
         """Every authorization in the register for these member digests (one read per batch)."""
 
     async def save(self, changes: Changes) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+# -- the timers' and the dead letters' units of work ------------------------------------------------------------------
+
+class SilentClaimsUnitOfWork(Protocol):
+    """One transaction of the silent-claim timer (it may be entered again for the next page)."""
+
+    async def __aenter__(self) -> SilentClaimsUnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def awaiting_claims(self, today: dt.date, min_days: int, after: str, limit: int) -> list[AwaitingClaim]:
+        """Claims still waiting on their payer (submitted, acknowledged or accepted) about which nothing (status,
+        remittance, reversal) arrived since their latest submission, submitted at least `min_days` office days before
+        `today`; the first `limit` with a claim id after `after`, in claim-id order."""
+
+    async def record_inquiries(self, due: Sequence[Silence], event_ids: Sequence[str]) -> set[tuple[str, str, int]]:
+        """Record each inquiry (with the outbox event id of its request) under its key unless it is on file; the keys
+        recorded now (a second pass in the same interval records, and so sends, nothing)."""
+
+    async def lock_still_silent(self, claim_ids: Sequence[str]) -> set[str]:
+        """Lock the claims (LOCKING RULE: claim-id order), then the ones still silent under the lock."""
+
+    async def existing_tasks(self, task_ids: Sequence[str]) -> set[str]:
+        """Which of these tasks exist."""
+
+    async def add_tasks(self, tasks: Sequence[Task], audit: Sequence[AuditEntry]) -> None:
+        """Write new tasks (a task already on file is left as it is) and their audit rows."""
+
+    async def add_to_outbox(self, records: Sequence[OutboxRecord]) -> None:
+        """Outbox rows, skipping event ids already on file (a re-run publishes nothing twice)."""
+
+    async def commit(self) -> None: ...
+
+
+class TaskTimersUnitOfWork(Protocol):
+    """One transaction of the task timer (entered again per batch); a `TaskWriter` (service.service_layer.tasks_api)
+    with the timer's own reads."""
+
+    async def __aenter__(self) -> TaskTimersUnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def lock_tasks(self, task_ids: Sequence[str]) -> dict[str, Task]: ...
+
+    async def lease_next(self, queue: str, *, now: dt.datetime) -> Task | None: ...
+
+    async def save(self, tasks: Sequence[Task], audit: Sequence[AuditEntry],
+                   outbox: Sequence[OutboxRecord]) -> None: ...
+
+    async def save_priorities(self, tasks: Sequence[Task]) -> None: ...
+
+    async def overdue_task_ids(self, today: dt.date, after: str, limit: int) -> list[str]:
+        """Open or in-progress tasks whose every clock (deadline, filing deadline) is before `today`: the first
+        `limit` with an id after `after`, in id order."""
+
+    async def stale_priority_ids(self, today: dt.date, after: str, limit: int) -> list[str]:
+        """Live tasks whose priority was scored for another day or from other inputs than the row holds now."""
+
+    async def last_run(self, job: str) -> dt.datetime | None:
+        """When the periodic job last ran (None: never)."""
+
+    async def record_run(self, job: str, at: dt.datetime, today: dt.date) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterEntry:
+    """A record that cannot be applied, as the dead-letter table keeps it, with its `deadletter.v1` record.
+
+    `value` is what the table keeps (of an oversize value only a prefix); `value_size` and `value_digest` describe the
+    whole original value. `replay_of`: the letter an operator replayed this record from."""
+
+    dead_letter_id: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    source_event_id: str | None
+    key: bytes | None
+    value: bytes | None
+    error_class: str
+    reason: str
+    attempts: int
+    first_failed_at: dt.datetime
+    value_size: int
+    value_digest: str | None
+    value_truncated: bool
+    detail: dict[str, Any] | None
+    record: bytes  # the encoded deadletter.v1 record
+    replay_of: str | None = None
+
+
+class DeadLetterUnitOfWork(Protocol):
+    async def __aenter__(self) -> DeadLetterUnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def store_dead_letters(self, letters: Sequence[DeadLetterEntry]) -> None:
+        """Store each letter (idempotent by its id; a replayed record that fails again unchanged counts one more
+        attempt on the letter it was replayed from instead of adding a copy)."""
+
+    async def add_to_outbox(self, records: Sequence[OutboxRecord]) -> None:
+        """Outbox rows, skipping event ids already on file."""
 
     async def commit(self) -> None: ...

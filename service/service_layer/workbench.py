@@ -233,7 +233,7 @@ def _conflict(exc: LetterError) -> Conflict | NotFound:
 
 async def draft_letter(store: WorkbenchStore, queue_store: WorkQueueStore, scope: Scope, task_id: str, *,
                        today: dt.date, book: LetterBook, identifiers: PatientIdentifierStore | None = None,
-                       purpose: str = "for the letter", now: dt.datetime | None = None) -> Letter:
+                       now: dt.datetime, purpose: str = "for the letter") -> Letter:
     """The letter for the task's claim and payer, covering the appealable open tasks the token may see.
 
     The patient's identifiers are decrypted only once the facts allow a letter (a refusal reads none), only for a
@@ -255,7 +255,7 @@ async def draft_letter(store: WorkbenchStore, queue_store: WorkQueueStore, scope
     if read.patient is not None:
         await identifiers.record_read(task_id=task_id, actor=scope.actor, state=view.task.state,
                                       fields=read.patient.present, purpose=purpose,
-                                      at=now or dt.datetime.now(dt.UTC))
+                                      at=now)
     try:
         return compose_letter(letter_request(facts, scope, task_id, today, read), book)
     except LetterError as exc:  # the same facts: only the identifiers changed

@@ -21,6 +21,7 @@ from aiohttp import web
 from service.adapters import postgres
 from service.adapters.migrate import migrate
 from service.adapters.tokens import TokenStore
+from service.bootstrap import bootstrap
 from service.config import Settings
 from service.domain.tasks import task_id_for
 from service.entrypoints.api import create_api_app
@@ -83,7 +84,9 @@ class Api:
 async def running_api(url: str, **overrides: Any) -> AsyncIterator[Api]:
     settings = settings_for(url, **overrides)
     pool = await open_pool(url, settings)
-    runner = web.AppRunner(create_api_app(pool, settings), access_log=None)
+    parts = bootstrap(settings, database_url=url)
+    parts.connections.pool = pool  # opened here with the test's own settings, as `denials api` opens it at start
+    runner = web.AppRunner(create_api_app(parts), access_log=None)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()

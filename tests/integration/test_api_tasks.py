@@ -331,9 +331,10 @@ async def test_the_openapi_document_matches_the_registered_routes_both_ways(team
     assert status == 200 and doc["openapi"].startswith("3.")
     documented = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
     app_routes = set()
+    from service.bootstrap import bootstrap
     from service.entrypoints.api import create_api_app
 
-    app = create_api_app(t.api.pool, t.api.settings)
+    app = create_api_app(bootstrap(t.api.settings))
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
         if path.startswith("/api") and route.name != "api_docs":  # the reference page is HTML, not an API route

@@ -1,5 +1,6 @@
-"""The API as the worker serves it (agents/web.py mounts it), on a task the stream opened: read it, change it,
-see the change published by the relay, see the worker's timer score it, and the stream still close it as won."""
+"""The API as the worker serves it (service/entrypoints/server.py mounts it), on a task the stream opened: read it,
+change it, see the change published by the relay, see the worker's timer score it, and the stream still close it as
+won."""
 
 from __future__ import annotations
 

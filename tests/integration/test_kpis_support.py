@@ -34,15 +34,20 @@ from dataclasses import dataclass
 import asyncpg
 
 from agents.decoders import json_decoders
+from service.adapters.clock import SystemClock
 from service.adapters.store import PostgresUnitOfWork
 from service.adapters.task_store import PostgresWorkQueue
 from service.domain.classification import load_classifier
 from service.domain.tasks import task_id_for
+from service.privacy import Pseudonymizer
 from service.service_layer import tasks_api as uc
 from service.service_layer.handlers import Inbound, process_batch
 from tests.support import events
 from tests.support.kafka import publish_json
 from tests.support.ports import eventually
+
+CLOCK = SystemClock()
+DIGEST = Pseudonymizer("test-pseudonym-key").member  # how the authorization register keys member ids
 
 BCBS = {"id": "BCBS-TX", "name": "Blue Cross TX", "type": "commercial"}
 MCR = {"id": "MCR-JL", "name": "Medicare Part B JL", "type": "medicare"}
@@ -213,7 +218,7 @@ class Month:
                 assert not decoded.errors, decoded.errors
                 items += [Inbound(topic, ev, 0, offset) for ev in decoded.events]
             for item in items:  # one event per unit of work, in order, as a partition delivers them
-                await process_batch([item], PostgresUnitOfWork(pool), classifier)
+                await process_batch([item], PostgresUnitOfWork(pool), classifier, clock=CLOCK, member_digest=DIGEST)
 
         await apply(STATUS, self.statuses())
         await apply(REMITTANCE, self.first_remittances())

@@ -79,6 +79,17 @@ async def test_bad_records_become_dead_letters_and_the_next_valid_record_is_proc
         lambda: _dead_letters_for(stack, key), message="the dead letters on deadletter.v1")
     assert sorted(x["error_class"] for x in on_topic) == ["not_json", "schema_violation"]
     assert all(x["source_topic"] == "claims.remittance.v1" for x in on_topic)
+    by_class = {x["error_class"]: x for x in on_topic}
+    assert by_class["schema_violation"]["source_event_id"] == f"rm-{run_id}-bad"
+    assert by_class["not_json"]["value_size"] == len(b"this is not json {")
+    assert by_class["not_json"]["value_digest"].startswith("sha256:") and by_class["not_json"]["reason"]
+
+    # one path to the broker: each letter went out through the outbox (the relay), under its letter id
+    queued = await db.fetch(
+        """SELECT o.event_id, o.topic, p.id IS NOT NULL AS pending FROM outbox o
+           LEFT JOIN outbox_pending p ON p.id = o.id WHERE o.event_id = ANY($1::text[])""",
+        [x["event_id"] for x in on_topic])
+    assert sorted((r["topic"], r["pending"]) for r in queued) == [("deadletter.v1", False)] * 2
 
 
 async def _dead_letters_for(stack, key: bytes) -> list[dict]:

@@ -108,6 +108,8 @@ async def test_silent_claims_get_one_inquiry_per_interval_and_a_task_near_their_
     assert (task["queue"], task["category"], task["state"], task["action"]) == ("billing", "timely_filing", "open",
                                                                                 "review")
     assert task["filing_deadline"] == dt.date(2026, 6, 18) and task["priority"] > 0
+    # opened by the payer's silence, not by a remittance; the limit's basis is kept like the stream's tasks keep it
+    assert task["origin"] == "silent_claim" and task["filing_deadline_basis"]
     assert "the timely-filing limit is 2026-06-18 (17 days left" in task["explanation"]
     audit = await pool.fetch("SELECT actor, change, to_state FROM task_events WHERE task_id = $1", task["task_id"])
     assert [(a["actor"], a["change"], a["to_state"]) for a in audit] == [("system:claim-timer", "opened", "open")]

@@ -7,12 +7,17 @@ import datetime as dt
 import json
 
 from agents.decoders import json_decoders
+from service.adapters.clock import SystemClock
 from service.adapters.store import PostgresUnitOfWork
 from service.domain.classification import load_classifier
 from service.domain.model import SessionDetail
+from service.privacy import Pseudonymizer
 from service.service_layer.handlers import Inbound, process_batch
 from tests.integration.test_api_support import open_pool, settings_for
 from tests.support.events import line, remittance, submitted
+
+CLOCK = SystemClock()
+DIGEST = Pseudonymizer("test-pseudonym-key").member  # how the authorization register keys member ids
 
 STATUS, REMITTANCE = "claims.status.v1", "claims.remittance.v1"
 
@@ -38,7 +43,8 @@ async def test_one_batch_touching_a_line_twice_keeps_the_last_procedure_and_what
     url = stack.direct_database_url
     pool = await open_pool(url, settings_for(url))  # the service's codecs, on the migrated database
     try:
-        report = await process_batch(items, PostgresUnitOfWork(pool), load_classifier())
+        report = await process_batch(items, PostgresUnitOfWork(pool), load_classifier(),
+                                     clock=CLOCK, member_digest=DIGEST)
     finally:
         await pool.close()
 
@@ -65,8 +71,10 @@ async def test_what_a_submission_documents_survives_the_remittance_and_reads_bac
     url = stack.direct_database_url
     pool = await open_pool(url, settings_for(url))
     try:
-        first = await process_batch(_inbound(STATUS, documented, 0), PostgresUnitOfWork(pool), load_classifier())
-        then = await process_batch(_inbound(REMITTANCE, paid, 1), PostgresUnitOfWork(pool), load_classifier())
+        first = await process_batch(_inbound(STATUS, documented, 0), PostgresUnitOfWork(pool), load_classifier(),
+                                    clock=CLOCK, member_digest=DIGEST)
+        then = await process_batch(_inbound(REMITTANCE, paid, 1), PostgresUnitOfWork(pool), load_classifier(),
+                                   clock=CLOCK, member_digest=DIGEST)
         async with PostgresUnitOfWork(pool) as uow:
             history = await uow.load_history([patient], dt.date(2025, 1, 1))
     finally:

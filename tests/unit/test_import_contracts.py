@@ -17,3 +17,4 @@ def test_import_contracts_are_kept():
                             text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert " 0 broken" in result.stdout, result.stdout
+    assert "Layers: entrypoints > agents > bootstrap > adapters > service layer > domain KEPT" in result.stdout

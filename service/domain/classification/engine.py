@@ -30,12 +30,15 @@ from service.domain.authorizations import Authorization, AuthorizationScopes, Ea
 from service.domain.authorizations import sides_of as billed_sides
 from service.domain.checklists import ChecklistBook
 from service.domain.classification.codes import CarcRow, CodeTables, GroupRow, Lookup, RarcRow
+from service.domain.classification.outcomes import Outcomes
 from service.domain.classification.routing import Routing
 from service.domain.classification.status import StatusClassifier
 from service.domain.classification.vocabulary import ACTION_PHRASES, APPEAL_WINDOW_ACTIONS, FILING_ACTIONS
+from service.domain.classification.write_offs import late_filing
 from service.domain.clocks import Clock, Clocks, PayerPolicy, appeal_deadline, filing_deadline, reopening_deadline
 from service.domain.pain import PainRules
 from service.domain.pain.bundling import addon_finding, pair_finding
+from service.domain.pain.diagnoses import AxialRules
 from service.domain.pain.duplicates import duplicate_finding
 from service.domain.pain.history import (
     LIKELY_NOT_MET,
@@ -54,6 +57,11 @@ from service.domain.pain.modifiers import modifier_findings
 from service.domain.policy import CoveragePolicies, FamilyPolicy
 from service.domain.pricing import PricingRules
 from service.domain.ruledata import RuleFiles, rules_root
+
+# Every number a step applies and every code list that starts a step is a row of `outcomes.csv` (read by rule id, in
+# force on the remittance's production date). What stays here chooses a path, not a value: the CAS group (PR makes
+# the patient liable, as DESIGN says), the payer type's process (Medicare corrects a clerical error by reopening,
+# counts Part A filing from the through date) and which finding leads to which action and explanation.
 
 # Actions whose decisions carry a clock (dated from the remittance and the line): never taken from the memo.
 _CLOCK_ACTIONS = frozenset({"reopening", *APPEAL_WINDOW_ACTIONS, *FILING_ACTIONS})
@@ -182,12 +190,17 @@ class Classifier:
         self.codes = CodeTables.load(files)
         self.routing = Routing.load(files)
         self.pain = PainRules.load(files)
+        self.axial = AxialRules.load(files)  # lines whose diagnoses their policy never covers (axial-only ESI)
         self.coverage = CoveragePolicies.load(files, self.pain.families)
         # family groups an authorization may name (esi, facet, rfa ...): the check's table
         self.auth_scopes = AuthorizationScopes.from_table(files.toml("check_rules"), self.pain.families)
         self.pricing = PricingRules.from_texts(files.text("pricing.toml"), files.text("pricing_codes.csv"))
         self.clocks = clocks or Clocks.load(files)
         self.checklists = ChecklistBook.load(files)
+        # The steps' numbers and code lists (`outcomes.csv`), checked against the codes the other tables know.
+        self.outcomes = Outcomes.load(files, carcs=frozenset(self.codes.carc.codes()),
+                                      rarcs=frozenset(self.codes.rarc.codes()),
+                                      ncci=frozenset(pair.id for pair in self.pain.ncci))
         self.status = StatusClassifier(self.codes, self.routing, self.checklists, self.rules_version)
         # Remarks that mark a Qualified Medicare Beneficiary (deductible, coinsurance, copay): read from the table.
         self.qmb_remarks = frozenset(code for code in self.codes.rarc.codes()
@@ -310,7 +323,7 @@ class Classifier:
         plain_key = (claim.reading, adj.group, carc_token, tuple(token for _, token in looked_up),
                      id(group_row) if group_row is not None else None,
                      (line.paid if line is not None else remit.total_paid) > 0, line is None, family, claim.billing,
-                     on if carc.standing == "not_yet_effective" else None)
+                     on if carc.standing == "not_yet_effective" else None, self.outcomes.epoch(on))
         plain = self._plain.get(plain_key)
         if plain is not None:
             return self._from_plain(plain, claim, line, index, adj, remarks)
@@ -332,7 +345,12 @@ class Classifier:
                 self._pain_layer(draft, claim, carc.row, line, target, adj.group)
             self._authorization(draft, claim, carc.row, line)
             self._payer_route(draft, claim, carc.row)
-            self._remark_routes(draft, rarcs)
+            late = late_filing(carc.row.code, draft.action, claim.facts, claim.policy, self.clocks.holidays,
+                               (line.service_date if line is not None else None) or remit.first_service_date)
+            if late is not None:
+                draft.route("write_off", "timely_filing.past_window", late, appealable=False,
+                            recoverability=self.outcomes.recoverability("timely_filing.past_window", on))
+            self._remark_routes(draft, rarcs, on)
             self._liability(draft, claim, adj, line)
         if draft.action == "bill_patient":
             self._patient_billing(draft, claim, remarks)
@@ -378,15 +396,19 @@ class Classifier:
 
     def _status_kind(self, claim: _Claim, group_row: GroupRow | None) -> _Draft | None:
         """Claim statuses, and group rows for every reason code of a group, that make an adjustment non-denial."""
+        on = claim.remit.production_date
         if claim.reading == "reversal":
-            return _Draft("informational", False, "none", False, 0.0, "status.reversal",
+            return _Draft("informational", False, "none", False, self.outcomes.recoverability("status.reversal", on),
+                          "status.reversal",
                           ["CLP02 22 reverses an earlier payment (link it to the original; the re-adjudication that "
                            "follows is classified on its own)"])
         if claim.reading == "predetermination":
-            return _Draft("informational", False, "none", False, 0.0, "status.predetermination",
+            return _Draft("informational", False, "none", False,
+                          self.outcomes.recoverability("status.predetermination", on), "status.predetermination",
                           ["CLP02 25 is predetermination pricing only, no payment"])
         if claim.reading == "not_ours":
-            return _Draft("informational", False, "wait", False, 0.0, "status.not_ours",
+            return _Draft("informational", False, "wait", False, self.outcomes.recoverability("status.not_ours", on),
+                          "status.not_ours",
                           ["CLP02 23: the payer says the claim is not theirs and forwarded it, so track the other "
                            "payer"])
         if group_row is not None and group_row.code == "*" and group_row.kind != "reason":
@@ -410,7 +432,9 @@ class Classifier:
             self.unknown_codes[f"CARC:{carc.code}"] += 1
             why = ("the CARC is not in the rule tables" if row is None
                    else "the retired CARC has no verified legacy meaning")
-            return _Draft("unclassified", True, "review", True, 0.3, "carc.unknown" if row is None else "carc.unmapped",
+            rule = "carc.unknown" if row is None else "carc.unmapped"
+            return _Draft("unclassified", True, "review", True,
+                          self.outcomes.recoverability(rule, claim.remit.production_date), rule,
                           [*clauses, f"{why}, so the raw code is kept for manual review"])
         rule_id = f"carc.{row.code}" + (".legacy" if carc.standing == "retired" else "")
         if carc.standing == "retired":
@@ -423,23 +447,28 @@ class Classifier:
             # DESIGN: only group PR bills the patient; the patient's share put in CO/PI/OA is the provider's.
             clauses.append(f"group {adj.group} leaves the provider liable for the patient's share, so it is not billed "
                            "to the patient")
-            return _Draft("contractual", False, "none", False, 0.0, "group.provider_liable", clauses)
+            return _Draft("contractual", False, "none", False,
+                          self.outcomes.recoverability("group.provider_liable", claim.remit.production_date),
+                          "group.provider_liable", clauses)
         return self._from_kind(kind, row.category, row.action, row.appealable, row.recoverability, rule_id, clauses,
                                claim, line, adj.group)
 
-    @staticmethod
-    def _from_kind(kind: str, category: str, action: str, appealable: bool, recoverability: float, rule_id: str,
-                   clauses: list[str], claim: _Claim, line: model.RemitLine | None, group: str) -> _Draft:
+    def _from_kind(self, kind: str, category: str, action: str, appealable: bool, recoverability: float,
+                   rule_id: str, clauses: list[str], claim: _Claim, line: model.RemitLine | None,
+                   group: str) -> _Draft:
         """The first reading of an adjustment from the kind of the row that decides it."""
+        on = claim.remit.production_date
         if kind == "contractual" and group == "PR":
-            return _Draft("patient_responsibility", False, "bill_patient", False, 1.0, rule_id, clauses)
+            return _Draft("patient_responsibility", False, "bill_patient", False,
+                          self.outcomes.recoverability("kind.contractual_under_pr", on), rule_id, clauses)
         if kind in ("cost_share", "contractual", "informational"):
-            return _Draft(category, False, action, False, recoverability if kind == "cost_share" else 0.0, rule_id,
-                          clauses)
+            return _Draft(category, False, action, False, recoverability if kind == "cost_share"
+                          else self.outcomes.recoverability("kind.no_recovery", on), rule_id, clauses)
         if kind == "contractual_partial":
             paid = line.paid if line is not None else claim.remit.total_paid
             if paid > 0:
-                return _Draft("contractual", False, "none", False, 0.0, rule_id,
+                return _Draft("contractual", False, "none", False,
+                              self.outcomes.recoverability("kind.partial_paid", on), rule_id,
                               clauses + ["a partial reduction applied as the payment rules say"])
             clauses.append("it zeroes the payment, which the rule never does on its own")
             return _Draft(category, True, action, appealable, recoverability, f"{rule_id}.zero_pay", clauses)
@@ -480,7 +509,9 @@ class Classifier:
         not met; a payer without a policy on file is told so, never a Medicare limit."""
         family = self.pain.catalog.family(target.procedure.code)
         policy = self.policy(claim.remit.payer, family, target.service_date)
-        generic = row.history_generic or (row.code == "96" and draft.category == "medical_necessity")
+        on = claim.remit.production_date
+        generic = row.history_generic or (row.code in self.outcomes.codes("history.necessity_generic", on, "CARC")
+                                          and draft.category == "medical_necessity")
         if generic and draft.category in ("medical_necessity", "frequency_limit"):
             if self._frequency(draft, claim, row, target, policy, group):
                 return
@@ -488,7 +519,7 @@ class Classifier:
             return
         repeat = repeat_finding(target, claim.history, self.pain, policy.repeat) if policy.known else None
         if repeat is not None:
-            self._repeat(draft, repeat)
+            self._repeat(draft, repeat, on)
             return
         prereq = prerequisite_finding(target, claim.same_claim, claim.history, self.pain,
                                       policy.prerequisite if policy.known else None, policy.repeat)
@@ -502,13 +533,14 @@ class Classifier:
             draft.clauses.append(prereq.describe(self.pain) + unknown)
         elif verdict == MISSING:
             draft.route("appeal", f"history.{rule.id}", f"claim history shows {prereq.describe(self.pain)}{unknown}",
-                        recoverability=0.2)
+                        recoverability=self.outcomes.recoverability("history.prerequisite.missing", on))
             draft.extra_items.append(model.ChecklistItem(id=rule.checklist_id, text=rule.checklist))
         elif verdict == NOT_MET:
             draft.route("write_off", f"history.{rule.id}.not_met",
                         f"claim history shows {prereq.describe(self.pain)}: the policy's prerequisite is not met, so "
                         "the denial stands (prevention: an ABN signed before such a session, billed with GA)",
-                        appealable=False, recoverability=0.05)
+                        appealable=False,
+                        recoverability=self.outcomes.recoverability("history.prerequisite.not_met", on))
         elif verdict == UNDECIDABLE:
             draft.rule_id = f"history.{rule.id}.undecidable"
             draft.clauses.append(f"{prereq.describe(self.pain)}{unknown}")
@@ -520,7 +552,8 @@ class Classifier:
             draft.rule_id = f"history.{rule.id}.met" if prereq.criteria else draft.rule_id
             draft.clauses.append(f"claim history shows {prereq.describe(self.pain)}{unknown}")
             if prereq.criteria:
-                draft.recoverability = max(draft.recoverability, 0.5)
+                draft.recoverability = max(draft.recoverability,
+                                           self.outcomes.recoverability("history.prerequisite.met", on))
             draft.extra_items.append(model.ChecklistItem(
                 id=rule.checklist_id, text=f"{rule.checklist} (on file: {dates})"))
 
@@ -551,6 +584,7 @@ class Classifier:
         freq = frequency_finding(target, claim.history, self.pain, policy.frequency_limits)
         if freq is None:
             return False
+        on = claim.remit.production_date
         staged = f"; {freq.rule.note}" if freq.staged_sides and freq.rule.note else ""
         if freq.exceeded:
             draft.category = "frequency_limit"
@@ -562,25 +596,28 @@ class Classifier:
                 draft.route("appeal", f"history.{freq.rule.id}.abn",
                             f"claim history shows {freq.describe()}{staged}; the line carries GA (ABN on file), so "
                             "the patient, not the provider, is liable: ask the payer to correct the liability with the "
-                            "signed ABN", recoverability=0.5)
+                            "signed ABN", recoverability=self.outcomes.recoverability("history.frequency.abn", on))
             elif freq.rule.hard and ga:
                 # PR with GA: the liability step bills the patient on the signed ABN
                 draft.route("write_off", f"history.{freq.rule.id}",
                             f"claim history shows {freq.describe()}{staged}: a session past the policy's limit is not "
-                            "covered", appealable=False, recoverability=0.02)
+                            "covered", appealable=False,
+                            recoverability=self.outcomes.recoverability("history.frequency.hard", on))
             elif freq.rule.hard:
                 draft.route("write_off", f"history.{freq.rule.id}",
                             f"claim history shows {freq.describe()}{staged}: a session past the policy's limit is not "
                             "covered, so an appeal cannot change it (prevention: an ABN signed before such a session, "
-                            "billed with GA, makes the patient liable)", appealable=False, recoverability=0.02)
+                            "billed with GA, makes the patient liable)", appealable=False,
+                            recoverability=self.outcomes.recoverability("history.frequency.hard", on))
             else:
                 draft.route("appeal", f"history.{freq.rule.id}", f"claim history shows {freq.describe()}{staged}",
-                            recoverability=0.2)
+                            recoverability=self.outcomes.recoverability("history.frequency.soft", on))
             return True
         if draft.category == "frequency_limit" and draft.rule_id == draft.code_rule:
             draft.clauses.append(f"claim history shows only {freq.describe()}{staged}, so the payer may have counted "
                                  "another provider's sessions: appeal with the session log")
-            draft.recoverability = max(draft.recoverability, 0.45)
+            draft.recoverability = max(draft.recoverability,
+                                       self.outcomes.recoverability("history.frequency.under_limit", on))
             draft.rule_id = f"history.{freq.rule.id}.under_limit"
             draft.extra_items.append(model.ChecklistItem(
                 id="sessions-counted", text=f"Session log on file ({freq.dates}) showing the limit was not reached"))
@@ -588,19 +625,20 @@ class Classifier:
             draft.clauses.append(f"claim history shows {freq.describe()}{staged}, so frequency is not the cause")
         return False
 
-    def _repeat(self, draft: _Draft, repeat) -> None:
+    def _repeat(self, draft: _Draft, repeat, on: dt.date) -> None:
         crit = repeat.criterion
         if repeat.verdict == MET:
             draft.rule_id = f"history.{crit.id}.met"
             draft.clauses.append(f"a repeat session: {repeat.describe()}")
-            draft.recoverability = max(draft.recoverability, 0.55)
+            draft.recoverability = max(draft.recoverability, self.outcomes.recoverability("history.repeat.met", on))
             draft.extra_items.append(model.ChecklistItem(
                 id=f"{crit.id}-relief", text=f"Notes documenting the relief after the session of "
                                              f"{repeat.earlier.service_date.isoformat()} ({crit.relief_words})"))
         elif repeat.verdict == LIKELY_NOT_MET:
             draft.route("appeal", f"history.{crit.id}.likely_not_met",
                         f"a repeat session: {repeat.describe()}: likely short of the policy's repeat criterion, so "
-                        "appeal only with notes showing the relief lasted", recoverability=0.15)
+                        "appeal only with notes showing the relief lasted",
+                        recoverability=self.outcomes.recoverability("history.repeat.likely_not_met", on))
             draft.extra_items.append(model.ChecklistItem(
                 id=f"{crit.id}-relief", text=f"Notes showing the relief after the session of "
                                              f"{repeat.earlier.service_date.isoformat()} and how long it lasted "
@@ -609,7 +647,7 @@ class Classifier:
             draft.route("write_off", f"history.{crit.id}.not_met",
                         f"a repeat session: {repeat.describe()}: the policy's repeat criterion is not met, so the "
                         "denial stands (prevention: an ABN signed before such a session, billed with GA)",
-                        appealable=False, recoverability=0.05)
+                        appealable=False, recoverability=self.outcomes.recoverability("history.repeat.not_met", on))
         else:
             draft.rule_id = f"history.{crit.id}.undecidable"
             draft.clauses.append(f"a repeat session: {repeat.describe()}")
@@ -621,7 +659,8 @@ class Classifier:
     def _pain_layer(self, draft: _Draft, claim: _Claim, row: CarcRow, line: model.RemitLine,
                     target: model.HistorySession, group: str) -> None:
         same_date = [s for s in claim.history if s.service_date == target.service_date]
-        if draft.category == "duplicate" and row.code == "18":
+        on = claim.remit.production_date
+        if draft.category == "duplicate" and row.code in self.outcomes.codes("pain.duplicate", on, "CARC"):
             self._duplicate(draft, claim, target)
             return
         if draft.category == "bundling":
@@ -633,24 +672,27 @@ class Classifier:
         units = next((f for f in findings if f.id == "units_over_max"), None)
         if units is not None and draft.category in ("frequency_limit", "medical_necessity", "coding"):
             draft.route("corrected_claim", "pain.units.over_max", f"{units.problem}: {units.fix}",
-                        recoverability=0.5)
+                        recoverability=self.outcomes.recoverability("pain.units.over_max", on))
             draft.queue = "coding"
             return
         kx = next((f for f in findings if f.id == "kx_missing"), None)
         if draft.category == "medical_necessity" and kx is not None and row.history_generic:
             draft.category = "coding"
+            kx_rule = self.outcomes.row("pain.modifier.kx_missing", on)
             draft.route("corrected_claim", "pain.modifier.kx_missing",
-                        f"{kx.problem} (reference 5.3), so the necessity denial follows from the missing "
-                        f"attestation: {kx.fix}", recoverability=0.6)
+                        f"{kx.problem} (reference {kx_rule.ref}), so the necessity denial follows from the missing "
+                        f"attestation: {kx.fix}", recoverability=kx_rule.recoverability)
             return
         if draft.category == "coding":
             submitted = self._submitted_modifiers(claim, line)
             dropped = sorted(submitted - set(line.procedure.modifiers)) if submitted is not None else []
-            if row.code == "4" and dropped:
+            dropped_rule = self.outcomes.row("pain.modifier.dropped_by_payer", on)
+            if row.code in dropped_rule.codes.get("CARC", ()) and dropped:
+                # Medicare corrects a clerical error by reopening, never by appeal: a process, not a number.
                 action = "reopening" if claim.payer_type == "medicare" else "appeal"
                 draft.route(action, "pain.modifier.dropped_by_payer",
                             f"the submitted claim carried {', '.join(dropped)}, which the payer did not apply",
-                            appealable=action == "appeal", recoverability=0.7)
+                            appealable=action == "appeal", recoverability=dropped_rule.recoverability)
                 return
             if findings:
                 first = findings[0]
@@ -665,7 +707,12 @@ class Classifier:
         elif target.procedure.has(self.pain.modifiers.no_abn):
             draft.route("write_off", "pain.liability.gz",
                         "GZ says no ABN was issued, so the provider is liable and an appeal helps only if the LCD "
-                        "criteria were in fact met", recoverability=0.1)
+                        "criteria were in fact met",
+                        recoverability=self.outcomes.recoverability("pain.liability.gz", on))
+        elif (axial := self.axial.axial_only(self.pain.catalog.family(target.procedure.code),
+                                             claim.facts.submission if claim.facts else None, line.line_id)):
+            draft.route("write_off", "pain.diagnosis.axial_only", axial.describe(), appealable=False,
+                        recoverability=self.outcomes.recoverability("pain.diagnosis.axial_only", on))
 
     def _submitted_modifiers(self, claim: _Claim, line: model.RemitLine) -> set[str] | None:
         submission = claim.facts.submission if claim.facts else None
@@ -678,6 +725,7 @@ class Classifier:
 
     def _duplicate(self, draft: _Draft, claim: _Claim, target: model.HistorySession) -> None:
         finding = duplicate_finding(target, claim.same_claim, claim.history, self.pain)
+        on = claim.remit.production_date
         where = ""
         if finding.match is not None:
             whose = "this claim's" if finding.match.claim_id == target.claim_id else "another claim's"
@@ -689,17 +737,19 @@ class Classifier:
         elif finding.verdict == "false" and finding.kind == "addon_units":
             draft.route("corrected_claim", "pain.duplicate.addon_units",
                         f"not a repeat procedure: {finding.reason}{where}, so correct the line to the add-on code with "
-                        "one unit per additional level and no repeat modifier", appealable=True, recoverability=0.6)
+                        "one unit per additional level and no repeat modifier", appealable=True,
+                        recoverability=self.outcomes.recoverability("pain.duplicate.addon_units", on))
             draft.queue = "coding"
         elif finding.verdict == "false":
             draft.route("corrected_claim", "pain.duplicate.false",
                         f"a false duplicate: {finding.reason}{where}, so resubmit with the modifier that shows it "
-                        "(50/RT/LT/76/XE)", appealable=True, recoverability=0.7)
+                        "(50/RT/LT/76/XE)", appealable=True,
+                        recoverability=self.outcomes.recoverability("pain.duplicate.false", on))
             draft.queue = "coding"
         elif finding.verdict == "true":
             draft.route("none", "pain.duplicate.true",
                         f"a true duplicate: {finding.reason}{where}, so nothing is lost and nothing is recoverable",
-                        appealable=False, recoverability=0.0)
+                        appealable=False, recoverability=self.outcomes.recoverability("pain.duplicate.true", on))
         else:
             draft.clauses.append(f"{finding.reason}{where}")
 
@@ -708,6 +758,7 @@ class Classifier:
         """The other side of a procedure paid on one side: one bilateral procedure, worth the bilateral add-on (about
         half of one side's allowable when the MPFS bilateral indicator is 1), not the whole charge."""
         code = target.procedure.code
+        on = claim.remit.production_date
         ind = self.pricing.indicators(code)
         percent = self.pricing.bilateral_percent.get(ind.bilateral) if ind and ind.bilateral else None
         paid_side = None
@@ -728,7 +779,8 @@ class Classifier:
                 draft.value = Decimal("0.00")
                 draft.route("write_off", "pain.duplicate.bilateral_not_payable",
                             f"a false duplicate: {reason}, but {code} has bilateral indicator {ind.bilateral}: the "
-                            "second side adds nothing to the payment", appealable=False, recoverability=0.0)
+                            "second side adds nothing to the payment", appealable=False,
+                            recoverability=self.outcomes.recoverability("pain.duplicate.bilateral_not_payable", on))
                 return
         if claim.part_b or (claim.payer_type == "medicare" and claim.part != "A"):
             fix = (f"the fix is one line {code}-{self.pain.modifiers.bilateral} with 1 unit (Medicare pays a bilateral "
@@ -738,7 +790,7 @@ class Classifier:
                    "LT lines if this plan's manual asks for them")
         draft.route("corrected_claim", "pain.duplicate.bilateral",
                     f"a false duplicate: {reason}: the two sides are one bilateral procedure; {fix}{worth}",
-                    appealable=True, recoverability=0.7)
+                    appealable=True, recoverability=self.outcomes.recoverability("pain.duplicate.bilateral", on))
         draft.queue = "coding"
 
     def _level_not_covered(self, draft: _Draft, claim: _Claim, target: model.HistorySession) -> bool:
@@ -772,35 +824,42 @@ class Classifier:
                     f"not a duplicate: it is level {int(count)} of the session on the {side_words(target_sides)}, and "
                     f"no more than {limit} levels per session are covered ({policy.levels.cite.text()}), so the level "
                     "is not payable (prevention: an ABN signed before the session, billed with GA)",
-                    appealable=False, recoverability=0.02)
+                    appealable=False, recoverability=self.outcomes.recoverability("pain.levels",
+                                                                                  claim.remit.production_date))
         return True
 
     def _bundling(self, draft: _Draft, claim: _Claim, row: CarcRow, target: model.HistorySession,
                   same_date: list[model.HistorySession]) -> None:
+        on = claim.remit.production_date
+        named = self.outcomes.row("pain.bundling.addon", on).codes
         addon = addon_finding(target, same_date, self.pain)
-        if addon is not None and (addon.partner is None or row.code == "B15" or draft.rule_id == "rarc.N122"):
+        if addon is not None and (addon.partner is None or row.code in named.get("CARC", ())
+                                  or draft.rule_id in {f"rarc.{code}" for code in named.get("RARC", ())}):
             if addon.partner is None:
                 if claim.part_b:
                     draft.route("new_claim", "pain.bundling.addon_without_primary",
                                 f"add-on {target.procedure.code} has no primary ({' or '.join(addon.primaries)}) on "
                                 "file that date, and an omitted service is not a clerical reopening on Medicare",
-                                recoverability=0.6)
+                                recoverability=self.outcomes.recoverability("pain.bundling.addon_without_primary", on))
                 else:
                     draft.route("corrected_claim", "pain.bundling.addon_without_primary",
                                 f"add-on {target.procedure.code} has no primary ({' or '.join(addon.primaries)}) on "
-                                "file that date: add the primary line", recoverability=0.6)
+                                "file that date: add the primary line",
+                                recoverability=self.outcomes.recoverability("pain.bundling.addon_without_primary", on))
             else:
                 paid = {True: "paid", False: "denied", None: "not yet adjudicated"}[addon.partner.paid]
                 if addon.partner.paid is False:
                     draft.route("corrected_claim", "pain.bundling.addon_primary_denied",
                                 f"its primary {addon.partner.procedure.code} on file that date was {paid}: fix the "
-                                "primary's denial first", recoverability=0.4)
+                                "primary's denial first",
+                                recoverability=self.outcomes.recoverability("pain.bundling.addon_primary_denied", on))
                 else:
+                    # Medicare pays a missed add-on by reopening (a clerical error), not by appeal: a process.
                     action = "reopening" if claim.payer_type == "medicare" else "appeal"
                     draft.route(action, "pain.bundling.addon_primary_on_file",
                                 f"its primary {addon.partner.procedure.code} is on file that date ({paid}), so the "
                                 "payer should pay the add-on with it", appealable=action == "appeal",
-                                recoverability=0.6)
+                                recoverability=self.outcomes.recoverability("pain.bundling.addon_primary_on_file", on))
             return
         pair = pair_finding(target, same_date, self.pain)
         if pair is None:
@@ -811,35 +870,40 @@ class Classifier:
         rule = f"pain.ncci.{pair.pair.id}"
         if not pair.recoverable:
             draft.route("write_off", rule, f"{base}, never separately payable", appealable=False,
-                        recoverability=0.0)
-        elif pair.pair.id == "block_at_ablated_level" and not pair.other_side and not pair.bypass_present:
+                        recoverability=self.outcomes.recoverability("pain.ncci.never", on))
+        elif (pair.pair.id in self.outcomes.codes("pain.ncci.same_level", on, "NCCI") and not pair.other_side
+              and not pair.bypass_present):
             draft.route("write_off", rule, f"{base}; if the block was at another level, resubmit it with XS instead",
-                        recoverability=0.05)
+                        recoverability=self.outcomes.recoverability("pain.ncci.same_level", on))
         elif pair.bypass_present:
             present = next(m for m in target.procedure.modifiers if m in pair.pair.bypass)
             draft.route("appeal", rule, f"{base}; the line already carries {present}: appeal with the "
-                        "documentation of the distinct service", recoverability=0.4)
+                        "documentation of the distinct service",
+                        recoverability=self.outcomes.recoverability("pain.ncci.bypass_present", on))
         elif pair.other_side:
             draft.route("corrected_claim", rule, f"{base}, but it was on the other side: resubmit with XS",
-                        recoverability=0.6)
+                        recoverability=self.outcomes.recoverability("pain.ncci.other_side", on))
         else:
             draft.route("corrected_claim", rule, f"{base}; add {pair.pair.bypass[0]} only if the documentation shows "
-                        "a distinct service", recoverability=0.35)
+                        "a distinct service", recoverability=self.outcomes.recoverability("pain.ncci.distinct", on))
 
     def _authorization(self, draft: _Draft, claim: _Claim, row: CarcRow, line: model.RemitLine | None) -> None:
-        if row.code != "197" or draft.category != "authorization":
+        on = claim.remit.production_date
+        if row.code not in self.outcomes.codes("auth.check", on, "CARC") or draft.category != "authorization":
             return
         submission = claim.facts.submission if claim.facts else None
         if submission is not None and submission.prior_authorization:
             draft.route("appeal", "auth.on_claim", "the submitted claim carried an authorization number, so the "
-                        "payer failed to match it: appeal with the approval letter", recoverability=0.6)
+                        "payer failed to match it: appeal with the approval letter",
+                        recoverability=self.outcomes.recoverability("auth.on_claim", on))
             return
         on_file = self._authorization_on_file(claim, line)
         if on_file is not None:
             # The practice obtained it and the claim did not say so: the fix is the number, not a retro-authorization.
             draft.route("corrected_claim", "auth.on_file",
                         f"authorization on file: corrected claim with REF*G1 {on_file.auth_number} "
-                        f"({on_file.describe()})", appealable=True, recoverability=0.8)
+                        f"({on_file.describe()})", appealable=True,
+                        recoverability=self.outcomes.recoverability("auth.on_file", on))
         elif submission is None:
             draft.clauses.append("if an authorization exists, correct the claim with its number (REF*G1)")
         else:
@@ -897,8 +961,9 @@ class Classifier:
             # Said only if no remark changes the route again (an explicit payer instruction wins).
             draft.route_notes.append((route.rule_id, f"{route.why} (reference {route.ref})"))
 
-    def _remark_routes(self, draft: _Draft, rarcs: list[Lookup[RarcRow]]) -> None:
+    def _remark_routes(self, draft: _Draft, rarcs: list[Lookup[RarcRow]], on: dt.date) -> None:
         """Remarks that change the route: action, appealability and queue, never the category."""
+        unprocessable = self.outcomes.codes("rarc.route.unprocessable", on, "RARC")
         for lookup in rarcs:
             rarc = lookup.row
             if rarc is None or not rarc.route:
@@ -920,7 +985,7 @@ class Classifier:
                     draft.clauses.append(clause)
             else:
                 draft.route(rarc.route, rule, clause, appealable=rarc.appealable)
-                if rarc.route == "new_claim" and rarc.code == "MA130":
+                if rarc.route == "new_claim" and rarc.code in unprocessable:
                     draft.clauses.append("an unprocessable claim was never filed, so the timely-filing clock runs on")
 
     def _liability(self, draft: _Draft, claim: _Claim, adj: model.Adjustment, line: model.RemitLine | None) -> None:
@@ -930,7 +995,8 @@ class Classifier:
             if gz:
                 draft.route("write_off", "pain.liability.gz_over_pr",
                             "the line carries GZ (no ABN), so the provider, not the patient, is liable despite "
-                            "group PR", recoverability=0.1)
+                            "group PR", recoverability=self.outcomes.recoverability("pain.liability.gz_over_pr",
+                                                                                    claim.remit.production_date))
                 return
             note = "group PR makes the patient liable"
             if claim.payer_type == "medicare" and draft.category in ("medical_necessity", "frequency_limit"):
@@ -1011,7 +1077,8 @@ class Classifier:
                 if clock is not None and clock.date < claim.as_of:
                     draft.clauses.append(f"the {what} closed on {clock.date.isoformat()} (as of "
                                          f"{claim.as_of.isoformat()})")
-                    draft.recoverability = 0.0
+                    draft.recoverability = self.outcomes.recoverability("clock.window_closed",
+                                                                        claim.remit.production_date)
         queue = draft.queue if draft.queue and draft.is_denial else self.routing.queue(
             draft.action, draft.category, draft.is_denial)
         checklist: tuple[model.ChecklistItem, ...] = ()

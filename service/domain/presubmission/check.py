@@ -49,7 +49,7 @@ class Checker:
         """The same rules with a clinic's knowledge of its payers (see `CheckRules.with_payers`)."""
         rules = self.tools.rules.with_payers(payers)
         clone = object.__new__(Checker)
-        clone.tools = replace(self.tools, rules=rules, clocks=self.tools.clocks.with_overrides(rules.filing_overrides))
+        clone.tools = replace(self.tools, rules=rules)
         return clone
 
     def check(self, submission: Submission, context: CheckContext) -> list[Finding]:

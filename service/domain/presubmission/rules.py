@@ -158,7 +158,6 @@ class CheckRules:
     ncci_skip_pairs: frozenset[str]
     prevention_tests: dict[str, str]
     families: frozenset[str] = frozenset()
-    filing_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # payer id -> payer_policies keys
     invalid_diagnoses: InvalidDiagnoses = field(default_factory=InvalidDiagnoses)
     sessions: tuple[SessionRule, ...] = ()
     sedation: SedationRule | None = None
@@ -273,12 +272,16 @@ class CheckRules:
 
     def with_payers(self, payers: Mapping[str, Mapping[str, Any]]) -> CheckRules:
         """The same rules with a clinic's knowledge of its payers, per payer id: `authorization` (what needs prior
-        authorization: codes, families, groups), `bilateral_one_line` (true/false) and the filing window
-        (`filing_days` or `filing_months`, with `filing_basis`)."""
+        authorization: codes, families, groups) and `bilateral_one_line` (true/false). A payer's filing window is
+        not among them: payer_policies.toml ([payers."<id>"]) is its one source, read by the check, the classifier,
+        the letters and the timers alike, so a window given here is refused rather than left to disagree."""
         auth = dict(self.auth_payers)
         bilateral = dict(self.bilateral_payers)
-        filing = dict(self.filing_overrides)
         for payer_id, body in payers.items():
+            window = sorted(k for k in body if k.startswith("filing_"))
+            if window:
+                raise RuleDataError(f"payer {payer_id}: {window[0]} belongs in payer_policies.toml "
+                                    f'[payers."{payer_id}"], the one source of filing windows')
             if "authorization" in body:
                 items = tuple(str(x) for x in body["authorization"])
                 unknown = [x for x in items if not self.scope_known(x)]
@@ -287,11 +290,7 @@ class CheckRules:
                 auth[payer_id] = items
             if "bilateral_one_line" in body:
                 bilateral[payer_id] = bool(body["bilateral_one_line"])
-            window = {k: body[k] for k in ("filing_days", "filing_months", "filing_basis", "filing_default")
-                      if k in body}
-            if window:
-                filing[payer_id] = window
-        return replace(self, auth_payers=auth, bilateral_payers=bilateral, filing_overrides=filing)
+        return replace(self, auth_payers=auth, bilateral_payers=bilateral)
 
 
 def _invalid_diagnoses(body: Mapping[str, Any]) -> InvalidDiagnoses:

@@ -1,12 +1,11 @@
 """Wiring the API into aiohttp: every route of the table behind bearer-token auth, validation and the JSON error
-shape. `mount_api` adds the routes to an existing application (the worker's web server); `create_api_app` builds a
-standalone one with `/health` and `/ready` (the worker serves those itself)."""
+shape, over the parts service.bootstrap built (settings, clock, the connections' pool). `mount_api` adds the routes to
+an existing application (the worker's web server); `create_api_app` builds a standalone one with `/health` and
+`/ready` (service.entrypoints.health, as the worker serves them)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -14,22 +13,23 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from service.adapters import metrics
-from service.adapters.postgres import is_transient
+from service.adapters.driver_errors import translate
 from service.adapters.task_store import PostgresWorkQueue
 from service.adapters.tokens import TokenStore
-from service.config import Settings
+from service.bootstrap import Parts
 from service.entrypoints.api.errors import ApiError, api_middleware
 from service.entrypoints.api.jsonio import json_response, read_json_object
 from service.entrypoints.api.routes import ROUTES, Route
 from service.entrypoints.api.views import Ctx, Reply
+from service.entrypoints.health import database_readiness, mount_health
 from service.entrypoints.metrics import mount_metrics
 from service.entrypoints.web import mount_web
+from service.errors import TransientError
 from service.logs import get_logger
 from service.service_layer.tasks_api import Conflict, Forbidden, Invalid, NotFound, Problem, Scope
 
 log = get_logger("denials.api")
 
-PoolProvider = Callable[[], asyncpg.Pool | None]
 _STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
 _BEARER = {"WWW-Authenticate": 'Bearer realm="denials"'}
 
@@ -121,9 +121,11 @@ async def _parse_body(model: type[BaseModel] | None, request: web.Request, limit
         raise ApiError(422, "validation_error", "invalid request body", _validation_details(exc)) from None
 
 
-def _handler(route: Route, pool_provider: PoolProvider, settings: Settings):
+def _handler(route: Route, parts: Parts):
+    settings, clock = parts.settings, parts.clock
+
     async def handle(request: web.Request) -> web.StreamResponse:
-        pool = pool_provider()
+        pool = parts.connections.pool
         if pool is None:
             raise ApiError(503, "unavailable", "the database is not connected yet; try again shortly")
         scope: Scope | None = None
@@ -136,7 +138,7 @@ def _handler(route: Route, pool_provider: PoolProvider, settings: Settings):
             ctx = Ctx(request=request, scope=scope, store=PostgresWorkQueue(pool), settings=settings,
                       query=_parse_query(route.query, request, route.bad_query_status),
                       body=await _parse_body(route.body, request, settings.api_max_body_bytes),
-                      now=dt.datetime.now(dt.UTC), pool=pool)
+                      now=clock.now(), pool=pool, parts=parts)
             result = await route.view(ctx)
         except Problem as exc:
             status = _STATUS.get(type(exc), 400)
@@ -147,7 +149,7 @@ def _handler(route: Route, pool_provider: PoolProvider, settings: Settings):
                 raise refused from None
             raise ApiError(status, exc.code, exc.message, exc.details) from None
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-            if not is_transient(exc):
+            if not isinstance(translate(exc), TransientError):
                 raise
             log.warning("api.database_unavailable", route=route.name, error=type(exc).__name__)
             raise ApiError(503, "unavailable", "the database is unavailable; try again shortly") from None
@@ -165,43 +167,36 @@ def _handler(route: Route, pool_provider: PoolProvider, settings: Settings):
     return handle
 
 
-def _public_handler(route: Route, settings: Settings):
+def _public_handler(route: Route, parts: Parts):
     """A route that holds no data (the OpenAPI document): no token, no database."""
     async def handle(request: web.Request) -> web.StreamResponse:
-        ctx = Ctx(request=request, scope=None, store=None, settings=settings,  # type: ignore[arg-type]
+        ctx = Ctx(request=request, scope=None, store=None, settings=parts.settings,  # type: ignore[arg-type]
                   query=_parse_query(route.query, request, route.bad_query_status), body=None,
-                  now=dt.datetime.now(dt.UTC))
+                  now=parts.clock.now())
         return json_response(await route.view(ctx), headers={"Cache-Control": "no-cache"})
 
     return handle
 
 
-def mount_api(app: web.Application, *, pool_provider: PoolProvider, settings: Settings) -> None:
+def mount_api(app: web.Application, parts: Parts) -> None:
     """Add every /api route (and the /api error and body-size middleware) to `app` before it starts."""
-    app.middlewares.append(api_middleware(settings.api_max_body_bytes))
+    app.middlewares.append(api_middleware(parts.settings.api_max_body_bytes))
     for route in ROUTES:
-        handler = _public_handler(route, settings) if route.public else _handler(route, pool_provider, settings)
+        handler = _public_handler(route, parts) if route.public else _handler(route, parts)
         app.router.add_route(route.method, route.path, handler, name=route.name)
 
 
-def create_api_app(pool: asyncpg.Pool, settings: Settings) -> web.Application:
-    """A standalone API server: the routes plus `/health` (alive) and `/ready` (the database answers)."""
+def create_api_app(parts: Parts) -> web.Application:
+    """A standalone API server over the pool `parts.connections` holds: the routes plus `/health` (alive) and `/ready`
+    (the database answers)."""
+    settings = parts.settings
     app = web.Application(client_max_size=max(settings.api_max_body_bytes, 1024) + 1024)
 
-    async def health(_: web.Request) -> web.Response:
-        return web.json_response({"status": "alive"})
+    def pool_provider() -> asyncpg.Pool | None:  # read when asked: the pool may open after the app is built
+        return parts.connections.pool
 
-    async def ready(_: web.Request) -> web.Response:
-        try:
-            async with asyncio.timeout(settings.db_connect_timeout_s):
-                await pool.fetchval("SELECT 1")
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            return web.json_response({"ready": False, "database": False, "error": type(exc).__name__}, status=503)
-        return web.json_response({"ready": True, "database": True})
-
-    app.router.add_get("/health", health, allow_head=False)
-    app.router.add_get("/ready", ready, allow_head=False)
-    mount_api(app, pool_provider=lambda: pool, settings=settings)
+    mount_health(app, database_readiness(pool_provider, settings.db_connect_timeout_s))
+    mount_api(app, parts)
     mount_web(app)
-    mount_metrics(app, pool_provider=lambda: pool, settings=settings)  # Prometheus at /metrics
+    mount_metrics(app, pool_provider=pool_provider, settings=settings)  # Prometheus at /metrics
     return app

@@ -19,13 +19,13 @@ from aiohttp import web
 from pydantic import Field, SecretStr, StringConstraints
 
 from service.adapters.authorizations import save_authorizations
+from service.adapters.clock import FixedClock
 from service.adapters.presubmission import PostgresCheckStore, PostgresPreventionStore, outcome_rates, rule_counts
 from service.domain.authorizations import Authorization, check_fields, normalize_scope
 from service.domain.presubmission import load_checker
 from service.entrypoints.api import schemas as s
 from service.entrypoints.api.csv_export import csv_response
 from service.entrypoints.api.views import Ctx, Reply
-from service.privacy import Pseudonymizer
 from service.service_layer import mapping
 from service.service_layer.presubmission import check_submissions, disable_prevention, enable_prevention
 from service.service_layer.tasks_api import Forbidden, Invalid
@@ -144,7 +144,8 @@ class EnableRuleIn(s.Body):
 # -- views -------------------------------------------------------------------------------------------------------------
 
 def _digest(ctx: Ctx):
-    return Pseudonymizer(ctx.settings.pseudonym_key.get_secret_value()).member
+    assert ctx.parts is not None  # every route behind a token is given bootstrap's parts
+    return ctx.parts.member_digest
 
 
 async def check(ctx: Ctx) -> CheckOut:
@@ -154,7 +155,7 @@ async def check(ctx: Ctx) -> CheckOut:
                       [{"field": "kind", "problem": "must be submitted"}])
     sub = mapping.submission(event)
     run = await check_submissions([sub], load_checker(), store=PostgresCheckStore(ctx.pool),
-                                  member_digest=_digest(ctx), origin="api")
+                                  clock=FixedClock(ctx.now), member_digest=_digest(ctx), origin="api")
     result = run.claims[0]
     return CheckOut(claim_id=sub.claim_id, event_id=sub.event_id, outcome=result.outcome.outcome, history="database",
                     findings=[FindingOut(**f.as_json()) for f in result.findings])

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from service.bootstrap import Parts
 from service.config import Settings
 from service.domain.classification.vocabulary import QUEUES
 from service.domain.tasks import Task
@@ -44,6 +45,7 @@ class Ctx:
     body: Any
     now: dt.datetime
     pool: Any = None  # the asyncpg pool, for views whose reads live in their own adapter (workbench)
+    parts: Parts | None = None  # what service.bootstrap built (the member digest, ...)
 
     def path(self, name: str) -> str:
         return self.request.match_info[name]

@@ -35,6 +35,7 @@ async def serve(settings: Settings, url: str, host: str, port: int, *, migrate: 
 
     from service.adapters import postgres
     from service.adapters.migrate import migrate as run_migrations
+    from service.bootstrap import bootstrap
     from service.entrypoints.api import create_api_app
 
     conn = await postgres.connect(url, settings)
@@ -51,8 +52,9 @@ async def serve(settings: Settings, url: str, host: str, port: int, *, migrate: 
     finally:
         await conn.close()
 
-    pool = await postgres.create_pool(url, settings)
-    runner = web.AppRunner(create_api_app(pool, settings), access_log=None)
+    parts = bootstrap(settings, database_url=url)
+    pool = await parts.connections.open_pool(apply_migrations=False)  # applied (or refused) just above
+    runner = web.AppRunner(create_api_app(parts), access_log=None)
     try:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -74,7 +76,7 @@ async def serve(settings: Settings, url: str, host: str, port: int, *, migrate: 
         return 0
     finally:
         await asyncio.wait_for(runner.cleanup(), timeout=10)
-        await asyncio.wait_for(pool.close(), timeout=10)
+        await parts.connections.close_pool()
 
 
 async def print_sign_in(pool, host: str, port: int) -> None:

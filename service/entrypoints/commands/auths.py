@@ -55,9 +55,9 @@ def import_command(
         typer.echo(f"{file}: {len(rows)} authorization(s) for {payers} payer(s); nothing imported (--dry-run)")
         return
     from service.adapters.authorizations import save_authorizations
-    from service.service_layer.handlers import default_member_digest
+    from service.bootstrap import member_digest
 
-    digest = default_member_digest()
+    digest = member_digest()
     auths = [row.digested(digest) for row in rows]
     del rows  # the member ids in clear go no further than here
 

@@ -90,14 +90,16 @@ def _database(mode: str) -> tuple[str | None, str]:
 
 async def _run(submissions: list[model.Submission], url: str | None, where: str, mode: str,
                today: dt.date | None, files: _Files) -> tuple[CheckRun, str]:
-    from service.service_layer.handlers import default_member_digest
+    from service.adapters.clock import SystemClock
+    from service.bootstrap import member_digest
 
     checker = load_checker()
-    digest = default_member_digest()
+    digest = member_digest()
+    clock = SystemClock()
 
     async def from_input(said: str) -> tuple[CheckRun, str]:
-        run = await check_submissions(submissions, checker, store=None, today=today, member_digest=digest,
-                                      register=files.register, tables=files.tables)
+        run = await check_submissions(submissions, checker, store=None, clock=clock, today=today,
+                                      member_digest=digest, register=files.register, tables=files.tables)
         return run, said
 
     if url is None:
@@ -122,8 +124,9 @@ async def _run(submissions: list[model.Submission], url: str | None, where: str,
             return await from_input(f"history from the input only: {where} has no check tables yet (run "
                                     "`denials migrate`)")
         async with conn.transaction():
-            run = await check_submissions(submissions, checker, store=PostgresCheckStore(conn), member_digest=digest,
-                                          origin="cli", today=today, register=files.register, tables=files.tables)
+            run = await check_submissions(submissions, checker, store=PostgresCheckStore(conn), clock=clock,
+                                          member_digest=digest, origin="cli", today=today, register=files.register,
+                                          tables=files.tables)
         return run, f"history, authorizations and NCCI tables from {where}; outcomes recorded there"
     finally:
         await conn.close()
@@ -138,14 +141,14 @@ class _Files:
 
 
 def _read_files(auths: list[Path], ncci: list[Path]) -> _Files:
+    from service.bootstrap import member_digest
     from service.domain.authorizations import AuthorizationFileError, parse_authorizations_csv
     from service.domain.presubmission.ncci import detect_kind, parse_table
-    from service.service_layer.handlers import default_member_digest
 
     out = _Files()
     if auths:
         rules = load_checker().rules
-        digest = default_member_digest()
+        digest = member_digest()
         out.register = []
         for path in auths:
             name, data = _read(str(path))

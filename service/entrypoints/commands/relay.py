@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from typing import TYPE_CHECKING
 
 import typer
 
-from service.config import Settings, get_settings
+from service.config import get_settings
+
+if TYPE_CHECKING:
+    from service.bootstrap import Parts
 
 
-async def run_relay(settings: Settings, url: str, bootstrap: str) -> int:
+async def run_relay(parts: Parts) -> int:
     from service.adapters import postgres
     from service.adapters.faust_compat import disable_topic_auto_creation
-    from service.adapters.kafka import start_relay_producer
     from service.adapters.relay import OutboxRelay
     from service.adapters.startup import retry_until_up
     from service.entrypoints.commands.api import pending_migrations
     from service.logs import get_logger
 
     log = get_logger("denials.relay")
+    settings, url = parts.settings, parts.connections.database_url
     disable_topic_auto_creation()  # the relay waits for missing topics, it never creates them by producing
     conn = await postgres.connect(url, settings)
     try:
@@ -44,7 +48,7 @@ async def run_relay(settings: Settings, url: str, bootstrap: str) -> int:
     # The broker may not be up yet: wait for it (with capped backoff) unless told to stop first.
     stopping = asyncio.ensure_future(stop.wait())
     starting = asyncio.ensure_future(
-        retry_until_up("broker", lambda: start_relay_producer(bootstrap, settings), settings))
+        retry_until_up("broker", parts.connections.open_producer, settings))
     await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if not starting.done():
         starting.cancel()
@@ -63,10 +67,7 @@ async def run_relay(settings: Settings, url: str, bootstrap: str) -> int:
         if not running.done():
             running.cancel()
     finally:
-        try:
-            await asyncio.wait_for(producer.stop(), timeout=10)
-        except Exception:  # noqa: BLE001 - best effort at shutdown
-            pass
+        await parts.connections.close_producer()
     log.info("relay.stopped", published=relay.stats.published)
     return 0
 
@@ -83,6 +84,9 @@ def register(app: typer.Typer) -> None:
         if not settings.kafka_bootstrap_servers:
             raise fail("KAFKA_BOOTSTRAP_SERVERS is not set (host:port of the Kafka brokers).", 2)
         url = database_url_or_exit(settings)
-        code = run_or_exit(run_relay(settings, url, settings.kafka_bootstrap_servers))
+        from service.bootstrap import bootstrap
+
+        parts = bootstrap(settings, database_url=url, bootstrap_servers=settings.kafka_bootstrap_servers)
+        code = run_or_exit(run_relay(parts))
         if code:
             raise typer.Exit(code)

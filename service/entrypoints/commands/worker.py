@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import signal
+from typing import TYPE_CHECKING
 
 import typer
 
-from service.config import Settings, get_settings
+from service.config import get_settings
+
+if TYPE_CHECKING:
+    from service.bootstrap import Parts
 
 
-def build_worker(settings: Settings, *, bootstrap: str, database_url: str, with_web: bool | None = None):
-    """Wire the worker (the bootstrap of the stream side): runtime, faust app, web server."""
+def build_worker(parts: Parts, *, with_web: bool | None = None):
+    """Wire the worker over the parts service.bootstrap built: the stream runtime, the faust app, the web server."""
     import faust
 
     from agents.app import create_app
     from agents.runtime import Runtime
-    from agents.web import WebServer
     from agents.x12 import x12_decoders
+    from service.entrypoints.server import WebServer
 
+    settings = parts.settings
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
-    runtime = Runtime(settings, database_url, bootstrap, run_relay=settings.relay_in_worker)
-    app = create_app(settings, runtime, bootstrap, extra_decoders=x12_decoders(settings))
+    runtime = Runtime(parts, run_relay=settings.relay_in_worker)
+    app = create_app(settings, runtime, parts.connections.bootstrap_servers, extra_decoders=x12_decoders(settings))
     services: list = [runtime]
     if settings.api_enabled if with_web is None else with_web:
-        services.append(WebServer(runtime, settings.api_host, settings.api_port))
+        services.append(WebServer(parts, runtime, settings.api_host, settings.api_port))
 
     class DenialsWorker(faust.Worker):
         """On SIGTERM/SIGINT: stop taking batches, let the ones in flight finish (bounded), then stop."""
@@ -74,7 +79,9 @@ def register(app: typer.Typer) -> None:
         database_url = database_url_or_exit(settings)
         probe_database(database_url, settings)  # no such database or role: one sentence now, not retries forever
         check_identifier_keys()
-        w, _, _ = build_worker(settings, bootstrap=settings.kafka_bootstrap_servers, database_url=database_url,
-                               with_web=False if no_api else None)
+        from service.bootstrap import bootstrap
+
+        parts = bootstrap(settings, database_url=database_url, bootstrap_servers=settings.kafka_bootstrap_servers)
+        w, _, _ = build_worker(parts, with_web=False if no_api else None)
         gc_tuning.tune(settings.gc_threshold)  # after the wiring: everything loaded so far lives as long as we do
         w.execute_from_commandline()

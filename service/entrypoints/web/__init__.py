@@ -1,7 +1,7 @@
 """The appeal team's web page: `/` (index.html) and its assets under `/web/`, plain HTML, CSS and ES modules that
 call the /api routes with the signed-in bearer token. No build step, nothing fetched from another origin.
 
-`mount_web(app)` adds the routes to the worker's web server (agents/web.py) and to `denials api`
+`mount_web(app)` adds the routes to the worker's web server (service/entrypoints/server.py) and to `denials api`
 (`create_api_app`). The files are listed once at mount time and served by name from that list: no path from a
 request ever reaches the file system. Vendored libraries (static/vendor/, e.g. Chart.js for the dashboard) are
 served the same way under `/web/vendor/<name>`.

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from aiohttp import web
 
+from service.bootstrap import bootstrap
 from service.config import Settings
 from service.entrypoints.api import mount_api
 from service.entrypoints.api.jsonio import dumps
@@ -35,7 +36,7 @@ def test_non_finite_money_or_unknown_types_are_refused():
 
 def test_mount_api_registers_exactly_the_documented_routes():
     app = web.Application()
-    mount_api(app, pool_provider=lambda: None, settings=Settings())
+    mount_api(app, bootstrap(Settings()))
     registered = {(r.method, r.resource.canonical) for r in app.router.routes()}
     documented = {(m.upper(), p) for p, ops in openapi_document()["paths"].items() for m in ops}
     assert registered == documented == {(r.method, r.path) for r in ROUTES}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from types import SimpleNamespace
 
-from service.demo.clinic import PAYER_BY_ID
 from service.demo.presubmission import clinic_payers, first_submissions
 from service.demo.stream import build_stream
 
@@ -18,11 +17,10 @@ def test_each_claim_is_checked_once_as_first_sent_in_the_order_sent():
     assert [s.occurred_at for s in subs] == sorted(s.occurred_at for s in subs)
 
 
-def test_the_practice_knows_each_payers_authorization_list_and_filing_window():
+def test_the_practice_knows_each_payers_authorization_list():
     payers = clinic_payers()
     assert payers["BCBS-TX"]["authorization"] == ["esi", "facet", "rfa", "scs"]
     assert payers["MCR-JH"]["authorization"] == []
-    assert payers["SUMMIT-PPO"]["filing_days"] == PAYER_BY_ID["SUMMIT-PPO"].filing_limit_days
 
 
 def test_the_register_holds_the_authorizations_whose_number_never_reached_the_claim():

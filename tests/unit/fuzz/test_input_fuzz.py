@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents.decoders import json_decoders
+from service.adapters.clock import SystemClock
 from service.domain.classification import load_classifier
+from service.privacy import Pseudonymizer
 from service.service_layer.handlers import Inbound, process_batch
 from tests.support.strategies import (
     SENTINEL,
@@ -29,6 +31,9 @@ from tests.support.strategies import (
 )
 from tests.unit.service_layer.fakes import FakeUnitOfWork
 from topics.catalogue import CLAIMS_REMITTANCE, CLAIMS_STATUS, PROVIDER_ADJUSTMENTS
+
+CLOCK = SystemClock()
+DIGEST = Pseudonymizer("test-pseudonym-key").member  # how the authorization register keys member ids
 
 LIMIT = 64 * 1024
 DECODERS = json_decoders(LIMIT)
@@ -55,7 +60,8 @@ def test_every_valid_record_of_every_contract_decodes_and_is_applied(case):
     decoded = DECODERS[topic](json.dumps(record).encode())
     assert decoded.errors == [] and len(decoded.events) == 1
     uow = FakeUnitOfWork()
-    asyncio.run(process_batch([Inbound(topic, decoded.events[0], 0, 0)], uow, CLASSIFIER))
+    asyncio.run(process_batch([Inbound(topic, decoded.events[0], 0, 0)], uow, CLASSIFIER,
+                              clock=CLOCK, member_digest=DIGEST))
     assert list(uow.inbox) == [record["event_id"]] and uow.commits == 1
 
 

@@ -15,6 +15,8 @@ from service.service_layer import workbench as wb
 from service.service_layer.tasks_api import Conflict, Forbidden, NotFound, Scope, TaskView
 from tests.unit.letters.builders import DOS, TODAY, book, claim, denials
 
+NOW = dt.datetime.combine(TODAY, dt.time(14, 5), tzinfo=dt.UTC)
+
 NOW = dt.datetime(2026, 11, 20, 15, tzinfo=dt.UTC)
 
 
@@ -54,25 +56,25 @@ ANN = Scope(team="appeals", queues=frozenset({"appeals"}), user="ann")
 async def test_a_letter_covers_only_the_tasks_the_token_may_see():
     stores = Stores([task("necessity", "medical_necessity", "appeals"),
                      task("records", "documentation", "billing", amount_at_risk=Decimal("900.00"))])
-    letter = await wb.draft_letter(stores, stores, ANN, "necessity", today=TODAY, book=book())
+    letter = await wb.draft_letter(stores, stores, ANN, "necessity", today=TODAY, book=book(), now=NOW)
     assert letter.task_ids == ("necessity",)
     supervisor = Scope(team="lead", queues=frozenset(), supervisor=True)
-    everything = await wb.draft_letter(stores, stores, supervisor, "necessity", today=TODAY, book=book())
+    everything = await wb.draft_letter(stores, stores, supervisor, "necessity", today=TODAY, book=book(), now=NOW)
     assert everything.task_ids == ("necessity", "records")
 
 
 async def test_another_teams_task_is_forbidden_and_an_unknown_one_not_found():
     stores = Stores([task("auth", "authorization", "authorization")])
     with pytest.raises(Forbidden):
-        await wb.draft_letter(stores, stores, ANN, "auth", today=TODAY, book=book())
+        await wb.draft_letter(stores, stores, ANN, "auth", today=TODAY, book=book(), now=NOW)
     with pytest.raises(NotFound):
-        await wb.draft_letter(stores, stores, ANN, "missing", today=TODAY, book=book())
+        await wb.draft_letter(stores, stores, ANN, "missing", today=TODAY, book=book(), now=NOW)
 
 
 async def test_a_task_that_takes_no_letter_is_a_conflict_and_has_no_letter_kind():
     stores = Stores([task("fix", "coding", "appeals", action="corrected_claim", appealable=False)])
     with pytest.raises(Conflict) as err:
-        await wb.draft_letter(stores, stores, ANN, "fix", today=TODAY, book=book())
+        await wb.draft_letter(stores, stores, ANN, "fix", today=TODAY, book=book(), now=NOW)
     assert err.value.code == "not_appealable" and "send a corrected claim" in err.value.message
     facts = await stores.letter_facts("fix")
     assert wb.letter_kind(facts, ANN, "fix", TODAY, book()) is None

@@ -11,10 +11,12 @@ import json
 import pytest
 from cryptography.fernet import InvalidToken
 
+from service.adapters.clock import SystemClock
 from service.adapters.identifiers import IdentifierVault, fold, new_key
 from service.config import PHI_KEY_FILE_NAME, Settings
 from service.domain.model import PatientIdentifiers
 from service.errors import ConfigurationError
+from service.privacy import Pseudonymizer
 from service.service_layer import mapping
 from service.service_layer.handlers import Inbound, process_batch
 from service.service_layer.unit_of_work import IdentifiersSeen
@@ -23,6 +25,9 @@ from tests.support.identifiers import OTHER_PHI_KEY, SESSION_PHI_KEY
 from tests.unit.service_layer.fakes import FakeUnitOfWork, TableClassifier
 from topics.remittance import RemittanceEvent
 from topics.status import StatusEvent
+
+CLOCK = SystemClock()
+DIGEST = Pseudonymizer("test-pseudonym-key").member  # how the authorization register keys member ids
 
 NAME, MEMBER, BIRTH = "QUILL, ODETTE", "1EG4TE5MK72", "1949-11-23"
 PATIENT = {"member_id": MEMBER, "patient_ref": "MRN-1", "name": NAME, "birth_date": BIRTH}
@@ -52,7 +57,7 @@ async def test_a_batch_hands_each_records_identifiers_to_the_store_with_its_clai
     uow = FakeUnitOfWork()
     await process_batch([Inbound("claims.status.v1", _submission(PATIENT), 0, 0),
                          Inbound("claims.remittance.v1", _remit("rm-1", {**PATIENT, "birth_date": None}), 0, 1)],
-                        uow, TableClassifier())
+                        uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     seen = [(s.claim_id, s.payer_id, s.patient.present) for ch in uow.saved for s in ch.identifiers]
     assert seen == [("PC-1", "BCBS-TX", ("name", "member_id", "birth_date")),
                     ("PC-1", "BCBS-TX", ("name", "member_id"))]

@@ -33,7 +33,7 @@ class StubRuntime:
     def should_abandon(self) -> bool:
         return False
 
-    async def backoff(self, attempt: int) -> None:
+    async def pause(self, seconds: float) -> None:
         pass
 
 

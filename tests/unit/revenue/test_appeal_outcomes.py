@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+from service.adapters.clock import SystemClock
 from service.domain.model import Payer, ProviderAdjustment
 from service.domain.tasks import task_id_for
 from service.service_layer import mapping
@@ -19,6 +20,8 @@ from service.service_layer.handlers import Inbound, process_batch
 from tests.support import events
 from tests.unit.service_layer.fakes import FakeUnitOfWork, TableClassifier
 from topics.remittance import RemittanceEvent
+
+CLOCK = SystemClock()
 
 MCR = {"id": "MCR-JL", "name": "Medicare Part B JL", "type": "medicare"}
 BCBS = {"id": "BCBS-TX", "name": "Blue Cross TX", "type": "commercial"}
@@ -62,7 +65,7 @@ def followups(uow: FakeUnitOfWork, topic: str) -> list[dict]:
 async def opened(payer: dict = MCR, amount: float = 1200.00) -> FakeUnitOfWork:
     uow = FakeUnitOfWork()
     await process_batch([remit("rm-1", denied(amount), at="2026-03-02T14:00:00Z", notice="2026-02-27",
-                               payer=payer)], uow, TableClassifier())
+                               payer=payer)], uow, TableClassifier(), clock=CLOCK)
     return uow
 
 
@@ -70,7 +73,7 @@ async def test_the_same_denial_after_the_appeal_was_submitted_loses_it_and_opens
     uow = await opened()
     mark_submitted(uow)
     await process_batch([remit("rm-2", denied(), at="2026-06-03T10:00:00Z", notice="2026-06-01")], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK)
     t = task(uow)
     assert (t.state, t.appeal_level, t.action, t.queue) == ("open", 2, "appeal", "appeals")
     assert t.deadline == dt.date(2026, 12, 3)
@@ -89,7 +92,7 @@ async def test_the_same_denial_after_the_appeal_was_submitted_loses_it_and_opens
 async def test_carc_193_upholds_the_appeal_even_before_the_team_marked_it_submitted():
     uow = await opened()
     await process_batch([remit("rm-2", denied(reason="193"), at="2026-05-28T10:00:00Z", notice="2026-05-25")], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK)
     t = task(uow)
     assert (t.state, t.appeal_level) == ("open", 2)
     # 2026-05-25 + 5 + 180 = 2026-11-26, Thanksgiving: the next business day
@@ -106,14 +109,14 @@ async def test_carc_193_upholds_the_appeal_even_before_the_team_marked_it_submit
 async def test_an_appeal_result_remark_with_the_denial_unchanged_is_an_upheld_appeal():
     uow = await opened()
     await process_batch([remit("rm-2", denied(), at="2026-06-03T10:00:00Z", notice="2026-06-01", remarks=["MA91"])],
-                        uow, TableClassifier())
+                        uow, TableClassifier(), clock=CLOCK)
     assert (task(uow).state, task(uow).appeal_level) == ("open", 2)
 
 
 async def test_the_same_denial_on_a_task_not_yet_submitted_only_updates_it():
     uow = await opened()
     await process_batch([remit("rm-2", denied(), at="2026-04-03T10:00:00Z", notice="2026-04-01")], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK)
     assert (task(uow).state, task(uow).appeal_level) == ("open", 1)
     assert audit(uow) == [("updated", "open", "open")]
 
@@ -124,7 +127,7 @@ async def test_without_a_next_level_an_upheld_appeal_stays_lost():
     tid = task_id_for("PC-1", "LIEN-CO", "medical_necessity")
     mark_submitted(uow, tid)
     await process_batch([remit("rm-2", denied(), at="2026-06-03T10:00:00Z", notice="2026-06-01", payer=other)], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK)
     t = task(uow, tid)
     assert (t.state, t.appeal_level) == ("lost", 1)
     (entry,) = uow.saved[-1].task_audit
@@ -137,7 +140,7 @@ async def test_an_upheld_commercial_appeal_climbs_to_the_plans_second_level():
     tid = task_id_for("PC-1", "BCBS-TX", "medical_necessity")
     mark_submitted(uow, tid)
     await process_batch([remit("rm-2", denied(), at="2026-06-03T10:00:00Z", notice="2026-06-01", payer=BCBS)], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK)
     t = task(uow, tid)
     assert (t.state, t.appeal_level, t.deadline) == ("open", 2, dt.date(2026, 7, 31))
     assert t.deadline_basis.startswith("second-level provider appeal: 60 days from the first-level decision")
@@ -149,7 +152,7 @@ async def test_an_upheld_medicare_advantage_reconsideration_goes_to_the_ire_with
     tid = task_id_for("PC-1", "MA-SUNRISE", "medical_necessity")
     mark_submitted(uow, tid)
     await process_batch([remit("rm-2", denied(), at="2026-06-03T10:00:00Z", notice="2026-06-01", payer=ma)], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK)
     t = task(uow, tid)
     assert (t.state, t.appeal_level) == ("lost", 1)
     (entry,) = uow.saved[-1].task_audit
@@ -162,11 +165,11 @@ async def test_the_alj_level_needs_the_amount_in_controversy():
     uow = await opened(amount=150.00)
     mark_submitted(uow)
     await process_batch([remit("rm-2", denied(150.00), at="2026-06-03T10:00:00Z", notice="2026-06-01")], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK)
     assert (task(uow).state, task(uow).appeal_level) == ("open", 2)
     mark_submitted(uow)
     await process_batch([remit("rm-3", denied(150.00, "193"), at="2026-09-03T10:00:00Z", notice="2026-09-01")], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK)
     t = task(uow)
     assert (t.state, t.appeal_level) == ("lost", 2)
     (entry,) = uow.saved[-1].task_audit
@@ -177,7 +180,7 @@ async def test_the_alj_level_needs_the_amount_in_controversy():
 async def test_a_later_payment_wins_the_task_with_the_recovered_amount():
     uow = await opened()
     await process_batch([remit("rm-2", paid_line(812.40), at="2026-05-01T10:00:00Z", notice="2026-04-29",
-                               remarks=["MA91"])], uow, TableClassifier())
+                               remarks=["MA91"])], uow, TableClassifier(), clock=CLOCK)
     t = task(uow)
     assert (t.state, t.recovered_amount) == ("won", Decimal("812.40"))
     (entry,) = uow.saved[-1].task_audit
@@ -191,13 +194,13 @@ async def test_a_reversal_followed_by_a_repayment_recovers_only_the_new_money():
                            adjustments=[{"group": "CO", "reason": "50", "amount": 900.00}])]
     uow = FakeUnitOfWork()
     await process_batch([remit("rm-1", partial, at="2026-03-02T14:00:00Z", notice="2026-02-27")], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK)
     assert task(uow).lines[0].paid == Decimal("300.00")
     reversal = [events.line("1", "64483", ["RT"], charge=-1200.00, paid=-300.00,
                             adjustments=[{"group": "CO", "reason": "50", "amount": -900.00}])]
     await process_batch([remit("rm-2", reversal, at="2026-05-01T10:00:00Z", notice="2026-04-29", status_code="22"),
                          remit("rm-3", paid_line(1100.00), at="2026-05-01T10:00:01Z", notice="2026-04-29")],
-                        uow, TableClassifier())
+                        uow, TableClassifier(), clock=CLOCK)
     t = task(uow)
     assert (t.state, t.recovered_amount) == ("won", Decimal("800.00"))  # 1100.00 now - 300.00 before
 
@@ -205,7 +208,7 @@ async def test_a_reversal_followed_by_a_repayment_recovers_only_the_new_money():
 async def test_a_recoupment_flags_a_won_task_and_annotates_the_others():
     uow = await opened()
     await process_batch([remit("rm-2", paid_line(812.40), at="2026-05-01T10:00:00Z", notice="2026-04-29")], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK)
 
     def plb(event_id: str, reason: str, amount: str) -> Inbound:
         return Inbound("remittance.provider-adjustments.v1", ProviderAdjustment(
@@ -213,7 +216,7 @@ async def test_a_recoupment_flags_a_won_task_and_annotates_the_others():
             payee_npi="1234567893", reason=reason, amount=Decimal(amount), production_date=dt.date(2026, 6, 29),
             reference="ICN-PC-1", claim_id="PC-1"))
 
-    await process_batch([plb("plb-1", "WO", "812.40")], uow, TableClassifier())
+    await process_batch([plb("plb-1", "WO", "812.40")], uow, TableClassifier(), clock=CLOCK)
     t = task(uow)
     assert (t.state, t.recouped_amount) == ("won", Decimal("812.40"))
     assert audit(uow) == [("updated", "won", "won")]
@@ -221,5 +224,6 @@ async def test_a_recoupment_flags_a_won_task_and_annotates_the_others():
     note = entry.note
     assert note.startswith("recoupment WO (overpayment recovery) of 812.40 on the 2026-06-29 remittance after the "
                            "task was won (812.40 recovered, 812.40 recouped)")
-    await process_batch([plb("plb-2", "L6", "-3.10")], uow, TableClassifier())  # interest: not a recoupment
+    await process_batch([plb("plb-2", "L6", "-3.10")], uow, TableClassifier(),
+                        clock=CLOCK)  # interest: not a recoupment
     assert uow.saved[-1].task_audit == [] and task(uow).recouped_amount == Decimal("812.40")

@@ -95,3 +95,10 @@ def test_the_filing_risk_task_goes_to_billing_with_the_filing_limit():
     assert [i.id for i in task.checklist][:2] == ["confirm-receipt", "submission-proof"]
     assert "the timely-filing limit is 2026-04-15 (29 days left" in task.explanation
     assert (event.change, event.actor, event.to_state) == ("opened", "system:claim-timer", "open")
+
+
+def test_the_filing_risk_task_says_the_silence_opened_it_and_where_its_limit_comes_from():
+    s = assess(claim(), dt.date(2026, 3, 17), RULES, CLOCKS)
+    task, _ = filing_risk_task(s, at=AT, checklists=CHECKLISTS, actor="system:claim-timer")
+    assert task.origin == "silent_claim"  # no remittance opened it: a late status must not re-found it
+    assert task.filing_deadline_basis == s.filing.basis

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from service.adapters.clock import SystemClock
 from service.domain.classification import load_classifier
 from service.domain.pricing import Tolerance, load_pricing_rules
 from service.domain.tasks import task_id_for
@@ -17,6 +18,8 @@ from tests.support import events
 from tests.unit.revenue.builders import EXAMPLE_RATES
 from tests.unit.service_layer.fakes import FakeUnitOfWork
 from topics.remittance import RemittanceEvent
+
+CLOCK = SystemClock()
 
 MCR = {"id": "MCR-JL", "name": "Medicare Part B JL", "type": "medicare"}
 PRICING = Pricing(load_pricing_rules(), Tolerance(Decimal("1.00")))
@@ -62,7 +65,7 @@ def fake() -> FakeUnitOfWork:
 async def test_an_underpaid_line_opens_a_contracts_task_and_an_underpayment_followup_with_the_computation():
     uow = fake()
     await process_batch([remit("rm-1", "PC-1", UNDERPAID), remit("rm-2", "PC-2", REPAID)], uow, load_classifier(),
-                        pricing=PRICING)
+                        pricing=PRICING, clock=CLOCK)
     # one read for the whole batch, for every (payer, code) it carries
     assert uow.fee_reads == [{("MCR-JL", "64483"), ("MCR-JL", "64484"), ("MCR-JL", "27096"), ("MCR-JL", "20552")}]
     assert uow.claims["PC-2"].tasks == {}  # paid as the contract says: nothing to do
@@ -86,19 +89,20 @@ async def test_an_underpaid_line_opens_a_contracts_task_and_an_underpayment_foll
 
 async def test_a_reversal_and_a_repayment_at_the_contract_rate_win_the_underpayment_task():
     uow = fake()
-    await process_batch([remit("rm-1", "PC-1", UNDERPAID)], uow, load_classifier(), pricing=PRICING)
+    await process_batch([remit("rm-1", "PC-1", UNDERPAID)], uow, load_classifier(), pricing=PRICING, clock=CLOCK)
     reversal = [dict(x, charge=-x["charge"], paid=-x["paid"],
                      adjustments=[dict(a, amount=-a["amount"]) for a in x["adjustments"]]) for x in UNDERPAID]
     await process_batch([remit("rm-2", "PC-1", reversal, at="2026-04-01T10:00:00Z", status_code="22"),
                          remit("rm-3", "PC-1", REPAID, at="2026-04-01T10:00:01Z")], uow, load_classifier(),
-                        pricing=PRICING)
+                        pricing=PRICING, clock=CLOCK)
     (t,) = uow.claims["PC-1"].tasks.values()
     assert (t.state, t.recovered_amount) == ("won", Decimal("78.40"))  # 235.20 repaid - 156.80 paid before
 
 
 async def test_a_batch_without_primary_adjudications_reads_no_fee_schedule():
     uow = fake()
-    await process_batch([remit("rm-1", "PC-1", UNDERPAID, status_code="2")], uow, load_classifier(), pricing=PRICING)
+    await process_batch([remit("rm-1", "PC-1", UNDERPAID, status_code="2")], uow, load_classifier(), pricing=PRICING,
+                        clock=CLOCK)
     assert uow.fee_reads == [] and uow.claims["PC-1"].tasks == {}
 
 
@@ -106,12 +110,12 @@ async def test_a_disputed_underpayment_paid_short_again_is_lost_and_does_not_cli
     import datetime as dt
 
     uow = fake()
-    await process_batch([remit("rm-1", "PC-1", UNDERPAID)], uow, load_classifier(), pricing=PRICING)
+    await process_batch([remit("rm-1", "PC-1", UNDERPAID)], uow, load_classifier(), pricing=PRICING, clock=CLOCK)
     (t,) = uow.claims["PC-1"].tasks.values()
     t.transition("submitted", at=dt.datetime(2026, 3, 10, tzinfo=dt.UTC))  # the dispute was sent
     again = [dict(x) for x in UNDERPAID]
     await process_batch([remit("rm-2", "PC-1", again, at="2026-05-01T10:00:00Z")], uow, load_classifier(),
-                        pricing=PRICING)
+                        pricing=PRICING, clock=CLOCK)
     (t,) = uow.claims["PC-1"].tasks.values()
     assert (t.state, t.appeal_level, t.action) == ("lost", 1, "contract_review")
     (entry,) = uow.saved[-1].task_audit

@@ -9,13 +9,18 @@ import json
 
 import pytest
 
+from service.adapters.clock import SystemClock
 from service.domain.classification import load_classifier
+from service.privacy import Pseudonymizer
 from service.service_layer import mapping
 from service.service_layer.handlers import Inbound, process_batch
 from tests.support.interleaving import REMITTANCE_TOPIC, Plan, history
 from tests.unit.service_layer.fakes import FakeUnitOfWork
 from topics.remittance import RemittanceEvent
 from topics.status import StatusEvent
+
+CLOCK = SystemClock()
+DIGEST = Pseudonymizer("test-pseudonym-key").member  # how the authorization register keys member ids
 
 CLASSIFIER = load_classifier()
 
@@ -41,7 +46,7 @@ def interleavings(records):
 async def final(records) -> tuple:
     uow = FakeUnitOfWork()
     for record in records:
-        await process_batch([inbound(record)], uow, CLASSIFIER)
+        await process_batch([inbound(record)], uow, CLASSIFIER, clock=CLOCK, member_digest=DIGEST)
     (claim,) = uow.claims.values()
     tasks = sorted((t.category, t.state, t.action, t.origin, str(t.amount_at_risk), t.appealable)
                    for t in claim.tasks.values())

@@ -33,7 +33,7 @@ from topics.catalogue import CLAIMS_REMITTANCE
 AS_OF = dt.date(2026, 12, 1)  # fixed: priorities and "the window closed" clauses depend on the day
 PRICING = Pricing(load_pricing_rules(), Tolerance())
 
-GOLDEN_DEMO = "e86c42e40f80dd321f3d8a4246f0b00153f2dbe83ce5e9646830855ff91340ca"
+GOLDEN_DEMO = "2d5e4bcd9c526c0a2be552c66ef8e1e8639a02639da390da0d83580b92d52b27"
 GOLDEN_BENCH = "63916eb0ef2b0d475bd3c51470b3b14f897c912919268a3a2af9dc225182bc88"
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 from bench.workload import remittances
+from service.adapters.clock import SystemClock
 from service.domain.classification import load_classifier
+from service.privacy import Pseudonymizer
 from service.service_layer import handlers, mapping
 from service.service_layer import outbox as ob
 from service.service_layer.handlers import Inbound, process_batch
@@ -16,6 +18,9 @@ from tests.unit.service_layer.reference_outbox import build_records_validated
 from topics.catalogue import CATALOGUE
 from topics.remittance import RemittanceEvent
 from topics.status import StatusEvent
+
+CLOCK = SystemClock()
+DIGEST = Pseudonymizer("test-pseudonym-key").member  # how the authorization register keys member ids
 
 
 def _inbound(record: dict | bytes) -> Inbound:
@@ -49,7 +54,7 @@ async def test_fast_records_equal_the_validated_contract_records(monkeypatch):
                          "status": {"category": "A7", "code": "562", "entity": "85", "action_code": "WQ"}})]
     uow = FakeUnitOfWork()
     for start in range(0, len(stream), 50):
-        await process_batch(stream[start:start + 50], uow, load_classifier())
+        await process_batch(stream[start:start + 50], uow, load_classifier(), clock=CLOCK, member_digest=DIGEST)
     topics = {r.topic for r in compared}
     assert {"denials.classified.v1", "appeals.tasks.v1", "followups.patient-billing.v1",
             "followups.authorization.v1", "followups.corrected-claim.v1"} <= topics

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 
+from service.adapters.clock import SystemClock
+from service.privacy import Pseudonymizer
 from service.service_layer import mapping
 from service.service_layer.handlers import Inbound, process_batch
 from tests.support import events
 from tests.unit.service_layer.fakes import FakeUnitOfWork, TableClassifier
 from topics.remittance import RemittanceEvent
 from topics.status import StatusEvent
+
+CLOCK = SystemClock()
+DIGEST = Pseudonymizer("test-pseudonym-key").member  # how the authorization register keys member ids
 
 
 def remit(event_id: str, claim_id: str = "PC-1", **kw) -> Inbound:
@@ -27,7 +32,7 @@ def outbox_topics(uow: FakeUnitOfWork) -> list[str]:
 
 async def test_a_denial_opens_one_task_and_emits_classification_task_and_followup():
     uow = FakeUnitOfWork()
-    report = await process_batch([remit("rm-1")], uow, TableClassifier())
+    report = await process_batch([remit("rm-1")], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     assert report.applied == 1 and report.denials == 1
     (claim,) = uow.claims.values()
     (task,) = claim.tasks.values()
@@ -37,23 +42,26 @@ async def test_a_denial_opens_one_task_and_emits_classification_task_and_followu
 
 async def test_a_redelivered_event_changes_nothing():
     uow = FakeUnitOfWork()
-    await process_batch([remit("rm-1")], uow, TableClassifier())
-    report = await process_batch([remit("rm-1")], uow, TableClassifier())
+    await process_batch([remit("rm-1")], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
+    report = await process_batch([remit("rm-1")], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     assert report.applied == 0 and report.redelivered == 1
     assert len(uow.saved) == 1
 
 
 async def test_the_same_event_twice_in_one_batch_is_applied_once():
     uow = FakeUnitOfWork()
-    report = await process_batch([remit("rm-1"), remit("rm-1")], uow, TableClassifier())
+    report = await process_batch([remit("rm-1"), remit("rm-1")], uow, TableClassifier(),
+                                 clock=CLOCK, member_digest=DIGEST)
     assert report.applied == 1 and report.redelivered == 1
     assert outbox_topics(uow).count("followups.authorization.v1") == 1
 
 
 async def test_a_resent_remittance_under_a_new_event_id_is_recorded_as_a_duplicate():
     uow = FakeUnitOfWork()
-    await process_batch([remit("rm-1", trace_number="EFT-1")], uow, TableClassifier())
-    report = await process_batch([remit("rm-2", trace_number="EFT-1")], uow, TableClassifier())
+    await process_batch([remit("rm-1", trace_number="EFT-1")], uow, TableClassifier(),
+                        clock=CLOCK, member_digest=DIGEST)
+    report = await process_batch([remit("rm-2", trace_number="EFT-1")], uow, TableClassifier(),
+                                 clock=CLOCK, member_digest=DIGEST)
     assert report.duplicates == 1 and report.applied == 0
     assert uow.saved[-1].inbox_outcomes == {"rm-2": "duplicate_business_key"}
     assert not uow.saved[-1].outbox
@@ -65,7 +73,7 @@ async def test_two_denials_of_one_cause_on_two_lines_make_one_task_with_both_lin
              events.line("2", "64484", ["RT"], charge=600, paid=0,
                          adjustments=[{"group": "CO", "reason": "197", "amount": 600}])]
     uow = FakeUnitOfWork()
-    await process_batch([remit("rm-1", lines=lines)], uow, TableClassifier())
+    await process_batch([remit("rm-1", lines=lines)], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     (task,) = uow.claims["PC-1"].tasks.values()
     assert [line.line_id for line in task.lines] == ["1", "2"]
     assert str(task.amount_at_risk) == "1800.00" or float(task.amount_at_risk) == 1800
@@ -73,10 +81,11 @@ async def test_two_denials_of_one_cause_on_two_lines_make_one_task_with_both_lin
 
 async def test_a_later_remittance_paying_the_denied_line_closes_the_task_as_won():
     uow = FakeUnitOfWork()
-    await process_batch([remit("rm-1")], uow, TableClassifier())
+    await process_batch([remit("rm-1")], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     paid = [events.line("1", "64483", ["RT"], charge=1200, paid=900,
                         adjustments=[{"group": "CO", "reason": "45", "amount": 300}])]
-    await process_batch([remit("rm-2", lines=paid, occurred_at="2026-04-01T10:00:00Z")], uow, TableClassifier())
+    await process_batch([remit("rm-2", lines=paid, occurred_at="2026-04-01T10:00:00Z")], uow, TableClassifier(),
+                        clock=CLOCK, member_digest=DIGEST)
     (task,) = uow.claims["PC-1"].tasks.values()
     assert task.state == "won"
     assert float(task.recovered_amount) == 900
@@ -84,13 +93,15 @@ async def test_a_later_remittance_paying_the_denied_line_closes_the_task_as_won(
 
 async def test_a_late_older_remittance_does_not_reopen_or_rewrite_a_newer_task_state():
     uow = FakeUnitOfWork()
-    await process_batch([remit("rm-1", occurred_at="2026-03-02T10:00:00Z")], uow, TableClassifier())
+    await process_batch([remit("rm-1", occurred_at="2026-03-02T10:00:00Z")], uow, TableClassifier(),
+                        clock=CLOCK, member_digest=DIGEST)
     paid = [events.line("1", "64483", ["RT"], charge=1200, paid=900,
                         adjustments=[{"group": "CO", "reason": "45", "amount": 300}])]
-    await process_batch([remit("rm-2", lines=paid, occurred_at="2026-04-01T10:00:00Z")], uow, TableClassifier())
+    await process_batch([remit("rm-2", lines=paid, occurred_at="2026-04-01T10:00:00Z")], uow, TableClassifier(),
+                        clock=CLOCK, member_digest=DIGEST)
     # an older denial of the same cause arrives late
     await process_batch([remit("rm-0", occurred_at="2026-02-20T10:00:00Z", trace_number="EFT-old")], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     (task,) = uow.claims["PC-1"].tasks.values()
     assert task.state == "won"
     assert uow.claims["PC-1"].state == "paid"
@@ -100,10 +111,10 @@ async def test_a_corrected_claim_resolves_the_fix_and_resubmit_task_it_answers()
     coding = [events.line("1", "64483", [], charge=1200, paid=0,
                           adjustments=[{"group": "CO", "reason": "4", "amount": 1200}])]
     uow = FakeUnitOfWork()
-    await process_batch([remit("rm-1", lines=coding)], uow, TableClassifier())
+    await process_batch([remit("rm-1", lines=coding)], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     correction = events.submitted("st-2", "PC-1", frequency_code="7", original_payer_claim_number="ICN-PC-1",
                                   occurred_at="2026-03-10T09:00:00Z")
-    await process_batch([status(correction)], uow, TableClassifier())
+    await process_batch([status(correction)], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     (task,) = uow.claims["PC-1"].tasks.values()
     assert task.state == "resolved"
 
@@ -114,8 +125,9 @@ async def test_history_from_earlier_claims_of_the_patient_reaches_the_classifier
     patient = {"member_id": "M-1", "patient_ref": "MRN-1"}
     first = [events.line("1", "64493", ["50"], charge=900, paid=700, service_date="2026-01-05",
                          adjustments=[{"group": "CO", "reason": "45", "amount": 200}])]
-    await process_batch([remit("rm-a", "PC-A", lines=first, patient=patient)], uow, clf)
-    await process_batch([remit("rm-b", "PC-B", patient=patient)], uow, clf)
+    await process_batch([remit("rm-a", "PC-A", lines=first, patient=patient)], uow, clf,
+                        clock=CLOCK, member_digest=DIGEST)
+    await process_batch([remit("rm-b", "PC-B", patient=patient)], uow, clf, clock=CLOCK, member_digest=DIGEST)
     assert [(s.claim_id, s.procedure.code, s.paid) for s in clf.last_history] == [("PC-A", "64493", True)]
 
 
@@ -125,7 +137,7 @@ async def test_a_rejection_opens_a_billing_task_and_a_corrected_claim_followup()
               "occurred_at": "2026-01-17T09:00:00Z", "payer": {"id": "BCBS-TX", "type": "commercial"},
               "claim": {"claim_id": "PC-1", "total_charge": 1200.0},
               "status": {"category": "A7", "code": "562", "entity": "85", "action_code": "WQ"}}
-    await process_batch([status(record)], uow, TableClassifier())
+    await process_batch([status(record)], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     (task,) = uow.claims["PC-1"].tasks.values()
     assert (task.queue, task.action, task.state) == ("billing", "corrected_claim", "open")
     assert uow.claims["PC-1"].state == "rejected"
@@ -136,9 +148,10 @@ async def test_a_late_older_denial_opens_no_task_for_a_line_a_newer_remittance_p
     uow = FakeUnitOfWork()
     paid = [events.line("1", "64483", ["RT"], charge=1200, paid=900,
                         adjustments=[{"group": "CO", "reason": "45", "amount": 300}])]
-    await process_batch([remit("rm-new", lines=paid, occurred_at="2026-04-01T10:00:00Z")], uow, TableClassifier())
+    await process_batch([remit("rm-new", lines=paid, occurred_at="2026-04-01T10:00:00Z")], uow, TableClassifier(),
+                        clock=CLOCK, member_digest=DIGEST)
     await process_batch([remit("rm-old", occurred_at="2026-03-02T10:00:00Z", trace_number="EFT-old")], uow,
-                        TableClassifier())
+                        TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     assert uow.claims["PC-1"].tasks == {}
     assert uow.claims["PC-1"].state == "paid"
     # the late denial is still recorded as a decision
@@ -151,11 +164,11 @@ async def test_a_rejection_task_is_resolved_when_the_resubmitted_claim_is_accept
                 "occurred_at": "2026-01-17T09:00:00Z", "payer": {"id": "BCBS-TX", "type": "commercial"},
                 "claim": {"claim_id": "PC-1", "total_charge": 1200.0},
                 "status": {"category": "A7", "code": "562", "entity": "85", "action_code": "WQ"}}
-    await process_batch([status(rejected)], uow, TableClassifier())
+    await process_batch([status(rejected)], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     (task,) = uow.claims["PC-1"].tasks.values()
     assert task.state == "open"
     resubmitted = events.submitted("st-2", "PC-1", occurred_at="2026-01-20T09:00:00Z")
-    await process_batch([status(resubmitted)], uow, TableClassifier())
+    await process_batch([status(resubmitted)], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     (task,) = uow.claims["PC-1"].tasks.values()
     assert task.state == "resolved"
 
@@ -167,8 +180,9 @@ async def test_a_deductible_only_line_counts_as_a_covered_session_in_history():
     deductible = [events.line("1", "64483", ["RT"], charge=900, paid=0, allowed=262.18, service_date="2026-01-05",
                               adjustments=[{"group": "CO", "reason": "45", "amount": 637.82},
                                            {"group": "PR", "reason": "1", "amount": 262.18}])]
-    await process_batch([remit("rm-a", "PC-A", lines=deductible, patient=patient)], uow, clf)
-    await process_batch([remit("rm-b", "PC-B", patient=patient)], uow, clf)
+    await process_batch([remit("rm-a", "PC-A", lines=deductible, patient=patient)], uow, clf,
+                        clock=CLOCK, member_digest=DIGEST)
+    await process_batch([remit("rm-b", "PC-B", patient=patient)], uow, clf, clock=CLOCK, member_digest=DIGEST)
     assert [(s.claim_id, s.paid) for s in clf.last_history] == [("PC-A", True)]
 
 
@@ -176,13 +190,13 @@ async def test_a_newer_denial_of_the_same_cause_reopens_a_resolved_or_won_task()
     coding = [events.line("1", "64483", [], charge=1200, paid=0,
                           adjustments=[{"group": "CO", "reason": "4", "amount": 1200}])]
     uow = FakeUnitOfWork()
-    await process_batch([remit("rm-1", lines=coding)], uow, TableClassifier())
+    await process_batch([remit("rm-1", lines=coding)], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     correction = events.submitted("st-2", "PC-1", frequency_code="7", original_payer_claim_number="ICN-PC-1",
                                   occurred_at="2026-03-10T09:00:00Z")
-    await process_batch([status(correction)], uow, TableClassifier())
+    await process_batch([status(correction)], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     assert next(iter(uow.claims["PC-1"].tasks.values())).state == "resolved"
     await process_batch([remit("rm-3", lines=coding, occurred_at="2026-04-01T10:00:00Z", trace_number="EFT-3")],
-                        uow, TableClassifier())
+                        uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     (task,) = uow.claims["PC-1"].tasks.values()
     assert task.state == "open"
     assert outbox_topics(uow).count("followups.corrected-claim.v1") == 2
@@ -195,13 +209,13 @@ async def test_an_inquiry_error_goes_to_the_status_inquiry_worker_and_leaves_the
 
     uow = FakeUnitOfWork()
     await process_batch([status(events.submitted("st-1", "PC-1", occurred_at="2026-01-16T09:00:00Z"))], uow,
-                        load_classifier())
+                        load_classifier(), clock=CLOCK, member_digest=DIGEST)
     answers = [{"event_id": f"st-{category}", "schema_version": 1, "kind": "status",
                 "occurred_at": f"2026-02-{day}T09:00:00Z", "payer": {"id": "BCBS-TX", "type": "commercial"},
                 "claim": {"claim_id": "PC-1", "total_charge": 1200.0},
                 "status": {"category": category, "code": code, "entity": "85"}}
                for day, category, code in (("20", "E0", "24"), ("21", "E2", "0"))]
-    await process_batch([status(a) for a in answers], uow, load_classifier())
+    await process_batch([status(a) for a in answers], uow, load_classifier(), clock=CLOCK, member_digest=DIGEST)
 
     claim = uow.claims["PC-1"]
     assert claim.state == "submitted" and claim.tasks == {}
@@ -218,8 +232,9 @@ async def test_a_remittance_naming_another_patient_than_the_claims_is_noted_on_t
     uow = FakeUnitOfWork()
     first = {"member_id": "MEM-A", "patient_ref": "MRN-A", "name": "DOE, JANE", "birth_date": None}
     other = {"member_id": "MEM-B", "patient_ref": "MRN-B", "name": "ROE, RICHARD", "birth_date": None}
-    await process_batch([remit("rm-1", patient=first)], uow, TableClassifier())
-    await process_batch([remit("rm-2", patient=other, trace_number="EFT-9")], uow, TableClassifier())
+    await process_batch([remit("rm-1", patient=first)], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
+    await process_batch([remit("rm-2", patient=other, trace_number="EFT-9")], uow, TableClassifier(),
+                        clock=CLOCK, member_digest=DIGEST)
     (claim,) = uow.claims.values()
     notes = [entry.summary.get("data_quality") for ch in uow.saved for entry in ch.timeline]
     assert notes == [None, ["the remittance names another patient than the claim's: the claim id may be reused"]]
@@ -246,9 +261,9 @@ def _conflicting_pair(event_id: str = "rm-c1"):
 async def test_a_known_event_id_with_other_content_is_a_conflict_and_the_first_version_stays():
     uow = FakeUnitOfWork()
     first, later = _conflicting_pair()
-    await process_batch([first], uow, TableClassifier())
+    await process_batch([first], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     tasks_before = {t.task_id: (t.category, t.state) for c in uow.claims.values() for t in c.tasks.values()}
-    report = await process_batch([later], uow, TableClassifier())
+    report = await process_batch([later], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     assert report.applied == 0 and report.redelivered == 0
     (conflict,) = report.conflicts
     assert conflict.item is later and conflict.first_digest == first.digest and conflict.digest == later.digest
@@ -259,7 +274,7 @@ async def test_a_known_event_id_with_other_content_is_a_conflict_and_the_first_v
 async def test_a_conflict_inside_one_batch_is_found_and_the_first_in_the_batch_applies():
     uow = FakeUnitOfWork()
     first, later = _conflicting_pair("rm-c2")
-    report = await process_batch([first, later, first], uow, TableClassifier())
+    report = await process_batch([first, later, first], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     assert report.applied == 1 and report.redelivered == 1
     assert [c.item for c in report.conflicts] == [later]
 
@@ -267,8 +282,8 @@ async def test_a_conflict_inside_one_batch_is_found_and_the_first_in_the_batch_a
 async def test_a_byte_identical_redelivery_is_no_conflict():
     uow = FakeUnitOfWork()
     first, _ = _conflicting_pair("rm-c3")
-    await process_batch([first], uow, TableClassifier())
-    report = await process_batch([first], uow, TableClassifier())
+    await process_batch([first], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
+    report = await process_batch([first], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     assert report.redelivered == 1 and report.conflicts == []
 
 
@@ -277,6 +292,7 @@ async def test_an_inbox_row_without_a_digest_is_never_flagged():
     first, later = _conflicting_pair("rm-c4")
     import dataclasses
 
-    await process_batch([dataclasses.replace(first, digest=None)], uow, TableClassifier())  # a pre-digest row
-    report = await process_batch([later], uow, TableClassifier())
+    await process_batch([dataclasses.replace(first, digest=None)], uow, TableClassifier(),  # a pre-digest row
+                        clock=CLOCK, member_digest=DIGEST)
+    report = await process_batch([later], uow, TableClassifier(), clock=CLOCK, member_digest=DIGEST)
     assert report.redelivered == 1 and report.conflicts == []
