@@ -185,10 +185,10 @@ class MeteredUnitOfWork(PostgresUnitOfWork):
         self._fresh = fresh
         return fresh
 
-    async def save(self, ch: Any) -> None:
-        await super().save(ch)
+    async def save(self, changes: Any) -> None:
+        await super().save(changes)
         try:
-            self._decisions.update((row.decision.category, row.remittance.payer.type) for row in ch.decisions)
+            self._decisions.update((row.decision.category, row.remittance.payer.type) for row in changes.decisions)
         except Exception:  # noqa: BLE001
             _failed("decisions")
 

@@ -26,7 +26,7 @@ from service.adapters.task_rows import (
     task_from_row,
     task_params,
 )
-from service.domain import model as m
+from service.domain import model
 from service.domain.authorizations import Authorization
 from service.domain.claim import Claim
 from service.domain.fee_schedule import FeeRate
@@ -52,7 +52,8 @@ _TASK_UPSERT = """ON CONFLICT (task_id) DO UPDATE SET action = EXCLUDED.action, 
 
 # -- (de)serialising the few domain values kept as JSON -------------------------------------------------------------
 
-def _d(value: Any) -> str | None:
+def _text(value: Any) -> str | None:
+    """A date or amount as JSON text (None stays None)."""
     return None if value is None else str(value)
 
 
@@ -60,63 +61,63 @@ def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def submission_to_json(sub: m.Submission) -> dict[str, Any]:
+def submission_to_json(sub: model.Submission) -> dict[str, Any]:
     return {
         "event_id": sub.event_id, "claim_id": sub.claim_id, "occurred_at": sub.occurred_at.isoformat(),
         "payer": {"id": sub.payer.id, "type": sub.payer.type, "name": sub.payer.name},
         "frequency_code": sub.frequency_code, "original_payer_claim_number": sub.original_payer_claim_number,
-        "total_charge": _d(sub.total_charge), "service_date_from": _d(sub.service_date_from),
-        "service_date_to": _d(sub.service_date_to), "patient_key": sub.patient_key,
+        "total_charge": _text(sub.total_charge), "service_date_from": _text(sub.service_date_from),
+        "service_date_to": _text(sub.service_date_to), "patient_key": sub.patient_key,
         "billing_npi": sub.billing_npi, "rendering_npi": sub.rendering_npi, "diagnoses": list(sub.diagnoses),
         "prior_authorization": sub.prior_authorization,
         "other_payers": [{"id": o.id, "type": o.type, "responsibility": o.responsibility, "name": o.name}
                          for o in sub.other_payers],
         "lines": [{"line_id": line.line_id, "code": line.procedure.code, "modifiers": list(line.procedure.modifiers),
-                   "charge": str(line.charge), "units": str(line.units), "service_date": _d(line.service_date),
+                   "charge": str(line.charge), "units": str(line.units), "service_date": _text(line.service_date),
                    "diagnosis_pointers": list(line.diagnosis_pointers), **_detail_to_json(line.detail)}
                   for line in sub.lines],
-        **({"injury": {"kind": sub.injury.kind, "date_of_injury": _d(sub.injury.date_of_injury),
+        **({"injury": {"kind": sub.injury.kind, "date_of_injury": _text(sub.injury.date_of_injury),
                        "state": sub.injury.state, "claim_number_sent": sub.injury.claim_number_sent,
                        "adjuster_sent": sub.injury.adjuster_sent}} if sub.injury else {}),
     }
 
 
-def _detail_to_json(detail: m.SessionDetail) -> dict[str, Any]:
+def _detail_to_json(detail: model.SessionDetail) -> dict[str, Any]:
     if detail.empty:
         return {}
     return {"detail": {"side": detail.side, "levels": list(detail.levels), "intent": detail.intent,
                        "relief_percent": detail.relief_percent, "relief_days": detail.relief_days}}
 
 
-def _detail_from_json(data: dict[str, Any] | None) -> m.SessionDetail:
+def _detail_from_json(data: dict[str, Any] | None) -> model.SessionDetail:
     if not data:
-        return m.NO_DETAIL
-    return m.SessionDetail(side=data.get("side"), levels=tuple(data.get("levels", ())), intent=data.get("intent"),
+        return model.NO_DETAIL
+    return model.SessionDetail(side=data.get("side"), levels=tuple(data.get("levels", ())), intent=data.get("intent"),
                            relief_percent=data.get("relief_percent"), relief_days=data.get("relief_days"))
 
 
-def _injury_from_json(data: dict[str, Any] | None) -> m.Injury | None:
+def _injury_from_json(data: dict[str, Any] | None) -> model.Injury | None:
     if not data:
         return None
-    return m.Injury(kind=data.get("kind", "workers_comp"), date_of_injury=_date(data.get("date_of_injury")),
+    return model.Injury(kind=data.get("kind", "workers_comp"), date_of_injury=_date(data.get("date_of_injury")),
                     state=data.get("state"), claim_number_sent=bool(data.get("claim_number_sent")),
                     adjuster_sent=bool(data.get("adjuster_sent")))
 
 
-def submission_from_json(data: dict[str, Any]) -> m.Submission:
-    return m.Submission(
+def submission_from_json(data: dict[str, Any]) -> model.Submission:
+    return model.Submission(
         event_id=data["event_id"], occurred_at=dt.datetime.fromisoformat(data["occurred_at"]),
-        payer=m.Payer(**data["payer"]), claim_id=data.get("claim_id", ""), frequency_code=data["frequency_code"],
+        payer=model.Payer(**data["payer"]), claim_id=data.get("claim_id", ""), frequency_code=data["frequency_code"],
         original_payer_claim_number=data.get("original_payer_claim_number"),
         total_charge=Decimal(data["total_charge"]) if data.get("total_charge") else None,
         service_date_from=_date(data.get("service_date_from")), service_date_to=_date(data.get("service_date_to")),
         patient_key=data.get("patient_key"), billing_npi=data.get("billing_npi"),
         rendering_npi=data.get("rendering_npi"), diagnoses=tuple(data.get("diagnoses", ())),
         prior_authorization=data.get("prior_authorization"),
-        other_payers=tuple(m.OtherPayer(**o) for o in data.get("other_payers", ())),
-        lines=tuple(m.SubmittedLine(
-            line_id=x["line_id"], procedure=m.Procedure(x["code"], tuple(x["modifiers"])), charge=Decimal(x["charge"]),
-            units=Decimal(x["units"]), service_date=_date(x.get("service_date")),
+        other_payers=tuple(model.OtherPayer(**o) for o in data.get("other_payers", ())),
+        lines=tuple(model.SubmittedLine(
+            line_id=x["line_id"], procedure=model.Procedure(x["code"], tuple(x["modifiers"])),
+            charge=Decimal(x["charge"]), units=Decimal(x["units"]), service_date=_date(x.get("service_date")),
             diagnosis_pointers=tuple(x.get("diagnosis_pointers", ())), detail=_detail_from_json(x.get("detail")))
             for x in data.get("lines", ())),
         injury=_injury_from_json(data.get("injury")),
@@ -135,7 +136,7 @@ DECISION_COLUMNS = ("event_id", "claim_id", "payer_id", "payer_type", "line_id",
                     "occurred_at", "filing_deadline_basis")
 
 
-async def read_history(db: Any, patient_keys: Iterable[str], since: dt.date) -> dict[str, list[m.HistorySession]]:
+async def read_history(db: Any, patient_keys: Iterable[str], since: dt.date) -> dict[str, list[model.HistorySession]]:
     """Procedure sessions per patient on or after `since` (a connection or a pool).
 
     One index probe per patient, whatever the table's statistics say: with `patient_key = ANY($1)` the generic plan
@@ -149,14 +150,14 @@ async def read_history(db: Any, patient_keys: Iterable[str], since: dt.date) -> 
                SELECT * FROM procedure_history p WHERE p.patient_key = k.patient_key AND p.service_date >= $2
                OFFSET 0) h""",
         list(patient_keys), since)
-    out: dict[str, list[m.HistorySession]] = {}
+    out: dict[str, list[model.HistorySession]] = {}
     for r in rows:
-        detail = m.SessionDetail(side=r["side"], levels=tuple(r["levels"]), intent=r["intent"],
+        detail = model.SessionDetail(side=r["side"], levels=tuple(r["levels"]), intent=r["intent"],
                                  relief_percent=r["relief_percent"], relief_days=r["relief_days"])
-        out.setdefault(r["patient_key"], []).append(m.HistorySession(
+        out.setdefault(r["patient_key"], []).append(model.HistorySession(
             claim_id=r["claim_id"], line_id=r["line_id"], service_date=r["service_date"],
-            procedure=m.Procedure(r["procedure_code"], tuple(r["modifiers"])), paid=r["paid"],
-            detail=m.NO_DETAIL if detail.empty else detail))
+            procedure=model.Procedure(r["procedure_code"], tuple(r["modifiers"])), paid=r["paid"],
+            detail=model.NO_DETAIL if detail.empty else detail))
     return out
 
 
@@ -224,7 +225,7 @@ class PostgresUnitOfWork(PooledTransaction):
             claims[r["claim_id"]].tasks[r["task_id"]] = task_from_row(r)
         return claims
 
-    async def load_history(self, patient_keys: Iterable[str], since: dt.date) -> dict[str, list[m.HistorySession]]:
+    async def load_history(self, patient_keys: Iterable[str], since: dt.date) -> dict[str, list[model.HistorySession]]:
         return await read_history(self.conn, patient_keys, since)
 
     async def load_fee_schedule(self, keys: Iterable[tuple[str, str]]) -> list[FeeRate]:
@@ -246,14 +247,15 @@ class PostgresUnitOfWork(PooledTransaction):
 
     # -- writes --
 
-    async def save(self, ch: Changes) -> None:
-        c = self.conn
-        if ch.inbox_outcomes:
-            await c.execute(
+    async def save(self, changes: Changes) -> None:
+        conn = self.conn
+        if changes.inbox_outcomes:
+            await conn.execute(
                 "UPDATE inbox SET outcome = u.outcome FROM unnest($1::text[], $2::text[]) AS u(event_id, outcome) "
-                "WHERE inbox.event_id = u.event_id", list(ch.inbox_outcomes), list(ch.inbox_outcomes.values()))
-        if ch.claims:
-            await c.executemany(
+                "WHERE inbox.event_id = u.event_id",
+                list(changes.inbox_outcomes), list(changes.inbox_outcomes.values()))
+        if changes.claims:
+            await conn.executemany(
                 """UPDATE claims SET patient_key = COALESCE(claims.patient_key, $2), state = $3, state_at = $4,
                        payer_id = COALESCE($5, claims.payer_id), payer_type = COALESCE($6, claims.payer_type),
                        submission = COALESCE($7::jsonb, claims.submission),
@@ -278,38 +280,40 @@ class PostgresUnitOfWork(PooledTransaction):
                   [submission_to_json(x) for x in cl.submissions],
                   {k: [*key.to_json(), kind, payer] for k, (key, kind, payer) in cl.ledger.items()},
                   {k: [[e, str(a)] for e, a in v] for k, v in cl.patient_bills.items()})
-                 for cl in ch.claims])
-        if ch.timeline:
+                 for cl in changes.claims])
+        if changes.timeline:
             # Append-only rows of events the inbox has just admitted: COPY (no conflict is possible).
-            await c.copy_records_to_table(
+            await conn.copy_records_to_table(
                 "claim_events", columns=("claim_id", "event_id", "kind", "occurred_at", "payer_id", "summary"),
-                records=[(t.claim_id, t.event_id, t.kind, t.occurred_at, t.payer_id, t.summary) for t in ch.timeline])
+                records=[(t.claim_id, t.event_id, t.kind, t.occurred_at, t.payer_id, t.summary)
+                         for t in changes.timeline])
         history: list[tuple] = []  # the patients' procedure history, written once below
-        if ch.remittances:
-            await c.copy_records_to_table(
+        if changes.remittances:
+            await conn.copy_records_to_table(
                 "remittances", columns=REMITTANCE_COLUMNS,
                 records=[(r.event_id, r.claim_id, r.payer.id, r.payer.type, r.payer_claim_number, r.status_code,
                   r.filing_indicator, r.trace_number, r.production_date, r.total_charge, r.total_paid,
-                  r.patient_responsibility, r.balanced, key, dup, r.occurred_at) for r, key, dup in ch.remittances])
-            originals = [r for r, _, dup in ch.remittances if dup is None]
+                  r.patient_responsibility, r.balanced, key, dup, r.occurred_at)
+                         for r, key, dup in changes.remittances])
+            originals = [r for r, _, dup in changes.remittances if dup is None]
             lines = [(r.event_id, r.claim_id, x.line_id, x.procedure.code, list(x.procedure.modifiers), x.units,
                       x.charge, x.allowed, x.paid, x.service_date, list(x.remarks))
                      for r in originals for x in r.lines]
             if lines:
-                await c.copy_records_to_table("service_lines", columns=SERVICE_LINE_COLUMNS, records=lines)
+                await conn.copy_records_to_table("service_lines", columns=SERVICE_LINE_COLUMNS, records=lines)
             history.extend((r.patient_key, r.claim_id, x.line_id, x.service_date, x.procedure.code,
-                            x.procedure.modifiers, x.covered, r.occurred_at, m.NO_DETAIL)
+                            x.procedure.modifiers, x.covered, r.occurred_at, model.NO_DETAIL)
                            for r in originals if r.patient_key and not r.is_reversal
                            for x in r.lines if x.service_date)
-        if ch.submissions:
+        if changes.submissions:
             history.extend(
                 (s.patient_key, s.claim_id, x.line_id, x.service_date, x.procedure.code, x.procedure.modifiers,
                  None, s.occurred_at, x.detail)
-                for s in ch.submissions if s.patient_key and s.frequency_code != "8" for x in s.lines
+                for s in changes.submissions if s.patient_key and s.frequency_code != "8" for x in s.lines
                 if x.service_date)
         await self._upsert_history(history)
-        if ch.decisions:
-            await c.copy_records_to_table(
+        if changes.decisions:
+            await conn.copy_records_to_table(
                 "decisions", columns=DECISION_COLUMNS,
                 records=[(row.remittance.event_id, row.remittance.claim_id, row.remittance.payer.id,
                   row.remittance.payer.type, d.line_id, d.adjustment_index, d.group, d.reason, d.amount,
@@ -318,36 +322,37 @@ class PostgresUnitOfWork(PooledTransaction):
                   d.action, d.queue, d.appealable, d.recoverability, d.deadline, d.deadline_basis,
                   d.filing_deadline, d.explanation, d.rule_id, d.rules_version, checklist_to_json(d.checklist),
                   row.task_id, row.remittance.occurred_at, d.filing_deadline_basis)
-                 for row in ch.decisions for d in (row.decision,)])
-        tasks = [t for cl in ch.claims for t in cl.tasks.values() if t.changed]
+                 for row in changes.decisions for d in (row.decision,)])
+        tasks = [t for cl in changes.claims for t in cl.tasks.values() if t.changed]
         if tasks:
-            await c.executemany(insert_sql(STREAM_COLUMNS, _TASK_UPSERT), task_params(tasks, STREAM_COLUMNS))
+            await conn.executemany(insert_sql(STREAM_COLUMNS, _TASK_UPSERT), task_params(tasks, STREAM_COLUMNS))
             for t in tasks:
                 t.changed = False
-        if ch.task_audit:
-            await c.copy_records_to_table(
+        if changes.task_audit:
+            await conn.copy_records_to_table(
                 "task_events", columns=("task_id", "at", "actor", "change", "from_state", "to_state", "note",
                                         "causation_id"),
                 records=[(a.task_id, a.at, a.actor, a.change, a.from_state, a.to_state, a.note, a.causation_id)
-                         for a in ch.task_audit])
-        if ch.batch_statuses:
-            await c.executemany(
+                         for a in changes.task_audit])
+        if changes.batch_statuses:
+            await conn.executemany(
                 """INSERT INTO batch_statuses (event_id, kind, payer_id, level, category, code, entity, action_code,
                        effective_date, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                    ON CONFLICT (event_id) DO NOTHING""",
                 [(s.event_id, s.kind, s.payer.id, s.scope_level, s.status.category, s.status.code, s.status.entity,
-                  s.status.action_code, s.status.effective_date, s.occurred_at) for s in ch.batch_statuses])
-        if ch.provider_adjustments:
-            await c.executemany(
+                  s.status.action_code, s.status.effective_date, s.occurred_at) for s in changes.batch_statuses])
+        if changes.provider_adjustments:
+            await conn.executemany(
                 """INSERT INTO provider_adjustments (event_id, payer_id, payee_npi, reason, reference, claim_id, amount,
                        production_date, trace_number, linked, occurred_at)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id) DO NOTHING""",
                 [(a.event_id, a.payer.id, a.payee_npi, a.reason, a.reference, a.claim_id, a.amount,
-                  a.production_date, a.trace_number, linked, a.occurred_at) for a, linked in ch.provider_adjustments])
-        if ch.identifiers and self._vault is not None:
-            await save_identifiers(c, self._vault, ch.identifiers)
+                  a.production_date, a.trace_number, linked, a.occurred_at)
+                 for a, linked in changes.provider_adjustments])
+        if changes.identifiers and self._vault is not None:
+            await save_identifiers(conn, self._vault, changes.identifiers)
         # the stream's rows are new by construction (the inbox admitted their cause): no conflict check
-        await add_to_outbox(c, ch.outbox, if_new=False)
+        await add_to_outbox(conn, changes.outbox, if_new=False)
 
     async def _upsert_history(self, rows: list[tuple]) -> None:
         """Rows (patient_key, claim_id, line_id, service_date, code, modifiers, paid, at, detail) in the batch's order,
