@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support.fleet import Fleet
 from tests.support.identifiers import SESSION_PHI_KEY
@@ -18,6 +19,12 @@ from tests.support.stack import PrivateStack, stack_fixtures
 # operations packages override `stack` and `db` with their own; `fleet` runs on whichever stack is in scope.
 Stack = PrivateStack
 stack, db = stack_fixtures("session", "test")
+
+# Examples are judged by what they return, not by how fast a shared machine ran them: hypothesis's default 200 ms
+# deadline turned machine load into failures (two in a 20x run of the unit suite). A test that guards against a hang
+# sets its own, generous deadline.
+settings.register_profile("denials", deadline=None)
+settings.load_profile("denials")
 
 
 @pytest.fixture
