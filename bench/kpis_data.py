@@ -4,13 +4,13 @@ reversals and their re-adjudication, secondary payers, business-key duplicates, 
 lines and decisions, and the appeal tasks of the denials in every state with their audit.
 
 Deterministic for a seed; streamed in chunks through COPY (`copy_records_to_table`) so a million claims never sit in
-memory at once. The rows carry no real person: patient keys are synthetic.
+memory at once. JSON columns are passed as Python values (the service's connection encodes jsonb). The rows carry
+no real person: patient keys are synthetic.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -91,7 +91,7 @@ def _claim(rng: random.Random, i: int, out: Rows) -> None:
                   "rendering_npi": rng.choice(PROVIDERS) if rng.random() > 0.3 else None,
                   "lines": [{"line_id": str(n + 1), "code": c, "charge": str(_money(lc)),
                              "service_date": dos.isoformat()} for n, (c, lc) in lines]}
-    out.add("claim_events", (cid, f"st-{cid}-1", "submitted", sub_at, payer_id, json.dumps({"frequency_code": "1"})))
+    out.add("claim_events", (cid, f"st-{cid}-1", "submitted", sub_at, payer_id, {"frequency_code": "1"}))
     last_at = sub_at
     r = rng.random()
     if r < 0.05:  # 277CA rejection, corrected and sent again two days later
@@ -99,22 +99,22 @@ def _claim(rng: random.Random, i: int, out: Rows) -> None:
         category = rng.choice(("A7", "A6", "A3", "A8"))
         lines = [f"{category}:21"] if rng.random() < 0.3 else []
         out.add("claim_events", (cid, f"ack-{cid}-1", "acknowledgement", ack_at, payer_id,
-                                 json.dumps({"category": "A1" if lines else category, "line_statuses": lines})))
+                                 {"category": "A1" if lines else category, "line_statuses": lines}))
         sub_at = ack_at + dt.timedelta(days=2)
         out.add("claim_events", (cid, f"st-{cid}-2", "submitted", sub_at, payer_id,
-                                 json.dumps({"frequency_code": "7"})))
+                                 {"frequency_code": "7"}))
         last_at = sub_at
     elif r < 0.65:  # accepted
         out.add("claim_events", (cid, f"ack-{cid}-1", "acknowledgement", sub_at + dt.timedelta(hours=3), payer_id,
-                                 json.dumps({"category": "A2", "line_statuses": []})))
+                                 {"category": "A2", "line_statuses": []}))
     state = "submitted"
     if rng.random() < 0.88:
         state = _remittances(rng, cid, payer_id, payer_type, codes, line_cents, dos, sub_at, out)
     if rng.random() < 0.01:  # voided afterwards
         void_at = last_at + dt.timedelta(days=rng.randrange(20, 80))
         out.add("claim_events", (cid, f"st-{cid}-8", "submitted", void_at, payer_id,
-                                 json.dumps({"frequency_code": "8"})))
-    out.add("claims", (cid, f"PK-{i:08d}", state, last_at, payer_id, payer_type, json.dumps(submission), sub_at,
+                                 {"frequency_code": "8"}))
+    out.add("claims", (cid, f"PK-{i:08d}", state, last_at, payer_id, payer_type, submission, sub_at,
                        charge, dos, dos, last_at))
 
 
