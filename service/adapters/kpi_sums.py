@@ -1,0 +1,391 @@
+"""The KPI report summed by PostgreSQL (asyncpg): the same numbers as `service.domain.kpis.build_report` over the facts
+`service.adapters.kpis.read_facts` reads, without loading a claim into Python.
+
+Every claim's analysis (`analyse_claim`: primary payer, first adjudication and its denials, clean and first-pass
+flags, standing payments and adjustments, the A/R sums at each production date, voids) is kept in `kpi_claims` and
+its side tables by migration 0095 in the transaction of the write. Here each part of the report is one aggregate
+over those rows (claims) or over `appeal_tasks` (tasks), grouped the way `build_report` groups them; the domain's own
+`ratio`, `money` and `Kpi` turn the sums into the report, so rounding is the reference's.
+
+Scope and filters are the reference's: with `queues`, the claims that have a task in one of them and those queues'
+tasks only; `payer` keeps claims of that primary payer and tasks of that payer, `cpt_family` / `provider` keep claims
+by their procedures / NPI and the tasks of those claims, `category` narrows the denial side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from service.adapters.kpis import Fetcher
+from service.domain.kpis import (
+    AGING_BUCKETS,
+    AR_WINDOW_DAYS,
+    KPI_NAMES,
+    NO_FAMILY,
+    UNKNOWN,
+    ZERO,
+    AgingBucket,
+    Filters,
+    Group,
+    Kpi,
+    KpiReport,
+    KpiSet,
+    PayerCause,
+    Period,
+    TrendPoint,
+    money,
+    ratio,
+)
+
+# Parameters shared by every statement below.
+#  $1 office time zone  $2 period start  $3 period end  $4 A/R date  $5 queues (NULL: all)  $6 payer  $7 cpt family
+#  $8 provider  $9 category  $10 catalog codes  $11 their families
+_PARAMS = 11
+
+_SCOPE = "($5::text[] IS NULL OR k.claim_id IN (SELECT s.claim_id FROM appeal_tasks s WHERE s.queue = ANY($5::text[])))"
+
+# The catalog as a relation (codes upper-cased, as ProcedureCatalog.get looks them up).
+_CATALOG = """params AS (SELECT $1::text, $2::date, $3::date, $4::date, $5::text[], $6::text, $7::text, $8::text,
+                      $9::text),  -- types every parameter, whichever a statement uses
+catalog AS (SELECT * FROM unnest($10::text[], $11::text[]) AS m(code, family))"""
+
+# Families of a claim's procedures: (claim id, family) pairs.
+_FAMILIES = """claim_families AS (
+    SELECT DISTINCT k.claim_id, m.family
+    FROM kpi_claims k CROSS JOIN LATERAL unnest(k.codes) AS c(code) JOIN catalog m ON m.code = upper(c.code)
+)"""
+
+_CLAIM_FILTERS = """($6::text IS NULL OR k.payer_id = $6)
+    AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM claim_families f WHERE f.claim_id = k.claim_id AND f.family = $7))
+    AND ($8::text IS NULL OR k.provider = $8)"""
+
+# One row per claim in scope that passes the filters, with what the KPI sums need of it.
+_VIEWS = """views AS (
+    SELECT k.claim_id, k.payer_id, k.payer_type, COALESCE(k.provider, '""" + UNKNOWN + """') AS provider_key,
+           k.fa_event_id IS NOT NULL AND ($2::date IS NULL OR k.fa_production_date >= $2)
+               AND ($3::date IS NULL OR k.fa_production_date <= $3) AS in_cohort,
+           k.fa_production_date, k.fa_charge, k.first_pass,
+           CASE WHEN $9::text IS NULL THEN k.fa_denied ELSE d.claim_id IS NOT NULL END AS denied,
+           CASE WHEN $9::text IS NULL THEN k.fa_denied_amount ELSE COALESCE(d.amount, 0) END AS denied_amount,
+           k.first_submitted_at IS NOT NULL
+               AND ($2::date IS NULL OR (k.first_submitted_at AT TIME ZONE $1)::date >= $2)
+               AND ($3::date IS NULL OR (k.first_submitted_at AT TIME ZONE $1)::date <= $3) AS in_subs,
+           k.clean, k.paid_now, k.fa_charge - k.contractual_now AS collectible, k.charge,
+           $4::date - k.service_date AS age,
+           CASE WHEN k.service_date IS NOT NULL AND k.service_date <= $4 AND NOT (k.has_void AND EXISTS (
+                     SELECT 1 FROM kpi_claim_voids x
+                     WHERE x.claim_id = k.claim_id AND (x.void_at AT TIME ZONE $1)::date <= $4
+                       AND (x.next_at IS NULL OR (x.next_at AT TIME ZONE $1)::date > $4)))
+                THEN LEAST(GREATEST(k.charge
+                                    - CASE WHEN k.last_production IS NULL OR k.last_production <= $4 THEN k.paid_now
+                                           ELSE COALESCE(st.paid, 0) END
+                                    - CASE WHEN k.last_production IS NULL OR k.last_production <= $4
+                                           THEN k.settled_now ELSE COALESCE(st.settled, 0) END
+                                    - COALESCE(wo.amount, 0), 0), GREATEST(k.charge, 0)) END AS balance
+    FROM kpi_claims k
+    LEFT JOIN kpi_claim_denials d ON d.claim_id = k.claim_id AND d.category = $9
+    LEFT JOIN LATERAL (SELECT s.paid, s.settled FROM kpi_claim_steps s
+                       WHERE k.last_production > $4 AND s.claim_id = k.claim_id AND s.day <= $4
+                       ORDER BY s.day DESC LIMIT 1) st ON true
+    LEFT JOIN written_off wo ON wo.claim_id = k.claim_id
+    WHERE """ + _SCOPE + " AND " + _CLAIM_FILTERS + """
+)"""
+
+# Tasks of the scope written off by the A/R date, per claim (they leave the balance).
+_WRITTEN_OFF = """written_off AS (
+    SELECT t.claim_id, sum(t.amount_at_risk) AS amount FROM appeal_tasks t
+    WHERE t.state = 'written_off' AND t.closed_at IS NOT NULL AND (t.closed_at AT TIME ZONE $1)::date <= $4
+      AND ($5::text[] IS NULL OR t.queue = ANY($5::text[]))
+    GROUP BY t.claim_id
+)"""
+
+_BUCKETS = ",\n".join(
+    f"count(*) FILTER (WHERE balance > 0 AND age >= {low}{f' AND age <= {high}' if high is not None else ''}) "
+    f"AS b{i}_n, COALESCE(sum(balance) FILTER (WHERE balance > 0 AND age >= {low}"
+    f"{f' AND age <= {high}' if high is not None else ''}), 0) AS b{i}_a"
+    for i, (_, low, high) in enumerate(AGING_BUCKETS))
+
+_CLAIM_SUMS = f"""
+    count(*) FILTER (WHERE in_cohort) AS adjudicated,
+    COALESCE(sum(fa_charge) FILTER (WHERE in_cohort), 0) AS charges,
+    count(*) FILTER (WHERE in_cohort AND denied) AS denied_claims,
+    COALESCE(sum(denied_amount) FILTER (WHERE in_cohort), 0) AS denied_amount,
+    count(*) FILTER (WHERE in_cohort AND first_pass) AS first_pass,
+    count(*) FILTER (WHERE in_subs) AS submitted,
+    count(*) FILTER (WHERE in_subs AND clean) AS clean,
+    COALESCE(sum(paid_now) FILTER (WHERE in_cohort), 0) AS payments,
+    COALESCE(sum(collectible) FILTER (WHERE in_cohort), 0) AS collectible,
+    COALESCE(sum(balance), 0) AS balance,
+    COALESCE(sum(charge) FILTER (WHERE balance IS NOT NULL AND age < {AR_WINDOW_DAYS}), 0) AS charges_90,
+    {_BUCKETS}"""
+
+_WITH = "WITH " + ",\n".join((_CATALOG, _FAMILIES, _WRITTEN_OFF, _VIEWS))
+
+_CLAIM_GROUPS = _WITH + f"""
+SELECT 'total' AS dim, '' AS key, {_CLAIM_SUMS} FROM views
+UNION ALL
+SELECT 'payer', payer_id, {_CLAIM_SUMS} FROM views WHERE payer_id IS NOT NULL GROUP BY payer_id
+UNION ALL
+SELECT 'provider', provider_key, {_CLAIM_SUMS} FROM views GROUP BY provider_key
+UNION ALL
+SELECT 'family', fam, {_CLAIM_SUMS}
+FROM (SELECT v.*, COALESCE(f.family, '{NO_FAMILY}') AS fam
+      FROM views v LEFT JOIN claim_families f ON f.claim_id = v.claim_id) x
+GROUP BY fam
+"""
+
+# First-adjudication denials of the cohort by primary payer and cause (the matrix; the causes' numerators).
+_PAYER_CAUSE = _WITH + """
+SELECT COALESCE(v.payer_id, '""" + UNKNOWN + """') AS payer_key, d.category, count(*) AS claims,
+       sum(d.amount) AS amount
+FROM views v JOIN kpi_claim_denials d ON d.claim_id = v.claim_id
+WHERE v.in_cohort AND ($9::text IS NULL OR d.category = $9)
+GROUP BY 1, 2
+"""
+
+_PAYER_TYPES = _WITH + """
+SELECT payer_id, max(payer_type) AS payer_type FROM views WHERE payer_id IS NOT NULL GROUP BY payer_id
+"""
+
+# Per month of first adjudication (the trend's claims).
+_TREND_CLAIMS = _WITH + """
+SELECT to_char(fa_production_date, 'YYYY-MM') AS month, count(*) AS adjudicated, sum(fa_charge) AS charges,
+       count(*) FILTER (WHERE denied) AS denied_claims, sum(denied_amount) AS denied_amount,
+       min(fa_production_date) AS first_day, max(fa_production_date) AS last_day
+FROM views WHERE in_cohort GROUP BY 1
+"""
+
+# The tasks of the scope that pass the filters, with their claim's keys and whether the claim is in the cohort.
+_TASKS = """tasks AS (
+    SELECT t.task_id, t.claim_id, t.payer_id, t.category, t.state, t.amount_at_risk,
+           COALESCE(t.recovered_amount, 0) AS recovered, COALESCE(t.recouped_amount, 0) AS recouped,
+           (t.opened_at AT TIME ZONE $1)::date AS opened_on, (t.closed_at AT TIME ZONE $1)::date AS closed_on,
+           (SELECT (min(e.at) AT TIME ZONE $1)::date FROM task_events e
+            WHERE e.task_id = t.task_id AND e.to_state = 'submitted') AS submitted_on,
+           k.claim_id IS NOT NULL AS has_claim, k.payer_id AS claim_payer, COALESCE(k.provider, '""" + UNKNOWN + """')
+               AS provider_key,
+           k.fa_event_id IS NOT NULL AND ($2::date IS NULL OR k.fa_production_date >= $2)
+               AND ($3::date IS NULL OR k.fa_production_date <= $3)
+               AND ($6::text IS NULL OR k.payer_id = $6) AS claim_in_cohort
+    FROM appeal_tasks t LEFT JOIN kpi_claims k ON k.claim_id = t.claim_id
+    WHERE ($5::text[] IS NULL OR t.queue = ANY($5::text[])) AND ($6::text IS NULL OR t.payer_id = $6)
+      AND ($9::text IS NULL OR t.category = $9)
+      AND (($7::text IS NULL AND $8::text IS NULL) OR (k.claim_id IS NOT NULL AND """ + _CLAIM_FILTERS + """))
+)"""
+
+_IN = "($2::date IS NULL OR {d} >= $2) AND ($3::date IS NULL OR {d} <= $3)"
+_TASK_SUMS = f"""
+    count(*) FILTER (WHERE state = 'won' AND {_IN.format(d='closed_on')}) AS won,
+    count(*) FILTER (WHERE state = 'lost' AND {_IN.format(d='closed_on')}) AS lost,
+    COALESCE(sum(recovered) FILTER (WHERE state = 'won' AND {_IN.format(d='closed_on')}), 0) AS recovered,
+    COALESCE(sum(recouped) FILTER (WHERE state = 'won' AND {_IN.format(d='closed_on')}), 0) AS recouped,
+    COALESCE(sum(amount_at_risk) FILTER (WHERE state = 'written_off' AND claim_in_cohort AND wo_ok), 0) AS write_offs,
+    count(*) FILTER (WHERE submitted_on IS NOT NULL AND {_IN.format(d='submitted_on')}) AS appeal_n,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY submitted_on - opened_on)
+        FILTER (WHERE submitted_on IS NOT NULL AND {_IN.format(d='submitted_on')}) AS appeal_median,
+    count(*) FILTER (WHERE closed_on IS NOT NULL AND state IN ('won', 'lost', 'written_off', 'resolved')
+                     AND {_IN.format(d='closed_on')}) AS resolution_n,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_on - opened_on)
+        FILTER (WHERE closed_on IS NOT NULL AND state IN ('won', 'lost', 'written_off', 'resolved')
+                AND {_IN.format(d='closed_on')}) AS resolution_median"""
+
+_TASK_GROUPS = "WITH " + ",\n".join((_CATALOG, _FAMILIES, _TASKS)) + f"""
+SELECT 'total' AS dim, '' AS key, {_TASK_SUMS} FROM (SELECT *, true AS wo_ok FROM tasks) x
+UNION ALL
+SELECT 'payer', payer_id, {_TASK_SUMS}
+FROM (SELECT *, claim_payer IS NOT DISTINCT FROM payer_id AS wo_ok FROM tasks) x GROUP BY payer_id
+UNION ALL
+SELECT 'provider', provider_key, {_TASK_SUMS} FROM (SELECT *, true AS wo_ok FROM tasks) x GROUP BY provider_key
+UNION ALL
+SELECT 'family', fam, {_TASK_SUMS}
+FROM (SELECT t.*, COALESCE(f.family, '{NO_FAMILY}') AS fam, true AS wo_ok
+      FROM tasks t LEFT JOIN claim_families f ON f.claim_id = t.claim_id) x
+GROUP BY fam
+UNION ALL
+SELECT 'cause', category, {_TASK_SUMS} FROM (SELECT *, true AS wo_ok FROM tasks) x GROUP BY category
+"""
+
+# Tasks won or lost per month of outcome (the trend's overturns).
+_TREND_TASKS = "WITH " + ",\n".join((_CATALOG, _FAMILIES, _TASKS)) + f"""
+SELECT to_char(closed_on, 'YYYY-MM') AS month, count(*) FILTER (WHERE state = 'won') AS won,
+       count(*) FILTER (WHERE state = 'lost') AS lost, min(closed_on) AS first_day, max(closed_on) AS last_day
+FROM tasks WHERE state IN ('won', 'lost') AND closed_on IS NOT NULL AND {_IN.format(d='closed_on')}
+GROUP BY 1
+"""
+
+
+def _n(value: Any) -> int:
+    return int(value or 0)
+
+
+def _d(value: Any) -> Decimal:
+    return value if value is not None else ZERO
+
+
+_NO_TASKS: dict[str, Any] = {"won": 0, "lost": 0, "recovered": ZERO, "recouped": ZERO, "write_offs": ZERO,
+                             "appeal_n": 0, "appeal_median": None, "resolution_n": 0, "resolution_median": None}
+_NO_CLAIMS: dict[str, Any] = {"adjudicated": 0, "charges": ZERO, "denied_claims": 0, "denied_amount": ZERO,
+                              "first_pass": 0, "submitted": 0, "clean": 0, "payments": ZERO, "collectible": ZERO,
+                              "balance": ZERO, "charges_90": ZERO,
+                              **{f"b{i}_{x}": 0 if x == "n" else ZERO for i in range(len(AGING_BUCKETS))
+                                 for x in ("n", "a")}}
+
+
+def _median(n: int, value: float | None) -> Kpi:
+    return Kpi(float(value) if n else None, None, n, "days")
+
+
+def kpi_set_of(c: Mapping[str, Any], t: Mapping[str, Any], *, cause_only: bool = False) -> KpiSet:
+    """A KpiSet from a group's claim sums `c` and task sums `t` (the arithmetic of `kpi_set`)."""
+    adjudicated, charges = _n(c["adjudicated"]), _d(c["charges"])
+    denied_claims, denied_amount = _n(c["denied_claims"]), _d(c["denied_amount"])
+    won, lost = _n(t["won"]), _n(t["lost"])
+    recovered, recouped, write_offs = _d(t["recovered"]), _d(t["recouped"]), _d(t["write_offs"])
+    kpis: dict[str, Kpi] = {
+        "initial_denial_rate": Kpi(ratio(denied_claims, adjudicated), denied_claims, adjudicated, "ratio"),
+        "denial_rate_dollars": Kpi(ratio(denied_amount, charges), money(denied_amount), money(charges), "ratio"),
+        "appeal_overturn_rate": Kpi(ratio(won, won + lost), won, won + lost, "ratio"),
+        "recovered_dollars": Kpi(money(recovered), money(recovered), won, "usd"),
+        "denial_write_off_rate": Kpi(ratio(write_offs, charges), money(write_offs), money(charges), "ratio"),
+        "median_days_to_appeal": _median(_n(t["appeal_n"]), t["appeal_median"]),
+        "median_days_to_resolution": _median(_n(t["resolution_n"]), t["resolution_median"]),
+    }
+    aging: tuple[AgingBucket, ...] = ()
+    charges_90 = ZERO
+    submitted = 0
+    if not cause_only:
+        first_pass, submitted, clean = _n(c["first_pass"]), _n(c["submitted"]), _n(c["clean"])
+        payments, collectible = _d(c["payments"]), _d(c["collectible"])
+        balance, charges_90 = _d(c["balance"]), _d(c["charges_90"])
+        daily = charges_90 / AR_WINDOW_DAYS
+        aging = tuple(AgingBucket(name, _n(c[f"b{i}_n"]), money(_d(c[f"b{i}_a"])))
+                      for i, (name, _, _) in enumerate(AGING_BUCKETS))
+        kpis.update({
+            "first_pass_resolution_rate": Kpi(ratio(first_pass, adjudicated), first_pass, adjudicated, "ratio"),
+            "clean_claim_rate": Kpi(ratio(clean, submitted), clean, submitted, "ratio"),
+            "days_in_ar": Kpi(round(float(balance / daily), 2) if daily else None, money(balance), money(daily),
+                              "days"),
+            "net_collection_rate": Kpi(ratio(payments, collectible), money(payments), money(collectible), "ratio"),
+        })
+    ordered = {name: kpis[name] for name in KPI_NAMES if name in kpis}
+    return KpiSet(kpis=ordered, aging=aging, charges_last_90_days=money(charges_90), denied_claims=denied_claims,
+                  denied_amount=money(denied_amount), claims_adjudicated=adjudicated, claims_submitted=submitted,
+                  recouped_dollars=money(recouped), denial_write_offs=money(write_offs))
+
+
+def _worked(s: KpiSet) -> bool:
+    return any(s.kpis[n].denominator for n in ("appeal_overturn_rate", "median_days_to_appeal",
+                                               "median_days_to_resolution"))
+
+
+def _months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
+    out = []
+    y, m = start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+async def sum_report(db: Fetcher, *, timezone: str, catalog: Mapping[str, str], period: Period, as_of: dt.date,
+                     filters: Filters = Filters(), queues: Sequence[str] | None = None,
+                     family_label: Callable[[str], str] = lambda f: f, trend_months: int = 36) -> KpiReport:
+    """The report `build_report` computes, summed in PostgreSQL. `catalog` maps procedure codes (upper case) to
+    CPT families."""
+    await db.fetch("SELECT kpi_claims_refresh_dirty()")
+    codes = sorted(catalog)
+    args = (timezone, period.start, period.end, as_of, sorted(queues) if queues is not None else None,
+            filters.payer, filters.cpt_family, filters.provider, filters.category, [c.upper() for c in codes],
+            [catalog[c] for c in codes])
+    claim_rows = await db.fetch(_CLAIM_GROUPS, *args)
+    task_rows = await db.fetch(_TASK_GROUPS, *args)
+    matrix_rows = await db.fetch(_PAYER_CAUSE, *args)
+    claims: dict[tuple[str, str], Mapping[str, Any]] = {(r["dim"], r["key"]): r for r in claim_rows}
+    tasks: dict[tuple[str, str], Mapping[str, Any]] = {(r["dim"], r["key"]): r for r in task_rows}
+
+    def group_set(dim: str, key: str) -> KpiSet:
+        return kpi_set_of(claims.get((dim, key), _NO_CLAIMS), tasks.get((dim, key), _NO_TASKS))
+
+    totals = group_set("total", "")
+
+    def groups(dim: str, label: Callable[[str], str]) -> tuple[Group, ...]:
+        out = []
+        for key in sorted({k for d, k in claims if d == dim} | {k for d, k in tasks if d == dim}):
+            s = group_set(dim, key)
+            if s.claims_adjudicated or s.claims_submitted or any(b.amount for b in s.aging) or _worked(s):
+                out.append(Group(key, label(key), s))
+        return tuple(out)
+
+    by_payer = groups("payer", lambda k: k)
+    by_family = groups("family", lambda k: "other / not in the procedure catalog" if k == NO_FAMILY
+                       else family_label(k))
+    by_provider = groups("provider", lambda k: "no NPI on the submission" if k == UNKNOWN else k)
+
+    cause_claims: dict[str, dict[str, Any]] = defaultdict(lambda: {**_NO_CLAIMS})
+    for r in matrix_rows:
+        entry = cause_claims[r["category"]]
+        entry["denied_claims"] += r["claims"]
+        entry["denied_amount"] += r["amount"]
+    total_claims = claims.get(("total", ""), _NO_CLAIMS)
+    causes = set(cause_claims) | {k for d, k in tasks if d == "cause"}
+    if filters.category is not None:
+        causes &= {filters.category}
+    by_cause = []
+    for cause in causes:
+        c = {**_NO_CLAIMS, "adjudicated": total_claims["adjudicated"], "charges": total_claims["charges"],
+             **({k: cause_claims[cause][k] for k in ("denied_claims", "denied_amount")} if cause in cause_claims
+                else {})}
+        s = kpi_set_of(c, tasks.get(("cause", cause), _NO_TASKS), cause_only=True)
+        if s.denied_claims or _worked(s):
+            by_cause.append(Group(cause, cause.replace("_", " "), s))
+    by_cause.sort(key=lambda g: (-g.kpis.denied_amount, g.key))
+
+    payer_types = {r["payer_id"]: r["payer_type"] for r in await db.fetch(_PAYER_TYPES, *args)}
+    payer_cause = tuple(PayerCause(r["payer_key"], payer_types.get(r["payer_key"]) or "other", r["category"],
+                                   r["claims"], money(r["amount"]))
+                        for r in sorted(matrix_rows, key=lambda r: (r["payer_key"], r["category"])))
+    trend = await _trend(db, args, period, trend_months)
+    return KpiReport(period=period, as_of=as_of, filters=filters, totals=totals, by_payer=by_payer,
+                     by_cpt_family=by_family, by_provider=by_provider, by_cause=tuple(by_cause),
+                     payer_cause=payer_cause, trend=trend)
+
+
+async def _trend(db: Fetcher, args: tuple, period: Period, max_months: int) -> tuple[TrendPoint, ...]:
+    claim_months = {r["month"]: r for r in await db.fetch(_TREND_CLAIMS, *args)}
+    task_months = {r["month"]: r for r in await db.fetch(_TREND_TASKS, *args)}
+    days = [d for r in (*claim_months.values(), *task_months.values()) for d in (r["first_day"], r["last_day"])]
+    if not days:
+        return ()
+    start = period.start or min(days)
+    end = period.end or max(days)
+    points = []
+    for y, m in _months(start, end)[-max_months:]:
+        key = f"{y:04d}-{m:02d}"
+        c = claim_months.get(key)
+        t = task_months.get(key)
+        s = kpi_set_of({**_NO_CLAIMS, **({k: c[k] for k in ("adjudicated", "charges", "denied_claims",
+                                                             "denied_amount")} if c else {})},
+                       {**_NO_TASKS, **({"won": t["won"], "lost": t["lost"]} if t else {})}, cause_only=True)
+        points.append(TrendPoint(key, s.claims_adjudicated, s.kpis["initial_denial_rate"],
+                                 s.kpis["denial_rate_dollars"], s.kpis["appeal_overturn_rate"]))
+    return tuple(points)
+
+
+class PostgresKpiSums:
+    """Reads the report summed in PostgreSQL (`sum_report`) for a scope: None, the whole practice."""
+
+    def __init__(self, db: Fetcher, *, timezone: str, catalog: Mapping[str, str],
+                 queues: Sequence[str] | None = None) -> None:
+        self._db = db
+        self._timezone = timezone
+        self._catalog = catalog
+        self._queues = queues
+
+    async def report(self, *, period: Period, as_of: dt.date, filters: Filters,
+                     family_label: Callable[[str], str]) -> KpiReport:
+        return await sum_report(self._db, timezone=self._timezone, catalog=self._catalog, period=period,
+                                as_of=as_of, filters=filters, queues=self._queues, family_label=family_label)
