@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
+
 from service.adapters.kpis import Fetcher
 from service.domain.kpis import (
     AGING_BUCKETS,
@@ -218,6 +220,9 @@ GROUP BY 1
 """
 
 
+_REFRESH = "SELECT kpi_claims_refresh_dirty()"
+
+
 def _n(value: Any) -> int:
     return int(value or 0)
 
@@ -293,10 +298,12 @@ def _months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
 
 async def sum_report(db: Fetcher, *, timezone: str, catalog: Mapping[str, str], period: Period, as_of: dt.date,
                      filters: Filters = Filters(), queues: Sequence[str] | None = None,
-                     family_label: Callable[[str], str] = lambda f: f, trend_months: int = 36) -> KpiReport:
+                     family_label: Callable[[str], str] = lambda f: f, trend_months: int = 36,
+                     refresh: bool = True) -> KpiReport:
     """The report `build_report` computes, summed in PostgreSQL. `catalog` maps procedure codes (upper case) to
-    CPT families."""
-    await db.fetch("SELECT kpi_claims_refresh_dirty()")
+    CPT families. `refresh`: first bring up to date the claims a writer marked and did not refresh itself."""
+    if refresh:
+        await db.fetch(_REFRESH)
     codes = sorted(catalog)
     args = (timezone, period.start, period.end, as_of, sorted(queues) if queues is not None else None,
             filters.payer, filters.cpt_family, filters.provider, filters.category, [c.upper() for c in codes],
@@ -387,5 +394,15 @@ class PostgresKpiSums:
 
     async def report(self, *, period: Period, as_of: dt.date, filters: Filters,
                      family_label: Callable[[str], str]) -> KpiReport:
-        return await sum_report(self._db, timezone=self._timezone, catalog=self._catalog, period=period,
-                                as_of=as_of, filters=filters, queues=self._queues, family_label=family_label)
+        if not isinstance(self._db, asyncpg.Pool):
+            return await self._report(self._db, period, as_of, filters, family_label)
+        async with self._db.acquire() as conn:
+            await conn.fetch(_REFRESH)
+            # one snapshot for every part of the report (a batch committing in between would skew the parts)
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                return await self._report(conn, period, as_of, filters, family_label, refresh=False)
+
+    async def _report(self, db: Fetcher, period: Period, as_of: dt.date, filters: Filters,
+                      family_label: Callable[[str], str], *, refresh: bool = True) -> KpiReport:
+        return await sum_report(db, timezone=self._timezone, catalog=self._catalog, period=period, as_of=as_of,
+                                filters=filters, queues=self._queues, family_label=family_label, refresh=refresh)

@@ -244,6 +244,14 @@ BEGIN
 END
 $$;
 
+-- Recompute these claims now (the worker's batch, before it commits) and clear their marks; other marks wait.
+CREATE FUNCTION kpi_claims_refresh_claims(ids text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM kpi_claims_dirty WHERE claim_id = ANY(ids);
+    PERFORM kpi_claims_refresh(ids);
+END
+$$;
+
 CREATE FUNCTION kpi_claims_mark() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO kpi_claims_dirty (claim_id)
