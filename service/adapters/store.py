@@ -348,9 +348,11 @@ class PostgresUnitOfWork(PooledTransaction):
             await save_identifiers(c, self._vault, ch.identifiers)
         # the stream's rows are new by construction (the inbox admitted their cause): no conflict check
         await add_to_outbox(c, ch.outbox, if_new=False)
-        if ch.claims:
-            # the KPIs' analysis of these claims (kpi_claims), in this transaction: the claims' writes above marked them
-            await c.execute("SELECT kpi_claims_refresh_claims($1::text[])", sorted(cl.claim_id for cl in ch.claims))
+        # the KPIs' analysis (kpi_claims) of every claim written above, in this transaction (the writes marked them)
+        touched = ({cl.claim_id for cl in ch.claims} | {t.claim_id for t in ch.timeline}
+                   | {r.claim_id for r, _, _ in ch.remittances} | {row.remittance.claim_id for row in ch.decisions})
+        if touched:
+            await c.execute("SELECT kpi_claims_refresh_claims($1::text[])", sorted(touched))
 
     async def _upsert_history(self, rows: list[tuple]) -> None:
         """Rows (patient_key, claim_id, line_id, service_date, code, modifiers, paid, at, detail) in the batch's order,
