@@ -125,7 +125,10 @@ async def run(args: argparse.Namespace) -> dict:
     try:
         conn = await postgres.connect(url, Settings(database_url=url, db_command_timeout_s=3600))
         try:
-            await migrate(conn)
+            t0 = time.perf_counter()
+            applied = await migrate(conn)
+            if applied:  # on a kept database: a newer migration's backfill, timed
+                result["migrated"] = {"versions": applied, "seconds": round(time.perf_counter() - t0, 1)}
             if fresh:
                 t0 = time.perf_counter()
                 rows = await kpis_data.load(conn, args.claims, args.seed,
