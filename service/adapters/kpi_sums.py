@@ -55,14 +55,15 @@ _CATALOG = """params AS (SELECT $1::text, $2::date, $3::date, $4::date, $5::text
                       $9::text),  -- types every parameter, whichever a statement uses
 catalog AS (SELECT * FROM unnest($10::text[], $11::text[]) AS m(code, family))"""
 
-# Families of a claim's procedures: (claim id, family) pairs.
-_FAMILIES = """claim_families AS (
-    SELECT DISTINCT k.claim_id, m.family
-    FROM kpi_claims k CROSS JOIN LATERAL unnest(k.codes) AS c(code) JOIN catalog m ON m.code = upper(c.code)
+# The CPT families of each set of codes claims have (a claim's `codes` is one of these sets).
+_FAMILIES = """code_families AS (
+    SELECT s.codes, ARRAY(SELECT DISTINCT m.family FROM unnest(s.codes) AS c(code)
+                          JOIN catalog m ON m.code = upper(c.code) ORDER BY 1) AS families
+    FROM kpi_code_sets s
 )"""
 
 _CLAIM_FILTERS = """($6::text IS NULL OR k.payer_id = $6)
-    AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM claim_families f WHERE f.claim_id = k.claim_id AND f.family = $7))
+    AND ($7::text IS NULL OR $7 = ANY(cf.families))
     AND ($8::text IS NULL OR k.provider = $8)"""
 
 # One row per claim in scope that passes the filters, with what the KPI sums need of it.
@@ -78,6 +79,8 @@ _VIEWS = """views AS (
                AND ($3::date IS NULL OR (k.first_submitted_at AT TIME ZONE $1)::date <= $3) AS in_subs,
            k.clean, k.paid_now, k.fa_charge - k.contractual_now AS collectible, k.charge,
            $4::date - k.service_date AS age,
+           CASE WHEN cardinality(cf.families) > 0 THEN cf.families ELSE ARRAY['""" + NO_FAMILY + """'] END
+               AS family_keys,
            CASE WHEN k.service_date IS NOT NULL AND k.service_date <= $4 AND NOT (k.has_void AND EXISTS (
                      SELECT 1 FROM kpi_claim_voids x
                      WHERE x.claim_id = k.claim_id AND (x.void_at AT TIME ZONE $1)::date <= $4
@@ -90,6 +93,7 @@ _VIEWS = """views AS (
                                     - COALESCE(wo.amount, 0), 0), GREATEST(k.charge, 0)) END AS balance
     FROM kpi_claims k
     LEFT JOIN kpi_claim_denials d ON d.claim_id = k.claim_id AND d.category = $9
+    LEFT JOIN code_families cf ON cf.codes = k.codes
     LEFT JOIN LATERAL (SELECT s.paid, s.settled FROM kpi_claim_steps s
                        WHERE k.last_production > $4 AND s.claim_id = k.claim_id AND s.day <= $4
                        ORDER BY s.day DESC LIMIT 1) st ON true
@@ -134,10 +138,7 @@ SELECT 'payer', payer_id, {_CLAIM_SUMS} FROM views WHERE payer_id IS NOT NULL GR
 UNION ALL
 SELECT 'provider', provider_key, {_CLAIM_SUMS} FROM views GROUP BY provider_key
 UNION ALL
-SELECT 'family', fam, {_CLAIM_SUMS}
-FROM (SELECT v.*, COALESCE(f.family, '{NO_FAMILY}') AS fam
-      FROM views v LEFT JOIN claim_families f ON f.claim_id = v.claim_id) x
-GROUP BY fam
+SELECT 'family', fam, {_CLAIM_SUMS} FROM views CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
 """
 
 # First-adjudication denials of the cohort by primary payer and cause (the matrix; the causes' numerators).
@@ -168,12 +169,16 @@ _TASKS = """tasks AS (
            (t.opened_at AT TIME ZONE $1)::date AS opened_on, (t.closed_at AT TIME ZONE $1)::date AS closed_on,
            (SELECT (min(e.at) AT TIME ZONE $1)::date FROM task_events e
             WHERE e.task_id = t.task_id AND e.to_state = 'submitted') AS submitted_on,
+           CASE WHEN cardinality(cf.families) > 0 THEN cf.families ELSE ARRAY['""" + NO_FAMILY + """'] END
+               AS family_keys,
            k.claim_id IS NOT NULL AS has_claim, k.payer_id AS claim_payer, COALESCE(k.provider, '""" + UNKNOWN + """')
                AS provider_key,
            k.fa_event_id IS NOT NULL AND ($2::date IS NULL OR k.fa_production_date >= $2)
                AND ($3::date IS NULL OR k.fa_production_date <= $3)
                AND ($6::text IS NULL OR k.payer_id = $6) AS claim_in_cohort
-    FROM appeal_tasks t LEFT JOIN kpi_claims k ON k.claim_id = t.claim_id
+    FROM appeal_tasks t
+    LEFT JOIN kpi_claims k ON k.claim_id = t.claim_id
+    LEFT JOIN code_families cf ON cf.codes = k.codes
     WHERE ($5::text[] IS NULL OR t.queue = ANY($5::text[])) AND ($6::text IS NULL OR t.payer_id = $6)
       AND ($9::text IS NULL OR t.category = $9)
       AND (($7::text IS NULL AND $8::text IS NULL) OR (k.claim_id IS NOT NULL AND """ + _CLAIM_FILTERS + """))
@@ -204,9 +209,7 @@ UNION ALL
 SELECT 'provider', provider_key, {_TASK_SUMS} FROM (SELECT *, true AS wo_ok FROM tasks) x GROUP BY provider_key
 UNION ALL
 SELECT 'family', fam, {_TASK_SUMS}
-FROM (SELECT t.*, COALESCE(f.family, '{NO_FAMILY}') AS fam, true AS wo_ok
-      FROM tasks t LEFT JOIN claim_families f ON f.claim_id = t.claim_id) x
-GROUP BY fam
+FROM (SELECT t.*, true AS wo_ok FROM tasks t) x CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
 UNION ALL
 SELECT 'cause', category, {_TASK_SUMS} FROM (SELECT *, true AS wo_ok FROM tasks) x GROUP BY category
 """
@@ -221,6 +224,8 @@ GROUP BY 1
 
 
 _REFRESH = "SELECT kpi_claims_refresh_dirty()"
+# The groupings hash every claim of the period: let them do it in memory rather than in temporary files.
+_WORK_MEM = "SET LOCAL work_mem = '64MB'"
 
 
 def _n(value: Any) -> int:
@@ -400,6 +405,7 @@ class PostgresKpiSums:
             await conn.fetch(_REFRESH)
             # one snapshot for every part of the report (a batch committing in between would skew the parts)
             async with conn.transaction(isolation="repeatable_read", readonly=True):
+                await conn.execute(_WORK_MEM)
                 return await self._report(conn, period, as_of, filters, family_label, refresh=False)
 
     async def _report(self, db: Fetcher, period: Period, as_of: dt.date, filters: Filters,

@@ -60,6 +60,10 @@ CREATE TABLE kpi_claim_voids (
 );
 CREATE INDEX kpi_claim_voids_claim ON kpi_claim_voids (claim_id);
 
+-- Every set of codes a claim has (sorted, as kpi_claims.codes): the read maps these few sets to CPT families
+-- instead of every claim's codes.
+CREATE TABLE kpi_code_sets (codes text[] PRIMARY KEY);
+
 CREATE TABLE kpi_claims_dirty (claim_id text PRIMARY KEY);
 
 -- A 277CA rejects when its claim-level category, or a line status's category, is A3, A6, A7 or A8.
@@ -124,7 +128,7 @@ BEGIN
                          CASE WHEN jsonb_typeof(c.submission->'lines') = 'array' THEN c.submission->'lines'
                               ELSE '[]'::jsonb END) AS x
                      UNION ALL SELECT unnest(l.codes)) AS u
-                 WHERE code IS NOT NULL AND code <> ''),
+                 WHERE code IS NOT NULL AND code <> '' ORDER BY code),
            fs.occurred_at,
            CASE WHEN fs.occurred_at IS NOT NULL THEN NOT EXISTS (
                SELECT 1 FROM claim_events a
@@ -168,6 +172,10 @@ BEGIN
     LEFT JOIN LATERAL (SELECT count(*) AS n, sum(x.amount) AS amount FROM decisions x
                        WHERE x.event_id = fa.event_id AND x.is_denial) d ON true
     WHERE ids IS NULL OR c.claim_id = ANY(ids);
+
+    INSERT INTO kpi_code_sets (codes)
+    SELECT DISTINCT codes FROM kpi_claims WHERE ids IS NULL OR claim_id = ANY(ids) ORDER BY codes
+    ON CONFLICT (codes) DO NOTHING;
 
     INSERT INTO kpi_claim_denials (claim_id, category, amount)
     SELECT k.claim_id, x.category, sum(x.amount)
