@@ -132,11 +132,12 @@ _CLAIM_SUMS = f"""
 _WITH = "WITH " + ",\n".join((_CATALOG, _FAMILIES, _WRITTEN_OFF, _VIEWS))
 
 _CLAIM_GROUPS = _WITH + f"""
-SELECT 'total' AS dim, '' AS key, {_CLAIM_SUMS} FROM views
-UNION ALL
-SELECT 'payer', payer_id, {_CLAIM_SUMS} FROM views WHERE payer_id IS NOT NULL GROUP BY payer_id
-UNION ALL
-SELECT 'provider', provider_key, {_CLAIM_SUMS} FROM views GROUP BY provider_key
+SELECT CASE WHEN GROUPING(payer_id) = 0 THEN 'payer' WHEN GROUPING(provider_key) = 0 THEN 'provider'
+            ELSE 'total' END AS dim,
+       CASE WHEN GROUPING(payer_id) = 0 THEN payer_id WHEN GROUPING(provider_key) = 0 THEN provider_key
+            ELSE '' END AS key,
+       {_CLAIM_SUMS}
+FROM views GROUP BY GROUPING SETS ((), (payer_id), (provider_key))
 UNION ALL
 SELECT 'family', fam, {_CLAIM_SUMS} FROM views CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
 """
@@ -316,7 +317,9 @@ async def sum_report(db: Fetcher, *, timezone: str, catalog: Mapping[str, str], 
     claim_rows = await db.fetch(_CLAIM_GROUPS, *args)
     task_rows = await db.fetch(_TASK_GROUPS, *args)
     matrix_rows = await db.fetch(_PAYER_CAUSE, *args)
-    claims: dict[tuple[str, str], Mapping[str, Any]] = {(r["dim"], r["key"]): r for r in claim_rows}
+    # (claims without a primary payer make a payer group with no key: the reference has no such group)
+    claims: dict[tuple[str, str], Mapping[str, Any]] = {(r["dim"], r["key"]): r for r in claim_rows
+                                                        if r["key"] is not None}
     tasks: dict[tuple[str, str], Mapping[str, Any]] = {(r["dim"], r["key"]): r for r in task_rows}
 
     def group_set(dim: str, key: str) -> KpiSet:
