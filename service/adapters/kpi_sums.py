@@ -74,9 +74,11 @@ _VIEWS = """views AS (
            k.fa_production_date, k.fa_charge, k.first_pass,
            CASE WHEN $9::text IS NULL THEN k.fa_denied ELSE d.claim_id IS NOT NULL END AS denied,
            CASE WHEN $9::text IS NULL THEN k.fa_denied_amount ELSE COALESCE(d.amount, 0) END AS denied_amount,
+           -- the office date of the first submission in the period, as instants (one comparison a claim)
            k.first_submitted_at IS NOT NULL
-               AND ($2::date IS NULL OR (k.first_submitted_at AT TIME ZONE $1)::date >= $2)
-               AND ($3::date IS NULL OR (k.first_submitted_at AT TIME ZONE $1)::date <= $3) AS in_subs,
+               AND ($2::date IS NULL OR k.first_submitted_at >= ($2::date::timestamp AT TIME ZONE $1))
+               AND ($3::date IS NULL OR k.first_submitted_at < (($3::date + 1)::timestamp AT TIME ZONE $1))
+               AS in_subs,
            k.clean, k.paid_now, k.fa_charge - k.contractual_now AS collectible, k.charge,
            $4::date - k.service_date AS age,
            CASE WHEN cardinality(cf.families) > 0 THEN cf.families ELSE ARRAY['""" + NO_FAMILY + """'] END
