@@ -133,36 +133,40 @@ _CLAIM_SUMS = f"""
 
 _WITH = "WITH " + ",\n".join((_CATALOG, _FAMILIES, _WRITTEN_OFF, _VIEWS))
 
-_CLAIM_GROUPS = _WITH + f"""
+_SUM_NAMES = ("adjudicated", "charges", "denied_claims", "denied_amount", "first_pass", "submitted", "clean",
+              "payments", "collectible", "balance", "charges_90",
+              *(f"b{i}_{x}" for i in range(len(AGING_BUCKETS)) for x in ("n", "a")))
+
+
+def _padded(**values: str) -> str:
+    """The claim sums' columns with these expressions, 0 for the others (a UNION ALL branch of another shape)."""
+    return ", ".join(f"{values.get(name, '0')} AS {name}" for name in _SUM_NAMES)
+
+
+# Every part of the report that sums claims, in one statement over one `views`: the practice, payer and provider
+# groups (one pass), the family groups (a claim in each of its families), the trend's months, and the cohort's
+# first-adjudication denials by primary payer and cause (the matrix and the causes' numerators).
+_CLAIM_PARTS = _WITH + f"""
 SELECT CASE WHEN GROUPING(payer_id) = 0 THEN 'payer' WHEN GROUPING(provider_key) = 0 THEN 'provider'
             ELSE 'total' END AS dim,
        CASE WHEN GROUPING(payer_id) = 0 THEN payer_id WHEN GROUPING(provider_key) = 0 THEN provider_key
             ELSE '' END AS key,
+       NULL::text AS category, max(payer_type) AS payer_type, NULL::date AS first_day, NULL::date AS last_day,
        {_CLAIM_SUMS}
 FROM views GROUP BY GROUPING SETS ((), (payer_id), (provider_key))
 UNION ALL
-SELECT 'family', fam, {_CLAIM_SUMS} FROM views CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
-"""
-
-# First-adjudication denials of the cohort by primary payer and cause (the matrix; the causes' numerators).
-_PAYER_CAUSE = _WITH + """
-SELECT COALESCE(v.payer_id, '""" + UNKNOWN + """') AS payer_key, d.category, count(*) AS claims,
-       sum(d.amount) AS amount
+SELECT 'family', fam, NULL, NULL, NULL, NULL, {_CLAIM_SUMS}
+FROM views CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
+UNION ALL
+SELECT 'month', to_char(fa_production_date, 'YYYY-MM'), NULL, NULL, min(fa_production_date), max(fa_production_date),
+       {_CLAIM_SUMS}
+FROM views WHERE in_cohort GROUP BY 2
+UNION ALL
+SELECT 'payer_cause', COALESCE(v.payer_id, '{UNKNOWN}'), d.category, NULL, NULL, NULL,
+       {_padded(adjudicated="count(*)", denied_amount="sum(d.amount)")}
 FROM views v JOIN kpi_claim_denials d ON d.claim_id = v.claim_id
 WHERE v.in_cohort AND ($9::text IS NULL OR d.category = $9)
-GROUP BY 1, 2
-"""
-
-_PAYER_TYPES = _WITH + """
-SELECT payer_id, max(payer_type) AS payer_type FROM views WHERE payer_id IS NOT NULL GROUP BY payer_id
-"""
-
-# Per month of first adjudication (the trend's claims).
-_TREND_CLAIMS = _WITH + """
-SELECT to_char(fa_production_date, 'YYYY-MM') AS month, count(*) AS adjudicated, sum(fa_charge) AS charges,
-       count(*) FILTER (WHERE denied) AS denied_claims, sum(denied_amount) AS denied_amount,
-       min(fa_production_date) AS first_day, max(fa_production_date) AS last_day
-FROM views WHERE in_cohort GROUP BY 1
+GROUP BY 2, 3
 """
 
 # The tasks of the scope that pass the filters, with their claim's keys and whether the claim is in the cohort.
@@ -316,13 +320,14 @@ async def sum_report(db: Fetcher, *, timezone: str, catalog: Mapping[str, str], 
     args = (timezone, period.start, period.end, as_of, sorted(queues) if queues is not None else None,
             filters.payer, filters.cpt_family, filters.provider, filters.category, [c.upper() for c in codes],
             [catalog[c] for c in codes])
-    claim_rows = await db.fetch(_CLAIM_GROUPS, *args)
+    parts = await db.fetch(_CLAIM_PARTS, *args)
     task_rows = await db.fetch(_TASK_GROUPS, *args)
-    matrix_rows = await db.fetch(_PAYER_CAUSE, *args)
     # (claims without a primary payer make a payer group with no key: the reference has no such group)
-    claims: dict[tuple[str, str], Mapping[str, Any]] = {(r["dim"], r["key"]): r for r in claim_rows
-                                                        if r["key"] is not None}
+    claims: dict[tuple[str, str], Mapping[str, Any]] = {(r["dim"], r["key"]): r for r in parts
+                                                        if r["dim"] in ("total", "payer", "provider", "family")
+                                                        and r["key"] is not None}
     tasks: dict[tuple[str, str], Mapping[str, Any]] = {(r["dim"], r["key"]): r for r in task_rows}
+    matrix_rows = [r for r in parts if r["dim"] == "payer_cause"]
 
     def group_set(dim: str, key: str) -> KpiSet:
         return kpi_set_of(claims.get((dim, key), _NO_CLAIMS), tasks.get((dim, key), _NO_TASKS))
@@ -345,8 +350,8 @@ async def sum_report(db: Fetcher, *, timezone: str, catalog: Mapping[str, str], 
     cause_claims: dict[str, dict[str, Any]] = defaultdict(lambda: {**_NO_CLAIMS})
     for r in matrix_rows:
         entry = cause_claims[r["category"]]
-        entry["denied_claims"] += r["claims"]
-        entry["denied_amount"] += r["amount"]
+        entry["denied_claims"] += r["adjudicated"]
+        entry["denied_amount"] += r["denied_amount"]
     total_claims = claims.get(("total", ""), _NO_CLAIMS)
     causes = set(cause_claims) | {k for d, k in tasks if d == "cause"}
     if filters.category is not None:
@@ -361,18 +366,20 @@ async def sum_report(db: Fetcher, *, timezone: str, catalog: Mapping[str, str], 
             by_cause.append(Group(cause, cause.replace("_", " "), s))
     by_cause.sort(key=lambda g: (-g.kpis.denied_amount, g.key))
 
-    payer_types = {r["payer_id"]: r["payer_type"] for r in await db.fetch(_PAYER_TYPES, *args)}
-    payer_cause = tuple(PayerCause(r["payer_key"], payer_types.get(r["payer_key"]) or "other", r["category"],
-                                   r["claims"], money(r["amount"]))
-                        for r in sorted(matrix_rows, key=lambda r: (r["payer_key"], r["category"])))
-    trend = await _trend(db, args, period, trend_months)
+    # a payer's type in the matrix: the reference takes the last claim's it meets, here the greatest (one type a
+    # payer, in practice)
+    payer_types = {k: r["payer_type"] for (d, k), r in claims.items() if d == "payer"}
+    payer_cause = tuple(PayerCause(r["key"], payer_types.get(r["key"]) or "other", r["category"],
+                                   r["adjudicated"], money(r["denied_amount"]))
+                        for r in sorted(matrix_rows, key=lambda r: (r["key"], r["category"])))
+    trend = await _trend(db, args, {r["key"]: r for r in parts if r["dim"] == "month"}, period, trend_months)
     return KpiReport(period=period, as_of=as_of, filters=filters, totals=totals, by_payer=by_payer,
                      by_cpt_family=by_family, by_provider=by_provider, by_cause=tuple(by_cause),
                      payer_cause=payer_cause, trend=trend)
 
 
-async def _trend(db: Fetcher, args: tuple, period: Period, max_months: int) -> tuple[TrendPoint, ...]:
-    claim_months = {r["month"]: r for r in await db.fetch(_TREND_CLAIMS, *args)}
+async def _trend(db: Fetcher, args: tuple, claim_months: Mapping[str, Mapping[str, Any]], period: Period,
+                 max_months: int) -> tuple[TrendPoint, ...]:
     task_months = {r["month"]: r for r in await db.fetch(_TREND_TASKS, *args)}
     days = [d for r in (*claim_months.values(), *task_months.values()) for d in (r["first_day"], r["last_day"])]
     if not days:
