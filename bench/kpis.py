@@ -141,6 +141,7 @@ async def run(args: argparse.Namespace) -> dict:
                 "(SELECT count(*) FROM decisions) AS decisions, (SELECT count(*) FROM appeal_tasks) AS tasks, "
                 "(SELECT count(*) FROM claim_events) AS timeline")
             result["table_rows"] = dict(counts)
+            result["claims"] = counts["claims"]
         finally:
             await conn.close()
         result["routes"] = await _serve_and_time(url, args)
