@@ -231,8 +231,13 @@ GROUP BY 1
 
 
 _REFRESH = "SELECT kpi_claims_refresh_dirty()"
-# The groupings hash every claim of the period: let them do it in memory rather than in temporary files.
-_WORK_MEM = "SET LOCAL work_mem = '64MB'"
+_SETTINGS = (
+    # the groupings hash every claim of the period: in memory rather than in temporary files
+    "SET LOCAL work_mem = '64MB'",
+    # plan for the actual parameters: a generic plan cannot drop the filters a request leaves out (`$6 IS NULL OR
+    # ...`) and, once the prepared statement switches to one, a request took minutes instead of seconds
+    "SET LOCAL plan_cache_mode = force_custom_plan",
+)
 
 
 def _n(value: Any) -> int:
@@ -411,14 +416,21 @@ class PostgresKpiSums:
 
     async def report(self, *, period: Period, as_of: dt.date, filters: Filters,
                      family_label: Callable[[str], str]) -> KpiReport:
-        if not isinstance(self._db, asyncpg.Pool):
-            return await self._report(self._db, period, as_of, filters, family_label)
-        async with self._db.acquire() as conn:
-            await conn.fetch(_REFRESH)
-            # one snapshot for every part of the report (a batch committing in between would skew the parts)
-            async with conn.transaction(isolation="repeatable_read", readonly=True):
-                await conn.execute(_WORK_MEM)
-                return await self._report(conn, period, as_of, filters, family_label, refresh=False)
+        if isinstance(self._db, asyncpg.Pool):
+            async with self._db.acquire() as conn:
+                return await self._consistent(conn, period, as_of, filters, family_label)
+        if isinstance(self._db, asyncpg.Connection):
+            return await self._consistent(self._db, period, as_of, filters, family_label)
+        return await self._report(self._db, period, as_of, filters, family_label)
+
+    async def _consistent(self, conn: asyncpg.Connection, period: Period, as_of: dt.date, filters: Filters,
+                          family_label: Callable[[str], str]) -> KpiReport:
+        await conn.fetch(_REFRESH)
+        # one snapshot for every part of the report (a batch committing in between would skew the parts)
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            for setting in _SETTINGS:
+                await conn.execute(setting)
+            return await self._report(conn, period, as_of, filters, family_label, refresh=False)
 
     async def _report(self, db: Fetcher, period: Period, as_of: dt.date, filters: Filters,
                       family_label: Callable[[str], str], *, refresh: bool = True) -> KpiReport:
