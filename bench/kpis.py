@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import statistics
@@ -94,7 +95,8 @@ async def _serve_and_time(url: str, args: argparse.Namespace) -> dict:
                 elapsed = time.perf_counter() - t0
                 if rep >= args.warmup:
                     samples.append(elapsed)
-            timings[name] = {**_ms(samples), "bytes": len(body)}
+            # the body's digest: two runs over the same data (before / after a change) must answer the same bytes
+            timings[name] = {**_ms(samples), "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()[:16]}
             log(f"{name}: {timings[name]}")
     finally:
         await session.close()
