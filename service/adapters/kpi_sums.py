@@ -46,13 +46,13 @@ from service.domain.kpis import (
 # Parameters shared by every statement below.
 #  $1 office time zone  $2 period start  $3 period end  $4 A/R date  $5 queues (NULL: all)  $6 payer  $7 cpt family
 #  $8 provider  $9 category  $10 catalog codes  $11 their families
-_PARAMS = 11
 
 _SCOPE = "($5::text[] IS NULL OR k.claim_id IN (SELECT s.claim_id FROM appeal_tasks s WHERE s.queue = ANY($5::text[])))"
 
-# The catalog as a relation (codes upper-cased, as ProcedureCatalog.get looks them up).
+# `params` types every parameter, whichever a statement uses; `catalog` is the procedure catalog as a relation (codes
+# upper-cased, as ProcedureCatalog.get looks them up).
 _CATALOG = """params AS (SELECT $1::text, $2::date, $3::date, $4::date, $5::text[], $6::text, $7::text, $8::text,
-                      $9::text),  -- types every parameter, whichever a statement uses
+                      $9::text),
 catalog AS (SELECT * FROM unnest($10::text[], $11::text[]) AS m(code, family))"""
 
 # The CPT families of each set of codes claims have (a claim's `codes` is one of these sets).
@@ -178,7 +178,7 @@ _TASKS = """tasks AS (
             WHERE e.task_id = t.task_id AND e.to_state = 'submitted') AS submitted_on,
            CASE WHEN cardinality(cf.families) > 0 THEN cf.families ELSE ARRAY['""" + NO_FAMILY + """'] END
                AS family_keys,
-           k.claim_id IS NOT NULL AS has_claim, k.payer_id AS claim_payer, COALESCE(k.provider, '""" + UNKNOWN + """')
+           k.payer_id AS claim_payer, COALESCE(k.provider, '""" + UNKNOWN + """')
                AS provider_key,
            k.fa_event_id IS NOT NULL AND ($2::date IS NULL OR k.fa_production_date >= $2)
                AND ($3::date IS NULL OR k.fa_production_date <= $3)
