@@ -129,7 +129,7 @@ async def run(args: argparse.Namespace) -> dict:
         try:
             t0 = time.perf_counter()
             applied = await migrate(conn)
-            if applied:  # on a kept database: a newer migration's backfill, timed
+            if applied and not fresh:  # on a kept database: a newer migration's backfill, timed
                 result["migrated"] = {"versions": applied, "seconds": round(time.perf_counter() - t0, 1)}
             if fresh:
                 t0 = time.perf_counter()
