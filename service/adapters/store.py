@@ -353,6 +353,10 @@ class PostgresUnitOfWork(PooledTransaction):
             await save_identifiers(conn, self._vault, changes.identifiers)
         # the stream's rows are new by construction (the inbox admitted their cause): no conflict check
         await add_to_outbox(conn, changes.outbox, if_new=False)
+        # The KPIs' analysis of the claims written here (kpi_claims) is not recomputed in this transaction: the
+        # tables' triggers mark them dirty and the KPI read refreshes dirty claims before it sums. Refreshing here kept
+        # the rows current at every commit but cost the worker a third of its throughput and quadrupled its p99
+        # (docs/performance.md, "KPIs at scale").
 
     async def _upsert_history(self, rows: list[tuple]) -> None:
         """Rows (patient_key, claim_id, line_id, service_date, code, modifiers, paid, at, detail) in the batch's order,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -25,6 +26,12 @@ class KpiStore(Protocol):
         """Every claim and task, as KPI facts."""
 
 
+class KpiSums(Protocol):
+    async def report(self, *, period: Period, as_of: dt.date, filters: Filters,
+                     family_label: Callable[[str], str]) -> KpiReport:
+        """The report `build_report` would compute over every claim and task, summed where they are stored."""
+
+
 @functools.lru_cache(maxsize=1)
 def _pain_rules() -> PainRules:
     return PainRules.load(RuleFiles())
@@ -33,6 +40,14 @@ def _pain_rules() -> PainRules:
 def procedure_catalog() -> ProcedureCatalog:
     """The classifier's procedure catalog (procedures.csv via the pain layer): CPT code -> family, family labels."""
     return _pain_rules().catalog
+
+
+@functools.lru_cache(maxsize=1)
+def catalog_families() -> dict[str, str]:
+    """Every procedure code of the catalog (upper case) -> its CPT family (what `family_of` answers)."""
+    catalog = procedure_catalog()
+    return {code: family for code in sorted(catalog.codes_of(set(cpt_families())))
+            if (family := catalog.family(code)) is not None}
 
 
 def cpt_families() -> tuple[str, ...]:
@@ -76,6 +91,15 @@ async def kpi_report(store: KpiStore, query: KpiQuery, *, today: dt.date) -> Kpi
                         filters=Filters(payer=query.payer, cpt_family=query.cpt_family, provider=query.provider,
                                         category=query.category),
                         family_label=catalog.label)
+
+
+async def kpi_report_summed(sums: KpiSums, query: KpiQuery, *, today: dt.date) -> KpiReport:
+    """`kpi_report`, with the sums done by the store (the same numbers; no claim is loaded)."""
+    check_query(query)
+    return await sums.report(period=Period(query.start, query.end), as_of=query.end or today,
+                             filters=Filters(payer=query.payer, cpt_family=query.cpt_family,
+                                             provider=query.provider, category=query.category),
+                             family_label=procedure_catalog().label)
 
 
 def previous_month(year: int, month: int) -> tuple[int, int]:

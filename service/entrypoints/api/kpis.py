@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
-from service.adapters.kpis import PostgresKpiStore
+from service.adapters.kpi_sums import PostgresKpiSums
 from service.domain.kpis import KPI_NAMES, Group, Kpi, KpiReport, KpiSet
 from service.entrypoints.api import schemas as s
 from service.entrypoints.api.csv_export import csv_response
@@ -286,11 +286,13 @@ async def kpis(ctx: Ctx) -> dict[str, Any] | web.Response:
     q: KpiQueryIn = ctx.query
     timezone = ctx.settings.task_timezone
     queues = ctx.scope.visible_queues  # None: a supervisor sees the practice; a team its queues' claims and tasks
-    store = PostgresKpiStore(ctx.pool, timezone=timezone, family_of=uc.procedure_catalog().family,
-                             queues=sorted(queues) if queues is not None else None)
-    report = await uc.kpi_report(store, uc.KpiQuery(start=q.from_, end=q.to, payer=q.payer, cpt_family=q.cpt_family,
-                                                    provider=q.provider, category=q.category),
-                                 today=uc.office_today(timezone, ctx.now))
+    # summed by PostgreSQL over the claims' analyses (kpi_claims): the reference's numbers without loading a claim
+    sums = PostgresKpiSums(ctx.pool, timezone=timezone, catalog=uc.catalog_families(),
+                           queues=sorted(queues) if queues is not None else None)
+    report = await uc.kpi_report_summed(sums, uc.KpiQuery(start=q.from_, end=q.to, payer=q.payer,
+                                                          cpt_family=q.cpt_family, provider=q.provider,
+                                                          category=q.category),
+                                        today=uc.office_today(timezone, ctx.now))
     if q.format == "csv":
         return kpis_csv(kpis_out(report, queues), q.table)
     return kpis_json(report, queues)
