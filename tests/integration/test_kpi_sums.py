@@ -44,23 +44,14 @@ async def assert_same(db: asyncpg.Pool, cases: list[tuple[Period, dt.date, Filte
 
 
 @pytest.fixture
-async def pool(pg_server_url):
-    async with private_database(pg_server_url) as url:
+async def pool(stack):
+    """A fresh database of its own on the session's server (the stack's: the test server, or the embedded one)."""
+    async with private_database(stack.direct_database_url) as url:
         p = await open_pool(url, settings_for(url))
         try:
             yield p
         finally:
             await p.close()
-
-
-@pytest.fixture
-def pg_server_url():
-    import os
-
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        pytest.fail("DATABASE_URL must name the test PostgreSQL server")
-    return url
 
 
 async def test_the_worker_marks_each_claim_it_writes_and_the_read_sums_it_fresh(pool):

@@ -475,6 +475,14 @@ def _plan(request: LetterRequest, book: LetterBook) -> _Plan:
         except grounds.Refusal as exc:
             raise _refused(exc) from None
     if not asked.appealable:
+        if asked.action == "write_off":
+            # A write-off the facts explain (filed after the window, past a session limit) says why, with the dates,
+            # rather than only that the task takes no letter.
+            try:
+                _argue(request, asked, book)
+            except grounds.Refusal as exc:
+                if exc.code == "write_off_recommended":
+                    raise _refused(exc) from None
         raise LetterError("not_appealable",
                           f"the task's next step is to {ACTION_PHRASES.get(asked.action, asked.action)}: it takes no "
                           "appeal letter or reopening request")
