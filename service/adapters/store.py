@@ -23,6 +23,7 @@ from service.adapters.task_rows import (
     STREAM_COLUMNS,
     checklist_to_json,
     insert_sql,
+    json_text,
     task_from_row,
     task_params,
 )
@@ -52,11 +53,6 @@ _TASK_UPSERT = """ON CONFLICT (task_id) DO UPDATE SET action = EXCLUDED.action, 
 
 # -- (de)serialising the few domain values kept as JSON -------------------------------------------------------------
 
-def _text(value: Any) -> str | None:
-    """A date or amount as JSON text (None stays None)."""
-    return None if value is None else str(value)
-
-
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
@@ -66,17 +62,17 @@ def submission_to_json(sub: model.Submission) -> dict[str, Any]:
         "event_id": sub.event_id, "claim_id": sub.claim_id, "occurred_at": sub.occurred_at.isoformat(),
         "payer": {"id": sub.payer.id, "type": sub.payer.type, "name": sub.payer.name},
         "frequency_code": sub.frequency_code, "original_payer_claim_number": sub.original_payer_claim_number,
-        "total_charge": _text(sub.total_charge), "service_date_from": _text(sub.service_date_from),
-        "service_date_to": _text(sub.service_date_to), "patient_key": sub.patient_key,
+        "total_charge": json_text(sub.total_charge), "service_date_from": json_text(sub.service_date_from),
+        "service_date_to": json_text(sub.service_date_to), "patient_key": sub.patient_key,
         "billing_npi": sub.billing_npi, "rendering_npi": sub.rendering_npi, "diagnoses": list(sub.diagnoses),
         "prior_authorization": sub.prior_authorization,
         "other_payers": [{"id": o.id, "type": o.type, "responsibility": o.responsibility, "name": o.name}
                          for o in sub.other_payers],
         "lines": [{"line_id": line.line_id, "code": line.procedure.code, "modifiers": list(line.procedure.modifiers),
-                   "charge": str(line.charge), "units": str(line.units), "service_date": _text(line.service_date),
+                   "charge": str(line.charge), "units": str(line.units), "service_date": json_text(line.service_date),
                    "diagnosis_pointers": list(line.diagnosis_pointers), **_detail_to_json(line.detail)}
                   for line in sub.lines],
-        **({"injury": {"kind": sub.injury.kind, "date_of_injury": _text(sub.injury.date_of_injury),
+        **({"injury": {"kind": sub.injury.kind, "date_of_injury": json_text(sub.injury.date_of_injury),
                        "state": sub.injury.state, "claim_number_sent": sub.injury.claim_number_sent,
                        "adjuster_sent": sub.injury.adjuster_sent}} if sub.injury else {}),
     }

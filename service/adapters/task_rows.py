@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from service.domain import model as m
+from service.domain import model
 from service.domain.tasks import Task, TaskLine, TaskNote
 
 # What the stream decides (and the silent-claim timer opens): the whole task as the domain knows it.
@@ -30,7 +30,8 @@ WORK_COLUMNS = ("task_id", "state", "queue", "checklist", "notes", "assignee", "
 PRIORITY_COLUMNS = ("task_id", "priority", "priority_parts")
 
 
-def _d(value: Any) -> str | None:
+def json_text(value: Any) -> str | None:
+    """A date or amount as JSON text (None stays None)."""
     return None if value is None else str(value)
 
 
@@ -41,7 +42,7 @@ def _date(value: str | None) -> dt.date | None:
 def task_lines_to_json(lines: Iterable[TaskLine]) -> list[dict[str, Any]]:
     return [{"line_id": x.line_id, "amount": str(x.amount), "reasons": list(x.reasons),
              "procedure_code": x.procedure_code, "modifiers": list(x.modifiers),
-             "service_date": _d(x.service_date), "paid": _d(x.paid),
+             "service_date": json_text(x.service_date), "paid": json_text(x.paid),
              **({"value": str(x.value)} if x.value is not None else {})} for x in lines]
 
 
@@ -53,20 +54,20 @@ def task_lines_from_json(items: list[dict[str, Any]]) -> tuple[TaskLine, ...]:
                           value=Decimal(x["value"]) if x.get("value") is not None else None) for x in items)
 
 
-def checklist_to_json(items: Iterable[m.ChecklistItem]) -> list[dict[str, Any]]:
+def checklist_to_json(items: Iterable[model.ChecklistItem]) -> list[dict[str, Any]]:
     if isinstance(items, tuple):
         return _checklist_json_cached(items)
     return [{"id": i.id, "text": i.text, "done": i.done} for i in items]
 
 
 @lru_cache(maxsize=2048)
-def _checklist_json_cached(items: tuple[m.ChecklistItem, ...]) -> list[dict[str, Any]]:
+def _checklist_json_cached(items: tuple[model.ChecklistItem, ...]) -> list[dict[str, Any]]:
     # Decisions share a few checklists (per category and procedure family); the encoder only reads the list.
     return [{"id": i.id, "text": i.text, "done": i.done} for i in items]
 
 
-def checklist_from_json(items: list[dict[str, Any]]) -> tuple[m.ChecklistItem, ...]:
-    return tuple(m.ChecklistItem(id=i["id"], text=i["text"], done=bool(i.get("done"))) for i in items)
+def checklist_from_json(items: list[dict[str, Any]]) -> tuple[model.ChecklistItem, ...]:
+    return tuple(model.ChecklistItem(id=i["id"], text=i["text"], done=bool(i.get("done"))) for i in items)
 
 
 def notes_to_json(notes: Sequence[TaskNote]) -> list[dict[str, Any]]:

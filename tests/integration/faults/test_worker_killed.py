@@ -15,8 +15,9 @@ from tests.support.workload import REMITTANCE_TOPIC, publish_records, remittance
 
 async def test_a_worker_killed_mid_stream_and_restarted_loses_nothing_and_applies_nothing_twice(
         stack, db, fleet, run_id):
-    # big enough that the third kill still comes mid-stream on a fast worker (each kill waits for a commit)
-    stream = remittance_stream(run_id, claims=1200, per_claim=5)
+    # big enough that the third kill still comes mid-stream on a fast worker (each kill waits for a commit): at 1,200
+    # claims an idle machine applied the whole backlog before the second kill could see one more batch after a commit
+    stream = remittance_stream(run_id, claims=2400, per_claim=5)
     ids = sorted(stream.event_ids)
     await publish_records(stack.bootstrap, stream.records)  # a backlog: every worker below starts busy
     kills = []
