@@ -26,11 +26,11 @@ from service.adapters.kpis import Fetcher
 from service.domain.kpis import (
     AGING_BUCKETS,
     AR_WINDOW_DAYS,
-    KPI_NAMES,
     NO_FAMILY,
     UNKNOWN,
     ZERO,
     AgingBucket,
+    ClaimTotals,
     Filters,
     Group,
     Kpi,
@@ -39,8 +39,8 @@ from service.domain.kpis import (
     PayerCause,
     Period,
     TrendPoint,
+    assemble_kpi_set,
     money,
-    ratio,
 )
 
 # Parameters shared by every statement below.
@@ -262,41 +262,19 @@ def _median(n: int, value: float | None) -> Kpi:
 
 
 def kpi_set_of(c: Mapping[str, Any], t: Mapping[str, Any], *, cause_only: bool = False) -> KpiSet:
-    """A KpiSet from a group's claim sums `c` and task sums `t` (the arithmetic of `kpi_set`)."""
-    adjudicated, charges = _count(c["adjudicated"]), _decimal(c["charges"])
-    denied_claims, denied_amount = _count(c["denied_claims"]), _decimal(c["denied_amount"])
-    won, lost = _count(t["won"]), _count(t["lost"])
-    recovered, recouped, write_offs = _decimal(t["recovered"]), _decimal(t["recouped"]), _decimal(t["write_offs"])
-    kpis: dict[str, Kpi] = {
-        "initial_denial_rate": Kpi(ratio(denied_claims, adjudicated), denied_claims, adjudicated, "ratio"),
-        "denial_rate_dollars": Kpi(ratio(denied_amount, charges), money(denied_amount), money(charges), "ratio"),
-        "appeal_overturn_rate": Kpi(ratio(won, won + lost), won, won + lost, "ratio"),
-        "recovered_dollars": Kpi(money(recovered), money(recovered), won, "usd"),
-        "denial_write_off_rate": Kpi(ratio(write_offs, charges), money(write_offs), money(charges), "ratio"),
-        "median_days_to_appeal": _median(_count(t["appeal_n"]), t["appeal_median"]),
-        "median_days_to_resolution": _median(_count(t["resolution_n"]), t["resolution_median"]),
-    }
-    aging: tuple[AgingBucket, ...] = ()
-    charges_90 = ZERO
-    submitted = 0
-    if not cause_only:
-        first_pass, submitted, clean = _count(c["first_pass"]), _count(c["submitted"]), _count(c["clean"])
-        payments, collectible = _decimal(c["payments"]), _decimal(c["collectible"])
-        balance, charges_90 = _decimal(c["balance"]), _decimal(c["charges_90"])
-        daily = charges_90 / AR_WINDOW_DAYS
-        aging = tuple(AgingBucket(name, _count(c[f"b{i}_n"]), money(_decimal(c[f"b{i}_a"])))
-                      for i, (name, _, _) in enumerate(AGING_BUCKETS))
-        kpis.update({
-            "first_pass_resolution_rate": Kpi(ratio(first_pass, adjudicated), first_pass, adjudicated, "ratio"),
-            "clean_claim_rate": Kpi(ratio(clean, submitted), clean, submitted, "ratio"),
-            "days_in_ar": Kpi(round(float(balance / daily), 2) if daily else None, money(balance), money(daily),
-                              "days"),
-            "net_collection_rate": Kpi(ratio(payments, collectible), money(payments), money(collectible), "ratio"),
-        })
-    ordered = {name: kpis[name] for name in KPI_NAMES if name in kpis}
-    return KpiSet(kpis=ordered, aging=aging, charges_last_90_days=money(charges_90), denied_claims=denied_claims,
-                  denied_amount=money(denied_amount), claims_adjudicated=adjudicated, claims_submitted=submitted,
-                  recouped_dollars=money(recouped), denial_write_offs=money(write_offs))
+    """A KpiSet from a group's claim sums `c` and task sums `t` (the arithmetic is the domain's `assemble_kpi_set`)."""
+    totals = None if cause_only else ClaimTotals(
+        first_pass=_count(c["first_pass"]), submitted=_count(c["submitted"]), clean=_count(c["clean"]),
+        payments=_decimal(c["payments"]), collectible=_decimal(c["collectible"]), balance=_decimal(c["balance"]),
+        charges_90=_decimal(c["charges_90"]),
+        aging=tuple(AgingBucket(name, _count(c[f"b{i}_n"]), money(_decimal(c[f"b{i}_a"])))
+                    for i, (name, _, _) in enumerate(AGING_BUCKETS)))
+    return assemble_kpi_set(
+        adjudicated=_count(c["adjudicated"]), charges=_decimal(c["charges"]), denied_claims=_count(c["denied_claims"]),
+        denied_amount=_decimal(c["denied_amount"]), won=_count(t["won"]), lost=_count(t["lost"]),
+        recovered=_decimal(t["recovered"]), recouped=_decimal(t["recouped"]), write_offs=_decimal(t["write_offs"]),
+        to_appeal=_median(_count(t["appeal_n"]), t["appeal_median"]),
+        to_resolution=_median(_count(t["resolution_n"]), t["resolution_median"]), totals=totals)
 
 
 def _worked(s: KpiSet) -> bool:

@@ -409,42 +409,70 @@ def kpi_set(views: Sequence[ClaimView], tasks: Sequence[TaskFact], period: Perio
     to_resolution = [(t.closed_on - t.opened_on).days for t in tasks
                      if t.closed_on is not None and t.state in RESOLVED_STATES and period.contains(t.closed_on)]
 
-    kpis: dict[str, Kpi] = {
-        "initial_denial_rate": Kpi(ratio(denied_claims, adjudicated), denied_claims, adjudicated, "ratio"),
-        "denial_rate_dollars": Kpi(ratio(denied_amount, charges), money(denied_amount), money(charges), "ratio"),
-        "appeal_overturn_rate": Kpi(ratio(len(won), len(won) + len(lost)), len(won), len(won) + len(lost), "ratio"),
-        "recovered_dollars": Kpi(money(recovered), money(recovered), len(won), "usd"),
-        "denial_write_off_rate": Kpi(ratio(write_offs, charges), money(write_offs), money(charges), "ratio"),
-        "median_days_to_appeal": median_days(to_appeal),
-        "median_days_to_resolution": median_days(to_resolution),
-    }
-    aging: tuple[AgingBucket, ...] = ()
-    charges_90 = ZERO
-    submitted = 0
+    totals = None
     if not cause_only:
         first_pass = sum(1 for v, first in cohort
                          if first.total_paid > 0 and not first.denials and not v.rejected_before_first)
         subs = [v for v in views if period.contains(v.first_submitted_on)]
-        submitted = len(subs)
-        clean = sum(1 for v in subs if v.clean)
-        payments = sum((v.payments for v, _ in cohort), ZERO)
-        collectible = sum((first.total_charge - v.contractual for v, first in cohort), ZERO)
         in_ar = [(v, v.balance, (as_of - v.fact.service_date).days) for v in views
                  if v.balance is not None and v.fact.service_date is not None]
-        balance = sum((b for _, b, _ in in_ar), ZERO)
-        charges_90 = sum((v.charge for v, _, age in in_ar if age < AR_WINDOW_DAYS), ZERO)
-        daily = charges_90 / AR_WINDOW_DAYS
         buckets = []
         for name, low, high in AGING_BUCKETS:
             members = [b for _, b, age in in_ar if b and low <= age and (high is None or age <= high)]
             buckets.append(AgingBucket(name, len(members), money(sum(members, ZERO))))
-        aging = tuple(buckets)
+        totals = ClaimTotals(
+            first_pass=first_pass, submitted=len(subs), clean=sum(1 for v in subs if v.clean),
+            payments=sum((v.payments for v, _ in cohort), ZERO),
+            collectible=sum((first.total_charge - v.contractual for v, first in cohort), ZERO),
+            balance=sum((b for _, b, _ in in_ar), ZERO),
+            charges_90=sum((v.charge for v, _, age in in_ar if age < AR_WINDOW_DAYS), ZERO), aging=tuple(buckets))
+    return assemble_kpi_set(
+        adjudicated=adjudicated, charges=charges, denied_claims=denied_claims, denied_amount=denied_amount,
+        won=len(won), lost=len(lost), recovered=recovered, recouped=recouped, write_offs=write_offs,
+        to_appeal=median_days(to_appeal), to_resolution=median_days(to_resolution), totals=totals)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimTotals:
+    """The claim-level sums of a KPI set (left out when a cause narrows the set)."""
+
+    first_pass: int
+    submitted: int
+    clean: int
+    payments: Decimal
+    collectible: Decimal
+    balance: Decimal
+    charges_90: Decimal
+    aging: tuple[AgingBucket, ...]
+
+
+def assemble_kpi_set(*, adjudicated: int, charges: Decimal, denied_claims: int, denied_amount: Decimal, won: int,
+                     lost: int, recovered: Decimal, recouped: Decimal, write_offs: Decimal, to_appeal: Kpi,
+                     to_resolution: Kpi, totals: ClaimTotals | None) -> KpiSet:
+    """The KPIs from their sums: one arithmetic for the Python reference (`kpi_set`) and the PostgreSQL sums."""
+    kpis: dict[str, Kpi] = {
+        "initial_denial_rate": Kpi(ratio(denied_claims, adjudicated), denied_claims, adjudicated, "ratio"),
+        "denial_rate_dollars": Kpi(ratio(denied_amount, charges), money(denied_amount), money(charges), "ratio"),
+        "appeal_overturn_rate": Kpi(ratio(won, won + lost), won, won + lost, "ratio"),
+        "recovered_dollars": Kpi(money(recovered), money(recovered), won, "usd"),
+        "denial_write_off_rate": Kpi(ratio(write_offs, charges), money(write_offs), money(charges), "ratio"),
+        "median_days_to_appeal": to_appeal,
+        "median_days_to_resolution": to_resolution,
+    }
+    aging: tuple[AgingBucket, ...] = ()
+    charges_90 = ZERO
+    submitted = 0
+    if totals is not None:
+        aging, charges_90, submitted = totals.aging, totals.charges_90, totals.submitted
+        daily = charges_90 / AR_WINDOW_DAYS
         kpis.update({
-            "first_pass_resolution_rate": Kpi(ratio(first_pass, adjudicated), first_pass, adjudicated, "ratio"),
-            "clean_claim_rate": Kpi(ratio(clean, submitted), clean, submitted, "ratio"),
-            "days_in_ar": Kpi(round(float(balance / daily), 2) if daily else None, money(balance), money(daily),
-                              "days"),
-            "net_collection_rate": Kpi(ratio(payments, collectible), money(payments), money(collectible), "ratio"),
+            "first_pass_resolution_rate": Kpi(ratio(totals.first_pass, adjudicated), totals.first_pass, adjudicated,
+                                              "ratio"),
+            "clean_claim_rate": Kpi(ratio(totals.clean, submitted), totals.clean, submitted, "ratio"),
+            "days_in_ar": Kpi(round(float(totals.balance / daily), 2) if daily else None, money(totals.balance),
+                              money(daily), "days"),
+            "net_collection_rate": Kpi(ratio(totals.payments, totals.collectible), money(totals.payments),
+                                       money(totals.collectible), "ratio"),
         })
     ordered = {name: kpis[name] for name in KPI_NAMES if name in kpis}
     return KpiSet(kpis=ordered, aging=aging, charges_last_90_days=money(charges_90), denied_claims=denied_claims,
