@@ -345,7 +345,8 @@ class Classifier:
                 self._pain_layer(draft, claim, carc.row, line, target, adj.group)
             self._authorization(draft, claim, carc.row, line)
             self._payer_route(draft, claim, carc.row)
-            late = late_filing(carc.row.code, draft.action, claim.facts, claim.policy, self.clocks.holidays,
+            late = late_filing(carc.row.code, self.outcomes.codes("timely_filing.past_window", on, "CARC"),
+                               draft.action, claim.facts, claim.policy, self.clocks.holidays,
                                (line.service_date if line is not None else None) or remit.first_service_date)
             if late is not None:
                 draft.route("write_off", "timely_filing.past_window", late, appealable=False,

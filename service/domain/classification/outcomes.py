@@ -27,7 +27,7 @@ RULES: dict[str, tuple[tuple[str, ...], bool]] = {
     "kind.no_recovery": ((), True),
     "kind.partial_paid": ((), True),
     "clock.window_closed": ((), True),
-    "timely_filing.past_window": ((), True),
+    "timely_filing.past_window": (("CARC",), True),
     "history.necessity_generic": (("CARC",), False),
     "history.prerequisite.missing": ((), True),
     "history.prerequisite.not_met": ((), True),

@@ -11,8 +11,6 @@ import datetime as dt
 from service.domain.clocks import HolidayCalendar, PayerPolicy, filing_deadline
 from service.domain.model import ClaimFacts
 
-TIMELY_FILING_CARC = "29"
-
 
 def first_filed(facts: ClaimFacts | None) -> dt.date | None:
     """The day the claim was first sent, as far as the facts say (None: not known)."""
@@ -25,11 +23,12 @@ def first_filed(facts: ClaimFacts | None) -> dt.date | None:
     return sub.occurred_at.astimezone(dt.UTC).date() if sub is not None and sub.frequency_code == "1" else None
 
 
-def late_filing(carc: str, action: str, facts: ClaimFacts | None, policy: PayerPolicy, holidays: HolidayCalendar,
-                service_date: dt.date | None) -> str | None:
+def late_filing(carc: str, timely_filing_codes: frozenset[str], action: str, facts: ClaimFacts | None,
+                policy: PayerPolicy, holidays: HolidayCalendar, service_date: dt.date | None) -> str | None:
     """Why an appealed CARC 29 denial cannot be won (the clause to say), or None when the rule does not apply: the
-    claim's first submission on file came after the filing window closed, so nothing on file proves timely filing."""
-    if carc != TIMELY_FILING_CARC or action != "appeal" or service_date is None:
+    claim's first submission on file came after the filing window closed, so nothing on file proves timely filing.
+    `timely_filing_codes`: the CARCs that say the filing limit expired (outcomes.csv, timely_filing.past_window)."""
+    if carc not in timely_filing_codes or action != "appeal" or service_date is None:
         return None
     first = first_filed(facts)
     if first is None:
