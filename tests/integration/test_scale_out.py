@@ -42,6 +42,14 @@ async def test_two_workers_split_the_partitions_and_process_each_event_once(stac
             return all(s and s.get("assigned") for s in states)
 
         await eventually(both_assigned, timeout=90, message="both workers to own partitions")
+
+        async def split_between_them() -> bool:
+            # each worker's /ready names what it holds: together every input partition, none twice
+            held = [[p for p in (await asyncio.to_thread(w.ready_state) or {}).get("partitions", [])
+                     if p.startswith(REMITTANCE_TOPIC + ":")] for w in (one, two)]
+            return all(held) and sorted(held[0] + held[1]) == sorted(f"{REMITTANCE_TOPIC}:{p}" for p in range(12))
+
+        await eventually(split_between_them, timeout=60, message="the 12 input partitions split between the two")
         stream = remittance_stream(run_id, claims=600, per_claim=5, tag="so")
         await publish_records(stack.bootstrap, stream.records)
         report = await check_invariants(pool, stack.bootstrap, stream.records, claim_prefix=stream.claim_prefix)
