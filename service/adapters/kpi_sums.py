@@ -47,7 +47,17 @@ from service.domain.kpis import (
 #  $1 office time zone  $2 period start  $3 period end  $4 A/R date  $5 queues (NULL: all)  $6 payer  $7 cpt family
 #  $8 provider  $9 category  $10 catalog codes  $11 their families
 
-_SCOPE = "($5::text[] IS NULL OR k.claim_id IN (SELECT s.claim_id FROM appeal_tasks s WHERE s.queue = ANY($5::text[])))"
+# (a marker: the statement has one text without a scope and one with, `_scoped`, because PostgreSQL turns `IN
+# (SELECT ...)` into a join only when nothing else is ORed with it, before it folds `$5 IS NULL` away)
+_SCOPE = "/*scope*/"
+_SCOPED = "k.claim_id IN (SELECT s.claim_id FROM appeal_tasks s WHERE s.queue = ANY($5::text[]))"
+
+
+def _scoped(sql: str) -> dict[bool, str]:
+    """The statement's text for reads of the whole practice (False) and of a team's queues (True)."""
+    return {False: sql.replace(_SCOPE, "true"), True: sql.replace(_SCOPE, _SCOPED)}
+
+
 
 # `params` types every parameter, whichever a statement uses; `catalog` is the procedure catalog as a relation (codes
 # upper-cased, as ProcedureCatalog.get looks them up).
@@ -57,13 +67,20 @@ catalog AS (SELECT * FROM unnest($10::text[], $11::text[]) AS m(code, family))""
 
 # The CPT families of each set of codes claims have (a claim's `codes` is one of these sets).
 _FAMILIES = """code_families AS (
-    SELECT s.codes, ARRAY(SELECT DISTINCT m.family FROM unnest(s.codes) AS c(code)
-                          JOIN catalog m ON m.code = upper(c.code) ORDER BY 1) AS families
-    FROM kpi_code_sets s
+    SELECT s.codes, COALESCE(array_agg(DISTINCT m.family ORDER BY m.family) FILTER (WHERE m.family IS NOT NULL),
+                             '{}') AS families
+    FROM kpi_code_sets s CROSS JOIN LATERAL unnest(s.codes) AS c(code) LEFT JOIN catalog m ON m.code = upper(c.code)
+    GROUP BY s.codes
+    UNION ALL SELECT s.codes, '{}' FROM kpi_code_sets s WHERE cardinality(s.codes) = 0
 )"""
 
 _CLAIM_FILTERS = """($6::text IS NULL OR k.payer_id = $6)
     AND ($7::text IS NULL OR $7 = ANY(cf.families))
+    AND ($8::text IS NULL OR k.provider = $8)"""
+
+# The claim filters by the claim's set of codes rather than its families (no join a claim when no family is asked).
+_CODES_FILTERS = """($6::text IS NULL OR k.payer_id = $6)
+    AND ($7::text IS NULL OR k.codes IN (SELECT cf.codes FROM code_families cf WHERE $7 = ANY(cf.families)))
     AND ($8::text IS NULL OR k.provider = $8)"""
 
 # One row per claim in scope that passes the filters, with what the KPI sums need of it.
@@ -81,8 +98,7 @@ _VIEWS = """views AS (
                AS in_subs,
            k.clean, k.paid_now, k.fa_charge - k.contractual_now AS collectible, k.charge,
            $4::date - k.service_date AS age,
-           CASE WHEN cardinality(cf.families) > 0 THEN cf.families ELSE ARRAY['""" + NO_FAMILY + """'] END
-               AS family_keys,
+           k.codes,
            CASE WHEN k.service_date IS NOT NULL AND k.service_date <= $4 AND NOT (k.has_void AND EXISTS (
                      SELECT 1 FROM kpi_claim_voids x
                      WHERE x.claim_id = k.claim_id AND (x.void_at AT TIME ZONE $1)::date <= $4
@@ -95,12 +111,11 @@ _VIEWS = """views AS (
                                     - COALESCE(wo.amount, 0), 0), GREATEST(k.charge, 0)) END AS balance
     FROM kpi_claims k
     LEFT JOIN kpi_claim_denials d ON d.claim_id = k.claim_id AND d.category = $9
-    LEFT JOIN code_families cf ON cf.codes = k.codes
     LEFT JOIN LATERAL (SELECT s.paid, s.settled FROM kpi_claim_steps s
                        WHERE k.last_production > $4 AND s.claim_id = k.claim_id AND s.day <= $4
                        ORDER BY s.day DESC LIMIT 1) st ON true
     LEFT JOIN written_off wo ON wo.claim_id = k.claim_id
-    WHERE """ + _SCOPE + " AND " + _CLAIM_FILTERS + """
+    WHERE """ + _SCOPE + " AND " + _CODES_FILTERS + """
 )"""
 
 # Tasks of the scope written off by the A/R date, per claim (they leave the balance).
@@ -143,31 +158,52 @@ def _padded(**values: str) -> str:
     return ", ".join(f"{values.get(name, '0')} AS {name}" for name in _SUM_NAMES)
 
 
-# Every part of the report that sums claims, in one statement over one `views`: the practice, payer and provider
-# groups (one pass), the family groups (a claim in each of its families), the trend's months, and the cohort's
-# first-adjudication denials by primary payer and cause (the matrix and the causes' numerators).
-_CLAIM_PARTS = _WITH + f"""
+# Every part of the report that sums claims, in one statement that reads each claim once: `views` (computed once a
+# claim, behind OFFSET 0, so that no aggregate re-evaluates its expressions) is summed in one pass into two groupings,
+# the cells (primary payer, payer type, provider, first-adjudication month: a few thousand for a million claims) and
+# the sets of codes (a few hundred); the practice, payer, provider and month groups sum the cells, the family groups
+# sum the code sets (a set in each of its families). The cohort's first-adjudication denials by primary payer and cause
+# (the matrix and the causes' numerators) join the denial rows to the cohort's claims.
+_CELL_SUMS = ", ".join(f"sum({name}) AS {name}" for name in _SUM_NAMES)
+# (`views` behind OFFSET 0: its columns are computed once a claim, not once an aggregate that reads them)
+_FENCED = "WITH " + ",\n".join((_CATALOG, _FAMILIES, _WRITTEN_OFF, _VIEWS.removesuffix("\n)") + "\n    OFFSET 0\n)"))
+_CLAIM_PARTS_SQL = _FENCED + f""",
+sums AS MATERIALIZED (
+    SELECT GROUPING(codes) = 0 AS by_codes, payer_id, payer_type, provider_key, codes,
+           CASE WHEN in_cohort THEN date_trunc('month', fa_production_date)::date END AS fa_month,
+           min(fa_production_date) FILTER (WHERE in_cohort) AS first_day,
+           max(fa_production_date) FILTER (WHERE in_cohort) AS last_day,
+           {_CLAIM_SUMS}
+    FROM views GROUP BY GROUPING SETS ((payer_id, payer_type, provider_key, 6), (codes))
+),
+cells AS (SELECT * FROM sums WHERE NOT by_codes)
 SELECT CASE WHEN GROUPING(payer_id) = 0 THEN 'payer' WHEN GROUPING(provider_key) = 0 THEN 'provider'
             ELSE 'total' END AS dim,
        CASE WHEN GROUPING(payer_id) = 0 THEN payer_id WHEN GROUPING(provider_key) = 0 THEN provider_key
             ELSE '' END AS key,
        NULL::text AS category, max(payer_type) AS payer_type, NULL::date AS first_day, NULL::date AS last_day,
-       {_CLAIM_SUMS}
-FROM views GROUP BY GROUPING SETS ((), (payer_id), (provider_key))
+       {_CELL_SUMS}
+FROM cells GROUP BY GROUPING SETS ((), (payer_id), (provider_key))
 UNION ALL
-SELECT 'family', fam, NULL, NULL, NULL, NULL, {_CLAIM_SUMS}
-FROM views CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
+SELECT 'family', fam, NULL, NULL, NULL, NULL, {_CELL_SUMS}
+FROM sums c LEFT JOIN code_families cf ON cf.codes = c.codes
+CROSS JOIN LATERAL unnest(CASE WHEN cardinality(cf.families) > 0 THEN cf.families
+                               ELSE ARRAY['{NO_FAMILY}'] END) AS f(fam)
+WHERE c.by_codes
+GROUP BY fam
 UNION ALL
-SELECT 'month', to_char(fa_production_date, 'YYYY-MM'), NULL, NULL, min(fa_production_date), max(fa_production_date),
-       {_CLAIM_SUMS}
-FROM views WHERE in_cohort GROUP BY 2
+SELECT 'month', to_char(fa_month, 'YYYY-MM'), NULL, NULL, min(first_day), max(last_day), {_CELL_SUMS}
+FROM cells WHERE fa_month IS NOT NULL GROUP BY fa_month
 UNION ALL
-SELECT 'payer_cause', COALESCE(v.payer_id, '{UNKNOWN}'), d.category, NULL, NULL, NULL,
+SELECT 'payer_cause', COALESCE(k.payer_id, '{UNKNOWN}'), d.category, NULL, NULL, NULL,
        {_padded(adjudicated="count(*)", denied_amount="sum(d.amount)")}
-FROM views v JOIN kpi_claim_denials d ON d.claim_id = v.claim_id
-WHERE v.in_cohort AND ($9::text IS NULL OR d.category = $9)
+FROM kpi_claims k JOIN kpi_claim_denials d ON d.claim_id = k.claim_id
+WHERE k.fa_event_id IS NOT NULL AND ($2::date IS NULL OR k.fa_production_date >= $2)
+  AND ($3::date IS NULL OR k.fa_production_date <= $3) AND ($9::text IS NULL OR d.category = $9)
+  AND {_SCOPE} AND {_CODES_FILTERS}
 GROUP BY 2, 3
 """
+_CLAIM_PARTS = _scoped(_CLAIM_PARTS_SQL)
 
 # The tasks of the scope that pass the filters, with their claim's keys and whether the claim is in the cohort.
 _TASKS = """tasks AS (
@@ -303,7 +339,7 @@ async def sum_report(db: Fetcher, *, timezone: str, catalog: Mapping[str, str], 
     args = (timezone, period.start, period.end, as_of, sorted(queues) if queues is not None else None,
             filters.payer, filters.cpt_family, filters.provider, filters.category, [c.upper() for c in codes],
             [catalog[c] for c in codes])
-    parts = await db.fetch(_CLAIM_PARTS, *args)
+    parts = await db.fetch(_CLAIM_PARTS[queues is not None], *args)
     task_rows = await db.fetch(_TASK_GROUPS, *args)
     # (claims without a primary payer make a payer group with no key: the reference has no such group)
     claims: dict[tuple[str, str], Mapping[str, Any]] = {(r["dim"], r["key"]): r for r in parts
