@@ -228,12 +228,12 @@ _TASKS = """tasks AS (
 )"""
 
 _IN = "($2::date IS NULL OR {d} >= $2) AND ($3::date IS NULL OR {d} <= $3)"
-_TASK_SUMS = f"""
+_TASK_SUMS_TEMPLATE = f"""
     count(*) FILTER (WHERE state = 'won' AND {_IN.format(d='closed_on')}) AS won,
     count(*) FILTER (WHERE state = 'lost' AND {_IN.format(d='closed_on')}) AS lost,
     COALESCE(sum(recovered) FILTER (WHERE state = 'won' AND {_IN.format(d='closed_on')}), 0) AS recovered,
     COALESCE(sum(recouped) FILTER (WHERE state = 'won' AND {_IN.format(d='closed_on')}), 0) AS recouped,
-    COALESCE(sum(amount_at_risk) FILTER (WHERE state = 'written_off' AND claim_in_cohort AND wo_ok), 0) AS write_offs,
+    @WRITE_OFFS@ AS write_offs,
     count(*) FILTER (WHERE submitted_on IS NOT NULL AND {_IN.format(d='submitted_on')}) AS appeal_n,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY submitted_on - opened_on)
         FILTER (WHERE submitted_on IS NOT NULL AND {_IN.format(d='submitted_on')}) AS appeal_median,
@@ -243,18 +243,28 @@ _TASK_SUMS = f"""
         FILTER (WHERE closed_on IS NOT NULL AND state IN ('won', 'lost', 'written_off', 'resolved')
                 AND {_IN.format(d='closed_on')}) AS resolution_median"""
 
+# The practice, payer, provider and cause groups in one pass over the tasks (GROUPING SETS), the family groups in a
+# second (a task in each family of its claim). A payer's write-offs count only the tasks whose claim has that primary
+# payer.
+_WRITE_OFFS = "sum(amount_at_risk) FILTER (WHERE state = 'written_off' AND claim_in_cohort{})"
+_OWN_WRITE_OFFS = _WRITE_OFFS.format(" AND claim_payer IS NOT DISTINCT FROM payer_id")
+
+
+def _task_sums(write_offs: str) -> str:
+    return _TASK_SUMS_TEMPLATE.replace("@WRITE_OFFS@", write_offs)
+
+
 _TASK_GROUPS = "WITH " + ",\n".join((_CATALOG, _FAMILIES, _TASKS)) + f"""
-SELECT 'total' AS dim, '' AS key, {_TASK_SUMS} FROM (SELECT *, true AS wo_ok FROM tasks) x
+SELECT CASE WHEN GROUPING(payer_id) = 0 THEN 'payer' WHEN GROUPING(provider_key) = 0 THEN 'provider'
+            WHEN GROUPING(category) = 0 THEN 'cause' ELSE 'total' END AS dim,
+       CASE WHEN GROUPING(payer_id) = 0 THEN payer_id WHEN GROUPING(provider_key) = 0 THEN provider_key
+            WHEN GROUPING(category) = 0 THEN category ELSE '' END AS key,
+       {_task_sums(f"COALESCE(CASE WHEN GROUPING(payer_id) = 0 THEN {_OWN_WRITE_OFFS} "
+                   f"ELSE {_WRITE_OFFS.format('')} END, 0)")}
+FROM tasks GROUP BY GROUPING SETS ((), (payer_id), (provider_key), (category))
 UNION ALL
-SELECT 'payer', payer_id, {_TASK_SUMS}
-FROM (SELECT *, claim_payer IS NOT DISTINCT FROM payer_id AS wo_ok FROM tasks) x GROUP BY payer_id
-UNION ALL
-SELECT 'provider', provider_key, {_TASK_SUMS} FROM (SELECT *, true AS wo_ok FROM tasks) x GROUP BY provider_key
-UNION ALL
-SELECT 'family', fam, {_TASK_SUMS}
-FROM (SELECT t.*, true AS wo_ok FROM tasks t) x CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
-UNION ALL
-SELECT 'cause', category, {_TASK_SUMS} FROM (SELECT *, true AS wo_ok FROM tasks) x GROUP BY category
+SELECT 'family', fam, {_task_sums(f"COALESCE({_WRITE_OFFS.format('')}, 0)")}
+FROM tasks t CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
 """
 
 # Tasks won or lost per month of outcome (the trend's overturns).
