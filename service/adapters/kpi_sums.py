@@ -267,6 +267,23 @@ SELECT 'family', fam, {_task_sums(f"COALESCE({_WRITE_OFFS.format('')}, 0)")}
 FROM tasks t CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
 """
 
+# The cohort's claims per month of first adjudication, alone (the trend's claim side, for a read of the trend only:
+# the same numbers as the `month` rows of `_CLAIM_PARTS`, without the A/R and the groups).
+_TREND_CLAIMS = _scoped("WITH " + ",\n".join((_CATALOG, _FAMILIES)) + """
+SELECT to_char(k.fa_production_date, 'YYYY-MM') AS key, count(*) AS adjudicated,
+       COALESCE(sum(k.fa_charge), 0) AS charges,
+       count(*) FILTER (WHERE CASE WHEN $9::text IS NULL THEN k.fa_denied ELSE d.claim_id IS NOT NULL END)
+           AS denied_claims,
+       COALESCE(sum(CASE WHEN $9::text IS NULL THEN k.fa_denied_amount ELSE COALESCE(d.amount, 0) END), 0)
+           AS denied_amount,
+       min(k.fa_production_date) AS first_day, max(k.fa_production_date) AS last_day
+FROM kpi_claims k
+LEFT JOIN kpi_claim_denials d ON d.claim_id = k.claim_id AND d.category = $9
+WHERE k.fa_event_id IS NOT NULL AND ($2::date IS NULL OR k.fa_production_date >= $2)
+  AND ($3::date IS NULL OR k.fa_production_date <= $3) AND """ + _SCOPE + " AND " + _CODES_FILTERS + """
+GROUP BY 1
+""")
+
 # Tasks won or lost per month of outcome (the trend's overturns).
 _TREND_TASKS = "WITH " + ",\n".join((_CATALOG, _FAMILIES, _TASKS)) + f"""
 SELECT to_char(closed_on, 'YYYY-MM') AS month, count(*) FILTER (WHERE state = 'won') AS won,
@@ -340,15 +357,21 @@ def _months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
 async def sum_report(db: Fetcher, *, timezone: str, catalog: Mapping[str, str], period: Period, as_of: dt.date,
                      filters: Filters = Filters(), queues: Sequence[str] | None = None,
                      family_label: Callable[[str], str] = lambda f: f, trend_months: int = 36,
-                     refresh: bool = True) -> KpiReport:
+                     refresh: bool = True, trend_only: bool = False) -> KpiReport:
     """The report `build_report` computes, summed in PostgreSQL. `catalog` maps procedure codes (upper case) to
-    CPT families. `refresh`: first bring up to date the claims a writer marked and did not refresh itself."""
+    CPT families. `refresh`: first bring up to date the claims a writer marked and did not refresh itself.
+    `trend_only`: only the trend is summed (the totals are zeros, the groups empty), for a read of the trend alone."""
     if refresh:
         await db.fetch(_REFRESH)
     codes = sorted(catalog)
     args = (timezone, period.start, period.end, as_of, sorted(queues) if queues is not None else None,
             filters.payer, filters.cpt_family, filters.provider, filters.category, [c.upper() for c in codes],
             [catalog[c] for c in codes])
+    if trend_only:
+        months = {r["key"]: r for r in await db.fetch(_TREND_CLAIMS[queues is not None], *args)}
+        return KpiReport(period=period, as_of=as_of, filters=filters, totals=kpi_set_of(_NO_CLAIMS, _NO_TASKS),
+                         by_payer=(), by_cpt_family=(), by_provider=(), by_cause=(), payer_cause=(),
+                         trend=await _trend(db, args, months, period, trend_months))
     parts = await db.fetch(_CLAIM_PARTS[queues is not None], *args)
     task_rows = await db.fetch(_TASK_GROUPS, *args)
     # (claims without a primary payer make a payer group with no key: the reference has no such group)
@@ -439,24 +462,27 @@ class PostgresKpiSums:
         self._queues = queues
 
     async def report(self, *, period: Period, as_of: dt.date, filters: Filters,
-                     family_label: Callable[[str], str]) -> KpiReport:
+                     family_label: Callable[[str], str], trend_only: bool = False) -> KpiReport:
         if isinstance(self._db, asyncpg.Pool):
             async with self._db.acquire() as conn:
-                return await self._consistent(conn, period, as_of, filters, family_label)
+                return await self._consistent(conn, period, as_of, filters, family_label, trend_only)
         if isinstance(self._db, asyncpg.Connection):
-            return await self._consistent(self._db, period, as_of, filters, family_label)
-        return await self._report(self._db, period, as_of, filters, family_label)
+            return await self._consistent(self._db, period, as_of, filters, family_label, trend_only)
+        return await self._report(self._db, period, as_of, filters, family_label, trend_only=trend_only)
 
     async def _consistent(self, conn: asyncpg.Connection, period: Period, as_of: dt.date, filters: Filters,
-                          family_label: Callable[[str], str]) -> KpiReport:
+                          family_label: Callable[[str], str], trend_only: bool) -> KpiReport:
         await conn.fetch(_REFRESH)
         # one snapshot for every part of the report (a batch committing in between would skew the parts)
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             for setting in _SETTINGS:
                 await conn.execute(setting)
-            return await self._report(conn, period, as_of, filters, family_label, refresh=False)
+            return await self._report(conn, period, as_of, filters, family_label, refresh=False,
+                                      trend_only=trend_only)
 
     async def _report(self, db: Fetcher, period: Period, as_of: dt.date, filters: Filters,
-                      family_label: Callable[[str], str], *, refresh: bool = True) -> KpiReport:
+                      family_label: Callable[[str], str], *, refresh: bool = True,
+                      trend_only: bool = False) -> KpiReport:
         return await sum_report(db, timezone=self._timezone, catalog=self._catalog, period=period, as_of=as_of,
-                                filters=filters, queues=self._queues, family_label=family_label, refresh=refresh)
+                                filters=filters, queues=self._queues, family_label=family_label, refresh=refresh,
+                                trend_only=trend_only)
