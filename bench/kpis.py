@@ -63,6 +63,7 @@ def _ms(samples: list[float]) -> dict[str, float]:
 async def _serve_and_time(url: str, args: argparse.Namespace) -> dict:
     from service.adapters import postgres
     from service.adapters.tokens import TokenStore
+    from service.bootstrap import bootstrap
     from service.config import Settings
     from service.entrypoints.api import create_api_app
 
@@ -70,7 +71,9 @@ async def _serve_and_time(url: str, args: argparse.Namespace) -> dict:
     settings = Settings(database_url=url, db_pool_max=4, task_timers_enabled=False,
                         db_command_timeout_s=args.timeout)
     pool = await postgres.create_pool(url, settings)
-    runner = web.AppRunner(create_api_app(pool, settings), access_log=None)
+    parts = bootstrap(settings, database_url=url)
+    parts.connections.pool = pool
+    runner = web.AppRunner(create_api_app(parts), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

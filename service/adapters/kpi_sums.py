@@ -47,7 +47,17 @@ from service.domain.kpis import (
 #  $1 office time zone  $2 period start  $3 period end  $4 A/R date  $5 queues (NULL: all)  $6 payer  $7 cpt family
 #  $8 provider  $9 category  $10 catalog codes  $11 their families
 
-_SCOPE = "($5::text[] IS NULL OR k.claim_id IN (SELECT s.claim_id FROM appeal_tasks s WHERE s.queue = ANY($5::text[])))"
+# (a marker: the statement has one text without a scope and one with, `_scoped`, because PostgreSQL turns `IN
+# (SELECT ...)` into a join only when nothing else is ORed with it, before it folds `$5 IS NULL` away)
+_SCOPE = "/*scope*/"
+_SCOPED = "k.claim_id IN (SELECT s.claim_id FROM appeal_tasks s WHERE s.queue = ANY($5::text[]))"
+
+
+def _scoped(sql: str) -> dict[bool, str]:
+    """The statement's text for reads of the whole practice (False) and of a team's queues (True)."""
+    return {False: sql.replace(_SCOPE, "true"), True: sql.replace(_SCOPE, _SCOPED)}
+
+
 
 # `params` types every parameter, whichever a statement uses; `catalog` is the procedure catalog as a relation (codes
 # upper-cased, as ProcedureCatalog.get looks them up).
@@ -57,13 +67,20 @@ catalog AS (SELECT * FROM unnest($10::text[], $11::text[]) AS m(code, family))""
 
 # The CPT families of each set of codes claims have (a claim's `codes` is one of these sets).
 _FAMILIES = """code_families AS (
-    SELECT s.codes, ARRAY(SELECT DISTINCT m.family FROM unnest(s.codes) AS c(code)
-                          JOIN catalog m ON m.code = upper(c.code) ORDER BY 1) AS families
-    FROM kpi_code_sets s
+    SELECT s.codes, COALESCE(array_agg(DISTINCT m.family ORDER BY m.family) FILTER (WHERE m.family IS NOT NULL),
+                             '{}') AS families
+    FROM kpi_code_sets s CROSS JOIN LATERAL unnest(s.codes) AS c(code) LEFT JOIN catalog m ON m.code = upper(c.code)
+    GROUP BY s.codes
+    UNION ALL SELECT s.codes, '{}' FROM kpi_code_sets s WHERE cardinality(s.codes) = 0
 )"""
 
 _CLAIM_FILTERS = """($6::text IS NULL OR k.payer_id = $6)
     AND ($7::text IS NULL OR $7 = ANY(cf.families))
+    AND ($8::text IS NULL OR k.provider = $8)"""
+
+# The claim filters by the claim's set of codes rather than its families (no join a claim when no family is asked).
+_CODES_FILTERS = """($6::text IS NULL OR k.payer_id = $6)
+    AND ($7::text IS NULL OR k.codes IN (SELECT cf.codes FROM code_families cf WHERE $7 = ANY(cf.families)))
     AND ($8::text IS NULL OR k.provider = $8)"""
 
 # One row per claim in scope that passes the filters, with what the KPI sums need of it.
@@ -81,8 +98,7 @@ _VIEWS = """views AS (
                AS in_subs,
            k.clean, k.paid_now, k.fa_charge - k.contractual_now AS collectible, k.charge,
            $4::date - k.service_date AS age,
-           CASE WHEN cardinality(cf.families) > 0 THEN cf.families ELSE ARRAY['""" + NO_FAMILY + """'] END
-               AS family_keys,
+           k.codes,
            CASE WHEN k.service_date IS NOT NULL AND k.service_date <= $4 AND NOT (k.has_void AND EXISTS (
                      SELECT 1 FROM kpi_claim_voids x
                      WHERE x.claim_id = k.claim_id AND (x.void_at AT TIME ZONE $1)::date <= $4
@@ -95,12 +111,11 @@ _VIEWS = """views AS (
                                     - COALESCE(wo.amount, 0), 0), GREATEST(k.charge, 0)) END AS balance
     FROM kpi_claims k
     LEFT JOIN kpi_claim_denials d ON d.claim_id = k.claim_id AND d.category = $9
-    LEFT JOIN code_families cf ON cf.codes = k.codes
     LEFT JOIN LATERAL (SELECT s.paid, s.settled FROM kpi_claim_steps s
                        WHERE k.last_production > $4 AND s.claim_id = k.claim_id AND s.day <= $4
                        ORDER BY s.day DESC LIMIT 1) st ON true
     LEFT JOIN written_off wo ON wo.claim_id = k.claim_id
-    WHERE """ + _SCOPE + " AND " + _CLAIM_FILTERS + """
+    WHERE """ + _SCOPE + " AND " + _CODES_FILTERS + """
 )"""
 
 # Tasks of the scope written off by the A/R date, per claim (they leave the balance).
@@ -143,39 +158,59 @@ def _padded(**values: str) -> str:
     return ", ".join(f"{values.get(name, '0')} AS {name}" for name in _SUM_NAMES)
 
 
-# Every part of the report that sums claims, in one statement over one `views`: the practice, payer and provider
-# groups (one pass), the family groups (a claim in each of its families), the trend's months, and the cohort's
-# first-adjudication denials by primary payer and cause (the matrix and the causes' numerators).
-_CLAIM_PARTS = _WITH + f"""
+# Every part of the report that sums claims, in one statement that reads each claim once: `views` (computed once a
+# claim, behind OFFSET 0, so that no aggregate re-evaluates its expressions) is summed in one pass into two groupings,
+# the cells (primary payer, payer type, provider, first-adjudication month: a few thousand for a million claims) and
+# the sets of codes (a few hundred); the practice, payer, provider and month groups sum the cells, the family groups
+# sum the code sets (a set in each of its families). The cohort's first-adjudication denials by primary payer and cause
+# (the matrix and the causes' numerators) join the denial rows to the cohort's claims.
+_CELL_SUMS = ", ".join(f"sum({name}) AS {name}" for name in _SUM_NAMES)
+# (`views` behind OFFSET 0: its columns are computed once a claim, not once an aggregate that reads them)
+_FENCED = "WITH " + ",\n".join((_CATALOG, _FAMILIES, _WRITTEN_OFF, _VIEWS.removesuffix("\n)") + "\n    OFFSET 0\n)"))
+_CLAIM_PARTS_SQL = _FENCED + f""",
+sums AS MATERIALIZED (
+    SELECT GROUPING(codes) = 0 AS by_codes, payer_id, payer_type, provider_key, codes,
+           CASE WHEN in_cohort THEN date_trunc('month', fa_production_date)::date END AS fa_month,
+           min(fa_production_date) FILTER (WHERE in_cohort) AS first_day,
+           max(fa_production_date) FILTER (WHERE in_cohort) AS last_day,
+           {_CLAIM_SUMS}
+    FROM views GROUP BY GROUPING SETS ((payer_id, payer_type, provider_key, 6), (codes))
+),
+cells AS (SELECT * FROM sums WHERE NOT by_codes)
 SELECT CASE WHEN GROUPING(payer_id) = 0 THEN 'payer' WHEN GROUPING(provider_key) = 0 THEN 'provider'
             ELSE 'total' END AS dim,
        CASE WHEN GROUPING(payer_id) = 0 THEN payer_id WHEN GROUPING(provider_key) = 0 THEN provider_key
             ELSE '' END AS key,
        NULL::text AS category, max(payer_type) AS payer_type, NULL::date AS first_day, NULL::date AS last_day,
-       {_CLAIM_SUMS}
-FROM views GROUP BY GROUPING SETS ((), (payer_id), (provider_key))
+       {_CELL_SUMS}
+FROM cells GROUP BY GROUPING SETS ((), (payer_id), (provider_key))
 UNION ALL
-SELECT 'family', fam, NULL, NULL, NULL, NULL, {_CLAIM_SUMS}
-FROM views CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
+SELECT 'family', fam, NULL, NULL, NULL, NULL, {_CELL_SUMS}
+FROM sums c LEFT JOIN code_families cf ON cf.codes = c.codes
+CROSS JOIN LATERAL unnest(CASE WHEN cardinality(cf.families) > 0 THEN cf.families
+                               ELSE ARRAY['{NO_FAMILY}'] END) AS f(fam)
+WHERE c.by_codes
+GROUP BY fam
 UNION ALL
-SELECT 'month', to_char(fa_production_date, 'YYYY-MM'), NULL, NULL, min(fa_production_date), max(fa_production_date),
-       {_CLAIM_SUMS}
-FROM views WHERE in_cohort GROUP BY 2
+SELECT 'month', to_char(fa_month, 'YYYY-MM'), NULL, NULL, min(first_day), max(last_day), {_CELL_SUMS}
+FROM cells WHERE fa_month IS NOT NULL GROUP BY fa_month
 UNION ALL
-SELECT 'payer_cause', COALESCE(v.payer_id, '{UNKNOWN}'), d.category, NULL, NULL, NULL,
+SELECT 'payer_cause', COALESCE(k.payer_id, '{UNKNOWN}'), d.category, NULL, NULL, NULL,
        {_padded(adjudicated="count(*)", denied_amount="sum(d.amount)")}
-FROM views v JOIN kpi_claim_denials d ON d.claim_id = v.claim_id
-WHERE v.in_cohort AND ($9::text IS NULL OR d.category = $9)
+FROM kpi_claims k JOIN kpi_claim_denials d ON d.claim_id = k.claim_id
+WHERE k.fa_event_id IS NOT NULL AND ($2::date IS NULL OR k.fa_production_date >= $2)
+  AND ($3::date IS NULL OR k.fa_production_date <= $3) AND ($9::text IS NULL OR d.category = $9)
+  AND {_SCOPE} AND {_CODES_FILTERS}
 GROUP BY 2, 3
 """
+_CLAIM_PARTS = _scoped(_CLAIM_PARTS_SQL)
 
 # The tasks of the scope that pass the filters, with their claim's keys and whether the claim is in the cohort.
 _TASKS = """tasks AS (
     SELECT t.task_id, t.claim_id, t.payer_id, t.category, t.state, t.amount_at_risk,
            COALESCE(t.recovered_amount, 0) AS recovered, COALESCE(t.recouped_amount, 0) AS recouped,
            (t.opened_at AT TIME ZONE $1)::date AS opened_on, (t.closed_at AT TIME ZONE $1)::date AS closed_on,
-           (SELECT (min(e.at) AT TIME ZONE $1)::date FROM task_events e
-            WHERE e.task_id = t.task_id AND e.to_state = 'submitted') AS submitted_on,
+           (se.at AT TIME ZONE $1)::date AS submitted_on,
            CASE WHEN cardinality(cf.families) > 0 THEN cf.families ELSE ARRAY['""" + NO_FAMILY + """'] END
                AS family_keys,
            k.payer_id AS claim_payer, COALESCE(k.provider, '""" + UNKNOWN + """')
@@ -184,6 +219,9 @@ _TASKS = """tasks AS (
                AND ($3::date IS NULL OR k.fa_production_date <= $3)
                AND ($6::text IS NULL OR k.payer_id = $6) AS claim_in_cohort
     FROM appeal_tasks t
+    -- each task's first submission, summed once for all tasks (one probe a task cost 4 of 17 s at a million claims)
+    LEFT JOIN (SELECT e.task_id, min(e.at) AS at FROM task_events e WHERE e.to_state = 'submitted'
+               GROUP BY e.task_id) se ON se.task_id = t.task_id
     LEFT JOIN kpi_claims k ON k.claim_id = t.claim_id
     LEFT JOIN code_families cf ON cf.codes = k.codes
     WHERE ($5::text[] IS NULL OR t.queue = ANY($5::text[])) AND ($6::text IS NULL OR t.payer_id = $6)
@@ -192,12 +230,12 @@ _TASKS = """tasks AS (
 )"""
 
 _IN = "($2::date IS NULL OR {d} >= $2) AND ($3::date IS NULL OR {d} <= $3)"
-_TASK_SUMS = f"""
+_TASK_SUMS_TEMPLATE = f"""
     count(*) FILTER (WHERE state = 'won' AND {_IN.format(d='closed_on')}) AS won,
     count(*) FILTER (WHERE state = 'lost' AND {_IN.format(d='closed_on')}) AS lost,
     COALESCE(sum(recovered) FILTER (WHERE state = 'won' AND {_IN.format(d='closed_on')}), 0) AS recovered,
     COALESCE(sum(recouped) FILTER (WHERE state = 'won' AND {_IN.format(d='closed_on')}), 0) AS recouped,
-    COALESCE(sum(amount_at_risk) FILTER (WHERE state = 'written_off' AND claim_in_cohort AND wo_ok), 0) AS write_offs,
+    @WRITE_OFFS@ AS write_offs,
     count(*) FILTER (WHERE submitted_on IS NOT NULL AND {_IN.format(d='submitted_on')}) AS appeal_n,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY submitted_on - opened_on)
         FILTER (WHERE submitted_on IS NOT NULL AND {_IN.format(d='submitted_on')}) AS appeal_median,
@@ -207,19 +245,46 @@ _TASK_SUMS = f"""
         FILTER (WHERE closed_on IS NOT NULL AND state IN ('won', 'lost', 'written_off', 'resolved')
                 AND {_IN.format(d='closed_on')}) AS resolution_median"""
 
+# The practice, payer, provider and cause groups in one pass over the tasks (GROUPING SETS), the family groups in a
+# second (a task in each family of its claim). A payer's write-offs count only the tasks whose claim has that primary
+# payer.
+_WRITE_OFFS = "sum(amount_at_risk) FILTER (WHERE state = 'written_off' AND claim_in_cohort{})"
+_OWN_WRITE_OFFS = _WRITE_OFFS.format(" AND claim_payer IS NOT DISTINCT FROM payer_id")
+
+
+def _task_sums(write_offs: str) -> str:
+    return _TASK_SUMS_TEMPLATE.replace("@WRITE_OFFS@", write_offs)
+
+
 _TASK_GROUPS = "WITH " + ",\n".join((_CATALOG, _FAMILIES, _TASKS)) + f"""
-SELECT 'total' AS dim, '' AS key, {_TASK_SUMS} FROM (SELECT *, true AS wo_ok FROM tasks) x
+SELECT CASE WHEN GROUPING(payer_id) = 0 THEN 'payer' WHEN GROUPING(provider_key) = 0 THEN 'provider'
+            WHEN GROUPING(category) = 0 THEN 'cause' ELSE 'total' END AS dim,
+       CASE WHEN GROUPING(payer_id) = 0 THEN payer_id WHEN GROUPING(provider_key) = 0 THEN provider_key
+            WHEN GROUPING(category) = 0 THEN category ELSE '' END AS key,
+       {_task_sums(f"COALESCE(CASE WHEN GROUPING(payer_id) = 0 THEN {_OWN_WRITE_OFFS} "
+                   f"ELSE {_WRITE_OFFS.format('')} END, 0)")}
+FROM tasks GROUP BY GROUPING SETS ((), (payer_id), (provider_key), (category))
 UNION ALL
-SELECT 'payer', payer_id, {_TASK_SUMS}
-FROM (SELECT *, claim_payer IS NOT DISTINCT FROM payer_id AS wo_ok FROM tasks) x GROUP BY payer_id
-UNION ALL
-SELECT 'provider', provider_key, {_TASK_SUMS} FROM (SELECT *, true AS wo_ok FROM tasks) x GROUP BY provider_key
-UNION ALL
-SELECT 'family', fam, {_TASK_SUMS}
-FROM (SELECT t.*, true AS wo_ok FROM tasks t) x CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
-UNION ALL
-SELECT 'cause', category, {_TASK_SUMS} FROM (SELECT *, true AS wo_ok FROM tasks) x GROUP BY category
+SELECT 'family', fam, {_task_sums(f"COALESCE({_WRITE_OFFS.format('')}, 0)")}
+FROM tasks t CROSS JOIN LATERAL unnest(family_keys) AS f(fam) GROUP BY fam
 """
+
+# The cohort's claims per month of first adjudication, alone (the trend's claim side, for a read of the trend only:
+# the same numbers as the `month` rows of `_CLAIM_PARTS`, without the A/R and the groups).
+_TREND_CLAIMS = _scoped("WITH " + ",\n".join((_CATALOG, _FAMILIES)) + """
+SELECT to_char(k.fa_production_date, 'YYYY-MM') AS key, count(*) AS adjudicated,
+       COALESCE(sum(k.fa_charge), 0) AS charges,
+       count(*) FILTER (WHERE CASE WHEN $9::text IS NULL THEN k.fa_denied ELSE d.claim_id IS NOT NULL END)
+           AS denied_claims,
+       COALESCE(sum(CASE WHEN $9::text IS NULL THEN k.fa_denied_amount ELSE COALESCE(d.amount, 0) END), 0)
+           AS denied_amount,
+       min(k.fa_production_date) AS first_day, max(k.fa_production_date) AS last_day
+FROM kpi_claims k
+LEFT JOIN kpi_claim_denials d ON d.claim_id = k.claim_id AND d.category = $9
+WHERE k.fa_event_id IS NOT NULL AND ($2::date IS NULL OR k.fa_production_date >= $2)
+  AND ($3::date IS NULL OR k.fa_production_date <= $3) AND """ + _SCOPE + " AND " + _CODES_FILTERS + """
+GROUP BY 1
+""")
 
 # Tasks won or lost per month of outcome (the trend's overturns).
 _TREND_TASKS = "WITH " + ",\n".join((_CATALOG, _FAMILIES, _TASKS)) + f"""
@@ -234,6 +299,11 @@ _REFRESH = "SELECT kpi_claims_refresh_dirty()"
 _SETTINGS = (
     # the groupings hash every claim of the period: in memory rather than in temporary files
     "SET LOCAL work_mem = '64MB'",
+    # ... and hashed at all: PostgreSQL hashes grouping sets only when it expects the tables to fit in hash_mem, and
+    # it expects ~100,000 cells at a million claims (the product of the keys' distinct values) where there are
+    # ~3,500 (20 MB). At 128 MB it sorted the million claims on disk instead (17 of 36 s of the read). A hash table
+    # that outgrows hash_mem spills to disk, so this is a ceiling, not a reservation.
+    "SET LOCAL hash_mem_multiplier = 8",
     # plan for the actual parameters: a generic plan cannot drop the filters a request leaves out (`$6 IS NULL OR
     # ...`) and, once the prepared statement switches to one, a request took minutes instead of seconds
     "SET LOCAL plan_cache_mode = force_custom_plan",
@@ -294,16 +364,22 @@ def _months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
 async def sum_report(db: Fetcher, *, timezone: str, catalog: Mapping[str, str], period: Period, as_of: dt.date,
                      filters: Filters = Filters(), queues: Sequence[str] | None = None,
                      family_label: Callable[[str], str] = lambda f: f, trend_months: int = 36,
-                     refresh: bool = True) -> KpiReport:
+                     refresh: bool = True, trend_only: bool = False) -> KpiReport:
     """The report `build_report` computes, summed in PostgreSQL. `catalog` maps procedure codes (upper case) to
-    CPT families. `refresh`: first bring up to date the claims a writer marked and did not refresh itself."""
+    CPT families. `refresh`: first bring up to date the claims a writer marked and did not refresh itself.
+    `trend_only`: only the trend is summed (the totals are zeros, the groups empty), for a read of the trend alone."""
     if refresh:
         await db.fetch(_REFRESH)
     codes = sorted(catalog)
     args = (timezone, period.start, period.end, as_of, sorted(queues) if queues is not None else None,
             filters.payer, filters.cpt_family, filters.provider, filters.category, [c.upper() for c in codes],
             [catalog[c] for c in codes])
-    parts = await db.fetch(_CLAIM_PARTS, *args)
+    if trend_only:
+        months = {r["key"]: r for r in await db.fetch(_TREND_CLAIMS[queues is not None], *args)}
+        return KpiReport(period=period, as_of=as_of, filters=filters, totals=kpi_set_of(_NO_CLAIMS, _NO_TASKS),
+                         by_payer=(), by_cpt_family=(), by_provider=(), by_cause=(), payer_cause=(),
+                         trend=await _trend(db, args, months, period, trend_months))
+    parts = await db.fetch(_CLAIM_PARTS[queues is not None], *args)
     task_rows = await db.fetch(_TASK_GROUPS, *args)
     # (claims without a primary payer make a payer group with no key: the reference has no such group)
     claims: dict[tuple[str, str], Mapping[str, Any]] = {(r["dim"], r["key"]): r for r in parts
@@ -393,24 +469,27 @@ class PostgresKpiSums:
         self._queues = queues
 
     async def report(self, *, period: Period, as_of: dt.date, filters: Filters,
-                     family_label: Callable[[str], str]) -> KpiReport:
+                     family_label: Callable[[str], str], trend_only: bool = False) -> KpiReport:
         if isinstance(self._db, asyncpg.Pool):
             async with self._db.acquire() as conn:
-                return await self._consistent(conn, period, as_of, filters, family_label)
+                return await self._consistent(conn, period, as_of, filters, family_label, trend_only)
         if isinstance(self._db, asyncpg.Connection):
-            return await self._consistent(self._db, period, as_of, filters, family_label)
-        return await self._report(self._db, period, as_of, filters, family_label)
+            return await self._consistent(self._db, period, as_of, filters, family_label, trend_only)
+        return await self._report(self._db, period, as_of, filters, family_label, trend_only=trend_only)
 
     async def _consistent(self, conn: asyncpg.Connection, period: Period, as_of: dt.date, filters: Filters,
-                          family_label: Callable[[str], str]) -> KpiReport:
+                          family_label: Callable[[str], str], trend_only: bool) -> KpiReport:
         await conn.fetch(_REFRESH)
         # one snapshot for every part of the report (a batch committing in between would skew the parts)
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             for setting in _SETTINGS:
                 await conn.execute(setting)
-            return await self._report(conn, period, as_of, filters, family_label, refresh=False)
+            return await self._report(conn, period, as_of, filters, family_label, refresh=False,
+                                      trend_only=trend_only)
 
     async def _report(self, db: Fetcher, period: Period, as_of: dt.date, filters: Filters,
-                      family_label: Callable[[str], str], *, refresh: bool = True) -> KpiReport:
+                      family_label: Callable[[str], str], *, refresh: bool = True,
+                      trend_only: bool = False) -> KpiReport:
         return await sum_report(db, timezone=self._timezone, catalog=self._catalog, period=period, as_of=as_of,
-                                filters=filters, queues=self._queues, family_label=family_label, refresh=refresh)
+                                filters=filters, queues=self._queues, family_label=family_label, refresh=refresh,
+                                trend_only=trend_only)

@@ -28,8 +28,9 @@ class KpiStore(Protocol):
 
 class KpiSums(Protocol):
     async def report(self, *, period: Period, as_of: dt.date, filters: Filters,
-                     family_label: Callable[[str], str]) -> KpiReport:
-        """The report `build_report` would compute over every claim and task, summed where they are stored."""
+                     family_label: Callable[[str], str], trend_only: bool = False) -> KpiReport:
+        """The report `build_report` would compute over every claim and task, summed where they are stored.
+        `trend_only`: only its trend is asked for (the rest of the report may be left empty)."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -93,13 +94,15 @@ async def kpi_report(store: KpiStore, query: KpiQuery, *, today: dt.date) -> Kpi
                         family_label=catalog.label)
 
 
-async def kpi_report_summed(sums: KpiSums, query: KpiQuery, *, today: dt.date) -> KpiReport:
-    """`kpi_report`, with the sums done by the store (the same numbers; no claim is loaded)."""
+async def kpi_report_summed(sums: KpiSums, query: KpiQuery, *, today: dt.date,
+                            trend_only: bool = False) -> KpiReport:
+    """`kpi_report`, with the sums done by the store (the same numbers; no claim is loaded). `trend_only`: the
+    caller reads the trend alone (the CSV of the trend); the rest of the report may be empty."""
     check_query(query)
     return await sums.report(period=Period(query.start, query.end), as_of=query.end or today,
                              filters=Filters(payer=query.payer, cpt_family=query.cpt_family,
                                              provider=query.provider, category=query.category),
-                             family_label=procedure_catalog().label)
+                             family_label=procedure_catalog().label, trend_only=trend_only)
 
 
 def previous_month(year: int, month: int) -> tuple[int, int]:

@@ -41,6 +41,10 @@ async def assert_same(db: asyncpg.Pool, cases: list[tuple[Period, dt.date, Filte
     for period, as_of, filters, queues in cases:
         reference, summed = await reference_and_summed(db, period, as_of, filters, queues)
         assert summed == reference, (period, as_of, filters, queues)
+        # the read of the trend alone (the trend's CSV) sums the same trend
+        trend = await sum_report(db, timezone=TZ, catalog=uc.catalog_families(), period=period, as_of=as_of,
+                                 filters=filters, queues=queues, trend_only=True)
+        assert kpis_json(trend, queues)["trend"] == reference["trend"], (period, as_of, filters, queues)
 
 
 @pytest.fixture
@@ -171,6 +175,9 @@ async def test_a_varied_year_summed_in_postgres_equals_the_python_reference(pool
         (Period(D(2025, 4, 1), D(2025, 9, 30)), D(2025, 9, 30), Filters(category="authorization"),
          ["authorization", "appeals"]),
         (Period(), D(2026, 3, 1), Filters(cpt_family="esi_transforaminal"), ["billing", "coding"]),
+        # a team's scope (a semi-join of its own statement) with claim filters, and a queue without tasks
+        (year, D(2025, 12, 31), Filters(payer="BCBS-TX", provider=kpis_data.PROVIDERS[3]), ["coding"]),
+        (Period(D(2025, 2, 1), D(2025, 2, 28)), D(2025, 3, 31), Filters(cpt_family="facet_rfa"), ["no-such-queue"]),
     ]
     await assert_same(pool, cases)  # rows written outside the worker: the read refreshed them first
     assert await pool.fetchval("SELECT count(*) FROM kpi_claims_dirty") == 0
@@ -178,4 +185,4 @@ async def test_a_varied_year_summed_in_postgres_equals_the_python_reference(pool
     # the migration's backfill recomputes every row the same way
     await pool.execute("TRUNCATE kpi_claims, kpi_claim_denials, kpi_claim_steps, kpi_claim_voids")
     await pool.execute("SELECT kpi_claims_refresh(NULL)")
-    await assert_same(pool, cases[:3] + cases[-3:])
+    await assert_same(pool, cases[:3] + cases[-5:])

@@ -292,7 +292,9 @@ async def kpis(ctx: Ctx) -> dict[str, Any] | web.Response:
     report = await uc.kpi_report_summed(sums, uc.KpiQuery(start=q.from_, end=q.to, payer=q.payer,
                                                           cpt_family=q.cpt_family, provider=q.provider,
                                                           category=q.category),
-                                        today=uc.office_today(timezone, ctx.now))
+                                        today=uc.office_today(timezone, ctx.now),
+                                        # the trend's CSV reads the trend alone: no A/R or group is summed for it
+                                        trend_only=q.format == "csv" and q.table == "trend")
     if q.format == "csv":
         return kpis_csv(kpis_out(report, queues), q.table)
     return kpis_json(report, queues)
