@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -225,6 +226,11 @@ class Task:
         self.priority, self.priority_parts = parts.score, parts.as_dict()
         return parts
 
+    def priority_inputs(self) -> tuple:
+        """Everything `refresh_priority` reads of the task (with the date and weights, the whole of its input)."""
+        return (self.payer_type, self.payer_id, self.amount_at_risk, self.recoverability, self.deadline,
+                self.filing_deadline, self.action)
+
     @property
     def at_risk(self) -> Decimal:
         """The dollars this task can still bring back: its amount while it is open and recoverable; nothing for a
@@ -232,6 +238,20 @@ class Task:
         if not self.is_open or self.action in NOTHING_EXPECTED or self.recoverability <= 0:
             return ZERO
         return self.amount_at_risk
+
+
+def refresh_priorities(tasks: Iterable[Task], today: dt.date, weights: PriorityWeights = DEFAULT_WEIGHTS) -> None:
+    """`refresh_priority` of each task, scoring each distinct input once: a batch scores every task it changed and
+    the snapshot each change carries, which mostly hold the same inputs. Each task gets its own copy of the parts."""
+    scored: dict[tuple, tuple[float, dict[str, Any]]] = {}
+    for task in tasks:
+        key = task.priority_inputs()
+        found = scored.get(key)
+        if found is None:
+            task.refresh_priority(today, weights)
+            scored[key] = (task.priority, task.priority_parts)
+        else:
+            task.priority, task.priority_parts = found[0], dict(found[1])
 
 
 TASK_STATES = frozenset(TRANSITIONS)

@@ -30,6 +30,7 @@ from service.domain.model import (
 )
 from service.domain.ordering import fact_key
 from service.domain.pricing import PricingRules, Tolerance, fee_keys, load_pricing_rules, review_payment
+from service.domain.tasks import refresh_priorities
 from service.service_layer.conflicts import Conflict, find_conflicts
 from service.service_layer.outbox import build_records
 from service.service_layer.unit_of_work import (
@@ -319,12 +320,8 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
             timeline, events = claim.drain()
             # Tasks are scored when the stream changes them, so `next` orders them right from the first second
             # (the timers refresh the scores as days pass).
-            for task in claim.tasks.values():
-                if task.changed:
-                    task.refresh_priority(today)
-            for ev in events:
-                if isinstance(ev, TaskChanged):
-                    ev.task.refresh_priority(today)
+            refresh_priorities([*(task for task in claim.tasks.values() if task.changed),
+                                *(ev.task for ev in events if isinstance(ev, TaskChanged))], today)
             changes.claims.append(claim)
             changes.timeline.extend(timeline)
             for ev in events:

@@ -508,6 +508,8 @@ class Classifier:
         - a missing prerequisite is named (the category stays `medical_necessity`).
         A rule whose data is missing (side, levels, documented relief) says it cannot decide, never that it is
         not met; a payer without a policy on file is told so, never a Medicare limit."""
+        if draft.category not in ("medical_necessity", "frequency_limit"):
+            return  # no history rule reads another category (nothing below changes the draft)
         family = self.pain.catalog.family(target.procedure.code)
         policy = self.policy(claim.remit.payer, family, target.service_date)
         on = claim.remit.production_date
@@ -659,14 +661,16 @@ class Classifier:
 
     def _pain_layer(self, draft: _Draft, claim: _Claim, row: CarcRow, line: model.RemitLine,
                     target: model.HistorySession, group: str) -> None:
-        same_date = [s for s in claim.history if s.service_date == target.service_date]
         on = claim.remit.production_date
         if draft.category == "duplicate" and row.code in self.outcomes.codes("pain.duplicate", on, "CARC"):
             self._duplicate(draft, claim, target)
             return
         if draft.category == "bundling":
+            same_date = [s for s in claim.history if s.service_date == target.service_date]
             self._bundling(draft, claim, row, target, same_date)
             return
+        if draft.category not in ("frequency_limit", "medical_necessity", "coding"):
+            return  # the modifier findings and the liability modifiers below read these categories only
         terms = self.coverage.terms(claim.payer_type, claim.remit.payer.id)
         findings = modifier_findings(target, line.units, claim.same_claim, claim.history, claim.payer_type,
                                      self.pain, drug_waste_required=terms.drug_waste_required and claim.part != "A")
