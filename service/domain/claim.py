@@ -6,7 +6,6 @@ state. Each `record_*` method appends timeline entries and domain events; the se
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
@@ -44,6 +43,7 @@ from service.domain.tasks import (
     merge_decisions,
     open_task,
     opens_task,
+    snapshot,
     task_id_for,
 )
 
@@ -83,9 +83,7 @@ def _count_once(task: Task) -> None:
 
 
 def _copy(task: Task) -> Task:
-    snapshot = copy.copy(task)
-    snapshot.changed = False
-    return snapshot
+    return snapshot(task)
 
 
 def _key(remit: Remittance, d: Decision) -> tuple[str, str | None, int]:
