@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -93,7 +93,7 @@ def _key(remit: Remittance, d: Decision) -> tuple[str, str | None, int]:
 def _note_paid(task: Task, remit: Remittance) -> None:
     """Remember what the payer paid on the task's lines on this remittance: a later payment recovers only the rest."""
     paid = {line.line_id: line.paid for line in remit.lines}
-    task.lines = tuple(replace(x, paid=paid[x.line_id]) if x.line_id in paid else x for x in task.lines)
+    task.lines = tuple(x.with_paid(paid[x.line_id]) if x.line_id in paid else x for x in task.lines)
 
 
 def _answers_appeal(remit: Remittance, line_ids: set[str | None], rules: AppealRules) -> bool:

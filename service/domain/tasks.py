@@ -74,6 +74,11 @@ class TaskLine:
     def at_stake(self) -> Decimal:
         return self.amount if self.value is None else self.value
 
+    def with_paid(self, paid: Decimal | None) -> TaskLine:
+        """`dataclasses.replace(self, paid=paid)`, without the generic replace's cost (once per denied line)."""
+        return TaskLine(self.line_id, self.amount, self.reasons, self.procedure_code, self.modifiers,
+                        self.service_date, paid, self.value)
+
 
 @dataclass(frozen=True, slots=True)
 class TaskNote:
@@ -357,15 +362,23 @@ def merge_decisions(task: Task, decisions: list[Decision], *, at: dt.datetime) -
     by_line: dict[str | None, TaskLine] = {line.line_id: line for line in task.lines}
     for line_id, group in fresh.items():
         first = group[0]
+        if len(group) == 1:  # the usual case, the same sums (ZERO + one amount) without the generators
+            amount = ZERO + first.amount
+            reasons: tuple[str, ...] = (f"{first.group}-{first.reason}",)
+            value = None if first.value is None else ZERO + first.value
+        else:
+            amount = sum((d.amount for d in group), ZERO)
+            reasons = tuple(dict.fromkeys(f"{d.group}-{d.reason}" for d in group))
+            value = (sum((d.value if d.value is not None else d.amount for d in group), ZERO)
+                     if any(d.value is not None for d in group) else None)
         by_line[line_id] = TaskLine(
             line_id=line_id,
-            amount=sum((d.amount for d in group), ZERO),
-            reasons=tuple(dict.fromkeys(f"{d.group}-{d.reason}" for d in group)),
+            amount=amount,
+            reasons=reasons,
             procedure_code=first.procedure.code if first.procedure else None,
             modifiers=first.procedure.modifiers if first.procedure else (),
             service_date=first.service_date,
-            value=(sum((d.value if d.value is not None else d.amount for d in group), ZERO)
-                   if any(d.value is not None for d in group) else None),
+            value=value,
         )
     task.lines = tuple(by_line.values())
     # what the work can bring back: a rule's valuation of a line where it has one (a bilateral false duplicate is

@@ -27,7 +27,7 @@ from service.domain.identity import fast_uuid5
 from service.domain.model import Decision, Procedure
 from service.domain.policy import load_coverage
 from service.domain.pricing import Tolerance, load_pricing_rules
-from service.domain.tasks import _TASK_NS_BYTES, open_task, refresh_priorities, snapshot, task_id_for
+from service.domain.tasks import _TASK_NS_BYTES, TaskLine, open_task, refresh_priorities, snapshot, task_id_for
 from service.service_layer.handlers import Inbound, Pricing, process_batch
 from topics.catalogue import CLAIMS_REMITTANCE
 
@@ -169,3 +169,13 @@ def test_scoring_each_distinct_priority_input_once_equals_scoring_every_task():
 def test_the_cached_task_id_is_the_uuid5():
     assert task_id_for("C1", "P1", "coding") == fast_uuid5(_TASK_NS_BYTES, "C1\x1fP1\x1fcoding")
     assert task_id_for("C1", "P1", "coding") == fast_uuid5(_TASK_NS_BYTES, "C1\x1fP1\x1fcoding")
+
+
+def test_a_task_line_with_its_paid_amount_equals_dataclasses_replace():
+    values = {"line_id": "2", "amount": Decimal("10.50"), "reasons": ("CO-4",), "procedure_code": "64484",
+              "modifiers": ("RT",), "service_date": dt.date(2026, 3, 2), "paid": Decimal("1.00"),
+              "value": Decimal("5.25")}
+    assert {f.name for f in dataclasses.fields(TaskLine)} == set(values)  # a new field: with_paid must carry it
+    line = TaskLine(**values)
+    assert line.with_paid(Decimal("7.00")) == dataclasses.replace(line, paid=Decimal("7.00"))
+    assert line.with_paid(None) == dataclasses.replace(line, paid=None)
