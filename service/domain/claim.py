@@ -347,9 +347,10 @@ class Claim:
     def decision_task_id(self, remit: Remittance, decision: Decision) -> str | None:
         """The task a decision of this remittance belongs to: the task an upheld appeal folded it into, else the task
         of its cause (None when it opens no task)."""
-        routed = self.routed_decisions.get(_key(remit, decision))
-        if routed is not None:
-            return routed
+        if self.routed_decisions:  # most claims never had a decision folded into another cause's task
+            routed = self.routed_decisions.get(_key(remit, decision))
+            if routed is not None:
+                return routed
         return task_id_for(self.claim_id, remit.payer.id, decision.category) if opens_task(decision) else None
 
     @staticmethod

@@ -198,10 +198,12 @@ def _apply_remittance(batch: _Batch, ev: Remittance) -> bool:
     changes.remittances.append((ev, key, None))
     if ev.patient is not None:
         changes.identifiers.append(IdentifiersSeen(ev.claim_id, ev.payer.id, ev.occurred_at, ev.patient))
+    denials = 0
     for d in decisions:
         changes.decisions.append(DecisionRow(ev, d, claim.decision_task_id(ev, d)))
+        denials += d.is_denial
     report.decisions += len(decisions)
-    report.denials += sum(1 for d in decisions if d.is_denial)
+    report.denials += denials
     if not ev.is_reversal:
         batch.history.add(patient, sessions_from(ev.claim_id, ev.lines, lambda line: line.covered))
     return True

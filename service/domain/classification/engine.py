@@ -278,8 +278,8 @@ class Classifier:
                history: Sequence[model.HistorySession], as_of: dt.date | None) -> _Claim:
         details = _details(remit, facts, history)
         same_claim = tuple(_session(remit, line, details.get(line.line_id, model.NO_DETAIL)) for line in remit.lines)
-        keys = {(s.claim_id, s.line_id) for s in same_claim}
-        merged = tuple(s for s in history if (s.claim_id, s.line_id) not in keys) + same_claim
+        claim_id, line_ids = remit.claim_id, {line.line_id for line in remit.lines}
+        merged = tuple(s for s in history if s.claim_id != claim_id or s.line_id not in line_ids) + same_claim
         reading = self.codes.claim_statuses.get(remit.status_code, {}).get("reading", "processed")
         part = None
         if remit.payer.type == "medicare":
