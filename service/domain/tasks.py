@@ -52,10 +52,11 @@ def opens_task(decision: Decision) -> bool:
     return decision.is_denial and decision.action != "none"
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 12)
 def task_id_for(claim_id: str, payer_id: str, category: str) -> str:
     """Deterministic, so a replayed event or a second worker can never open a second task for the same cause.
-    Cached (bounded): a batch asks for the id of each denial's cause several times (its decision row, the task)."""
+    Cached, a few thousand entries (a batch's worth, so the worker's memory stays flat): a batch asks for the id of
+    each denial's cause several times (its decision row, the task)."""
     return fast_uuid5(_TASK_NS_BYTES, f"{claim_id}\x1f{payer_id}\x1f{category}")
 
 
