@@ -6,11 +6,10 @@ state. Each `record_*` method appends timeline entries and domain events; the se
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +43,7 @@ from service.domain.tasks import (
     merge_decisions,
     open_task,
     opens_task,
+    snapshot,
     task_id_for,
 )
 
@@ -83,9 +83,7 @@ def _count_once(task: Task) -> None:
 
 
 def _copy(task: Task) -> Task:
-    snapshot = copy.copy(task)
-    snapshot.changed = False
-    return snapshot
+    return snapshot(task)
 
 
 def _key(remit: Remittance, d: Decision) -> tuple[str, str | None, int]:
@@ -95,7 +93,7 @@ def _key(remit: Remittance, d: Decision) -> tuple[str, str | None, int]:
 def _note_paid(task: Task, remit: Remittance) -> None:
     """Remember what the payer paid on the task's lines on this remittance: a later payment recovers only the rest."""
     paid = {line.line_id: line.paid for line in remit.lines}
-    task.lines = tuple(replace(x, paid=paid[x.line_id]) if x.line_id in paid else x for x in task.lines)
+    task.lines = tuple(x.with_paid(paid[x.line_id]) if x.line_id in paid else x for x in task.lines)
 
 
 def _answers_appeal(remit: Remittance, line_ids: set[str | None], rules: AppealRules) -> bool:
@@ -349,9 +347,10 @@ class Claim:
     def decision_task_id(self, remit: Remittance, decision: Decision) -> str | None:
         """The task a decision of this remittance belongs to: the task an upheld appeal folded it into, else the task
         of its cause (None when it opens no task)."""
-        routed = self.routed_decisions.get(_key(remit, decision))
-        if routed is not None:
-            return routed
+        if self.routed_decisions:  # most claims never had a decision folded into another cause's task
+            routed = self.routed_decisions.get(_key(remit, decision))
+            if routed is not None:
+                return routed
         return task_id_for(self.claim_id, remit.payer.id, decision.category) if opens_task(decision) else None
 
     @staticmethod

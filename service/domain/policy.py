@@ -13,6 +13,7 @@ Pure: plain values in and out; the data is read once per directory.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping
@@ -230,6 +231,25 @@ class CoveragePolicies:
     frequency_worded_carcs: frozenset[str] = frozenset()
     _cache: dict[tuple, FamilyPolicy] = field(default_factory=dict, compare=False, repr=False)
     _terms_cache: dict[tuple, PayerTerms] = field(default_factory=dict, compare=False, repr=False)
+    # The dates where some policy row comes into force or stops (`start`, the day after `stop`), sorted: two dates
+    # between the same boundaries read every row the same way, so `policy_for` caches by that stretch, not by day.
+    # None: a row holds a start or stop that is not a plain date, and the cache keys by the day itself.
+    _boundaries: tuple[dt.date, ...] | None = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        days: set[dt.date] = set()
+        for body in self.policies.values():
+            for kind in ("frequency", "repeat", "prerequisite", "levels"):
+                for row in body.get(kind, []):
+                    for value, after in ((row.get("start"), 0), (row.get("stop"), 1)):
+                        if value is None:
+                            continue
+                        if type(value) is not dt.date:
+                            object.__setattr__(self, "_boundaries", None)
+                            return
+                        if value < dt.date.max:
+                            days.add(value + dt.timedelta(days=after))
+        object.__setattr__(self, "_boundaries", tuple(sorted(days)))
 
     @classmethod
     def from_table(cls, data: Mapping[str, Any], *, families: Iterable[str] | None = None,
@@ -298,7 +318,10 @@ class CoveragePolicies:
 
     def policy_for(self, payer_type: str, payer_id: str | None, family: str | None,
                    on: dt.date | None = None, *, payer_name: str | None = None) -> FamilyPolicy:
-        key = (payer_type, payer_id, payer_name, family, on)
+        # `on` counts only through the rows in force on it (`_in_force`): the stretch between boundaries is the key
+        bounds = self._boundaries
+        key = (payer_type, payer_id, payer_name, family,
+               on if on is None or bounds is None else bisect.bisect_right(bounds, on))
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -326,7 +349,7 @@ class CoveragePolicies:
                 lcd_citation=(self.citations.citation(lcd_policy, terms.jurisdiction)
                               if lcd_policy is not None and self.citations is not None else None),
                 authorization_required=authorization, frequency_limits=limits)
-        if len(self._cache) >= 8192:  # one entry per payer, family and date of service: keep it bounded
+        if len(self._cache) >= 8192:  # one entry per payer, family and stretch of dates: keep it bounded
             self._cache.clear()
         self._cache[key] = answer
         return answer

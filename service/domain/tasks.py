@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 import uuid
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from typing import Any
 
@@ -49,8 +52,11 @@ def opens_task(decision: Decision) -> bool:
     return decision.is_denial and decision.action != "none"
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def task_id_for(claim_id: str, payer_id: str, category: str) -> str:
-    """Deterministic, so a replayed event or a second worker can never open a second task for the same cause."""
+    """Deterministic, so a replayed event or a second worker can never open a second task for the same cause.
+    Cached, a few thousand entries (a batch's worth, so the worker's memory stays flat): a batch asks for the id of
+    each denial's cause several times (its decision row, the task)."""
     return fast_uuid5(_TASK_NS_BYTES, f"{claim_id}\x1f{payer_id}\x1f{category}")
 
 
@@ -68,6 +74,11 @@ class TaskLine:
     @property
     def at_stake(self) -> Decimal:
         return self.amount if self.value is None else self.value
+
+    def with_paid(self, paid: Decimal | None) -> TaskLine:
+        """`dataclasses.replace(self, paid=paid)`, without the generic replace's cost (once per denied line)."""
+        return TaskLine(self.line_id, self.amount, self.reasons, self.procedure_code, self.modifiers,
+                        self.service_date, paid, self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +236,11 @@ class Task:
         self.priority, self.priority_parts = parts.score, parts.as_dict()
         return parts
 
+    def priority_inputs(self) -> tuple:
+        """Everything `refresh_priority` reads of the task (with the date and weights, the whole of its input)."""
+        return (self.payer_type, self.payer_id, self.amount_at_risk, self.recoverability, self.deadline,
+                self.filing_deadline, self.action)
+
     @property
     def at_risk(self) -> Decimal:
         """The dollars this task can still bring back: its amount while it is open and recoverable; nothing for a
@@ -232,6 +248,31 @@ class Task:
         if not self.is_open or self.action in NOTHING_EXPECTED or self.recoverability <= 0:
             return ZERO
         return self.amount_at_risk
+
+
+def refresh_priorities(tasks: Iterable[Task], today: dt.date, weights: PriorityWeights = DEFAULT_WEIGHTS) -> None:
+    """`refresh_priority` of each task, scoring each distinct input once: a batch scores every task it changed and
+    the snapshot each change carries, which mostly hold the same inputs. Each task gets its own copy of the parts."""
+    scored: dict[tuple, tuple[float, dict[str, Any]]] = {}
+    for task in tasks:
+        key = task.priority_inputs()
+        found = scored.get(key)
+        if found is None:
+            task.refresh_priority(today, weights)
+            scored[key] = (task.priority, task.priority_parts)
+        else:
+            task.priority, task.priority_parts = found[0], dict(found[1])
+
+
+# Every field of a task, in the order `Task(...)` takes them (each is an init field, and there is no __post_init__).
+_task_values = operator.attrgetter(*(f.name for f in fields(Task)))
+
+
+def snapshot(task: Task) -> Task:
+    """A shallow copy of the task with `changed` cleared (what `copy.copy` gives, built in one constructor call)."""
+    out = Task(*_task_values(task))
+    out.changed = False
+    return out
 
 
 TASK_STATES = frozenset(TRANSITIONS)
@@ -322,15 +363,23 @@ def merge_decisions(task: Task, decisions: list[Decision], *, at: dt.datetime) -
     by_line: dict[str | None, TaskLine] = {line.line_id: line for line in task.lines}
     for line_id, group in fresh.items():
         first = group[0]
+        if len(group) == 1:  # the usual case, the same sums (ZERO + one amount) without the generators
+            amount = ZERO + first.amount
+            reasons: tuple[str, ...] = (f"{first.group}-{first.reason}",)
+            value = None if first.value is None else ZERO + first.value
+        else:
+            amount = sum((d.amount for d in group), ZERO)
+            reasons = tuple(dict.fromkeys(f"{d.group}-{d.reason}" for d in group))
+            value = (sum((d.value if d.value is not None else d.amount for d in group), ZERO)
+                     if any(d.value is not None for d in group) else None)
         by_line[line_id] = TaskLine(
             line_id=line_id,
-            amount=sum((d.amount for d in group), ZERO),
-            reasons=tuple(dict.fromkeys(f"{d.group}-{d.reason}" for d in group)),
+            amount=amount,
+            reasons=reasons,
             procedure_code=first.procedure.code if first.procedure else None,
             modifiers=first.procedure.modifiers if first.procedure else (),
             service_date=first.service_date,
-            value=(sum((d.value if d.value is not None else d.amount for d in group), ZERO)
-                   if any(d.value is not None for d in group) else None),
+            value=value,
         )
     task.lines = tuple(by_line.values())
     # what the work can bring back: a rule's valuation of a line where it has one (a bilateral false duplicate is

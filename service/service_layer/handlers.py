@@ -30,6 +30,7 @@ from service.domain.model import (
 )
 from service.domain.ordering import fact_key
 from service.domain.pricing import PricingRules, Tolerance, fee_keys, load_pricing_rules, review_payment
+from service.domain.tasks import refresh_priorities
 from service.service_layer.conflicts import Conflict, find_conflicts
 from service.service_layer.outbox import build_records
 from service.service_layer.unit_of_work import (
@@ -197,10 +198,12 @@ def _apply_remittance(batch: _Batch, ev: Remittance) -> bool:
     changes.remittances.append((ev, key, None))
     if ev.patient is not None:
         changes.identifiers.append(IdentifiersSeen(ev.claim_id, ev.payer.id, ev.occurred_at, ev.patient))
+    denials = 0
     for d in decisions:
         changes.decisions.append(DecisionRow(ev, d, claim.decision_task_id(ev, d)))
+        denials += d.is_denial
     report.decisions += len(decisions)
-    report.denials += sum(1 for d in decisions if d.is_denial)
+    report.denials += denials
     if not ev.is_reversal:
         batch.history.add(patient, sessions_from(ev.claim_id, ev.lines, lambda line: line.covered))
     return True
@@ -319,12 +322,8 @@ async def process_batch(items: Sequence[Inbound], uow: UnitOfWork, classifier: C
             timeline, events = claim.drain()
             # Tasks are scored when the stream changes them, so `next` orders them right from the first second
             # (the timers refresh the scores as days pass).
-            for task in claim.tasks.values():
-                if task.changed:
-                    task.refresh_priority(today)
-            for ev in events:
-                if isinstance(ev, TaskChanged):
-                    ev.task.refresh_priority(today)
+            refresh_priorities([*(task for task in claim.tasks.values() if task.changed),
+                                *(ev.task for ev in events if isinstance(ev, TaskChanged))], today)
             changes.claims.append(claim)
             changes.timeline.extend(timeline)
             for ev in events:

@@ -216,6 +216,9 @@ class Classifier:
         self._rarc_cache: dict[tuple[str, dt.date], tuple[Lookup[RarcRow], tuple]] = {}
         self._group_cache: dict[tuple[str, str, dt.date, str], GroupRow | None] = {}
         self._plain: dict[tuple, _Plain | None] = {}
+        # Deadlines by (which clock, the payer's policy (a frozen value), the day it counts from): pure functions of
+        # these and the holiday calendar, which a classifier never changes.
+        self._clock_cache: dict[tuple, Clock] = {}
 
     def with_payer_overrides(self, overrides: dict[str, dict[str, Any]]) -> Classifier:
         """The same rules with per-payer-id policy overrides (a clinic's contract windows)."""
@@ -244,11 +247,24 @@ class Classifier:
                  history: Sequence[model.HistorySession], as_of: dt.date | None = None) -> list[model.Decision]:
         """One decision per adjustment: claim-level adjustments first, then each line's in order."""
         claim = self._claim(remit, facts, history, as_of)
-        decisions = [self._decide(claim, None, index, adj, remit.remarks)
-                     for index, adj in enumerate(remit.adjustments)]
+        on = remit.production_date
+        # What the plain-reading memo's key takes from the claim, the remarks and the line: read once, not once per
+        # adjustment (`_decide` puts them together with the adjustment's own codes).
+        context = (claim.reading, claim.billing, self.outcomes.epoch(on))
+        decisions = []
+        if remit.adjustments:
+            looked_up = [self._rarc(code, on) for code in remit.remarks]
+            common = (context, tuple(token for _, token in looked_up), remit.total_paid > 0, True, None)
+            decisions.extend(self._decide(claim, None, index, adj, remit.remarks, looked_up, None, common)
+                             for index, adj in enumerate(remit.adjustments))
         for line in remit.lines:
+            if not line.adjustments:
+                continue
             remarks = tuple(dict.fromkeys((*line.remarks, *remit.remarks)))
-            decisions.extend(self._decide(claim, line, index, adj, remarks)
+            looked_up = [self._rarc(code, on) for code in remarks]
+            family = self.pain.catalog.family(line.procedure.code)
+            common = (context, tuple(token for _, token in looked_up), line.paid > 0, False, family)
+            decisions.extend(self._decide(claim, line, index, adj, remarks, looked_up, family, common)
                              for index, adj in enumerate(line.adjustments))
         return decisions
 
@@ -262,8 +278,8 @@ class Classifier:
                history: Sequence[model.HistorySession], as_of: dt.date | None) -> _Claim:
         details = _details(remit, facts, history)
         same_claim = tuple(_session(remit, line, details.get(line.line_id, model.NO_DETAIL)) for line in remit.lines)
-        keys = {(s.claim_id, s.line_id) for s in same_claim}
-        merged = tuple(s for s in history if (s.claim_id, s.line_id) not in keys) + same_claim
+        claim_id, line_ids = remit.claim_id, {line.line_id for line in remit.lines}
+        merged = tuple(s for s in history if s.claim_id != claim_id or s.line_id not in line_ids) + same_claim
         reading = self.codes.claim_statuses.get(remit.status_code, {}).get("reading", "processed")
         part = None
         if remit.payer.type == "medicare":
@@ -312,18 +328,18 @@ class Classifier:
     # ----------------------------------------------------------------------------------------------- one adjustment
 
     def _decide(self, claim: _Claim, line: model.RemitLine | None, index: int, adj: model.Adjustment,
-                remarks: tuple[str, ...]) -> model.Decision:
+                remarks: tuple[str, ...], looked_up: list[tuple[Lookup[RarcRow], tuple]], family: str | None,
+                common: tuple) -> model.Decision:
+        """`looked_up`: the remarks' rows and tokens; `family`: the line's procedure family; `common`: what the
+        plain-reading memo's key takes from the claim (reading, billing, rules epoch), the remarks (their tokens),
+        whether anything was paid, whether the adjustment is claim-level, and the family (see `classify`)."""
         remit = claim.remit
         on = remit.production_date
         carc, carc_token = self._carc(adj.reason, on)
-        looked_up = [self._rarc(code, on) for code in remarks]
-        family = self.pain.catalog.family(line.procedure.code) if line is not None else None
         group_row = self._group_row(adj.group, adj.reason, on, claim.reading)
         # Everything a non-denial reading depends on (see `_Plain`): a hit skips the precedence steps entirely.
-        plain_key = (claim.reading, adj.group, carc_token, tuple(token for _, token in looked_up),
-                     id(group_row) if group_row is not None else None,
-                     (line.paid if line is not None else remit.total_paid) > 0, line is None, family, claim.billing,
-                     on if carc.standing == "not_yet_effective" else None, self.outcomes.epoch(on))
+        plain_key = (common, adj.group, carc_token, id(group_row) if group_row is not None else None,
+                     on if carc.standing == "not_yet_effective" else None)
         plain = self._plain.get(plain_key)
         if plain is not None:
             return self._from_plain(plain, claim, line, index, adj, remarks)
@@ -508,6 +524,8 @@ class Classifier:
         - a missing prerequisite is named (the category stays `medical_necessity`).
         A rule whose data is missing (side, levels, documented relief) says it cannot decide, never that it is
         not met; a payer without a policy on file is told so, never a Medicare limit."""
+        if draft.category not in ("medical_necessity", "frequency_limit"):
+            return  # no history rule reads another category (nothing below changes the draft)
         family = self.pain.catalog.family(target.procedure.code)
         policy = self.policy(claim.remit.payer, family, target.service_date)
         on = claim.remit.production_date
@@ -659,14 +677,16 @@ class Classifier:
 
     def _pain_layer(self, draft: _Draft, claim: _Claim, row: CarcRow, line: model.RemitLine,
                     target: model.HistorySession, group: str) -> None:
-        same_date = [s for s in claim.history if s.service_date == target.service_date]
         on = claim.remit.production_date
         if draft.category == "duplicate" and row.code in self.outcomes.codes("pain.duplicate", on, "CARC"):
             self._duplicate(draft, claim, target)
             return
         if draft.category == "bundling":
+            same_date = [s for s in claim.history if s.service_date == target.service_date]
             self._bundling(draft, claim, row, target, same_date)
             return
+        if draft.category not in ("frequency_limit", "medical_necessity", "coding"):
+            return  # the modifier findings and the liability modifiers below read these categories only
         terms = self.coverage.terms(claim.payer_type, claim.remit.payer.id)
         findings = modifier_findings(target, line.units, claim.same_claim, claim.history, claim.payer_type,
                                      self.pain, drug_waste_required=terms.drug_waste_required and claim.part != "A")
@@ -1040,12 +1060,11 @@ class Classifier:
 
     def _clocks(self, draft: _Draft, claim: _Claim, line: model.RemitLine | None) -> tuple[Clock | None, Clock | None]:
         remit = claim.remit
-        holidays = self.clocks.holidays
         deadline = None
         if draft.action == "reopening":
-            deadline = reopening_deadline(claim.policy, remit.production_date, holidays)
+            deadline = self._clock(reopening_deadline, claim.policy, remit.production_date)
         elif draft.action in APPEAL_WINDOW_ACTIONS:
-            deadline = appeal_deadline(claim.policy, remit.production_date, holidays)
+            deadline = self._clock(appeal_deadline, claim.policy, remit.production_date)
         filing = None
         if draft.action in FILING_ACTIONS:
             policy = claim.policy
@@ -1055,8 +1074,18 @@ class Classifier:
             if claim.part == "A" and remit.service_date_to:
                 service = remit.service_date_to  # institutional claims count from the "through" date
             if policy is not None and service is not None:
-                filing = filing_deadline(policy, service, holidays)
+                filing = self._clock(filing_deadline, policy, service)
         return deadline, filing
+
+    def _clock(self, rule, policy: PayerPolicy, day: dt.date) -> Clock:
+        """`rule(policy, day, holidays)` (appeal, reopening or filing deadline), cached."""
+        key = (rule, policy, day)
+        found = self._clock_cache.get(key)
+        if found is None:
+            if len(self._clock_cache) >= _LOOKUP_CACHE_MAX:
+                self._clock_cache.clear()
+            found = self._clock_cache[key] = rule(policy, day, self.clocks.holidays)
+        return found
 
     def _other_payer_policy(self, claim: _Claim) -> PayerPolicy | None:
         submission = claim.facts.submission if claim.facts else None
