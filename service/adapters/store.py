@@ -407,7 +407,7 @@ async def add_to_outbox(conn: asyncpg.Connection, records: Sequence[OutboxRecord
     already on file and queue nothing for them, so a re-run writes nothing twice."""
     if not records:
         return
-    conflict = "ON CONFLICT (event_id) DO NOTHING" if if_new else ""
+    conflict = "ON CONFLICT (causation_id, event_id) DO NOTHING" if if_new else ""  # migration 0098
     await conn.execute(
         f"""WITH written AS (
                 INSERT INTO outbox (event_id, topic, key, payload, causation_id)

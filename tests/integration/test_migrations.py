@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import pytest
 
 from service.adapters.migrate import available
 from tests.support.database import create_database, drop_database, with_database
@@ -32,6 +33,44 @@ async def test_upgrading_to_the_outbox_queue_queues_exactly_the_unsent_rows_in_o
                 "JOIN outbox o ON o.id = p.id ORDER BY p.id")
             assert [(r["event_id"], r["same_time"]) for r in queued] == [("unsent-1", True), ("unsent-2", True)]
             assert await conn.fetchval("SELECT count(*) FROM outbox") == 3  # nothing published is lost either
+        finally:
+            await conn.close()
+    finally:
+        await drop_database(admin, name)
+
+
+async def test_the_outbox_keyed_by_its_cause_still_writes_a_record_once(stack, run_id):
+    """Migration 0098: (causation_id, event_id) replaces the unique event_id (and the causation index); a record
+    already on file is skipped by the writers that may repeat (`if_new`), a second copy from the stream is refused,
+    and rows written before the upgrade (one without a cause) keep their uniqueness."""
+    from service.adapters.store import add_to_outbox
+    from service.service_layer.unit_of_work import OutboxRecord
+
+    admin = with_database(stack.direct_database_url, "postgres")
+    name = f"denials_upgrade_{run_id}"
+    await create_database(admin, name)
+    try:
+        conn = await asyncpg.connect(with_database(stack.direct_database_url, name))
+        try:
+            for version, sql in available():
+                if version.startswith("0098"):
+                    await conn.execute("INSERT INTO outbox (event_id, topic, payload, causation_id) VALUES "
+                                       "('old-1', 't', '', 'E1'), ('old-2', 't', '', NULL)")
+                await conn.execute(sql)
+            indexes = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes "
+                                                                 "WHERE tablename = 'outbox'")}
+            assert indexes == {"outbox_pkey", "outbox_cause_event"}
+
+            old = OutboxRecord(event_id="old-1", topic="t", key=None, payload=b"", causation_id="E1")
+            new = OutboxRecord(event_id="new-1", topic="t", key=None, payload=b"", causation_id="E2")
+            await add_to_outbox(conn, [old, new])
+            await add_to_outbox(conn, [new])
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 3
+            assert await conn.fetchval("SELECT count(*) FROM outbox_pending") == 1  # only the new row is queued
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await add_to_outbox(conn, [new], if_new=False)  # the stream's path: a double is an error
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await conn.execute("INSERT INTO outbox (event_id, topic, payload) VALUES ('old-2', 't', '')")
         finally:
             await conn.close()
     finally:

@@ -9,6 +9,10 @@ same digests before and after its merge):
 
     PYTHONPATH=. python -m tests.unit.service_layer.test_final_state_digest
 
+Every UUID in the digested stream (outbox event ids, task ids) counts as the ordinal of its first appearance, so the
+digests do not depend on how ids are laid out; the values were regenerated for that on 3a83203 (no other change),
+and the same values came out with the outbox and task namespaces replaced by random ones.
+
 The rules version (VERSION plus a digest of the tables) is left out, so an edit that changes no decision (a table's
 `ref` column, a comment) keeps the digests. Regenerate them the same way only when a change of the rules is meant to
 change decisions (and say so in the commit); a performance change must leave them as they are.
@@ -20,6 +24,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 
 from agents.decoders import json_decoders
 from bench.domain import MemoryUnitOfWork
@@ -33,8 +38,26 @@ from topics.catalogue import CLAIMS_REMITTANCE
 AS_OF = dt.date(2026, 12, 1)  # fixed: priorities and "the window closed" clauses depend on the day
 PRICING = Pricing(load_pricing_rules(), Tolerance())
 
-GOLDEN_DEMO = "2d5e4bcd9c526c0a2be552c66ef8e1e8639a02639da390da0d83580b92d52b27"
-GOLDEN_BENCH = "63916eb0ef2b0d475bd3c51470b3b14f897c912919268a3a2af9dc225182bc88"
+GOLDEN_DEMO = "4a03e9a0bebd77e8f77336107698ebe9c38c4bd72dc7cc3afbcaea1b7669cf43"
+GOLDEN_BENCH = "d6bdc1a96e387f1dfcbe69be8be61bbde5ae975cf0e336a65262bb51aa46c967"
+
+
+# Every UUID in the stream (outbox event ids, task ids, ids derived from them) is replaced by the ordinal of its first
+# appearance, so the digests say what was decided and emitted, not how ids are laid out: a change of the id layout
+# (time-ordered ids, issue 23) keeps them, a change of which rows share an id does not.
+_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class _Ordinals:
+    def __init__(self) -> None:
+        self.seen: dict[bytes, bytes] = {}
+
+    def __call__(self, row: bytes) -> bytes:
+        return _UUID.sub(lambda m: self.seen.setdefault(m.group(), b"<id%d>" % len(self.seen)), row)
+
+
+def _masked(row: bytes) -> bytes:
+    return _UUID.sub(b"<id>", row)
 
 
 class RecordingUnitOfWork(MemoryUnitOfWork):
@@ -51,21 +74,25 @@ class RecordingUnitOfWork(MemoryUnitOfWork):
                 for row in changes.decisions]
         rows += [b"\x1e".join((rec.event_id.encode(), rec.topic.encode(), rec.key, rec.payload))
                  for rec in changes.outbox]
-        self.rows.extend(sorted(row.replace(self.rules_version, b"<rules>") for row in rows))
+        # sorted by their content with the ids masked, so the order (and the ordinals) does not follow the id layout
+        rows = [row.replace(self.rules_version, b"<rules>") for row in rows]
+        self.rows.extend(sorted(rows, key=lambda row: (_masked(row), row)))
         await super().save(changes)
 
 
 def _digest(uow: RecordingUnitOfWork) -> str:
     h = hashlib.sha256()
+    ordinal = _Ordinals()
     for row in uow.rows:
-        h.update(row)
+        h.update(ordinal(row))
         h.update(b"\x00")
     for claim_id in sorted(uow.claims):
         claim = uow.claims[claim_id]
-        h.update(repr((claim_id, claim.state, sorted(
-            (t.task_id, t.state, t.category, t.action, t.queue, str(t.amount_at_risk), t.deadline, t.filing_deadline,
-             str(t.priority), tuple((x.line_id, str(x.amount), str(x.paid)) for x in t.lines),
-             tuple(i.id for i in t.checklist)) for t in claim.tasks.values()))).encode())
+        tasks = [repr((t.task_id, t.state, t.category, t.action, t.queue, str(t.amount_at_risk), t.deadline,
+                       t.filing_deadline, str(t.priority),
+                       tuple((x.line_id, str(x.amount), str(x.paid)) for x in t.lines),
+                       tuple(i.id for i in t.checklist))).encode() for t in claim.tasks.values()]
+        h.update(ordinal(repr((claim_id, claim.state, sorted(tasks, key=lambda t: (_masked(t), t)))).encode()))
     return h.hexdigest()
 
 
