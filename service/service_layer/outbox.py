@@ -36,6 +36,8 @@ def outbox_event_id(causation_id: str, topic: str, seq: int) -> str:
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)  # money: a JSON number with at most 2 decimals
+    if isinstance(value, (set, frozenset)):  # the records pass tuples of codes as they are (arrays); a set too
+        return list(value)
     raise TypeError(type(value).__name__)
 
 
@@ -112,7 +114,7 @@ def _decision_d(d: Decision) -> dict[str, Any]:
     proc = d.procedure
     return {
         "line_id": d.line_id, "adjustment_index": d.adjustment_index, "group": d.group, "reason": d.reason,
-        "amount": _num(d.amount), "remarks": list(d.remarks),
+        "amount": _num(d.amount), "remarks": d.remarks,
         "procedure": _procedure_f(proc) if proc and proc.code else None,
         "category": d.category, "is_denial": d.is_denial, "action": d.action, "queue": d.queue,
         "appealable": d.appealable, "recoverability": d.recoverability, "deadline": d.deadline,
@@ -126,7 +128,7 @@ def _line_d(line: TaskLine) -> dict[str, Any]:
     code = line.procedure_code
     return {"line_id": line.line_id,
             "procedure": _line_procedure_f(code, tuple(line.modifiers)) if code else None,
-            "service_date": line.service_date, "amount": _num(line.amount), "reasons": list(line.reasons)}
+            "service_date": line.service_date, "amount": _num(line.amount), "reasons": line.reasons}
 
 
 def _task_d(task: Task) -> dict[str, Any]:
@@ -148,27 +150,30 @@ def build_records(events: Iterable[DomainEvent]) -> list[OutboxRecord]:
         if isinstance(ev, RemittanceClassified):
             r = ev.remittance
             topic, cause, key = DENIALS_CLASSIFIED, r.event_id, r.claim_id
-            body = {"occurred_at": r.occurred_at, "causation_id": cause, "claim_id": r.claim_id,
-                    "payer": _payer_d(r.payer), "payer_claim_number": r.payer_claim_number,
-                    "status_code": r.status_code, "production_date": r.production_date,
-                    "decisions": [_decision_d(d) for d in ev.decisions]}
         elif isinstance(ev, TaskChanged):
             topic, cause, key = APPEALS_TASKS, ev.causation_id, ev.task.claim_id
-            body = {"occurred_at": ev.at, "causation_id": cause, "change": ev.change, "actor": ev.actor,
-                    "task": _task_d(ev.task)}
         elif isinstance(ev, FollowupRequested):
             topic, cause, key = followup_topic(ev.kind), ev.causation_id, ev.claim_id
-            body = {"occurred_at": ev.at, "causation_id": cause, "kind": ev.kind, "claim_id": ev.claim_id,
-                    "payer": _payer_d(ev.payer), "task_id": ev.task_id, "category": ev.category,
-                    "action": ev.action, "amount": _num(ev.amount), "due_date": ev.due_date, "reason": ev.reason,
-                    "lines": [_line_d(x) for x in ev.lines], "documents": list(ev.documents),
-                    "details": ev.details}
         else:
             continue
         n = seq.get((cause, topic), 0)
         seq[(cause, topic)] = n + 1
         event_id = outbox_event_id(cause, topic, n)
-        payload = _dumps({"event_id": event_id, "schema_version": 1, **body})
-        records.append(OutboxRecord(event_id=event_id, topic=topic, key=key.encode(), payload=payload,
+        # the envelope's fields first, then the record's, in the contract's order (tuples are written as arrays)
+        if topic == DENIALS_CLASSIFIED:
+            body = {"event_id": event_id, "schema_version": 1, "occurred_at": r.occurred_at, "causation_id": cause,
+                    "claim_id": r.claim_id, "payer": _payer_d(r.payer), "payer_claim_number": r.payer_claim_number,
+                    "status_code": r.status_code, "production_date": r.production_date,
+                    "decisions": [_decision_d(d) for d in ev.decisions]}
+        elif topic == APPEALS_TASKS:
+            body = {"event_id": event_id, "schema_version": 1, "occurred_at": ev.at, "causation_id": cause,
+                    "change": ev.change, "actor": ev.actor, "task": _task_d(ev.task)}
+        else:
+            body = {"event_id": event_id, "schema_version": 1, "occurred_at": ev.at, "causation_id": cause,
+                    "kind": ev.kind, "claim_id": ev.claim_id, "payer": _payer_d(ev.payer), "task_id": ev.task_id,
+                    "category": ev.category, "action": ev.action, "amount": _num(ev.amount),
+                    "due_date": ev.due_date, "reason": ev.reason, "lines": [_line_d(x) for x in ev.lines],
+                    "documents": ev.documents, "details": ev.details}
+        records.append(OutboxRecord(event_id=event_id, topic=topic, key=key.encode(), payload=_dumps(body),
                                     causation_id=cause))
     return records
