@@ -93,6 +93,10 @@ class ChecklistBook:
     # into an injection needs no documentation of a separate level or side; a drug test no injection log)
     family_keeps: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     scopes: dict[str, ItemScope] = field(default_factory=dict)  # item id -> where it applies (unscoped: anywhere)
+    # for_decision's answers by (category, family group, extra items, action): a pure function of the book, asked
+    # for every denial; bounded
+    _decided: dict[tuple, tuple[ChecklistItem, ...]] = field(default_factory=dict, init=False, repr=False,
+                                                             compare=False)
 
     @classmethod
     def load(cls, files: RuleFiles) -> ChecklistBook:
@@ -135,7 +139,18 @@ class ChecklistBook:
         """Decision-specific items first (the sessions that count, the missing prerequisite), then the family's,
         then the category's, as the action changes them (a Medicare Part B correction is a reopening request, not a
         frequency-7 claim; billing the patient keeps only what that needs); an id appears once."""
+        extra = tuple(extra)
         group = self.family_groups.get(family or "")
+        key = (category, group, extra, action)
+        out = self._decided.get(key)
+        if out is None:
+            if len(self._decided) >= 4096:
+                self._decided.clear()
+            out = self._decided[key] = self._for_decision(category, group, extra, action)
+        return out
+
+    def _for_decision(self, category: str, group: str | None, extra: tuple[ChecklistItem, ...],
+                      action: str | None) -> tuple[ChecklistItem, ...]:
         keep = self.family_keeps.get((category, group or ""))
         listed = [*self.by_family.get((category, group or ""), ()),
                   *(i for i in self.by_category.get(category, ()) if keep is None or i.id in keep)]

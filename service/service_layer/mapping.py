@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from functools import lru_cache
 
@@ -11,8 +12,42 @@ from topics.remittance import RemittanceEvent
 from topics.status import StatusEvent
 
 
+def _constructor(cls):
+    """A keyword-only constructor for a frozen, slotted domain dataclass that sets its slots directly: the
+    dataclass's own `__init__` goes through `object.__setattr__` for every field (frozen), which cost more than
+    everything else in mapping a remittance (~40 fields over a claim, its lines and adjustments). The value built is
+    the one `cls(**fields)` builds: same fields, same defaults; a class with a `__post_init__` or a default factory is
+    refused, so a change of the model cannot make the two differ silently."""
+    if not (dataclasses.is_dataclass(cls) and "__slots__" in cls.__dict__ and cls.__dataclass_params__.frozen):
+        raise TypeError(f"{cls.__name__}: not a frozen, slotted dataclass")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: has a __post_init__")
+    ns: dict = {"_new": object.__new__, "_cls": cls}
+    params, body = [], []
+    for f in dataclasses.fields(cls):
+        if not f.init or f.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"{cls.__name__}.{f.name}: not a plain init field")
+        if f.default is dataclasses.MISSING:
+            params.append(f.name)
+        else:
+            ns[f"_d_{f.name}"] = f.default
+            params.append(f"{f.name}=_d_{f.name}")
+        ns[f"_s_{f.name}"] = cls.__dict__[f.name].__set__
+        body.append(f"    _s_{f.name}(o, {f.name})")
+    exec(f"def {cls.__name__}(*, {', '.join(params)}):\n    o = _new(_cls)\n" + "\n".join(body) + "\n    return o\n",
+         ns)
+    return ns[cls.__name__]
+
+
+_Adjustment = _constructor(d.Adjustment)
+_RemitLine = _constructor(d.RemitLine)
+_Remittance = _constructor(d.Remittance)
+_Payer = _constructor(d.Payer)
+_PatientIdentifiers = _constructor(d.PatientIdentifiers)
+
+
 def _payer(p) -> d.Payer:
-    return d.Payer(id=p.id, type=p.type, name=p.name)
+    return _Payer(id=p.id, type=p.type, name=p.name)
 
 
 def _procedure(p) -> d.Procedure | None:
@@ -28,8 +63,8 @@ def _procedure_of(code: str, modifiers: tuple[str, ...]) -> d.Procedure:
 
 
 def _adjustments(items) -> tuple[d.Adjustment, ...]:
-    return tuple(d.Adjustment(group=a.group, reason=a.reason.upper(), amount=a.amount, quantity=a.quantity)
-                 for a in items)
+    return tuple([_Adjustment(group=a.group, reason=a.reason.upper(), amount=a.amount, quantity=a.quantity)
+                  for a in items]) if items else ()
 
 
 def patient_key(patient) -> str | None:
@@ -41,12 +76,12 @@ def patient_identifiers(patient) -> d.PatientIdentifiers | None:
     """The identifiers a letter needs, when the record carries any (the store encrypts them)."""
     if patient.name is None and patient.member_id is None and patient.birth_date is None:
         return None
-    return d.PatientIdentifiers(name=patient.name, member_id=patient.member_id, birth_date=patient.birth_date)
+    return _PatientIdentifiers(name=patient.name, member_id=patient.member_id, birth_date=patient.birth_date)
 
 
 def remittance(ev: RemittanceEvent) -> d.Remittance:
     c = ev.claim
-    return d.Remittance(
+    return _Remittance(
         event_id=ev.event_id,
         occurred_at=ev.occurred_at,
         payer=_payer(ev.payer),
@@ -65,9 +100,9 @@ def remittance(ev: RemittanceEvent) -> d.Remittance:
         payment_date=ev.remit.payment_date,
         received_date=ev.remit.received_date,
         adjustments=_adjustments(c.adjustments),
-        remarks=tuple(r.upper() for r in c.remarks),
-        lines=tuple(
-            d.RemitLine(
+        remarks=tuple([r.upper() for r in c.remarks]) if c.remarks else (),
+        lines=tuple([
+            _RemitLine(
                 line_id=line.line_id,
                 procedure=_procedure(line.procedure),
                 charge=line.charge,
@@ -76,13 +111,13 @@ def remittance(ev: RemittanceEvent) -> d.Remittance:
                 allowed=line.allowed,
                 service_date=line.service_date or c.service_date_from,
                 adjustments=_adjustments(line.adjustments),
-                remarks=tuple(r.upper() for r in line.remarks),
+                remarks=tuple([r.upper() for r in line.remarks]) if line.remarks else (),
                 line_control_number=line.line_control_number,
                 adjudicated_procedure=_procedure(line.adjudicated_procedure),
                 units_paid=line.units_paid,
             )
             for line in c.lines
-        ),
+        ]),
         balanced=c.balance.balanced if c.balance else True,
         data_quality=data_quality(ev.data_quality) if ev.data_quality else (),
         patient=patient_identifiers(c.patient),
