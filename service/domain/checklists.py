@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.domain.memo import Memo
 from service.domain.model import ChecklistItem, Injury
 from service.domain.ruledata import RuleDataError, RuleFiles
 
@@ -95,8 +96,7 @@ class ChecklistBook:
     scopes: dict[str, ItemScope] = field(default_factory=dict)  # item id -> where it applies (unscoped: anywhere)
     # for_decision's answers by (category, family group, extra items, action): a pure function of the book, asked
     # for every denial; bounded
-    _decided: dict[tuple, tuple[ChecklistItem, ...]] = field(default_factory=dict, init=False, repr=False,
-                                                             compare=False)
+    _decided: Memo = field(default_factory=lambda: Memo(4096), init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, files: RuleFiles) -> ChecklistBook:
@@ -144,9 +144,7 @@ class ChecklistBook:
         key = (category, group, extra, action)
         out = self._decided.get(key)
         if out is None:
-            if len(self._decided) >= 4096:
-                self._decided.clear()
-            out = self._decided[key] = self._for_decision(category, group, extra, action)
+            out = self._decided.keep(key, self._for_decision(category, group, extra, action))
         return out
 
     def _for_decision(self, category: str, group: str | None, extra: tuple[ChecklistItem, ...],

@@ -23,6 +23,7 @@ from typing import Any
 
 from service.domain.appeals import Ladder, load_appeal_rules
 from service.domain.citations import Citations, LcdCitation
+from service.domain.memo import Memo
 from service.domain.ruledata import RuleDataError, RuleFiles, rules_root
 
 
@@ -229,8 +230,8 @@ class CoveragePolicies:
     jz_required_from: dt.date | None = None
     drug_waste_basis: str = ""
     frequency_worded_carcs: frozenset[str] = frozenset()
-    _cache: dict[tuple, FamilyPolicy] = field(default_factory=dict, compare=False, repr=False)
-    _terms_cache: dict[tuple, PayerTerms] = field(default_factory=dict, compare=False, repr=False)
+    _cache: Memo = field(default_factory=lambda: Memo(8192), compare=False, repr=False)  # -> FamilyPolicy
+    _terms_cache: Memo = field(default_factory=lambda: Memo(8192), compare=False, repr=False)  # -> PayerTerms
     # The dates where some policy row comes into force or stops (`start`, the day after `stop`), sorted: two dates
     # between the same boundaries read every row the same way, so `policy_for` caches by that stretch, not by day.
     # None: a row holds a start or stop that is not a plain date, and the cache keys by the day itself.
@@ -292,9 +293,7 @@ class CoveragePolicies:
         key = (payer_type, payer_id, payer_name)
         cached = self._terms_cache.get(key)
         if cached is None:
-            if len(self._terms_cache) >= 8192:
-                self._terms_cache.clear()
-            cached = self._terms_cache[key] = self._terms(payer_type, payer_id, payer_name)
+            cached = self._terms_cache.keep(key, self._terms(payer_type, payer_id, payer_name))
         return cached
 
     def _terms(self, payer_type: str, payer_id: str | None, payer_name: str | None) -> PayerTerms:
@@ -349,10 +348,7 @@ class CoveragePolicies:
                 lcd_citation=(self.citations.citation(lcd_policy, terms.jurisdiction)
                               if lcd_policy is not None and self.citations is not None else None),
                 authorization_required=authorization, frequency_limits=limits)
-        if len(self._cache) >= 8192:  # one entry per payer, family and stretch of dates: keep it bounded
-            self._cache.clear()
-        self._cache[key] = answer
-        return answer
+        return self._cache.keep(key, answer)  # one entry per payer, family and stretch of dates
 
     def frequency_limits(self, payer_type: str, payer_id: str | None, family: str, on: dt.date | None = None, *,
                          payer_name: str | None = None) -> tuple[FrequencyLimit, ...]:

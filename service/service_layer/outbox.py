@@ -15,6 +15,7 @@ import orjson
 
 from service.domain.events import DomainEvent, FollowupRequested, RemittanceClassified, TaskChanged
 from service.domain.identity import fast_uuid5
+from service.domain.memo import Memo
 from service.domain.model import ChecklistItem, Decision, Payer
 from service.domain.tasks import Task, TaskLine
 from service.service_layer.unit_of_work import OutboxRecord
@@ -58,12 +59,12 @@ class _Fragments:
     are those `_dumps` writes for the value in place, so the records are unchanged. Looked up by the value's
     identity first (a value kept in the cache keeps its id from being reused), then by the value; bounded."""
 
-    __slots__ = ("_build", "_by_id", "_by_value", "_limit")
+    __slots__ = ("_build", "_by_id", "_by_value")
 
     def __init__(self, build: Any, limit: int = 4096) -> None:
-        self._build, self._limit = build, limit
-        self._by_id: dict[int, tuple[Any, orjson.Fragment]] = {}
-        self._by_value: dict[Any, orjson.Fragment] = {}
+        self._build = build
+        self._by_id = Memo(limit)  # id(value) -> (value, fragment)
+        self._by_value = Memo(limit)  # value -> fragment
 
     def __call__(self, value: Any) -> orjson.Fragment:
         hit = self._by_id.get(id(value))
@@ -74,12 +75,8 @@ class _Fragments:
         except TypeError:  # not hashable (a list where a tuple was meant): serialised in place, every time
             return orjson.Fragment(_dumps(self._build(value)))
         if fragment is None:
-            if len(self._by_value) >= self._limit:
-                self._by_value.clear()
-            fragment = self._by_value[value] = orjson.Fragment(_dumps(self._build(value)))
-        if len(self._by_id) >= self._limit:
-            self._by_id.clear()
-        self._by_id[id(value)] = (value, fragment)
+            fragment = self._by_value.keep(value, orjson.Fragment(_dumps(self._build(value))))
+        self._by_id.keep(id(value), (value, fragment))
         return fragment
 
 
@@ -97,16 +94,14 @@ def _checklist_d(items: Iterable[ChecklistItem]) -> list[dict[str, Any]]:
 
 _checklist_f = _Fragments(_checklist_d)
 _procedure_f = _Fragments(lambda proc: _procedure_d(proc.code, proc.modifiers))  # a decision's Procedure
-_LINE_PROCEDURES: dict[tuple[str, tuple[str, ...]], orjson.Fragment] = {}  # a task line's (code, modifiers)
+_LINE_PROCEDURES = Memo(4096)  # a task line's (code, modifiers) -> fragment
 
 
 def _line_procedure_f(code: str, modifiers: tuple[str, ...]) -> orjson.Fragment:
     key = (code, modifiers)
     fragment = _LINE_PROCEDURES.get(key)
     if fragment is None:
-        if len(_LINE_PROCEDURES) >= 4096:
-            _LINE_PROCEDURES.clear()
-        fragment = _LINE_PROCEDURES[key] = orjson.Fragment(_dumps(_procedure_d(code, modifiers)))
+        fragment = _LINE_PROCEDURES.keep(key, orjson.Fragment(_dumps(_procedure_d(code, modifiers))))
     return fragment
 
 

@@ -6,37 +6,28 @@ import asyncpg
 import pytest
 
 from service.adapters.migrate import available
-from tests.support.database import create_database, drop_database, with_database
+from tests.support.database import scratch_database
 
 
 async def test_upgrading_to_the_outbox_queue_queues_exactly_the_unsent_rows_in_order(stack, run_id):
-    admin = with_database(stack.direct_database_url, "postgres")
-    name = f"denials_upgrade_{run_id}"
-    await create_database(admin, name)
-    try:
-        conn = await asyncpg.connect(with_database(stack.direct_database_url, name))
-        try:
-            before = [(v, sql) for v, sql in available() if v < "0050"]
-            queue = next(sql for v, sql in available() if v.startswith("0050"))
-            for _, sql in before:  # the schema a worker of the previous release left
-                await conn.execute(sql)
-            await conn.execute(
-                """INSERT INTO outbox (event_id, topic, key, payload, created_at, sent_at) VALUES
-                   ('published', 'followups.rebill.v1', 'C1', '{}', now() - interval '2 hours', now()),
-                   ('unsent-1', 'followups.rebill.v1', 'C1', '{}', now() - interval '1 hour', NULL),
-                   ('unsent-2', 'denials.classified.v1', 'C2', '{}', now(), NULL)""")
+    async with scratch_database(stack.direct_database_url, f"denials_upgrade_{run_id}") as conn:
+        before = [(v, sql) for v, sql in available() if v < "0050"]
+        queue = next(sql for v, sql in available() if v.startswith("0050"))
+        for _, sql in before:  # the schema a worker of the previous release left
+            await conn.execute(sql)
+        await conn.execute(
+            """INSERT INTO outbox (event_id, topic, key, payload, created_at, sent_at) VALUES
+               ('published', 'followups.rebill.v1', 'C1', '{}', now() - interval '2 hours', now()),
+               ('unsent-1', 'followups.rebill.v1', 'C1', '{}', now() - interval '1 hour', NULL),
+               ('unsent-2', 'denials.classified.v1', 'C2', '{}', now(), NULL)""")
 
-            await conn.execute(queue)
+        await conn.execute(queue)
 
-            queued = await conn.fetch(
-                "SELECT o.event_id, p.created_at = o.created_at AS same_time FROM outbox_pending p "
-                "JOIN outbox o ON o.id = p.id ORDER BY p.id")
-            assert [(r["event_id"], r["same_time"]) for r in queued] == [("unsent-1", True), ("unsent-2", True)]
-            assert await conn.fetchval("SELECT count(*) FROM outbox") == 3  # nothing published is lost either
-        finally:
-            await conn.close()
-    finally:
-        await drop_database(admin, name)
+        queued = await conn.fetch(
+            "SELECT o.event_id, p.created_at = o.created_at AS same_time FROM outbox_pending p "
+            "JOIN outbox o ON o.id = p.id ORDER BY p.id")
+        assert [(r["event_id"], r["same_time"]) for r in queued] == [("unsent-1", True), ("unsent-2", True)]
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 3  # nothing published is lost either
 
 
 async def test_the_outbox_keyed_by_its_cause_still_writes_a_record_once(stack, run_id):
@@ -46,32 +37,23 @@ async def test_the_outbox_keyed_by_its_cause_still_writes_a_record_once(stack, r
     from service.adapters.store import add_to_outbox
     from service.service_layer.unit_of_work import OutboxRecord
 
-    admin = with_database(stack.direct_database_url, "postgres")
-    name = f"denials_upgrade_{run_id}"
-    await create_database(admin, name)
-    try:
-        conn = await asyncpg.connect(with_database(stack.direct_database_url, name))
-        try:
-            for version, sql in available():
-                if version.startswith("0098"):
-                    await conn.execute("INSERT INTO outbox (event_id, topic, payload, causation_id) VALUES "
-                                       "('old-1', 't', '', 'E1'), ('old-2', 't', '', NULL)")
-                await conn.execute(sql)
-            indexes = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes "
-                                                                 "WHERE tablename = 'outbox'")}
-            assert indexes == {"outbox_pkey", "outbox_cause_event"}
+    async with scratch_database(stack.direct_database_url, f"denials_upgrade_{run_id}") as conn:
+        for version, sql in available():
+            if version.startswith("0098"):
+                await conn.execute("INSERT INTO outbox (event_id, topic, payload, causation_id) VALUES "
+                                   "('old-1', 't', '', 'E1'), ('old-2', 't', '', NULL)")
+            await conn.execute(sql)
+        indexes = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes "
+                                                             "WHERE tablename = 'outbox'")}
+        assert indexes == {"outbox_pkey", "outbox_cause_event"}
 
-            old = OutboxRecord(event_id="old-1", topic="t", key=None, payload=b"", causation_id="E1")
-            new = OutboxRecord(event_id="new-1", topic="t", key=None, payload=b"", causation_id="E2")
-            await add_to_outbox(conn, [old, new])
-            await add_to_outbox(conn, [new])
-            assert await conn.fetchval("SELECT count(*) FROM outbox") == 3
-            assert await conn.fetchval("SELECT count(*) FROM outbox_pending") == 1  # only the new row is queued
-            with pytest.raises(asyncpg.UniqueViolationError):
-                await add_to_outbox(conn, [new], if_new=False)  # the stream's path: a double is an error
-            with pytest.raises(asyncpg.UniqueViolationError):
-                await conn.execute("INSERT INTO outbox (event_id, topic, payload) VALUES ('old-2', 't', '')")
-        finally:
-            await conn.close()
-    finally:
-        await drop_database(admin, name)
+        old = OutboxRecord(event_id="old-1", topic="t", key=None, payload=b"", causation_id="E1")
+        new = OutboxRecord(event_id="new-1", topic="t", key=None, payload=b"", causation_id="E2")
+        await add_to_outbox(conn, [old, new])
+        await add_to_outbox(conn, [new])
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 3
+        assert await conn.fetchval("SELECT count(*) FROM outbox_pending") == 1  # only the new row is queued
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await add_to_outbox(conn, [new], if_new=False)  # the stream's path: a double is an error
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute("INSERT INTO outbox (event_id, topic, payload) VALUES ('old-2', 't', '')")

@@ -4,9 +4,11 @@ embedded server in a temporary directory. Either way the service reaches it thro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -54,6 +56,21 @@ async def drop_database(admin_url: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(server_url: str, name: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a new, empty database `name` on the server of `server_url`, dropped afterwards."""
+    admin = with_database(server_url, "postgres")
+    await create_database(admin, name)
+    try:
+        conn = await asyncpg.connect(with_database(server_url, name))
+        try:
+            yield conn
+        finally:
+            await conn.close()
+    finally:
+        await drop_database(admin, name)
 
 
 def provision(name_prefix: str = "denials_test") -> TestDatabase:

@@ -36,6 +36,7 @@ from service.domain.classification.status import StatusClassifier
 from service.domain.classification.vocabulary import ACTION_PHRASES, APPEAL_WINDOW_ACTIONS, FILING_ACTIONS
 from service.domain.classification.write_offs import late_filing
 from service.domain.clocks import Clock, Clocks, PayerPolicy, appeal_deadline, filing_deadline, reopening_deadline
+from service.domain.memo import Memo
 from service.domain.pain import PainRules
 from service.domain.pain.bundling import addon_finding, pair_finding
 from service.domain.pain.diagnoses import AxialRules
@@ -212,13 +213,13 @@ class Classifier:
     def _reset_caches(self) -> None:
         """Code lookups by (code, date), and non-denial readings by everything they depend on (`_plain_key`): most
         adjustments are CO-45 and PR cost share, read the same way for every line of the same codes and family."""
-        self._carc_cache: dict[tuple[str, dt.date], tuple[Lookup[CarcRow], tuple]] = {}
-        self._rarc_cache: dict[tuple[str, dt.date], tuple[Lookup[RarcRow], tuple]] = {}
-        self._group_cache: dict[tuple[str, str, dt.date, str], GroupRow | None] = {}
-        self._plain: dict[tuple, _Plain | None] = {}
+        self._carc_cache: Memo = Memo(_LOOKUP_CACHE_MAX)  # (code, date) -> (Lookup[CarcRow], token)
+        self._rarc_cache: Memo = Memo(_LOOKUP_CACHE_MAX)  # (code, date) -> (Lookup[RarcRow], token)
+        self._group_cache: Memo = Memo(_LOOKUP_CACHE_MAX)  # (group, reason, date, reading) -> GroupRow | None
+        self._plain: Memo = Memo(_PLAIN_CACHE_MAX)  # _plain_key -> _Plain | None
         # Deadlines by (which clock, the payer's policy (a frozen value), the day it counts from): pure functions of
         # these and the holiday calendar, which a classifier never changes.
-        self._clock_cache: dict[tuple, Clock] = {}
+        self._clock_cache: Memo = Memo(_LOOKUP_CACHE_MAX)
 
     def with_payer_overrides(self, overrides: dict[str, dict[str, Any]]) -> Classifier:
         """The same rules with per-payer-id policy overrides (a clinic's contract windows)."""
@@ -299,20 +300,16 @@ class Classifier:
         key = (code, on)
         found = self._carc_cache.get(key)
         if found is None:
-            if len(self._carc_cache) >= _LOOKUP_CACHE_MAX:
-                self._carc_cache.clear()
             lookup = self.codes.carc.lookup(code, on)
-            found = self._carc_cache[key] = (lookup, (lookup.code, id(lookup.row), lookup.standing))
+            found = self._carc_cache.keep(key, (lookup, (lookup.code, id(lookup.row), lookup.standing)))
         return found
 
     def _rarc(self, code: str, on: dt.date) -> tuple[Lookup[RarcRow], tuple]:
         key = (code, on)
         found = self._rarc_cache.get(key)
         if found is None:
-            if len(self._rarc_cache) >= _LOOKUP_CACHE_MAX:
-                self._rarc_cache.clear()
             lookup = self.codes.rarc.lookup(code, on)
-            found = self._rarc_cache[key] = (lookup, (lookup.code, id(lookup.row), lookup.standing))
+            found = self._rarc_cache.keep(key, (lookup, (lookup.code, id(lookup.row), lookup.standing)))
         return found
 
     def _group_row(self, group: str, reason: str, on: dt.date, reading: str) -> GroupRow | None:
@@ -320,10 +317,7 @@ class Classifier:
         try:
             return self._group_cache[key]
         except KeyError:
-            if len(self._group_cache) >= _LOOKUP_CACHE_MAX:
-                self._group_cache.clear()
-            row = self._group_cache[key] = self.codes.carc_groups.lookup(group, reason, on, reading)
-            return row
+            return self._group_cache.keep(key, self.codes.carc_groups.lookup(group, reason, on, reading))
 
     # ----------------------------------------------------------------------------------------------- one adjustment
 
@@ -377,13 +371,11 @@ class Classifier:
         decision = self._finish(draft, claim, line, index, adj, remarks, carc, family)
         if not denial and draft.action not in _CLOCK_ACTIONS and draft.value is None:
             # No step read the history, the line's dates or the payer's clocks: the same key reads the same way.
-            if len(self._plain) >= _PLAIN_CACHE_MAX:
-                self._plain.clear()
-            self._plain[plain_key] = _Plain(
+            self._plain.keep(plain_key, _Plain(
                 category=decision.category, action=decision.action, queue=decision.queue,
                 appealable=decision.appealable, recoverability=decision.recoverability, rule_id=decision.rule_id,
                 checklist=decision.checklist, tail=self._explain_tail(draft, carc),
-                unknown_remarks=tuple(unknown_remarks))
+                unknown_remarks=tuple(unknown_remarks)))
         return decision
 
     def _from_plain(self, plain: _Plain, claim: _Claim, line: model.RemitLine | None, index: int,
@@ -1082,9 +1074,7 @@ class Classifier:
         key = (rule, policy, day)
         found = self._clock_cache.get(key)
         if found is None:
-            if len(self._clock_cache) >= _LOOKUP_CACHE_MAX:
-                self._clock_cache.clear()
-            found = self._clock_cache[key] = rule(policy, day, self.clocks.holidays)
+            found = self._clock_cache.keep(key, rule(policy, day, self.clocks.holidays))
         return found
 
     def _other_payer_policy(self, claim: _Claim) -> PayerPolicy | None:

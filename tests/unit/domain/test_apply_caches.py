@@ -18,21 +18,17 @@ from decimal import Decimal
 
 import pytest
 
-from agents.decoders import json_decoders
 from bench.domain import MemoryUnitOfWork
 from bench.workload import remittances
 from service.demo.stream import DEFAULT_CLAIMS, DEFAULT_SEED, build_stream
 from service.domain.classification import load_classifier
 from service.domain.identity import fast_uuid5
+from service.domain.memo import Memo
 from service.domain.model import Decision, Procedure
 from service.domain.policy import load_coverage
-from service.domain.pricing import Tolerance, load_pricing_rules
 from service.domain.tasks import _TASK_NS_BYTES, TaskLine, open_task, refresh_priorities, snapshot, task_id_for
-from service.service_layer.handlers import Inbound, Pricing, process_batch
+from tests.support.pure_path import apply_batches
 from topics.catalogue import CLAIMS_REMITTANCE
-
-AS_OF = dt.date(2026, 12, 1)
-PRICING = Pricing(load_pricing_rules(), Tolerance())
 
 
 class _Uncached:
@@ -64,16 +60,8 @@ class _Rows(MemoryUnitOfWork):
 
 
 def _apply(batches: list[list[tuple[str, bytes]]], classifier) -> list[tuple]:
-    decoders = json_decoders(1 << 20)
     uow = _Rows()
-    offset = 0
-    for batch in batches:
-        items = []
-        for topic, value in batch:
-            items.append(Inbound(topic, decoders[topic](value).events[0], 0, offset))
-            offset += 1
-        asyncio.run(process_batch(items, uow, classifier, as_of=AS_OF, pricing=PRICING,
-                                  member_digest=lambda member: f"digest-{member}"))
+    asyncio.run(apply_batches(batches, uow, classifier, member_digest=lambda member: f"digest-{member}"))
     return uow.rows
 
 
@@ -106,7 +94,7 @@ def test_the_policy_cache_by_stretch_of_dates_equals_a_lookup_per_day():
     rows["frequency"].append(later)
     rows["repeat"][0]["start"] = dt.date(2026, 2, 10)
     rows["levels"][0]["stop"] = dt.date(2026, 10, 31)
-    changed = dataclasses.replace(base, policies=policies, _cache={}, _terms_cache={})
+    changed = dataclasses.replace(base, policies=policies, _cache=Memo(8192), _terms_cache=Memo(8192))
     assert {dt.date(2026, 2, 10), dt.date(2026, 4, 1), dt.date(2026, 11, 1)} <= set(changed._boundaries)
     families = sorted({f for kind in ("frequency", "repeat", "levels") for r in rows[kind] for f in r["families"]})
     day, seen = dt.date(2025, 12, 20), set()
@@ -114,7 +102,7 @@ def test_the_policy_cache_by_stretch_of_dates_equals_a_lookup_per_day():
         for family in families:
             for payer_type, payer_id in (("medicare", "MCR-JL"), ("medicare_advantage", "MA-HUM")):
                 cached = changed.policy_for(payer_type, payer_id, family, day)
-                fresh = dataclasses.replace(changed, _cache={}, _terms_cache={})
+                fresh = dataclasses.replace(changed, _cache=Memo(8192), _terms_cache=Memo(8192))
                 assert cached == fresh.policy_for(payer_type, payer_id, family, day), (family, day)
                 seen.add((family, cached.frequency.limit if cached.frequency else None, cached.repeat is None,
                           cached.levels is None))

@@ -22,21 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime as dt
 import hashlib
 import re
 
-from agents.decoders import json_decoders
 from bench.domain import MemoryUnitOfWork
 from bench.workload import remittances
 from service.demo.stream import DEFAULT_CLAIMS, DEFAULT_SEED, build_stream
 from service.domain.classification import load_classifier
-from service.domain.pricing import Tolerance, load_pricing_rules
-from service.service_layer.handlers import Inbound, Pricing, process_batch
+from tests.support.pure_path import apply_batches
 from topics.catalogue import CLAIMS_REMITTANCE
-
-AS_OF = dt.date(2026, 12, 1)  # fixed: priorities and "the window closed" clauses depend on the day
-PRICING = Pricing(load_pricing_rules(), Tolerance())
 
 GOLDEN_DEMO = "4a03e9a0bebd77e8f77336107698ebe9c38c4bd72dc7cc3afbcaea1b7669cf43"
 GOLDEN_BENCH = "d6bdc1a96e387f1dfcbe69be8be61bbde5ae975cf0e336a65262bb51aa46c967"
@@ -97,17 +91,9 @@ def _digest(uow: RecordingUnitOfWork) -> str:
 
 
 async def _apply(batches: list[list[tuple[str, bytes]]]) -> str:
-    decoders = json_decoders(1 << 20)
     uow = RecordingUnitOfWork()
-    classifier = load_classifier()
-    offset = 0
-    for batch in batches:
-        items = []
-        for topic, value in batch:
-            items.append(Inbound(topic, decoders[topic](value).events[0], 0, offset))
-            offset += 1
-        await process_batch(items, uow, classifier, as_of=AS_OF, pricing=PRICING,
-                            member_digest=lambda member: hashlib.sha256(member.encode()).hexdigest())
+    await apply_batches(batches, uow, load_classifier(),
+                        member_digest=lambda member: hashlib.sha256(member.encode()).hexdigest())
     return _digest(uow)
 
 
