@@ -47,7 +47,7 @@ def install(out: str) -> None:
                                 round(total_exec_time::numeric) AS exec_ms, wal_bytes::bigint AS wal_bytes, wal_fpi,
                                 wal_records, shared_blks_hit, shared_blks_read, shared_blks_dirtied,
                                 shared_blks_written
-                         FROM pg_stat_statements WHERE dbid = $1 ORDER BY wal_bytes DESC LIMIT 40""", dbid)
+                         FROM pg_stat_statements WHERE dbid = $1 ORDER BY total_exec_time DESC LIMIT 60""", dbid)
             found["wal"] = await _rows(conn, "SELECT wal_records, wal_fpi, wal_bytes::bigint AS wal_bytes "
                                              "FROM pg_stat_wal")
             found["checkpointer"] = await _rows(conn, "SELECT num_timed, num_requested, buffers_written "
@@ -61,6 +61,14 @@ def install(out: str) -> None:
                                 pg_relation_size(s.indexrelid) AS bytes
                          FROM pg_stat_user_indexes s JOIN pg_statio_user_indexes io USING (indexrelid)
                          ORDER BY io.idx_blks_read DESC""")
+            found["table_activity"] = await _rows(
+                conn, """SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, n_dead_tup, n_live_tup,
+                                autovacuum_count, autoanalyze_count""" + (
+                    # (the time autovacuum spent on each table: PostgreSQL 18 and later)
+                    ", total_autovacuum_time, total_autoanalyze_time FROM pg_stat_user_tables "
+                    "ORDER BY total_autovacuum_time + total_autoanalyze_time DESC"
+                    if await conn.fetchval("SELECT current_setting('server_version_num')::int") >= 180000
+                    else " FROM pg_stat_user_tables ORDER BY autovacuum_count DESC"))
             found["tables"] = await _rows(
                 conn, """SELECT relname, heap_blks_read, heap_blks_hit, idx_blks_read, idx_blks_hit,
                                 pg_total_relation_size(relid) AS total_bytes

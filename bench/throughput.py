@@ -199,10 +199,18 @@ def start_worker(servers: Servers, workdir: Path, extra_env: dict[str, str], app
 
 
 async def wait_count(pool: asyncpg.Pool, sql: str, n: int, timeout: float, procs: list[subprocess.Popen],
-                     every: float = 0.5) -> None:
-    # Counting a large table is not free (3 ms at 150,000 rows): poll gently, the server's time is being measured.
+                     every: float = 0.5, estimate: str | None = None) -> None:
+    """Until `sql` counts `n`. `estimate`: a cheap statement polled first, `sql` only once it reaches `n`: counting a
+    large table is not free (3 ms at 150,000 rows; polled twice a second it cost the server 30 us an event over a
+    200,000-event run, a tenth of what the run's long-backlog figure grew by), and the server's time is measured."""
     deadline = time.monotonic() + timeout
-    while await pool.fetchval(sql) < n:
+
+    async def done() -> bool:
+        if estimate is not None and await pool.fetchval(estimate) < n:
+            return False
+        return await pool.fetchval(sql) >= n
+
+    while not await done():
         if any(p.poll() is not None for p in procs):
             raise RuntimeError("a worker exited")
         if time.monotonic() > deadline:
@@ -250,7 +258,10 @@ async def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120) ->
 
 
 async def measure_service(servers: Servers, procs: list[subprocess.Popen], n: int, pool: asyncpg.Pool) -> dict:
-    await wait_count(pool, "SELECT count(*) FROM inbox", n, timeout=max(120, n / 100), procs=procs)
+    # (the statistics' insert count: it counts a rolled-back insert too, and trails a commit by the second a backend
+    # may wait before it reports, so the exact count decides)
+    await wait_count(pool, "SELECT count(*) FROM inbox", n, timeout=max(120, n / 100), procs=procs,
+                     estimate="SELECT pg_stat_get_tuples_inserted('inbox'::regclass)")
     row = await pool.fetchrow(
         "SELECT min(processed_at) AS first, max(processed_at) AS last FROM inbox")
     first_tx = await pool.fetchval("SELECT count(*) FROM inbox WHERE processed_at = $1", row["first"])
@@ -442,6 +453,21 @@ def log_drain(drain: list[dict], per_worker: list[dict]) -> None:
             f" lag by tenths {d['lag']}, drained at {d['drained_s']} s")
 
 
+async def vacuum_debt(pool: asyncpg.Pool, database: list[psutil.Process], events: int) -> dict:
+    """What the run still owes the database: `VACUUM (ANALYZE)` of its tables right after the measured span, timed
+    in the server's CPU. Autovacuum visits a table once a fifth of it is new or dead and wakes once a minute, so a short
+    run leaves most of its vacuuming to after the measurement while a long one pays it inside: comparing a 20,000-event
+    run with a 200,000-event one, only the figure with the debt settled charges both the same work."""
+    if not database:
+        return {}
+    before = cpu_s(database)
+    t0 = time.perf_counter()
+    await pool.execute("VACUUM (ANALYZE)")
+    cpu_ms = (cpu_s(database) - before) * 1000 / events
+    log(f"    vacuum debt: {time.perf_counter() - t0:.1f} s, {cpu_ms:.3f} ms of database CPU an event")
+    return {"vacuum_debt_cpu_ms_per_event": round(cpu_ms, 3)}
+
+
 async def server_processes(servers: Servers, pool: asyncpg.Pool) -> dict[str, list[psutil.Process]]:
     """The PostgreSQL postmaster (its backends are its children) and the broker, when they run on this machine and
     can be seen: their CPU per event shows where the rest of the machine's time goes."""
@@ -504,6 +530,7 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
         others_ms = {name: (cpu_s(ps) - others_before[name]) * 1000 / args.events if ps else None
                      for name, ps in others.items()}
         log(f"    {service['service_eps']:,.0f} events/s; relay {service['relay_eps']:,.0f} records/s")
+        debt = await vacuum_debt(pool, others["database"], args.events) if args.vacuum_debt else {}
         rate = max(10.0, service["service_eps"] / 2)
         log(f"latency at a fixed offered load of {rate:,.0f} events/s for {args.latency_seconds:.0f} s")
         latency = await measure_latency(servers, pool, rate, args.latency_seconds)
@@ -517,6 +544,7 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict:
             "relay_eps": round(service["relay_eps"], 1),
             "mean_batch": round(service["mean_batch"], 1), "service_cpu_ms_per_event": round(service_cpu_ms, 3),
             **{f"{name}_cpu_ms_per_event": round(ms, 3) if ms is not None else None for name, ms in others_ms.items()},
+            **debt,
             "outbox_rows": service["outbox_rows"],
             "decisions": service["decisions"], "tasks": service["tasks"], "dead_letters": service["dead_letters"],
             "p50_ms": round(latency["p50_ms"], 1) if latency["p50_ms"] is not None else None,
@@ -566,6 +594,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="worker processes in one consumer group (scale-out)")
     ap.add_argument("--relay-process", action="store_true",
                     help="publish the outbox from a `denials relay` process instead of inside the worker(s)")
+    ap.add_argument("--vacuum-debt", action="store_true",
+                    help="after the measured span, VACUUM (ANALYZE) the database and report its CPU an event "
+                         "(vacuum_debt_cpu_ms_per_event): what a short run leaves autovacuum to do")
     ap.add_argument("--latency-seconds", type=float, default=10.0)
     ap.add_argument("--soak-rate", type=float, default=1000.0)
     ap.add_argument("--soak-seconds", type=float, default=300.0)

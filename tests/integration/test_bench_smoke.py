@@ -18,7 +18,8 @@ FIELDS = ("ceiling_eps", "framework_eps", "service_eps", "service_lines_per_s", 
 def test_the_throughput_benchmark_smoke_prints_every_field(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS",)}
     result = subprocess.run(
-        [sys.executable, "-m", "bench.throughput", "--events", "2000", "--latency-seconds", "2", "--json"],
+        [sys.executable, "-m", "bench.throughput", "--events", "2000", "--latency-seconds", "2", "--vacuum-debt",
+         "--json"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -28,3 +29,5 @@ def test_the_throughput_benchmark_smoke_prints_every_field(tmp_path):
     assert report["service_eps"] > 0 and report["framework_eps"] > 0 and report["ceiling_eps"] > 0
     assert report["decisions"] > 2000  # three lines per remittance, most with two adjustments
     assert report["latency_events"] > 0
+    if report["database_cpu_ms_per_event"] is not None:  # the server's processes can be seen: the debt is timed
+        assert report["vacuum_debt_cpu_ms_per_event"] >= 0

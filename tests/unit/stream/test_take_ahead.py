@@ -165,3 +165,27 @@ async def test_cancelling_the_caller_mid_batch_restores_the_stream_and_acks_noth
     assert stream.enable_acks is True
     assert len(stream._processors) == before  # noqa: SLF001
     assert [e.message.acked for e in taken[0]] == [False, False], "redelivered from the committed offset"
+
+
+async def test_an_idle_stream_is_waited_on_not_polled(stream_parts):
+    _app, channel, stream = stream_parts
+    waits = 0
+    wait_for_stopped = stream.wait_for_stopped
+
+    async def counted(*args, **kwargs):
+        nonlocal waits
+        waits += 1
+        return await wait_for_stopped(*args, **kwargs)
+
+    stream.wait_for_stopped = counted
+    batches = take_ahead(stream, 3, 0.005)
+    pending = asyncio.ensure_future(next_batch(batches))
+    await asyncio.sleep(0.5)  # a 5 ms window polled would have woken ~100 times
+    assert not pending.done()
+    assert waits <= 2, f"idle, the batch loop woke {waits} times"
+
+    await put(channel, [(A0, 0)])
+    started = time.monotonic()
+    assert positions(await pending) == [(0, 0)], "an event after an idle spell comes in a batch of its own"
+    assert time.monotonic() - started < 0.5, "and within its window, not an idle poll's"
+    await batches.aclose()
