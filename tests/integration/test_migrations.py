@@ -57,3 +57,37 @@ async def test_the_outbox_keyed_by_its_cause_still_writes_a_record_once(stack, r
             await add_to_outbox(conn, [new], if_new=False)  # the stream's path: a double is an error
         with pytest.raises(asyncpg.UniqueViolationError):
             await conn.execute("INSERT INTO outbox (event_id, topic, payload) VALUES ('old-2', 't', '')")
+
+
+async def test_the_history_read_from_the_covering_key_returns_the_rows_written_before_it(stack, run_id):
+    """Migration 0099: the primary key INCLUDEs the columns the history reads need and the (patient, date) index goes;
+    rows written before the upgrade are read back whole, within the date bound, and the upsert still merges."""
+    import datetime as dt
+
+    from service.adapters.store import read_history
+
+    async with scratch_database(stack.direct_database_url, f"denials_upgrade_{run_id}") as conn:
+        for version, sql in available():
+            if version.startswith("0099"):
+                await conn.execute(
+                    """INSERT INTO procedure_history (patient_key, claim_id, line_id, service_date, procedure_code,
+                                                      modifiers, paid, updated_at, side, levels, intent,
+                                                      relief_percent, relief_days) VALUES
+                       ('P1', 'C1', '1', '2025-03-01', '64493', '{RT}', true, now(), 'right', '{L4-L5}',
+                        'diagnostic', 80, 3),
+                       ('P1', 'C0', '1', '2023-01-01', '64493', '{}', true, now(), NULL, '{}', NULL, NULL, NULL),
+                       ('P2', 'C2', '1', '2025-04-01', '20610', '{}', NULL, now(), NULL, '{}', NULL, NULL, NULL)""")
+            await conn.execute(sql)
+        indexes = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes "
+                                                             "WHERE tablename = 'procedure_history'")}
+        assert indexes == {"procedure_history_pkey"}
+
+        history = await read_history(conn, ["P1", "P2", "P3"], dt.date(2024, 1, 1))
+        assert sorted(history) == ["P1", "P2"]
+        (session,) = history["P1"]  # the 2023 row is before the bound
+        assert (session.claim_id, session.service_date, session.procedure.modifiers, session.paid) == (
+            "C1", dt.date(2025, 3, 1), ("RT",), True)
+        assert (session.detail.side, session.detail.levels, session.detail.relief_percent) == ("right", ("L4-L5",), 80)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute("INSERT INTO procedure_history (patient_key, claim_id, line_id, service_date, "
+                               "procedure_code, updated_at) VALUES ('P2', 'C2', '1', '2025-04-02', '20610', now())")
