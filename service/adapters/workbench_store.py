@@ -110,9 +110,11 @@ class PostgresWorkbench:
         return list(row["payers"]), list(row["categories"]), list(row["codes"])
 
     async def task_decisions(self, task_id: str) -> list[DecisionRow]:
+        # by the task's claim (decisions_claim; migration 0100 dropped the index on task_id)
         rows = await self._pool.fetch(
-            """SELECT * FROM decisions WHERE task_id = $1 ORDER BY occurred_at, line_id NULLS FIRST,
-                   adjustment_index, id""", task_id)
+            """SELECT d.* FROM appeal_tasks t JOIN decisions d ON d.claim_id = t.claim_id AND d.task_id = t.task_id
+               WHERE t.task_id = $1 ORDER BY d.occurred_at, d.line_id NULLS FIRST, d.adjustment_index, d.id""",
+            task_id)
         return [DecisionRow(
             event_id=r["event_id"], occurred_at=r["occurred_at"], line_id=r["line_id"], group=r["group_code"],
             reason=r["reason"], remarks=tuple(r["remarks"]), amount=r["amount"], procedure_code=r["procedure_code"],
@@ -146,8 +148,8 @@ class PostgresWorkbench:
             # the latest decision per task, line and code: a task denied again keeps its newest reading
             decisions = await conn.fetch(
                 """SELECT DISTINCT ON (task_id, line_id, group_code, reason) *
-                   FROM decisions WHERE task_id = ANY($1::text[]) AND is_denial
-                   ORDER BY task_id, line_id, group_code, reason, occurred_at DESC, id DESC""", ids)
+                   FROM decisions WHERE claim_id = $2 AND task_id = ANY($1::text[]) AND is_denial
+                   ORDER BY task_id, line_id, group_code, reason, occurred_at DESC, id DESC""", ids, claim_id)
             history: list[asyncpg.Record] = []
             others: list[asyncpg.Record] = []
             if claim is not None and claim["patient_key"]:

@@ -91,3 +91,13 @@ async def test_the_history_read_from_the_covering_key_returns_the_rows_written_b
         with pytest.raises(asyncpg.UniqueViolationError):
             await conn.execute("INSERT INTO procedure_history (patient_key, claim_id, line_id, service_date, "
                                "procedure_code, updated_at) VALUES ('P2', 'C2', '1', '2025-04-02', '20610', now())")
+
+
+async def test_decisions_are_found_by_their_claim_not_by_a_task_index(stack, run_id):
+    """Migration 0100: the index on decisions.task_id goes; a task's decisions are read through its claim."""
+    async with scratch_database(stack.direct_database_url, f"denials_upgrade_{run_id}") as conn:
+        for _, sql in available():
+            await conn.execute(sql)
+        indexes = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes "
+                                                             "WHERE tablename = 'decisions'")}
+        assert "decisions_task" not in indexes and "decisions_claim" in indexes
