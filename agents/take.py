@@ -52,7 +52,8 @@ async def take_ahead(stream: Any, max_: int, within: float) -> AsyncIterator[lis
             if not buffer:
                 # Idle: sleep until an event arrives, and only then give the batch its `within` to fill. A timed wait
                 # here woke every agent every `within` (5 ms) with nothing to do: ~0.1 s of CPU a second on an idle
-                # worker, which four workers on two cores paid four times (0.25 ms an event at 20,000 events).
+                # worker, paid by each of four workers on two cores (four workers spent 26 % more CPU an event than
+                # one before this, 7 % after, on the mean of five pairs: docs/performance.md, "Idle workers").
                 arrived.clear()
                 await stream.wait_for_stopped(arrived)
                 continue

@@ -61,14 +61,9 @@ def install(out: str) -> None:
                                 pg_relation_size(s.indexrelid) AS bytes
                          FROM pg_stat_user_indexes s JOIN pg_statio_user_indexes io USING (indexrelid)
                          ORDER BY io.idx_blks_read DESC""")
+            # every column the server keeps (PostgreSQL 18 adds the time autovacuum spent on each table)
             found["table_activity"] = await _rows(
-                conn, """SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, n_dead_tup, n_live_tup,
-                                autovacuum_count, autoanalyze_count""" + (
-                    # (the time autovacuum spent on each table: PostgreSQL 18 and later)
-                    ", total_autovacuum_time, total_autoanalyze_time FROM pg_stat_user_tables "
-                    "ORDER BY total_autovacuum_time + total_autoanalyze_time DESC"
-                    if await conn.fetchval("SELECT current_setting('server_version_num')::int") >= 180000
-                    else " FROM pg_stat_user_tables ORDER BY autovacuum_count DESC"))
+                conn, "SELECT * FROM pg_stat_user_tables ORDER BY autovacuum_count + autoanalyze_count DESC, relname")
             found["tables"] = await _rows(
                 conn, """SELECT relname, heap_blks_read, heap_blks_hit, idx_blks_read, idx_blks_hit,
                                 pg_total_relation_size(relid) AS total_bytes

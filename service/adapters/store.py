@@ -141,9 +141,7 @@ async def read_history(db: Any, patient_keys: Iterable[str], since: dt.date) -> 
     into a hash join over the table. The columns are the primary key's and those it INCLUDEs (migration 0099), so the
     probe reads the patient's adjacent key entries rather than a heap page a row."""
     rows = await db.fetch(
-        """SELECT h.patient_key, h.claim_id, h.line_id, h.service_date, h.procedure_code, h.modifiers, h.paid,
-                  h.side, h.levels, h.intent, h.relief_percent, h.relief_days
-           FROM unnest($1::text[]) AS k(patient_key) CROSS JOIN LATERAL (
+        """SELECT h.* FROM unnest($1::text[]) AS k(patient_key) CROSS JOIN LATERAL (
                SELECT p.patient_key, p.claim_id, p.line_id, p.service_date, p.procedure_code, p.modifiers, p.paid,
                       p.side, p.levels, p.intent, p.relief_percent, p.relief_days
                FROM procedure_history p WHERE p.patient_key = k.patient_key AND p.service_date >= $2
